@@ -1,0 +1,26 @@
+// imgsim eval <labelled-folder> --out <dir>: precision@10 of the embedding vs raw pixels.
+import { Command } from 'commander';
+import { initBackend } from '../../shared/model/backend.js';
+import { evaluateFolder } from '../../pipelines/eval.js';
+import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { print } from '../print.js';
+
+export function evalCommand(): Command {
+  const cmd = new Command('eval')
+    .description('train and embed a labelled folder (class = immediate sub-folder) and report precision@10 of the embedding and of raw pixels')
+    .argument('<folder>', 'labelled folder: <folder>/<class>/<image>')
+    .requiredOption('-o, --out <dir>', 'output folder (model, embeddings)')
+    .option('--json', 'print {precisionAt10: {embedding, rawPixels}, images, seconds, …}')
+    .addHelpText('after', '\nExample:\n  imgsim eval ./labelled --out ./eval-out --epochs 20 --json');
+  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
+  return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
+    const ctx = contextFrom(opts);
+    await initBackend(ctx.config.backend, ctx.logger);
+    const { report } = await evaluateFolder({ source: folder, out: String(opts.out), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });
+    print(ctx, report, [
+      `${report.images} images in ${report.classes} classes (${report.failed} skipped), ${report.epochsRun} epoch(s), ${report.seconds.toFixed(1)} s`,
+      `precision@10  embedding (${report.embeddingDim}-d): ${report.precisionAt10.embedding.toFixed(3)}`,
+      `precision@10  raw pixels (${report.rawPixelDim}-d): ${report.precisionAt10.rawPixels.toFixed(3)}`,
+    ]);
+  });
+}

@@ -1,0 +1,32 @@
+// The imgsim command line: thin wiring of flags to pipeline stages. Errors caused by
+// the user print one line and exit 2; unexpected ones exit 1 (stack with --verbose).
+import { Command } from 'commander';
+import { errorMessage, UserError } from '../shared/errors.js';
+import { clusterCommand } from './commands/cluster.js';
+import { demoCommand } from './commands/demo.js';
+import { embedCommand } from './commands/embed.js';
+import { evalCommand } from './commands/eval.js';
+import { runCommand } from './commands/run.js';
+import { searchCommand } from './commands/search.js';
+import { trainCommand } from './commands/train.js';
+import { addConfigFlags, GLOBAL_SETTINGS } from './options.js';
+
+const program = new Command('imgsim')
+  .description('Self-supervised image embeddings (convolutional autoencoder), similar-image search and clustering.')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+for (const cmd of [runCommand(), trainCommand(), embedCommand(), clusterCommand(), searchCommand(), evalCommand(), demoCommand()]) {
+  addConfigFlags(cmd, GLOBAL_SETTINGS);
+  cmd.option('--verbose', 'print stack traces of errors');
+  program.addCommand(cmd);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const verbose = process.argv.includes('--verbose');
+  process.stderr.write(`imgsim: ${errorMessage(error)}\n`);
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = error instanceof UserError ? error.exitCode : 1;
+}

@@ -1,0 +1,62 @@
+// Shared CLI plumbing: config flags generated from the config schema, config loading
+// from env + flags, and the logger for a command.
+import type { Command } from 'commander';
+import { loadConfig, settings, type Config, type SettingName } from '../shared/config/index.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+
+/** Commander's attribute name for a flag: --embed-batch → embedBatch. */
+function attributeOf(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
+}
+
+/** Add the flags of these settings to a command (help shows the env var and default). */
+export function addConfigFlags(cmd: Command, names: readonly SettingName[]): Command {
+  for (const name of names) {
+    const s = settings[name];
+    if (!s.flag) continue;
+    cmd.option(`${s.flag} <value>`, `${s.doc} [env ${s.env}, default ${String(s.default)}]`);
+  }
+  return cmd;
+}
+
+export const GLOBAL_SETTINGS: readonly SettingName[] = ['logLevel', 'backend'];
+export const DECODE_SETTINGS: readonly SettingName[] = ['imageSize', 'fit', 'maxPixels', 'decodeConcurrency'];
+export const TRAIN_SETTINGS: readonly SettingName[] = [
+  'filters',
+  'kernelSize',
+  'epochs',
+  'batchSize',
+  'learningRate',
+  'optimizer',
+  'weightDecay',
+  'patience',
+  'validationSplit',
+  'seed',
+];
+export const EMBED_SETTINGS: readonly SettingName[] = ['embedBatchSize'];
+export const CLUSTER_SETTINGS: readonly SettingName[] = ['pcaComponents', 'perplexity', 'tsneIterations', 'clusters', 'seed'];
+
+export interface CommandContext {
+  config: Config;
+  logger: Logger;
+  json: boolean;
+  progressBar: boolean;
+}
+
+/** Config from env + this command's flags; logs at warn when --json keeps stdout for data. */
+export function contextFrom(opts: Record<string, unknown>): CommandContext {
+  const overrides: Partial<Record<SettingName, unknown>> = {};
+  for (const [name, s] of Object.entries(settings) as Array<[SettingName, (typeof settings)[SettingName]]>) {
+    if (!s.flag) continue;
+    const value = opts[attributeOf(s.flag)];
+    if (value !== undefined) overrides[name] = value;
+  }
+  const config = loadConfig(process.env, overrides);
+  const json = opts.json === true;
+  return {
+    config,
+    logger: createLogger(config.logLevel),
+    json,
+    progressBar: !json && Boolean(process.stderr.isTTY),
+  };
+}

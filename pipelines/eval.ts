@@ -1,0 +1,49 @@
+// Eval: on a labelled folder (class = immediate sub-folder), train, embed and compare
+// precision@10 of the CAE embedding with the raw-pixel baseline at the same size.
+import type { Config } from '../shared/config/index.js';
+import type { Logger } from '../shared/logger.js';
+import { pixelMatrix } from './dataset.js';
+import { labelsOf, precisionAtK } from './evaluate.js';
+import { runLocal, type LocalRunResult } from './local-run.js';
+
+export interface EvalReport {
+  images: number;
+  classes: number;
+  failed: number;
+  precisionAt10: { embedding: number; rawPixels: number };
+  embeddingDim: number;
+  rawPixelDim: number;
+  epochsRun: number;
+  seconds: number;
+}
+
+export async function evaluateFolder(o: {
+  source: string;
+  out: string;
+  config: Config;
+  logger?: Logger;
+  progressBar?: boolean;
+  cluster?: boolean;
+}): Promise<{ report: EvalReport; run: LocalRunResult }> {
+  const run = await runLocal({ ...o, cluster: o.cluster ?? false });
+  return { report: retrievalReport(run), run };
+}
+
+export function retrievalReport(run: LocalRunResult, k = 10): EvalReport {
+  const { images, embeddings } = run;
+  const labels = labelsOf(images.keys);
+  const rawDim = images.size * images.size * 3;
+  return {
+    images: images.keys.length,
+    classes: new Set(labels).size,
+    failed: run.failures.length,
+    precisionAt10: {
+      embedding: precisionAtK(embeddings.vectors, embeddings.dim, labels, k),
+      rawPixels: precisionAtK(pixelMatrix(images), rawDim, labels, k),
+    },
+    embeddingDim: embeddings.dim,
+    rawPixelDim: rawDim,
+    epochsRun: run.model.meta.training.epochsRun,
+    seconds: run.seconds.total,
+  };
+}

@@ -1,0 +1,42 @@
+// The files a local run writes under its output folder, and index.json, which ties an
+// index folder to its model and source so `search` needs only `--index <dir>`.
+import { z } from 'zod';
+import { errorMessage, UserError } from '../shared/errors.js';
+import type { Storage } from '../shared/storage/types.js';
+
+export const OUTPUT = {
+  manifest: 'manifest.json',
+  failures: 'failures.json',
+  modelPrefix: 'model/',
+  preview: 'model/preview.png',
+  index: 'index.json',
+  clusters: 'clusters.json',
+  clusterPlot: 'clusters.png',
+  searches: 'searches/',
+} as const;
+
+export const indexManifestSchema = z.object({
+  version: z.literal(1),
+  source: z.string(),
+  /** Model folder, relative to the index folder or absolute. */
+  model: z.string(),
+  modelId: z.string(),
+  dim: z.number().int(),
+  count: z.number().int(),
+  createdAt: z.string(),
+});
+
+export type IndexManifest = z.infer<typeof indexManifestSchema>;
+
+export async function readIndexManifest(storage: Storage): Promise<IndexManifest> {
+  const where = `${storage.uri}/${OUTPUT.index}`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse((await storage.get(OUTPUT.index)).toString('utf8'));
+  } catch (error) {
+    throw new UserError(`Cannot read the index manifest ${where}: ${errorMessage(error)}`);
+  }
+  const parsed = indexManifestSchema.safeParse(raw);
+  if (!parsed.success) throw new UserError(`Invalid index manifest ${where}: ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data;
+}

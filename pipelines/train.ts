@@ -1,0 +1,198 @@
+// Train: fit the convolutional autoencoder on decoded images with an MSE
+// reconstruction loss. Seeded train/validation split, Adam or AdamW, early stopping on
+// the validation loss (mean over every validation image), the best epoch's weights
+// kept, a progress bar with loss and ETA. The event loop is given a turn after every
+// batch so a worker's job lock keeps renewing during long epochs.
+import * as tf from '@tensorflow/tfjs';
+import { yieldToEventLoop } from '../shared/concurrency.js';
+import { UserError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { buildAutoencoder, embeddingDim, type Autoencoder } from '../shared/model/architecture.js';
+import { activeBackend } from '../shared/model/backend.js';
+import type { ModelMeta } from '../shared/model/meta.js';
+import { createProgress } from '../shared/progress.js';
+import { createRng, shuffleInPlace } from '../shared/random.js';
+import { batchFloats, type DecodedImages } from './dataset.js';
+
+export interface TrainOptions {
+  filters: readonly number[];
+  kernelSize: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'adam' | 'adamw';
+  weightDecay: number;
+  patience: number;
+  validationSplit: number;
+  seed: number;
+  fit: 'crop' | 'letterbox';
+  source: string;
+  logger?: Logger;
+  progressBar?: boolean;
+  /** Called after every training batch (progress reporting, job heartbeats, tests). */
+  onBatch?: (info: { epoch: number; batch: number; batches: number; loss: number }) => void | Promise<void>;
+}
+
+export interface TrainResult extends Autoencoder {
+  meta: ModelMeta;
+  /** Indices (into the images) of the validation split, for previews. */
+  validationIndices: number[];
+}
+
+export function splitIndices(n: number, validationSplit: number, seed: number): { train: number[]; validation: number[] } {
+  if (n < 2) throw new UserError(`Training needs at least 2 images, found ${n}`);
+  const order = shuffleInPlace(Array.from({ length: n }, (_, i) => i), createRng(seed));
+  const nVal = Math.min(n - 1, Math.max(1, Math.round(n * validationSplit)));
+  return { validation: order.slice(0, nVal).sort((a, b) => a - b), train: order.slice(nVal) };
+}
+
+export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): Promise<TrainResult> {
+  const arch = { inputSize: images.size, filters: o.filters, kernelSize: o.kernelSize, seed: o.seed };
+  const model = buildAutoencoder(arch);
+  const split = splitIndices(images.keys.length, o.validationSplit, o.seed);
+  const variables = [...model.encoder.trainableWeights, ...model.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
+  const decayed = variables.filter((v) => v.shape.length > 1); // kernels, not biases
+  const optimizer = tf.train.adam(o.learningRate);
+  const rng = createRng(o.seed + 1);
+  const shape = [images.size, images.size, 3];
+  const reconstructionLoss = (x: tf.Tensor4D): tf.Scalar =>
+    tf.losses.meanSquaredError(x, model.decoder.apply(model.encoder.apply(x) as tf.Tensor) as tf.Tensor) as tf.Scalar;
+
+  const batchesPerEpoch = Math.ceil(split.train.length / o.batchSize);
+  const progress = createProgress({
+    label: 'train',
+    total: o.epochs * batchesPerEpoch,
+    logger: o.logger,
+    fields: ['epoch', 'loss', 'val'],
+    bar: o.progressBar,
+  });
+  const losses: ModelMeta['losses'] = [];
+  let best: { epoch: number; loss: number; weights: tf.Tensor[] } | undefined;
+  let sinceBest = 0;
+  let stoppedEarly = false;
+  const started = performance.now();
+  let imagesSeen = 0;
+
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const epochStart = performance.now();
+      const order = shuffleInPlace([...split.train], rng);
+      let trainSum = 0;
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        const idx = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
+        const loss = tf.tidy(() => {
+          const x = tf.tensor4d(batchFloats(images, idx), [idx.length, ...shape] as [number, number, number, number]);
+          const cost = optimizer.minimize(() => reconstructionLoss(x), true, variables) as tf.Scalar;
+          if (o.optimizer === 'adamw' && o.weightDecay > 0) {
+            const factor = 1 - o.learningRate * o.weightDecay;
+            for (const v of decayed) v.assign(tf.mul(v, factor));
+          }
+          return cost;
+        });
+        const value = (await loss.data())[0] as number;
+        loss.dispose();
+        if (!Number.isFinite(value)) throw new Error(`Training diverged at epoch ${epoch}: loss is ${value}; try a lower --lr`);
+        trainSum += value * idx.length;
+        imagesSeen += idx.length;
+        progress.update((epoch - 1) * batchesPerEpoch + b + 1, {
+          epoch,
+          loss: value.toFixed(5),
+          val: best ? best.loss.toFixed(5) : '-',
+        });
+        await o.onBatch?.({ epoch, batch: b + 1, batches: batchesPerEpoch, loss: value });
+        await yieldToEventLoop();
+      }
+      const validation = await meanLoss(images, split.validation, o.batchSize, reconstructionLoss);
+      const train = trainSum / split.train.length;
+      losses.push({ epoch, train, validation, seconds: (performance.now() - epochStart) / 1000 });
+      o.logger?.info({ epoch, train, validation }, `epoch ${epoch}/${o.epochs}`);
+      if (!best || validation < best.loss) {
+        best?.weights.forEach((w) => w.dispose());
+        best = { epoch, loss: validation, weights: snapshot(model) };
+        sinceBest = 0;
+      } else if (o.patience > 0 && ++sinceBest >= o.patience) {
+        stoppedEarly = true;
+        o.logger?.info({ epoch, bestEpoch: best.epoch }, 'early stopping: validation loss stopped improving');
+        break;
+      }
+    }
+  } finally {
+    progress.stop();
+    optimizer.dispose();
+  }
+  if (!best) throw new Error('Training ran no epoch');
+  restore(model, best.weights);
+  best.weights.forEach((w) => w.dispose());
+
+  const trainSeconds = (performance.now() - started) / 1000;
+  const meta: ModelMeta = {
+    modelId: `cae-${images.size}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-s${o.seed}`,
+    createdAt: new Date().toISOString(),
+    task: 'reconstruct',
+    source: o.source,
+    inputSize: images.size,
+    fit: o.fit,
+    architecture: { filters: [...o.filters], kernelSize: o.kernelSize },
+    embeddingDim: embeddingDim(arch),
+    training: {
+      epochsRequested: o.epochs,
+      epochsRun: losses.length,
+      bestEpoch: best.epoch,
+      bestValidationLoss: best.loss,
+      stoppedEarly,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      optimizer: o.optimizer,
+      weightDecay: o.optimizer === 'adamw' ? o.weightDecay : 0,
+      patience: o.patience,
+      validationSplit: o.validationSplit,
+      seed: o.seed,
+      trainImages: split.train.length,
+      validationImages: split.validation.length,
+    },
+    losses,
+    backend: activeBackend() ?? tf.getBackend(),
+    timings: { trainSeconds, imagesPerSecond: imagesSeen / trainSeconds },
+  };
+  return { ...model, meta, validationIndices: split.validation };
+}
+
+/** Mean per-image loss over `indices`, batch by batch (not the last batch's loss). */
+async function meanLoss(
+  images: DecodedImages,
+  indices: readonly number[],
+  batchSize: number,
+  lossOf: (x: tf.Tensor4D) => tf.Scalar,
+): Promise<number> {
+  let sum = 0;
+  for (let b = 0; b < indices.length; b += batchSize) {
+    const idx = indices.slice(b, b + batchSize);
+    const loss = tf.tidy(() => lossOf(tf.tensor4d(batchFloats(images, idx), [idx.length, images.size, images.size, 3])));
+    sum += ((await loss.data())[0] as number) * idx.length;
+    loss.dispose();
+    await yieldToEventLoop();
+  }
+  return sum / indices.length;
+}
+
+function snapshot(model: Autoencoder): tf.Tensor[] {
+  return [...model.encoder.getWeights(), ...model.decoder.getWeights()].map((w) => w.clone());
+}
+
+function restore(model: Autoencoder, weights: tf.Tensor[]): void {
+  const n = model.encoder.getWeights().length;
+  model.encoder.setWeights(weights.slice(0, n));
+  model.decoder.setWeights(weights.slice(n));
+}
+
+/** Reconstructions of the images at `indices` as float HWC arrays (for previews). */
+export function reconstruct(model: Autoencoder, images: DecodedImages, indices: readonly number[]): Float32Array[] {
+  const out = tf.tidy(() => {
+    const x = tf.tensor4d(batchFloats(images, indices), [indices.length, images.size, images.size, 3]);
+    return model.decoder.predict(model.encoder.predict(x) as tf.Tensor) as tf.Tensor;
+  });
+  const data = out.dataSync() as Float32Array;
+  out.dispose();
+  const per = images.size * images.size * 3;
+  return indices.map((_, i) => data.slice(i * per, (i + 1) * per));
+}

@@ -1,0 +1,206 @@
+// PCA: reduce N×D embeddings to their top principal components (for t-SNE input,
+// PCA-initialised t-SNE and k-means in a denoised, lower-dimensional space).
+//
+// ml-pca's default path runs an SVD of the full centred N×D matrix on nested JS
+// arrays; that is slow for image embeddings (measured: N=500, D=16384 ≈ see report in
+// the benchmark numbers below) and its 'covarianceMatrix' method builds the D×D
+// covariance through ml-matrix's generic mmul. Instead we form whichever of the two
+// small symmetric matrices is smaller, with tight Float64Array loops, and hand it to
+// ml-pca (isCovarianceMatrix) for the eigen-decomposition:
+//   - 'gram' (N ≤ D, e.g. 500 × 16384): the N×N Gram matrix Xc·Xcᵀ/(N−1). It has the
+//     same non-zero eigenvalues as the covariance; with eigenvectors U the scores are
+//     Xc·V = U·Σ, i.e. U[:,c]·sqrt((N−1)·λc) — no D×D matrix is ever built.
+//   - 'covariance' (N > D, e.g. 3500 × 1024): the D×D covariance Xcᵀ·Xc/(N−1), then
+//     scores = Xc·V.
+//   - 'svd': ml-pca's own SVD path, kept for cross-checking (tests) only.
+// Benchmarks (one core, /tmp throwaway script):
+//   N=500,  D=16384: svd 40.2 s, gram 1.1 s
+//   N=3500, D=1024:  svd 63.5 s, covariance 4.4 s, gram (3500×3500 EVD) 89 s
+// so 'auto' picks gram when N ≤ D and covariance otherwise.
+//
+// Signs of components are made deterministic (largest-|score| entry of each
+// component is positive, like scikit-learn's svd_flip), so every path gives the same
+// output for the same input.
+import { PCA } from 'ml-pca';
+import type { EmbeddingMatrix } from './matrix.js';
+
+export type PcaMethod = 'auto' | 'gram' | 'covariance' | 'svd';
+
+export interface PcaResult {
+  /** N × components scores (the centred data projected on the principal axes). */
+  data: EmbeddingMatrix;
+  /** Fraction of the total variance explained by each kept component, descending. */
+  explainedVariance: number[];
+}
+
+export interface PcaOptions {
+  /** Which decomposition to use; 'auto' (default) picks the fastest for the shape. */
+  method?: PcaMethod;
+}
+
+/**
+ * Project `m` onto its first `components` principal components.
+ * The number kept is min(components, N−1, D) (the rank bound of centred data).
+ */
+export function reducePca(m: EmbeddingMatrix, components: number, opts: PcaOptions = {}): PcaResult {
+  if (!Number.isInteger(components) || components < 0) {
+    throw new RangeError(`reducePca: components must be a non-negative integer, got ${components}`);
+  }
+  const { rows: n, dim: d } = m;
+  if (m.data.length !== n * d) throw new RangeError(`reducePca: ${n}×${d} matrix has ${m.data.length} values`);
+  const k = Math.max(0, Math.min(components, n - 1, d));
+  if (k === 0) return { data: { rows: n, dim: 0, data: new Float32Array(0) }, explainedVariance: [] };
+
+  const method = opts.method ?? 'auto';
+  const chosen = method === 'auto' ? (n <= d ? 'gram' : 'covariance') : method;
+  const scores = new Float64Array(n * k);
+  let explained: number[];
+  switch (chosen) {
+    case 'gram':
+      explained = viaGram(m, k, scores);
+      break;
+    case 'covariance':
+      explained = viaCovariance(m, k, scores);
+      break;
+    case 'svd':
+      explained = viaSvd(m, k, scores);
+      break;
+  }
+  flipSigns(scores, n, k);
+  return { data: { rows: n, dim: k, data: Float32Array.from(scores) }, explainedVariance: explained };
+}
+
+/** Column means subtracted, as Float64 (row-major N×D). */
+function centred(m: EmbeddingMatrix): Float64Array {
+  const { rows: n, dim: d, data } = m;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const off = i * d;
+    for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + (data[off + j] as number);
+  }
+  for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) / n;
+  const x = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const off = i * d;
+    for (let j = 0; j < d; j++) x[off + j] = (data[off + j] as number) - (mean[j] as number);
+  }
+  return x;
+}
+
+/** Transpose of a row-major r×c matrix (→ row-major c×r). */
+function transpose(a: Float64Array, r: number, c: number): Float64Array {
+  const t = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) {
+    const off = i * c;
+    for (let j = 0; j < c; j++) t[j * r + i] = a[off + j] as number;
+  }
+  return t;
+}
+
+/**
+ * A·Aᵀ/scale for a row-major r×c matrix A, as nested arrays (what ml-pca takes).
+ * Columns are processed in blocks so the rows' slices stay in cache.
+ */
+function gram(a: Float64Array, r: number, c: number, scale: number): number[][] {
+  const g = new Float64Array(r * r);
+  const block = 512;
+  for (let c0 = 0; c0 < c; c0 += block) {
+    const c1 = Math.min(c, c0 + block);
+    for (let i = 0; i < r; i++) {
+      const oi = i * c;
+      for (let j = 0; j <= i; j++) {
+        const oj = j * c;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let t = c0;
+        for (; t + 3 < c1; t += 4) {
+          s0 += (a[oi + t] as number) * (a[oj + t] as number);
+          s1 += (a[oi + t + 1] as number) * (a[oj + t + 1] as number);
+          s2 += (a[oi + t + 2] as number) * (a[oj + t + 2] as number);
+          s3 += (a[oi + t + 3] as number) * (a[oj + t + 3] as number);
+        }
+        for (; t < c1; t++) s0 += (a[oi + t] as number) * (a[oj + t] as number);
+        g[i * r + j] = (g[i * r + j] as number) + s0 + s1 + s2 + s3;
+      }
+    }
+  }
+  const out: number[][] = new Array<number[]>(r);
+  for (let i = 0; i < r; i++) out[i] = new Array<number>(r);
+  for (let i = 0; i < r; i++) {
+    for (let j = 0; j <= i; j++) {
+      const v = (g[i * r + j] as number) / scale;
+      (out[i] as number[])[j] = v;
+      (out[j] as number[])[i] = v;
+    }
+  }
+  return out;
+}
+
+function trace(g: number[][]): number {
+  let t = 0;
+  for (let i = 0; i < g.length; i++) t += (g[i] as number[])[i] as number;
+  return t;
+}
+
+function ratios(eigenvalues: number[], k: number, total: number): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < k; c++) out.push(total > 0 ? Math.max(0, eigenvalues[c] ?? 0) / total : 0);
+  return out;
+}
+
+function viaGram(m: EmbeddingMatrix, k: number, scores: Float64Array): number[] {
+  const n = m.rows;
+  const g = gram(centred(m), n, m.dim, n - 1);
+  const pca = new PCA(g, { isCovarianceMatrix: true });
+  const u = pca.getEigenvectors();
+  const lambda = pca.getEigenvalues();
+  for (let c = 0; c < k; c++) {
+    const s = Math.sqrt(Math.max(0, lambda[c] ?? 0) * (n - 1));
+    for (let i = 0; i < n; i++) scores[i * k + c] = u.get(i, c) * s;
+  }
+  return ratios(lambda, k, trace(g));
+}
+
+function viaCovariance(m: EmbeddingMatrix, k: number, scores: Float64Array): number[] {
+  const { rows: n, dim: d } = m;
+  const x = centred(m);
+  const cov = gram(transpose(x, n, d), d, n, n - 1);
+  const pca = new PCA(cov, { isCovarianceMatrix: true });
+  const v = pca.getEigenvectors();
+  const axes = new Float64Array(k * d); // axes[c*d + j] = V[j][c]
+  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) axes[c * d + j] = v.get(j, c);
+  for (let i = 0; i < n; i++) {
+    const off = i * d;
+    for (let c = 0; c < k; c++) {
+      const ao = c * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (x[off + j] as number) * (axes[ao + j] as number);
+      scores[i * k + c] = s;
+    }
+  }
+  return ratios(pca.getEigenvalues(), k, trace(cov));
+}
+
+function viaSvd(m: EmbeddingMatrix, k: number, scores: Float64Array): number[] {
+  const n = m.rows;
+  const arrays: number[][] = [];
+  for (let i = 0; i < n; i++) arrays.push(Array.from(m.data.subarray(i * m.dim, (i + 1) * m.dim)));
+  const pca = new PCA(arrays, { method: 'SVD', center: true });
+  const projected = pca.predict(arrays, { nComponents: k });
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) scores[i * k + c] = projected.get(i, c);
+  return pca.getExplainedVariance().slice(0, k);
+}
+
+/** Make each component's largest-magnitude score positive (deterministic signs). */
+function flipSigns(scores: Float64Array, n: number, k: number): void {
+  for (let c = 0; c < k; c++) {
+    let best = 0;
+    for (let i = 0; i < n; i++) {
+      const v = scores[i * k + c] as number;
+      if (Math.abs(v) > Math.abs(best)) best = v;
+    }
+    if (best < 0) for (let i = 0; i < n; i++) scores[i * k + c] = -(scores[i * k + c] as number);
+  }
+}

@@ -1,0 +1,176 @@
+// The one configuration schema. Every setting has an environment variable, most a CLI
+// flag, a documented default and a zod type. `loadConfig` (load.ts) parses it once.
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+/** One setting: where it comes from, what it accepts, what it defaults to, what it means. */
+export interface Setting<S extends z.ZodType = z.ZodType> {
+  env: string;
+  flag?: string;
+  schema: S;
+  default: z.input<S>;
+  doc: string;
+}
+
+function setting<S extends z.ZodType>(s: Setting<S>): Setting<S> {
+  return s;
+}
+
+export const settings = {
+  logLevel: setting({
+    env: 'IMGSIM_LOG_LEVEL',
+    flag: '--log-level',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    doc: 'pino log level (logs go to stderr)',
+  }),
+  backend: setting({
+    env: 'IMGSIM_BACKEND',
+    flag: '--backend',
+    schema: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
+    default: 'auto',
+    doc: 'TensorFlow.js backend; auto tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order',
+  }),
+  imageSize: setting({
+    env: 'IMGSIM_IMAGE_SIZE',
+    flag: '--size',
+    schema: int(8, 1024),
+    default: 64,
+    doc: 'model input side in pixels; must be divisible by 2^stages (32 for the default 5 stages)',
+  }),
+  fit: setting({
+    env: 'IMGSIM_FIT',
+    flag: '--fit',
+    schema: z.enum(['crop', 'letterbox']),
+    default: 'crop',
+    doc: 'resize policy: crop = cover the square and cut the centre; letterbox = fit inside, pad black',
+  }),
+  maxPixels: setting({
+    env: 'IMGSIM_MAX_PIXELS',
+    flag: '--max-pixels',
+    schema: int(1),
+    default: 100_000_000,
+    doc: 'images declaring more pixels than this are refused (decompression-bomb guard)',
+  }),
+  decodeConcurrency: setting({
+    env: 'IMGSIM_DECODE_CONCURRENCY',
+    flag: '--decode-concurrency',
+    schema: int(1, 64),
+    default: 4,
+    doc: 'images decoded at once (sharp thread pool)',
+  }),
+  filters: setting({
+    env: 'IMGSIM_FILTERS',
+    flag: '--filters',
+    schema: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'expected comma-separated positive integers such as 16,32,64,128,256')
+      .transform((s) => s.split(',').map(Number)),
+    default: '16,32,64,128,256',
+    doc: 'encoder filters per stage (each stage halves the side)',
+  }),
+  kernelSize: setting({
+    env: 'IMGSIM_KERNEL_SIZE',
+    flag: '--kernel-size',
+    schema: int(1, 11),
+    default: 3,
+    doc: 'encoder convolution kernel side',
+  }),
+  epochs: setting({
+    env: 'IMGSIM_EPOCHS',
+    flag: '--epochs',
+    schema: int(1, 10_000),
+    default: 10,
+    doc: 'training epochs (upper bound: early stopping may end sooner)',
+  }),
+  batchSize: setting({
+    env: 'IMGSIM_BATCH_SIZE',
+    flag: '--batch',
+    schema: int(1, 4096),
+    default: 32,
+    doc: 'training batch size',
+  }),
+  learningRate: setting({
+    env: 'IMGSIM_LEARNING_RATE',
+    flag: '--lr',
+    schema: num(1e-7, 10),
+    default: 1e-3,
+    doc: 'optimizer learning rate',
+  }),
+  optimizer: setting({
+    env: 'IMGSIM_OPTIMIZER',
+    flag: '--optimizer',
+    schema: z.enum(['adam', 'adamw']),
+    default: 'adamw',
+    doc: 'adam, or adamw (Adam with decoupled weight decay)',
+  }),
+  weightDecay: setting({
+    env: 'IMGSIM_WEIGHT_DECAY',
+    flag: '--weight-decay',
+    schema: num(0, 1),
+    default: 1e-4,
+    doc: 'decoupled weight decay for adamw',
+  }),
+  patience: setting({
+    env: 'IMGSIM_PATIENCE',
+    flag: '--patience',
+    schema: int(0, 10_000),
+    default: 5,
+    doc: 'early stopping: epochs without validation improvement before stopping (0 = never stop early)',
+  }),
+  validationSplit: setting({
+    env: 'IMGSIM_VALIDATION_SPLIT',
+    flag: '--validation-split',
+    schema: num(0.01, 0.9),
+    default: 0.25,
+    doc: 'fraction of images held out for validation (seeded split)',
+  }),
+  seed: setting({
+    env: 'IMGSIM_SEED',
+    flag: '--seed',
+    schema: int(0, 2 ** 31 - 1),
+    default: 42,
+    doc: 'seed for the split, shuffling, initial weights and t-SNE',
+  }),
+  embedBatchSize: setting({
+    env: 'IMGSIM_EMBED_BATCH_SIZE',
+    flag: '--embed-batch',
+    schema: int(1, 4096),
+    default: 64,
+    doc: 'images encoded per batch when embedding',
+  }),
+  pcaComponents: setting({
+    env: 'IMGSIM_PCA_COMPONENTS',
+    flag: '--pca',
+    schema: int(2, 4096),
+    default: 50,
+    doc: 'PCA components before t-SNE and k-means',
+  }),
+  perplexity: setting({
+    env: 'IMGSIM_PERPLEXITY',
+    flag: '--perplexity',
+    schema: num(2, 200),
+    default: 30,
+    doc: 't-SNE perplexity (clamped to (N-1)/3 for small collections)',
+  }),
+  tsneIterations: setting({
+    env: 'IMGSIM_TSNE_ITERATIONS',
+    flag: '--tsne-iterations',
+    schema: int(250, 100_000),
+    default: 1000,
+    doc: 't-SNE iterations',
+  }),
+  clusters: setting({
+    env: 'IMGSIM_CLUSTERS',
+    flag: '--clusters',
+    schema: z.union([z.literal('auto'), int(2, 1000)], { error: 'expected "auto" or an integer from 2 to 1000' }),
+    default: 'auto',
+    doc: 'k-means clusters, or auto (best silhouette for k = 2..12)',
+  }),
+};
+
+export type SettingName = keyof typeof settings;
+
+export type Config = Readonly<{ [K in SettingName]: z.output<(typeof settings)[K]['schema']> }>;

@@ -1,0 +1,99 @@
+// Storage on a local folder. Listing is recursive and sorted by key; keys cannot
+// escape the root, neither through `..` nor through symbolic links pointing outside.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UserError } from '../errors.js';
+import type { ObjectInfo, Storage } from './types.js';
+
+export class LocalStorage implements Storage {
+  readonly root: string;
+  readonly uri: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.uri = pathToFileURL(this.root).href;
+  }
+
+  async *list(prefix = ''): AsyncIterable<ObjectInfo> {
+    const realRoot = await realpath(this.root);
+    const start = prefix ? this.resolveKey(prefix.replace(/\/+$/, '')) : this.root;
+    yield* this.walk(start, realRoot);
+  }
+
+  private async *walk(dir: string, realRoot: string): AsyncIterable<ObjectInfo> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && dir !== this.root) return;
+      throw error;
+    }
+    const names = entries.map((e) => e.name).sort(compareKeys);
+    for (const name of names) {
+      const full = path.join(dir, name);
+      let real: string;
+      try {
+        real = await realpath(full);
+      } catch {
+        continue; // dangling symlink
+      }
+      if (!isInside(realRoot, real)) continue; // symlink escaping the root
+      const info = await stat(real);
+      if (info.isDirectory()) {
+        yield* this.walk(full, realRoot);
+      } else if (info.isFile()) {
+        yield { key: this.keyOf(full), size: info.size, etag: localEtag(info.size, info.mtimeMs) };
+      }
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const full = this.resolveKey(key);
+    const real = await realpath(full);
+    if (!isInside(await realpath(this.root), real)) throw new UserError(`Key "${key}" resolves outside ${this.root}`);
+    return readFile(real);
+  }
+
+  async put(key: string, data: Uint8Array | string): Promise<void> {
+    const full = this.resolveKey(key);
+    await mkdir(path.dirname(full), { recursive: true });
+    await writeFile(full, data);
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await stat(this.resolveKey(key));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Absolute path of a key; refuses keys that would leave the root. */
+  resolveKey(key: string): string {
+    if (key.split(/[\\/]/).includes('..') || path.isAbsolute(key)) {
+      throw new UserError(`Invalid key "${key}": keys are relative paths without ".."`);
+    }
+    return path.join(this.root, key);
+  }
+
+  private keyOf(full: string): string {
+    return path.relative(this.root, full).split(path.sep).join('/');
+  }
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** Byte-wise order (not locale order) so the listing is the same on every machine. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function localEtag(size: number, mtimeMs: number): string {
+  return createHash('sha1').update(`${size}:${Math.floor(mtimeMs)}`).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,20 @@
+// The storage interface every source and artefact store implements: a local folder
+// now, an S3 bucket/prefix later. Keys are '/'-separated paths relative to the root.
+
+export interface ObjectInfo {
+  /** Path relative to the storage root, '/'-separated, never starting with '/'. */
+  key: string;
+  size: number;
+  /** Version tag: S3's ETag, or size+mtime for local files. Changes when the content changes. */
+  etag: string;
+}
+
+export interface Storage {
+  /** Where this storage points, as a URI (file:///abs/path or s3://bucket/prefix). */
+  readonly uri: string;
+  /** Every object under `prefix` (default: all), in stable sorted key order. */
+  list(prefix?: string): AsyncIterable<ObjectInfo>;
+  get(key: string): Promise<Buffer>;
+  put(key: string, data: Uint8Array | string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+}

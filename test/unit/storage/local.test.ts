@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalStorage } from '../../../shared/storage/local.js';
+import { openSource } from '../../../shared/storage/open.js';
+import { UserError } from '../../../shared/errors.js';
+import type { ObjectInfo } from '../../../shared/storage/types.js';
+
+async function listAll(s: LocalStorage): Promise<ObjectInfo[]> {
+  const all: ObjectInfo[] = [];
+  for await (const o of s.list()) all.push(o);
+  return all;
+}
+
+async function collect(s: LocalStorage): Promise<string[]> {
+  return (await listAll(s)).map((o) => o.key);
+}
+
+test('lists recursively in stable byte order, never leaving the root', async (t) => {
+  const base = await mkdtemp(path.join(tmpdir(), 'imgsim-storage-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const root = path.join(base, 'root');
+  await mkdir(path.join(root, 'b', 'c'), { recursive: true });
+  await mkdir(path.join(base, 'outside'));
+  await writeFile(path.join(base, 'outside', 'secret.jpg'), 'x');
+  for (const f of ['b/c/z.png', 'B.jpg', 'a.jpg', 'b/x.jpg']) await writeFile(path.join(root, f), f);
+  await symlink(path.join(base, 'outside'), path.join(root, 'escape'));
+  await symlink(path.join(base, 'outside', 'secret.jpg'), path.join(root, 'link.jpg'));
+  await symlink(path.join(root, 'a.jpg'), path.join(root, 'inner-link.jpg'));
+  const s = new LocalStorage(root);
+  assert.deepEqual(await collect(s), ['B.jpg', 'a.jpg', 'b/c/z.png', 'b/x.jpg', 'inner-link.jpg']);
+  assert.equal((await s.get('b/x.jpg')).toString(), 'b/x.jpg');
+  await assert.rejects(s.get('../outside/secret.jpg'), UserError);
+  await assert.rejects(s.get('link.jpg'), /outside/);
+});
+
+test('etag changes when content changes; put creates folders', async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'imgsim-storage-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const s = new LocalStorage(root);
+  await s.put('x/y/f.bin', 'one');
+  const [first] = await listAll(s);
+  await s.put('x/y/f.bin', 'three');
+  const [second] = await listAll(s);
+  assert.equal(first?.key, 'x/y/f.bin');
+  assert.notEqual(first?.etag, second?.etag);
+  assert.equal(await s.exists('x/y/f.bin'), true);
+  assert.equal(await s.exists('nope'), false);
+});
+
+test('openSource refuses missing folders, files and foreign schemes clearly', async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'imgsim-storage-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await writeFile(path.join(root, 'f.jpg'), '');
+  await assert.rejects(openSource(path.join(root, 'missing')), /Source folder not found: .*missing/);
+  await assert.rejects(openSource(path.join(root, 'f.jpg')), /not a folder/);
+  await assert.rejects(openSource('ftp://host/x'), /Unsupported source/);
+  const s = await openSource(`file://${root}`);
+  assert.equal(s.uri, `file://${root}`);
+});
