@@ -2,7 +2,9 @@
 // precision@10 of the CAE embedding with the raw-pixel baseline at the same size.
 import type { Config } from '../shared/config/index.js';
 import type { Logger } from '../shared/logger.js';
+import { openSource } from '../shared/storage/open.js';
 import { pixelMatrix } from './dataset.js';
+import { listImages } from './ingest.js';
 import { labelsOf, precisionAtK } from './evaluate.js';
 import { runLocal, type LocalRunResult } from './local-run.js';
 
@@ -25,6 +27,9 @@ export async function evaluateFolder(o: {
   progressBar?: boolean;
   cluster?: boolean;
 }): Promise<{ report: EvalReport; run: LocalRunResult }> {
+  // Check the folder is labelled before spending minutes training on it.
+  const { images } = await listImages(await openSource(o.source));
+  labelsOf(images.map((i) => i.key));
   const run = await runLocal({ ...o, cluster: o.cluster ?? false });
   return { report: retrievalReport(run), run };
 }

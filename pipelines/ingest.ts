@@ -2,7 +2,7 @@
 // thread pool) and keep the good ones in memory. Files that are not images or that
 // fail to decode are returned as failures with a reason; they never stop the batch.
 import { errorMessage, ImageError, UserError } from '../shared/errors.js';
-import { decodeImage } from '../shared/images/decode.js';
+import { decodeImageToRgb8 } from '../shared/images/decode.js';
 import { isImagePath } from '../shared/images/formats.js';
 import type { Logger } from '../shared/logger.js';
 import { mapConcurrent } from '../shared/concurrency.js';
@@ -48,7 +48,7 @@ export async function ingest(source: Storage, o: IngestOptions): Promise<IngestR
   const per = o.size * o.size * 3;
   const decoded = await mapConcurrent(objects, o.concurrency, async (obj) => {
     try {
-      const img = await decodeImage(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
+      const img = await decodeImageToRgb8(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
       return { ok: true as const, img };
     } catch (error) {
       const reason = error instanceof ImageError ? error.reason : 'unreadable';
@@ -61,9 +61,7 @@ export async function ingest(source: Storage, o: IngestOptions): Promise<IngestR
 
   const good = decoded.flatMap((d, i) => (d.ok ? [{ obj: objects[i] as ObjectInfo, img: d.img }] : []));
   const pixels = new Uint8Array(good.length * per);
-  good.forEach(({ img }, i) => {
-    for (let j = 0; j < per; j++) pixels[i * per + j] = Math.round((img.data[j] as number) * 255);
-  });
+  good.forEach(({ img }, i) => pixels.set(img.data, i * per));
   const failures = [...decoded.flatMap((d) => (d.ok ? [] : [d.failure])), ...ignored];
   failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   o.logger?.info({ decoded: good.length, failed: failures.length - ignored.length }, 'decoded');

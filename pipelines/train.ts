@@ -56,7 +56,7 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
   const rng = createRng(o.seed + 1);
   const shape = [images.size, images.size, 3];
   const reconstructionLoss = (x: tf.Tensor4D): tf.Scalar =>
-    tf.losses.meanSquaredError(x, model.decoder.apply(model.encoder.apply(x) as tf.Tensor) as tf.Tensor) as tf.Scalar;
+    tf.losses.meanSquaredError<tf.Tensor, tf.Scalar>(x, model.decoder.apply(model.encoder.apply(x) as tf.Tensor) as tf.Tensor);
 
   const batchesPerEpoch = Math.ceil(split.train.length / o.batchSize);
   const progress = createProgress({
@@ -189,7 +189,7 @@ function restore(model: Autoencoder, weights: tf.Tensor[]): void {
 export function reconstruct(model: Autoencoder, images: DecodedImages, indices: readonly number[]): Float32Array[] {
   const out = tf.tidy(() => {
     const x = tf.tensor4d(batchFloats(images, indices), [indices.length, images.size, images.size, 3]);
-    return model.decoder.predict(model.encoder.predict(x) as tf.Tensor) as tf.Tensor;
+    return model.decoder.predict(model.encoder.predict(x)) as tf.Tensor;
   });
   const data = out.dataSync() as Float32Array;
   out.dispose();

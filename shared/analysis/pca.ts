@@ -22,6 +22,8 @@
 // component is positive, like scikit-learn's svd_flip), so every path gives the same
 // output for the same input.
 import { PCA } from 'ml-pca';
+import { topEigenpairs, type EigenOptions } from './eigen.js';
+import { gramMatrix } from './gram.js';
 import type { EmbeddingMatrix } from './matrix.js';
 
 export type PcaMethod = 'auto' | 'gram' | 'covariance' | 'svd';
@@ -36,6 +38,8 @@ export interface PcaResult {
 export interface PcaOptions {
   /** Which decomposition to use; 'auto' (default) picks the fastest for the shape. */
   method?: PcaMethod;
+  /** Eigen-solver for the gram/covariance paths (default 'auto', see eigen.ts). */
+  eigenSolver?: EigenOptions['method'];
 }
 
 /**
@@ -53,14 +57,15 @@ export function reducePca(m: EmbeddingMatrix, components: number, opts: PcaOptio
 
   const method = opts.method ?? 'auto';
   const chosen = method === 'auto' ? (n <= d ? 'gram' : 'covariance') : method;
+  const eigen: EigenOptions = { method: opts.eigenSolver ?? 'auto' };
   const scores = new Float64Array(n * k);
   let explained: number[];
   switch (chosen) {
     case 'gram':
-      explained = viaGram(m, k, scores);
+      explained = viaGram(m, k, scores, eigen);
       break;
     case 'covariance':
-      explained = viaCovariance(m, k, scores);
+      explained = viaCovariance(m, k, scores, eigen);
       break;
     case 'svd':
       explained = viaSvd(m, k, scores);
@@ -97,50 +102,9 @@ function transpose(a: Float64Array, r: number, c: number): Float64Array {
   return t;
 }
 
-/**
- * A·Aᵀ/scale for a row-major r×c matrix A, as nested arrays (what ml-pca takes).
- * Columns are processed in blocks so the rows' slices stay in cache.
- */
-function gram(a: Float64Array, r: number, c: number, scale: number): number[][] {
-  const g = new Float64Array(r * r);
-  const block = 512;
-  for (let c0 = 0; c0 < c; c0 += block) {
-    const c1 = Math.min(c, c0 + block);
-    for (let i = 0; i < r; i++) {
-      const oi = i * c;
-      for (let j = 0; j <= i; j++) {
-        const oj = j * c;
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let t = c0;
-        for (; t + 3 < c1; t += 4) {
-          s0 += (a[oi + t] as number) * (a[oj + t] as number);
-          s1 += (a[oi + t + 1] as number) * (a[oj + t + 1] as number);
-          s2 += (a[oi + t + 2] as number) * (a[oj + t + 2] as number);
-          s3 += (a[oi + t + 3] as number) * (a[oj + t + 3] as number);
-        }
-        for (; t < c1; t++) s0 += (a[oi + t] as number) * (a[oj + t] as number);
-        g[i * r + j] = (g[i * r + j] as number) + s0 + s1 + s2 + s3;
-      }
-    }
-  }
-  const out: number[][] = new Array<number[]>(r);
-  for (let i = 0; i < r; i++) out[i] = new Array<number>(r);
-  for (let i = 0; i < r; i++) {
-    for (let j = 0; j <= i; j++) {
-      const v = (g[i * r + j] as number) / scale;
-      (out[i] as number[])[j] = v;
-      (out[j] as number[])[i] = v;
-    }
-  }
-  return out;
-}
-
-function trace(g: number[][]): number {
+function trace(g: Float64Array, s: number): number {
   let t = 0;
-  for (let i = 0; i < g.length; i++) t += (g[i] as number[])[i] as number;
+  for (let i = 0; i < s; i++) t += g[i * s + i] as number;
   return t;
 }
 
@@ -150,27 +114,22 @@ function ratios(eigenvalues: number[], k: number, total: number): number[] {
   return out;
 }
 
-function viaGram(m: EmbeddingMatrix, k: number, scores: Float64Array): number[] {
+function viaGram(m: EmbeddingMatrix, k: number, scores: Float64Array, eigen: EigenOptions): number[] {
   const n = m.rows;
-  const g = gram(centred(m), n, m.dim, n - 1);
-  const pca = new PCA(g, { isCovarianceMatrix: true });
-  const u = pca.getEigenvectors();
-  const lambda = pca.getEigenvalues();
+  const g = gramMatrix(centred(m), n, m.dim, n - 1);
+  const { values, vectors } = topEigenpairs(g, n, k, eigen);
   for (let c = 0; c < k; c++) {
-    const s = Math.sqrt(Math.max(0, lambda[c] ?? 0) * (n - 1));
-    for (let i = 0; i < n; i++) scores[i * k + c] = u.get(i, c) * s;
+    const s = Math.sqrt(Math.max(0, values[c] ?? 0) * (n - 1));
+    for (let i = 0; i < n; i++) scores[i * k + c] = (vectors[c * n + i] as number) * s;
   }
-  return ratios(lambda, k, trace(g));
+  return ratios(values, k, trace(g, n));
 }
 
-function viaCovariance(m: EmbeddingMatrix, k: number, scores: Float64Array): number[] {
+function viaCovariance(m: EmbeddingMatrix, k: number, scores: Float64Array, eigen: EigenOptions): number[] {
   const { rows: n, dim: d } = m;
   const x = centred(m);
-  const cov = gram(transpose(x, n, d), d, n, n - 1);
-  const pca = new PCA(cov, { isCovarianceMatrix: true });
-  const v = pca.getEigenvectors();
-  const axes = new Float64Array(k * d); // axes[c*d + j] = V[j][c]
-  for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) axes[c * d + j] = v.get(j, c);
+  const cov = gramMatrix(transpose(x, n, d), d, n, n - 1);
+  const { values, vectors: axes } = topEigenpairs(cov, d, k, eigen); // axis c at [c*d, (c+1)*d)
   for (let i = 0; i < n; i++) {
     const off = i * d;
     for (let c = 0; c < k; c++) {
@@ -180,7 +139,7 @@ function viaCovariance(m: EmbeddingMatrix, k: number, scores: Float64Array): num
       scores[i * k + c] = s;
     }
   }
-  return ratios(pca.getEigenvalues(), k, trace(cov));
+  return ratios(values, k, trace(cov, d));
 }
 
 function viaSvd(m: EmbeddingMatrix, k: number, scores: Float64Array): number[] {

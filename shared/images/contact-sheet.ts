@@ -70,20 +70,28 @@ export function contactSheetLayout(count: number, opts: ContactSheetOptions = {}
   };
 }
 
-function labelLines(label: string, maxChars: number): string[] {
+/** The (at most two) caption rows drawn under a tile, each at most `maxChars` long. */
+export function labelLines(label: string, maxChars: number): string[] {
   let lines = label.split(/\r?\n/).filter((l) => l.length > 0);
-  if (lines.length === 1 && [...(lines[0] as string)].length > maxChars) {
-    // One long line: use both rows, keeping the end (the file name) whole.
-    const chars = [...(lines[0] as string)];
-    const cut = Math.max(0, chars.length - maxChars);
-    lines = [chars.slice(0, cut).join(''), chars.slice(cut).join('')];
+  const only = lines.length === 1 ? [...(lines[0] as string)] : [];
+  if (only.length > maxChars) {
+    // One long line: use both rows. Prefer breaking after a "/" (or space) so the
+    // file name stays whole on the second row; otherwise break so row 2 is full.
+    let cut = only.length - maxChars;
+    for (let i = cut; i < only.length - 1; i++) {
+      if (only[i - 1] === '/' || only[i - 1] === ' ') {
+        cut = i;
+        break;
+      }
+    }
+    lines = [only.slice(0, cut).join(''), only.slice(cut).join('')];
   }
   return lines.slice(0, LABEL_LINES).map((l) => ellipsizeStart(l, maxChars));
 }
 
 function sheetSvg(layout: ContactSheetLayout, items: readonly ContactSheetItem[], readable: readonly boolean[]): string {
   const { tile } = layout;
-  const maxChars = monoCharsFitting(tile + 2 * BORDER, FONT);
+  const maxChars = monoCharsFitting(tile + 2 * BORDER + PAD - 2, FONT); // text may run into the gap
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
@@ -139,7 +147,7 @@ export async function renderContactSheet(
     const { left, top } = layout.imageAt(i);
     overlays.push({ input: data, raw: { width: layout.tile, height: layout.tile, channels: 3 }, left, top });
   });
-  return sharp(Buffer.from(svg)).composite(overlays).png().toBuffer();
+  return sharp(Buffer.from(svg)).composite(overlays).removeAlpha().png().toBuffer();
 }
 
 /** Writes the contact sheet PNG to `path` (parent folders are created). */

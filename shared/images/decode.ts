@@ -78,7 +78,7 @@ const UNIT: Float32Array = (() => {
 
 function checkOptions(opts: DecodeOptions): void {
   if (!Number.isInteger(opts.size) || opts.size < 1) throw new RangeError(`size must be a positive integer, got ${opts.size}`);
-  if (!(opts.maxPixels > 0)) throw new RangeError(`maxPixels must be positive, got ${opts.maxPixels}`);
+  if (!(opts.maxPixels >= 1)) throw new RangeError(`maxPixels must be ≥ 1, got ${opts.maxPixels}`);
   if (opts.fit !== 'crop' && opts.fit !== 'letterbox') throw new RangeError(`fit must be 'crop' or 'letterbox', got ${String(opts.fit)}`);
 }
 
@@ -104,7 +104,7 @@ export async function decodeImageToRgb8(input: Buffer | string, opts: DecodeOpti
 
   const sharpOptions: SharpOptions = {
     failOn: 'error',
-    limitInputPixels: Math.floor(opts.maxPixels),
+    limitInputPixels: Math.min(Math.floor(opts.maxPixels), Number.MAX_SAFE_INTEGER), // Infinity: no practical limit
     animated: false,
     pages: 1,
     page: 0,

@@ -87,7 +87,7 @@ export async function renderImageGrid(rows: readonly (readonly Float32Array[])[]
       }),
     ),
   );
-  return sharp(Buffer.from(svg.join('\n'))).composite(tiles).png().toBuffer();
+  return sharp(Buffer.from(svg.join('\n'))).composite(tiles).removeAlpha().png().toBuffer();
 }
 
 /** Writes the grid PNG to `path` (parent folders are created). */

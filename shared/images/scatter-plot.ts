@@ -157,7 +157,7 @@ export function scatterPlotSvg(points: readonly ScatterPoint[], opts: ScatterPlo
 
 /** The scatter plot as PNG bytes (width × height pixels). */
 export async function renderScatterPlot(points: readonly ScatterPoint[], opts: ScatterPlotOptions = {}): Promise<Buffer> {
-  return sharp(Buffer.from(scatterPlotSvg(points, opts))).png().toBuffer();
+  return sharp(Buffer.from(scatterPlotSvg(points, opts))).removeAlpha().png().toBuffer();
 }
 
 /** Writes the scatter plot PNG to `path` (parent folders are created). */

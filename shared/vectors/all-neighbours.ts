@@ -10,9 +10,9 @@ export function allNearestNeighbours(data: Float32Array, rows: number, dim: numb
   if (kk <= 0) return out;
   const normalized = tf.tidy(() => {
     const x = tf.tensor2d(data, [rows, dim]);
-    return x.div(tf.norm(x, 2, 1, true).maximum(1e-12)) as tf.Tensor2D;
+    return x.div<tf.Tensor2D>(tf.norm(x, 2, 1, true).maximum(1e-12));
   });
-  const transposed = tf.tidy(() => normalized.transpose() as tf.Tensor2D);
+  const transposed = tf.tidy(() => normalized.transpose<tf.Tensor2D>());
   try {
     for (let start = 0; start < rows; start += blockRows) {
       const count = Math.min(blockRows, rows - start);
@@ -23,7 +23,7 @@ export function allNearestNeighbours(data: Float32Array, rows: number, dim: numb
         const self = tf.oneHot(tf.range(start, start + count, 1, 'int32'), rows).mul(-1e9);
         return tf.topk(sims.add(self), kk).indices;
       });
-      out.set(indices.dataSync() as Int32Array, start * kk);
+      out.set(indices.dataSync(), start * kk);
       indices.dispose();
     }
   } finally {

@@ -116,7 +116,7 @@ export class FlatIndex implements VectorIndex {
     if (!Array.isArray(keys) || keys.length !== matrix.rows || !keys.every((k) => typeof k === 'string')) {
       throw new UserError(`Cannot read the index in ${where}: ${IDS_FILE} must list ${matrix.rows} keys`);
     }
-    return FlatIndex.fromMatrix(keys as string[], matrix.data, matrix.cols);
+    return FlatIndex.fromMatrix(keys, matrix.data, matrix.cols);
   }
 
   private upsertRows(keys: readonly string[], vectorAt: (i: number) => Float32Array): void {

@@ -117,8 +117,15 @@ function stride1InputGrad(
   filter: TensorInfo,
   [top, bottom, left, right]: [number, number, number, number],
 ): TensorInfo {
-  const flipped = ops.reverse(filter, [0, 1]);
-  const swapped = ops.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, Cout, Cin]
+  // Flipping both spatial axes of [kh, kw, ...] is reversing the kh*kw axis of
+  // [kh*kw, ...]: [kh, kw, Cin, Cout] -> [kh*kw, Cout, Cin] -> reversed.
+  const [kh, kw, cin, cout] = dims4(filter);
+  const f3 = ops.reshape(filter, [kh * kw, cin, cout]);
+  const fT = ops.transpose(f3, [0, 2, 1]);
+  ops.free(f3);
+  const flipped = ops.reverseAxis0(fT);
+  ops.free(fT);
+  const swapped = ops.reshape(flipped, [kh, kw, cout, cin]);
   ops.free(flipped);
   const out = ops.conv2d(
     dy,

@@ -113,6 +113,10 @@ const CASES: ConvCase[] = [
   { kind: 'conv2d', big: [3, 6, 7, 5], kernel: [3, 3], outChannels: 7, strides: [1, 1], pad: 'same' },
   { kind: 'conv2dTranspose', big: [2, 8, 8, 3], kernel: [2, 2], outChannels: 5, strides: [2, 2], pad: 'valid' },
   { kind: 'conv2dTranspose', big: [3, 6, 10, 7], kernel: [2, 2], outChannels: 3, strides: [2, 2], pad: 'same' },
+  // Wider channels, as in the deeper layers of the reference model.
+  { kind: 'conv2d', big: [2, 6, 6, 64], kernel: [3, 3], outChannels: 96, strides: [1, 1], pad: 'same' },
+  { kind: 'conv2d', big: [1, 4, 4, 256], kernel: [3, 3], outChannels: 129, strides: [1, 1], pad: 'same' },
+  { kind: 'conv2dTranspose', big: [2, 8, 8, 32], kernel: [2, 2], outChannels: 256, strides: [2, 2], pad: 'valid' },
   // Other kernel sizes / paddings, stride 1.
   { kind: 'conv2d', big: [1, 9, 7, 1], kernel: [1, 1], outChannels: 3, strides: [1, 1], pad: 'valid' },
   { kind: 'conv2d', big: [2, 7, 9, 3], kernel: [5, 5], outChannels: 2, strides: [1, 1], pad: 'same' },
@@ -144,7 +148,7 @@ const CASES: ConvCase[] = [
   },
 ];
 
-test('conv2d / conv2dTranspose gradients on wasm match cpu', async () => {
+void test('conv2d / conv2dTranspose gradients on wasm match cpu', async () => {
   registerWasmTrainingKernels();
   registerWasmTrainingKernels(); // idempotent
   const previousIsTest = tf.env().getBool('IS_TEST');
@@ -158,8 +162,10 @@ test('conv2d / conv2dTranspose gradients on wasm match cpu', async () => {
       const ref = gradients(c, seed);
       await useBackend('wasm');
       const idsBefore = wasmDataIds();
+      const tensorsBefore = tf.memory().numTensors;
       const got = gradients(c, seed);
       assert.equal(wasmDataIds(), idsBefore, `${label}: wasm data ids leaked`);
+      assert.equal(tf.memory().numTensors, tensorsBefore, `${label}: tensors leaked`);
       const ex = relError(got.dx, ref.dx);
       const ew = relError(got.dw, ref.dw);
       assert.ok(ex < TOLERANCE, `${label}: dx relative error ${ex}`);
@@ -173,27 +179,70 @@ test('conv2d / conv2dTranspose gradients on wasm match cpu', async () => {
   }
 });
 
-test('Conv2DBackpropFilter / Conv2DBackpropInput kernels with NCHW match cpu', async () => {
+interface DirectCase {
+  format: 'NHWC' | 'NCHW';
+  x: Shape4; // in `format`
+  kernel: Pair;
+  outChannels: number;
+  strides: Pair;
+  pad: Pad;
+}
+
+const DIRECT_CASES: DirectCase[] = [
+  { format: 'NHWC', x: [2, 8, 8, 3], kernel: [2, 2], outChannels: 4, strides: [2, 2], pad: 'valid' },
+  { format: 'NHWC', x: [2, 7, 9, 3], kernel: [2, 2], outChannels: 4, strides: [2, 2], pad: 'same' },
+  { format: 'NHWC', x: [2, 7, 6, 5], kernel: [3, 3], outChannels: 4, strides: [1, 1], pad: 'same' },
+  { format: 'NHWC', x: [2, 9, 8, 3], kernel: [3, 3], outChannels: 2, strides: [2, 2], pad: 'same' },
+  { format: 'NHWC', x: [2, 10, 8, 3], kernel: [3, 3], outChannels: 2, strides: [2, 2], pad: 'valid' },
+  { format: 'NCHW', x: [2, 3, 7, 6], kernel: [3, 3], outChannels: 4, strides: [1, 1], pad: 'same' },
+  { format: 'NCHW', x: [2, 3, 8, 6], kernel: [2, 2], outChannels: 4, strides: [2, 2], pad: 'valid' },
+];
+
+void test('direct Conv2DBackpropFilter / Conv2DBackpropInput calls match cpu and leave inputs intact', async () => {
   registerWasmTrainingKernels();
-  const xShape: Shape4 = [2, 3, 7, 6]; // NCHW
-  const dyShape: Shape4 = [2, 4, 7, 6];
-  const filterShape: Shape4 = [3, 3, 3, 4];
-  const run = (): { dw: number[]; dx: number[] } =>
-    tf.tidy(() => {
-      const x = tf.tensor4d(randomValues(size(xShape), 7), xShape);
-      const dy = tf.tensor4d(randomValues(size(dyShape), 8), dyShape);
-      const filter = tf.tensor4d(randomValues(size(filterShape), 9), filterShape);
-      const common = { strides: [1, 1], pad: 'same', dataFormat: 'NCHW' };
-      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape }) as tf.Tensor;
-      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: xShape }) as tf.Tensor;
-      return { dw: Array.from(dw.dataSync()), dx: Array.from(dx.dataSync()) };
-    });
-  await useBackend('cpu');
-  const ref = run();
-  await useBackend('wasm');
-  const got = run();
-  assert.ok(relError(got.dw, ref.dw) < TOLERANCE, `dw relative error ${relError(got.dw, ref.dw)}`);
-  assert.ok(relError(got.dx, ref.dx) < TOLERANCE, `dx relative error ${relError(got.dx, ref.dx)}`);
+  for (const [i, c] of DIRECT_CASES.entries()) {
+    const label = `${c.format} x=${c.x.join('x')} k=${c.kernel.join('x')} s=${c.strides.join(',')} pad=${JSON.stringify(c.pad)}`;
+    const nchw = c.format === 'NCHW';
+    const cin = nchw ? c.x[1] : c.x[3];
+    const filterShape: Shape4 = [c.kernel[0], c.kernel[1], cin, c.outChannels];
+    const info = tf.backend_util.computeConv2DInfo(
+      c.x, filterShape, c.strides, 1, c.pad, undefined, false, nchw ? 'channelsFirst' : 'channelsLast',
+    );
+    const dyShape: Shape4 = nchw
+      ? [c.x[0], c.outChannels, info.outHeight, info.outWidth]
+      : [c.x[0], info.outHeight, info.outWidth, c.outChannels];
+    const xVals = randomValues(size(c.x), 10 * i + 1);
+    const dyVals = randomValues(size(dyShape), 10 * i + 2);
+    const fVals = randomValues(size(filterShape), 10 * i + 3);
+    const run = (checkInputs: boolean): { dw: number[]; dx: number[] } => {
+      const x = tf.tensor4d(xVals, c.x);
+      const dy = tf.tensor4d(dyVals, dyShape);
+      const filter = tf.tensor4d(fVals, filterShape);
+      const ids = wasmDataIds();
+      const common = { strides: c.strides, pad: c.pad, dataFormat: c.format };
+      const dw = tf.engine().runKernel<tf.Tensor>('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape });
+      const dx = tf.engine().runKernel<tf.Tensor>('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x });
+      if (checkInputs) {
+        assert.equal(wasmDataIds(), ids + 2, `${label}: data ids leaked or freed`);
+        assert.deepEqual(Array.from(x.dataSync()), Array.from(new Float32Array(xVals)), `${label}: x changed`);
+        assert.deepEqual(Array.from(dy.dataSync()), Array.from(new Float32Array(dyVals)), `${label}: dy changed`);
+        assert.deepEqual(Array.from(filter.dataSync()), Array.from(new Float32Array(fVals)), `${label}: filter changed`);
+      }
+      assert.deepEqual(dw.shape, filterShape);
+      assert.deepEqual(dx.shape, c.x);
+      const out = { dw: Array.from(dw.dataSync()), dx: Array.from(dx.dataSync()) };
+      tf.dispose([x, dy, filter, dw, dx]);
+      return out;
+    };
+    await useBackend('cpu');
+    const ref = run(false);
+    await useBackend('wasm');
+    const tensors = tf.memory().numTensors;
+    const got = run(true);
+    assert.equal(tf.memory().numTensors, tensors, `${label}: tensors leaked`);
+    assert.ok(relError(got.dw, ref.dw) < TOLERANCE, `${label}: dw relative error ${relError(got.dw, ref.dw)}`);
+    assert.ok(relError(got.dx, ref.dx) < TOLERANCE, `${label}: dx relative error ${relError(got.dx, ref.dx)}`);
+  }
 });
 
 function buildModel(): tf.Sequential {
@@ -208,6 +257,18 @@ function buildModel(): tf.Sequential {
   return model;
 }
 
+/** Deterministic Glorot-uniform kernels and zero biases (same on every backend). */
+function seedWeights(model: tf.Sequential, seed: number): void {
+  const values = model.getWeights().map((w, i) => {
+    if (w.rank !== 4) return tf.zeros(w.shape);
+    const [kh = 1, kw = 1, a = 1, b = 1] = w.shape;
+    const limit = Math.sqrt(6 / (kh * kw * (a + b)));
+    return tf.tensor(randomValues(w.size, seed + i).map((v) => v * limit), w.shape);
+  });
+  model.setWeights(values);
+  tf.dispose(values);
+}
+
 /** Smooth, learnable images in [0, 1]. */
 function images(n: number): number[] {
   const out: number[] = [];
@@ -218,11 +279,12 @@ function images(n: number): number[] {
   return out;
 }
 
-test('a small conv autoencoder trains on wasm: loss decreases, no tensor leak', async () => {
+void test('a small conv autoencoder trains on wasm: loss decreases, no tensor leak', async () => {
   registerWasmTrainingKernels();
   await useBackend('wasm');
   const model = buildModel();
-  model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+  seedWeights(model, 42);
+  model.compile({ optimizer: tf.train.adam(0.03), loss: 'meanSquaredError' });
   const x = tf.tensor4d(images(8), [8, 8, 8, 3]);
   const losses: number[] = [];
   const tensorCounts: number[] = [];
@@ -245,16 +307,12 @@ test('a small conv autoencoder trains on wasm: loss decreases, no tensor leak', 
   );
 });
 
-test('the same training steps give the same weights on wasm and cpu', async () => {
+void test('the same training steps give the same weights on wasm and cpu', async () => {
   registerWasmTrainingKernels();
-  const train = async (backend: 'cpu' | 'wasm', init: number[][] | undefined): Promise<number[][]> => {
+  const train = async (backend: 'cpu' | 'wasm'): Promise<{ start: number[][]; end: number[][] }> => {
     await useBackend(backend);
     const model = buildModel();
-    if (init !== undefined) {
-      const values = model.getWeights().map((w, i) => tf.tensor(init[i] ?? [], w.shape));
-      model.setWeights(values);
-      tf.dispose(values);
-    }
+    seedWeights(model, 7);
     const start = model.getWeights().map((w) => Array.from(w.dataSync()));
     model.compile({ optimizer: tf.train.sgd(0.5), loss: 'meanSquaredError' });
     const x = tf.tensor4d(images(4), [4, 8, 8, 3]);
@@ -262,17 +320,15 @@ test('the same training steps give the same weights on wasm and cpu', async () =
     const end = model.getWeights().map((w) => Array.from(w.dataSync()));
     x.dispose();
     model.dispose();
-    return init === undefined ? [...start, ...end] : end;
+    return { start, end };
   };
-  const both = await train('cpu', undefined);
-  const half = both.length / 2;
-  const init = both.slice(0, half);
-  const cpuEnd = both.slice(half);
-  const wasmEnd = await train('wasm', init);
+  const cpu = await train('cpu');
+  const wasm = await train('wasm');
   // Compare the updates (end - start), not the weights, to be sensitive.
-  for (const [i, w] of wasmEnd.entries()) {
-    const start = init[i] ?? [];
-    const ref = (cpuEnd[i] ?? []).map((v, j) => v - (start[j] ?? NaN));
+  for (const [i, w] of wasm.end.entries()) {
+    const start = cpu.start[i] ?? [];
+    assert.deepEqual(wasm.start[i], start);
+    const ref = (cpu.end[i] ?? []).map((v, j) => v - (start[j] ?? NaN));
     const got = w.map((v, j) => v - (start[j] ?? NaN));
     const e = relError(got, ref);
     assert.ok(e < TOLERANCE, `weight ${i} update relative error ${e}`);

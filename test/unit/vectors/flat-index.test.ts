@@ -76,7 +76,7 @@ test('exclude-self, upsert by key (no duplicates), remove, save and load', async
   assert.throws(() => loaded.searchSync(Float32Array.of(1, 2), { k: 1 }), /2 dimensions, the index has 3/);
 });
 
-test('all-pairs neighbours on the tfjs backend agree with the flat index', async () => {
+test('all-pairs neighbours on the tfjs backend agree with the flat index', () => {
   const d = 16;
   const n = 120;
   const data = randomMatrix(n, d, 3);

@@ -1,0 +1,168 @@
+// `imgsim run` end to end on generated images mixed with every kind of bad input,
+// then search, cluster and the error paths, through the real command line.
+import { before, describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { generateShapesDataset } from '../../shared/images/synthetic.js';
+import { modelMetaSchema } from '../../shared/model/meta.js';
+import { decodeNpy } from '../../shared/npy.js';
+import { writeBadInputFixtures } from '../support/image-fixtures.js';
+import { jsonOf, runCli } from '../support/cli.js';
+
+const SMALL = ['--size', '32', '--filters', '8,16,32', '--epochs', '2', '--batch', '16', '--tsne-iterations', '250'];
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+
+describe('imgsim run on a folder with good and bad images', () => {
+  let dir: string;
+  let data: string;
+  let out: string;
+  let fixtures: Awaited<ReturnType<typeof writeBadInputFixtures>>;
+  let summary: { images: number; failed: number; embeddingDim: number; clusters: number };
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-run-'));
+    data = path.join(dir, 'data');
+    out = path.join(dir, 'out');
+    await generateShapesDataset(path.join(data, 'shapes'), { perClass: 4, seed: 1 });
+    await mkdir(path.join(data, 'mixed'), { recursive: true });
+    fixtures = await writeBadInputFixtures(path.join(data, 'mixed'));
+    const r = await runCli(['run', data, '--out', out, ...SMALL, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    summary = jsonOf(r);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('every bad file is in failures.json with its reason, and the run completed', async () => {
+    const failures = JSON.parse(await readFile(path.join(out, 'failures.json'), 'utf8')) as Array<{ key: string; reason: string; message: string }>;
+    const byKey = new Map(failures.map((f) => [f.key, f]));
+    for (const [file, reason] of Object.entries(fixtures.bad)) {
+      const f = byKey.get(`mixed/${file}`);
+      assert.ok(f, `${file} missing from failures.json`);
+      assert.equal(f.reason, reason, `${file}: ${f.message}`);
+      assert.ok(f.message.length > 10);
+    }
+    assert.equal(summary.failed, failures.length);
+  });
+
+  test('good images, including odd formats, are embedded: embeddings.npy and ids.json agree, no dummy row', async () => {
+    const ids = JSON.parse(await readFile(path.join(out, 'ids.json'), 'utf8')) as string[];
+    const npy = decodeNpy(await readFile(path.join(out, 'embeddings.npy')));
+    for (const good of fixtures.good) assert.ok(ids.includes(`mixed/${good}`), `${good} not embedded`);
+    assert.equal(ids.length, 9 * 4 + fixtures.good.length);
+    assert.equal(npy.rows, ids.length);
+    assert.equal(npy.cols, summary.embeddingDim);
+    assert.equal(npy.cols, 1 * 1 * 32);
+    assert.ok(npy.data.some((v) => v !== 0), 'embeddings are not all zero');
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
+  test('numpy.load reads the embeddings', { skip: hasNumpy ? false : 'python3 with numpy is not installed' }, () => {
+    const py = spawnSync('python3', ['-c', `import numpy as np; a=np.load(${JSON.stringify(path.join(out, 'embeddings.npy'))}); print(a.dtype, a.shape)`], { encoding: 'utf8' });
+    assert.equal(py.stdout.trim(), `float32 (${summary.images}, ${summary.embeddingDim})`);
+  });
+
+  test('the model folder holds encoder, decoder, meta.json and a preview', async () => {
+    const meta = modelMetaSchema.parse(JSON.parse(await readFile(path.join(out, 'model', 'meta.json'), 'utf8')));
+    assert.equal(meta.inputSize, 32);
+    assert.equal(meta.losses.length, meta.training.epochsRun);
+    assert.equal(meta.backend, 'wasm');
+    for (const f of ['encoder/model.json', 'encoder/weights.bin', 'decoder/model.json', 'decoder/weights.bin']) {
+      assert.ok((await stat(path.join(out, 'model', f))).size > 0, f);
+    }
+    const preview = await sharp(path.join(out, 'model', 'preview.png')).metadata();
+    assert.equal(preview.format, 'png');
+    assert.ok((preview.height ?? 0) > (preview.width ?? 0) / 8, 'two rows of tiles');
+  });
+
+  test('clusters.json labels every embedded image, clusters.png is a picture', async () => {
+    const clusters = JSON.parse(await readFile(path.join(out, 'clusters.json'), 'utf8')) as { k: number; points: Record<string, { x: number; y: number; label: number }> };
+    const ids = JSON.parse(await readFile(path.join(out, 'ids.json'), 'utf8')) as string[];
+    assert.deepEqual(Object.keys(clusters.points).sort(), [...ids].sort());
+    for (const p of Object.values(clusters.points)) {
+      assert.ok(Number.isFinite(p.x) && Number.isFinite(p.y));
+      assert.ok(p.label >= 0 && p.label < clusters.k);
+    }
+    assert.equal(clusters.k, summary.clusters);
+    assert.equal((await sharp(path.join(out, 'clusters.png')).metadata()).format, 'png');
+  });
+
+  test('search finds the query itself first, --exclude-self leaves it out, the contact sheet is written', async () => {
+    const ids = JSON.parse(await readFile(path.join(out, 'ids.json'), 'utf8')) as string[];
+    const key = ids.find((k) => k.startsWith('shapes/')) as string;
+    const file = path.join(data, key);
+    const r = await runCli(['search', file, '--index', out, '-k', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = jsonOf<{ neighbors: Array<{ key: string; score: number }>; sheet: string }>(r);
+    assert.equal(res.neighbors.length, 3);
+    assert.equal(res.neighbors[0]?.key, key);
+    assert.ok((res.neighbors[0]?.score ?? 0) > 0.999);
+    assert.ok(res.neighbors.every((n, i) => i === 0 || n.score <= (res.neighbors[i - 1]?.score ?? 1)));
+    assert.equal((await sharp(res.sheet).metadata()).format, 'png');
+    const ex = jsonOf<{ neighbors: Array<{ key: string }> }>(await runCli(['search', file, '--index', out, '-k', '3', '--exclude-self', '--json']));
+    assert.ok(!ex.neighbors.some((n) => n.key === key));
+  });
+
+  test('cluster alone re-clusters an index folder with a chosen k', async () => {
+    const r = await runCli(['cluster', '--index', out, '--clusters', '3', '--tsne-iterations', '250', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonOf<{ k: number }>(r).k, 3);
+  });
+
+  test('a query that cannot be decoded: one clear line, exit 2, no stack', async () => {
+    const bad = Object.keys(fixtures.bad).find((f) => fixtures.bad[f] === 'unsupported-format') as string;
+    const r = await runCli(['search', path.join(data, 'mixed', bad), '--index', out]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr.trim(), /^imgsim: Cannot decode the query image .*unsupported-format/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+});
+
+describe('imgsim errors on bad invocations', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-errors-'));
+    await mkdir(path.join(dir, 'empty'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const oneLine = (stderr: string) => {
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 1, stderr);
+    assert.ok(!/\n\s+at /.test(stderr), 'no stack trace');
+    return lines[0] as string;
+  };
+
+  test('missing folder', async () => {
+    const r = await runCli(['run', path.join(dir, 'nope'), '--out', path.join(dir, 'o')]);
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /Source folder not found: .*nope/);
+  });
+
+  test('empty folder', async () => {
+    const r = await runCli(['run', path.join(dir, 'empty'), '--out', path.join(dir, 'o')]);
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /No images found in file:\/\/.*empty/);
+  });
+
+  test('unreadable index', async () => {
+    const r = await runCli(['search', path.join(dir, 'x.jpg'), '--index', path.join(dir, 'empty')]);
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /Cannot read the index manifest/);
+  });
+
+  test('invalid flag value names the flag, expectation and received value', async () => {
+    const r = await runCli(['run', path.join(dir, 'empty'), '--out', path.join(dir, 'o'), '--epochs', 'ten']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--epochs: received "ten"; expected number/);
+  });
+
+  test('--verbose adds the stack trace', async () => {
+    const r = await runCli(['run', path.join(dir, 'nope'), '--out', path.join(dir, 'o'), '--verbose']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\n\s+at /);
+  });
+});
