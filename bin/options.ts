@@ -13,7 +13,7 @@ function attributeOf(flag: string): string {
 export function addConfigFlags(cmd: Command, names: readonly SettingName[]): Command {
   for (const name of names) {
     const s = settings[name];
-    if (!s.flag) continue;
+    if (!s.flag || cmd.options.some((opt) => opt.long === s.flag)) continue;
     cmd.option(`${s.flag} <value>`, `${s.doc} [env ${s.env}, default ${String(s.default)}]`);
   }
   return cmd;
@@ -55,7 +55,7 @@ export function contextFrom(opts: Record<string, unknown>): CommandContext {
   const json = opts.json === true;
   return {
     config,
-    logger: createLogger(config.logLevel),
+    logger: createLogger(config.logLevel, { human: true }),
     json,
     progressBar: !json && Boolean(process.stderr.isTTY),
   };

@@ -56,7 +56,7 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
   const rng = createRng(o.seed + 1);
   const shape = [images.size, images.size, 3];
   const reconstructionLoss = (x: tf.Tensor4D): tf.Scalar =>
-    tf.losses.meanSquaredError<tf.Tensor, tf.Scalar>(x, model.decoder.apply(model.encoder.apply(x) as tf.Tensor) as tf.Tensor);
+    tf.losses.meanSquaredError<tf.Tensor, tf.Scalar>(x, model.decoder.apply(model.encoder.apply(x)) as tf.Tensor);
 
   const batchesPerEpoch = Math.ceil(split.train.length / o.batchSize);
   const progress = createProgress({

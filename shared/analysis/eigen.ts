@@ -32,7 +32,7 @@ export interface EigenOptions {
   maxIterations?: number;
 }
 
-const FULL_LIMIT = 256;
+const FULL_LIMIT = 600;
 
 /** The k largest eigenpairs of the symmetric s×s row-major matrix g. */
 export function topEigenpairs(g: Float64Array, s: number, k: number, opts: EigenOptions = {}): EigenPairs {
@@ -141,7 +141,7 @@ function worstResidual(v: Float64Array, gv: Float64Array, theta: number[], s: nu
 
 function subspaceEigen(g: Float64Array, s: number, k: number, l: number, tol: number, maxIterations: number): EigenPairs {
   const rng = createRng(0x5eed);
-  let q = new Float64Array(l * s);
+  let q: Float64Array = new Float64Array(l * s);
   for (let i = 0; i < q.length; i++) q[i] = gaussian(rng);
   orthonormalise(q, s, l, rng);
   for (let iter = 0; ; iter++) {
@@ -153,7 +153,6 @@ function subspaceEigen(g: Float64Array, s: number, k: number, l: number, tol: nu
     const v = combine(q, w, s, l); // Ritz vectors
     const gv = combine(z, w, s, l); // G·v
     const worst = worstResidual(v, gv, theta, s, k);
-    if (process.env.EIG_DEBUG) console.log(iter, worst / Math.abs(theta[0] ?? 1));
     if (worst <= tol * Math.max(Math.abs(theta[0] ?? 0), Number.MIN_VALUE) || iter + 1 >= maxIterations) {
       return { values: theta.slice(0, k), vectors: v.slice(0, k * s) };
     }

@@ -1,31 +1,38 @@
 // Barnes-Hut quadtree for t-SNE's repulsive forces (van der Maaten 2014). Rebuilt
 // every iteration over the current 2-D layout; a cell far enough away (full cell
-// width < θ·distance to its centre of mass) acts as a single point with its
-// combined count, turning the O(N²) repulsion sum into ~O(N log N).
+// width < θ·distance to its centre of mass, scikit-learn's criterion) acts as a
+// single point with its combined count, turning the O(N²) repulsion sum into
+// ~O(N log N).
 //
-// Stored in flat typed arrays (struct-of-arrays, 4 children allocated together) and
-// reused across iterations, so a rebuild allocates nothing once capacity is reached.
-// Coincident points share a leaf (counted, not subdivided); subdivision also stops
-// at MAX_DEPTH so nearly-coincident points cannot recurse without bound.
+// Layout: one Float64Array, 8 slots (one 64-byte cache line) per node, the 4
+// children of a node allocated together — the traversal, which dominates t-SNE
+// time, touches one line per visited node. Reused across iterations, so a rebuild
+// allocates nothing once capacity is reached. Coincident points share a leaf
+// (counted, not subdivided); subdivision also stops at MAX_DEPTH so nearly
+// coincident points cannot recurse without bound.
 
 const MAX_DEPTH = 50;
+const STRIDE = 8;
+// Slot offsets within a node.
+const CX = 0; // cell centre
+const CY = 1;
+const HALF = 2; // half the cell width while building…
+const WIDTH2 = 2; // …then the squared full width, for the Barnes-Hut criterion
+const MX = 3; // Σx while building, then centre of mass
+const MY = 4;
+const COUNT = 5; // points in the cell
+const CHILD = 6; // node index of the first of 4 children, −1 for a leaf
+const POINT = 7; // a resident point index (leaves), −1 if none
 
 export class QuadTree {
+  private nodes = new Float64Array(0);
   private capacity = 0;
   private size = 0;
-  private centreX = new Float64Array(0);
-  private centreY = new Float64Array(0);
-  private halfWidth = new Float64Array(0);
-  private massX = new Float64Array(0);
-  private massY = new Float64Array(0);
-  private count = new Int32Array(0);
-  private firstChild = new Int32Array(0);
-  private point = new Int32Array(0);
-  private stack = new Int32Array(4 * MAX_DEPTH + 8);
+  private readonly stack = new Int32Array(4 * MAX_DEPTH + 8);
 
   /** Build over n points with coordinates at y[2i], y[2i+1]. */
   build(y: Float64Array, n: number): void {
-    this.ensure(Math.max(4 * n + 1, 64));
+    this.ensure(Math.max(2 * n + 1, 64));
     let minX = Infinity;
     let minY = Infinity;
     let maxX = -Infinity;
@@ -43,13 +50,17 @@ export class QuadTree {
     this.size = 0;
     this.newNode((minX + maxX) / 2, (minY + maxY) / 2, half);
     for (let i = 0; i < n; i++) this.insert(y, i);
-    // Sums → centres of mass.
-    for (let node = 0; node < this.size; node++) {
-      const c = this.count[node] as number;
+    // Sums → centres of mass; half-width → squared full width (what the criterion
+    // needs; the build, the only user of half-widths, is done).
+    const nodes = this.nodes;
+    for (let o = 0; o < this.size * STRIDE; o += STRIDE) {
+      const c = nodes[o + COUNT] as number;
       if (c > 0) {
-        this.massX[node] = (this.massX[node] as number) / c;
-        this.massY[node] = (this.massY[node] as number) / c;
+        nodes[o + MX] = (nodes[o + MX] as number) / c;
+        nodes[o + MY] = (nodes[o + MY] as number) / c;
       }
+      const half = nodes[o + HALF] as number;
+      nodes[o + HALF] = 4 * half * half;
     }
   }
 
@@ -59,26 +70,20 @@ export class QuadTree {
    */
   repulsion(px: number, py: number, theta2: number, out: Float64Array): number {
     const stack = this.stack;
-    const count = this.count;
-    const firstChild = this.firstChild;
-    const massX = this.massX;
-    const massY = this.massY;
-    const halfWidth = this.halfWidth;
+    const nodes = this.nodes;
     let sp = 0;
     stack[sp++] = 0;
     let sumQ = 0;
     let fx = 0;
     let fy = 0;
     while (sp > 0) {
-      const node = stack[--sp] as number;
-      let c = count[node] as number;
-      if (c === 0) continue;
-      const dx = px - (massX[node] as number);
-      const dy = py - (massY[node] as number);
+      const o = (stack[--sp] as number) * STRIDE;
+      const dx = px - (nodes[o + MX] as number);
+      const dy = py - (nodes[o + MY] as number);
       const d2 = dx * dx + dy * dy;
-      const child = firstChild[node] as number;
-      const width = 2 * (halfWidth[node] as number);
-      if (child < 0 || width * width < theta2 * d2) {
+      const child = nodes[o + CHILD] as number;
+      if (child < 0 || (nodes[o + WIDTH2] as number) < theta2 * d2) {
+        let c = nodes[o + COUNT] as number;
         // A leaf at distance 0 holds this point (and any exact duplicates of it).
         if (d2 === 0) c -= 1;
         const q = 1 / (1 + d2);
@@ -87,8 +92,8 @@ export class QuadTree {
         fx += f * dx;
         fy += f * dy;
       } else {
-        for (let t = 0; t < 4; t++) {
-          if ((count[child + t] as number) > 0) stack[sp++] = child + t;
+        for (let t = child; t < child + 4; t++) {
+          if ((nodes[t * STRIDE + COUNT] as number) > 0) stack[sp++] = t;
         }
       }
     }
@@ -103,86 +108,80 @@ export class QuadTree {
     let node = 0;
     let depth = 0;
     for (;;) {
-      this.count[node] = (this.count[node] as number) + 1;
-      this.massX[node] = (this.massX[node] as number) + x;
-      this.massY[node] = (this.massY[node] as number) + v;
-      const child = this.firstChild[node] as number;
+      let nodes = this.nodes;
+      const o = node * STRIDE;
+      const c = (nodes[o + COUNT] as number) + 1;
+      nodes[o + COUNT] = c;
+      nodes[o + MX] = (nodes[o + MX] as number) + x;
+      nodes[o + MY] = (nodes[o + MY] as number) + v;
+      const child = nodes[o + CHILD] as number;
       if (child >= 0) {
-        node = child + this.quadrant(node, x, v);
+        node = child + this.quadrant(o, x, v);
         depth++;
         continue;
       }
-      const c = this.count[node] as number;
       if (c === 1) {
-        this.point[node] = i;
+        nodes[o + POINT] = i;
         return;
       }
       // Occupied leaf: its previous c−1 points all sit at the resident's position
       // (or the leaf is at MAX_DEPTH and just accumulates).
-      const resident = this.point[node] as number;
+      const resident = nodes[o + POINT] as number;
       const rx = y[2 * resident] as number;
       const ry = y[2 * resident + 1] as number;
       if ((rx === x && ry === v) || depth >= MAX_DEPTH) return;
       const first = this.split(node);
-      const target = first + this.quadrant(node, rx, ry);
+      nodes = this.nodes; // split may have grown the buffer
+      const target = (first + this.quadrant(o, rx, ry)) * STRIDE;
       const previous = c - 1;
-      this.count[target] = previous;
-      this.massX[target] = rx * previous;
-      this.massY[target] = ry * previous;
-      this.point[target] = resident;
-      this.point[node] = -1;
-      node = first + this.quadrant(node, x, v);
+      nodes[target + COUNT] = previous;
+      nodes[target + MX] = rx * previous;
+      nodes[target + MY] = ry * previous;
+      nodes[target + POINT] = resident;
+      nodes[o + POINT] = -1;
+      node = first + this.quadrant(o, x, v);
       depth++;
     }
   }
 
-  private quadrant(node: number, x: number, y: number): number {
-    return (x >= (this.centreX[node] as number) ? 1 : 0) + (y >= (this.centreY[node] as number) ? 2 : 0);
+  private quadrant(o: number, x: number, y: number): number {
+    return (x >= (this.nodes[o + CX] as number) ? 1 : 0) + (y >= (this.nodes[o + CY] as number) ? 2 : 0);
   }
 
   private split(node: number): number {
     if (this.size + 4 > this.capacity) this.ensure(this.capacity * 2);
-    const h = (this.halfWidth[node] as number) / 2;
-    const cx = this.centreX[node] as number;
-    const cy = this.centreY[node] as number;
+    const o = node * STRIDE;
+    const h = (this.nodes[o + HALF] as number) / 2;
+    const cx = this.nodes[o + CX] as number;
+    const cy = this.nodes[o + CY] as number;
     const first = this.newNode(cx - h, cy - h, h);
     this.newNode(cx + h, cy - h, h);
     this.newNode(cx - h, cy + h, h);
     this.newNode(cx + h, cy + h, h);
-    this.firstChild[node] = first;
+    this.nodes[o + CHILD] = first;
     return first;
   }
 
   private newNode(cx: number, cy: number, half: number): number {
     const id = this.size++;
-    this.centreX[id] = cx;
-    this.centreY[id] = cy;
-    this.halfWidth[id] = half;
-    this.massX[id] = 0;
-    this.massY[id] = 0;
-    this.count[id] = 0;
-    this.firstChild[id] = -1;
-    this.point[id] = -1;
+    const o = id * STRIDE;
+    const nodes = this.nodes;
+    nodes[o + CX] = cx;
+    nodes[o + CY] = cy;
+    nodes[o + HALF] = half;
+    nodes[o + MX] = 0;
+    nodes[o + MY] = 0;
+    nodes[o + COUNT] = 0;
+    nodes[o + CHILD] = -1;
+    nodes[o + POINT] = -1;
     return id;
   }
 
   private ensure(capacity: number): void {
     if (capacity <= this.capacity) return;
-    const grow = <T extends Float64Array | Int32Array>(old: T, make: (n: number) => T): T => {
-      const next = make(capacity);
-      next.set(old.subarray(0, this.size));
-      return next;
-    };
-    const f64 = (n: number): Float64Array => new Float64Array(n);
-    const i32 = (n: number): Int32Array => new Int32Array(n);
-    this.centreX = grow(this.centreX, f64);
-    this.centreY = grow(this.centreY, f64);
-    this.halfWidth = grow(this.halfWidth, f64);
-    this.massX = grow(this.massX, f64);
-    this.massY = grow(this.massY, f64);
-    this.count = grow(this.count, i32);
-    this.firstChild = grow(this.firstChild, i32);
-    this.point = grow(this.point, i32);
+    const next = new Float64Array(capacity * STRIDE);
+    next.set(this.nodes.subarray(0, this.size * STRIDE));
+    this.nodes = next;
     this.capacity = capacity;
   }
 }

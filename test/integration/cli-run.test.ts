@@ -55,7 +55,7 @@ describe('imgsim run on a folder with good and bad images', () => {
     assert.equal(ids.length, 9 * 4 + fixtures.good.length);
     assert.equal(npy.rows, ids.length);
     assert.equal(npy.cols, summary.embeddingDim);
-    assert.equal(npy.cols, 1 * 1 * 32);
+    assert.equal(npy.cols, 4 * 4 * 32); // 32 px through 3 pooling stages → 4×4×32
     assert.ok(npy.data.some((v) => v !== 0), 'embeddings are not all zero');
     assert.equal(new Set(ids).size, ids.length);
   });

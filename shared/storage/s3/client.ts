@@ -1,0 +1,105 @@
+// The S3 client every S3 storage uses: explicit timeouts, bounded retries with the
+// SDK's standard strategy (exponential backoff with jitter), checksums only where an
+// operation requires them (S3-compatible servers reject the newer default checksums).
+// Credentials are never logged: describeS3Config() redacts them.
+import { S3Client } from '@aws-sdk/client-s3';
+// A dependency of @aws-sdk/client-s3 (it is the SDK's default Node request handler).
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { UserError } from '../../errors.js';
+
+export interface S3ClientConfig {
+  /** http(s)://host[:port] of an S3-compatible server; omit for AWS S3. */
+  endpoint?: string;
+  region: string;
+  /** Both or neither; neither = the SDK's default credential chain (env, profile, IMDS…). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** true for most S3-compatible servers (MinIO, s3rver): http://host/bucket/key. */
+  forcePathStyle: boolean;
+  /** Per attempt: the longest wait to connect, and the longest time the socket may sit idle. */
+  timeoutMs: number;
+  /** Attempts per request, including the first (1 = no retry). */
+  maxAttempts: number;
+}
+
+export function createS3Client(cfg: S3ClientConfig): S3Client {
+  validateS3Config(cfg);
+  const credentials =
+    cfg.accessKeyId !== undefined && cfg.secretAccessKey !== undefined
+      ? { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey }
+      : undefined;
+  return new S3Client({
+    region: cfg.region,
+    ...(cfg.endpoint !== undefined ? { endpoint: cfg.endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+    forcePathStyle: cfg.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: cfg.maxAttempts,
+    retryMode: 'standard',
+    // Timeouts are per attempt: connecting, and the socket idle (no byte sent or received).
+    // No requestTimeout: in this handler it bounds the time to response headers, which
+    // includes sending the body, so it would fail an 8 MiB part on a slow link while the
+    // idle timeout already catches a server that accepts and never answers.
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: cfg.timeoutMs,
+      socketTimeout: cfg.timeoutMs,
+    }),
+  });
+}
+
+/** Where requests go, for messages: the configured endpoint or AWS's regional one. */
+export function s3EndpointLabel(cfg: Pick<S3ClientConfig, 'endpoint' | 'region'>): string {
+  if (cfg.endpoint === undefined) return `https://s3.${cfg.region}.amazonaws.com`;
+  try {
+    const url = new URL(cfg.endpoint);
+    if (!url.username && !url.password) return cfg.endpoint;
+    url.username = '';
+    url.password = '';
+    return url.href.replace(/\/$/, ''); // user:password@ never reaches a message or a log
+  } catch {
+    return cfg.endpoint;
+  }
+}
+
+/** The configuration with credentials redacted, safe to log. */
+export function describeS3Config(cfg: S3ClientConfig): Record<string, string | number | boolean> {
+  return {
+    endpoint: s3EndpointLabel(cfg),
+    region: cfg.region,
+    forcePathStyle: cfg.forcePathStyle,
+    timeoutMs: cfg.timeoutMs,
+    maxAttempts: cfg.maxAttempts,
+    credentials: cfg.accessKeyId !== undefined ? `static (access key ${redactKeyId(cfg.accessKeyId)})` : 'default chain',
+    ...(cfg.secretAccessKey !== undefined ? { secretAccessKey: '[redacted]' } : {}),
+  };
+}
+
+/** Only the last 4 characters of a long access key id; short ones are hidden entirely. */
+function redactKeyId(id: string): string {
+  return id.length >= 16 ? `…${id.slice(-4)}` : '[redacted]';
+}
+
+function validateS3Config(cfg: S3ClientConfig): void {
+  if ((cfg.accessKeyId === undefined) !== (cfg.secretAccessKey === undefined)) {
+    throw new UserError('S3 credentials: set both the access key id and the secret access key, or neither');
+  }
+  if (cfg.endpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(cfg.endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new UserError(`S3 endpoint: expected an http:// or https:// URL, received "${cfg.endpoint}"`);
+    }
+  }
+  if (!cfg.region) throw new UserError('S3 region: expected a region name such as "us-east-1", received ""');
+  if (!Number.isFinite(cfg.timeoutMs) || cfg.timeoutMs <= 0) {
+    throw new UserError(`S3 timeoutMs: expected a positive number of milliseconds, received ${cfg.timeoutMs}`);
+  }
+  if (!Number.isInteger(cfg.maxAttempts) || cfg.maxAttempts < 1) {
+    throw new UserError(`S3 maxAttempts: expected an integer >= 1, received ${cfg.maxAttempts}`);
+  }
+}

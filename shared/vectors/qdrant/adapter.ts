@@ -1,0 +1,365 @@
+// A thin adapter over @qdrant/js-client-rest: one place that knows how imgsim's images
+// become Qdrant points (id = UUIDv5(dataset, key), cosine distance, a fixed payload) and
+// how a failure reads ("Qdrant at http://… is unreachable: …").
+//
+// Payload of every point: {dataset, key, dirs, etag, modelId, width, height} plus the
+// optional cluster / x / y written by the cluster stage and any extra fields given.
+// `dirs` lists the key's ancestor folders for key-prefix filters (see filter.ts).
+// Keyword indexes: dataset, key, dirs, modelId; integer index: cluster.
+// Writes use `wait: true`: when a call returns, the change is searchable.
+import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
+import { UserError } from '../../errors.js';
+import { QdrantError, displayUrl, toQdrantError } from './errors.js';
+import { keyDirs, toQdrantFilter, type PointFilter } from './filter.js';
+import { pointId } from './point-id.js';
+
+export type { PointFilter } from './filter.js';
+
+export interface QdrantStoreOptions {
+  url: string;
+  apiKey?: string;
+  /** Per-request timeout (ms); default 300 000 as in the client. */
+  timeoutMs?: number;
+}
+
+export interface ImagePayloadInput {
+  etag: string;
+  modelId: string;
+  width: number;
+  height: number;
+  cluster?: number;
+  x?: number;
+  y?: number;
+  [extra: string]: unknown;
+}
+
+export interface ImagePayload extends ImagePayloadInput {
+  dataset: string;
+  key: string;
+  dirs: string[];
+}
+
+export interface PointInput {
+  dataset: string;
+  key: string;
+  vector: Float32Array;
+  payload: ImagePayloadInput;
+}
+
+export interface SearchHit {
+  key: string;
+  /** Cosine similarity, higher is more similar. */
+  score: number;
+  payload: ImagePayload;
+}
+
+export interface StoreSearchOptions {
+  k: number;
+  filter?: PointFilter;
+  /** Keys never returned. With filter.dataset they are excluded by point id, else by key in any dataset. */
+  excludeKeys?: Iterable<string>;
+  /** Exact search instead of HNSW (slower; for evaluation and tests on big collections). */
+  exact?: boolean;
+}
+
+export interface ScrolledPoint {
+  key: string;
+  dataset: string;
+  payload: ImagePayload;
+  /** Only with `withVectors`; Qdrant returns cosine vectors normalised to length 1. */
+  vector?: Float32Array;
+}
+
+export interface ScrollOptions {
+  dataset?: string;
+  withVectors?: boolean;
+  /** Points per request (default 256). */
+  pageSize?: number;
+  /** Only these payload fields (default: all). */
+  payloadFields?: string[];
+}
+
+/** Payload fields the adapter manages itself: never set through setPayload. */
+const RESERVED = ['dataset', 'key', 'dirs'] as const;
+
+export const PAYLOAD_INDEXES: Readonly<Record<string, Schemas['PayloadSchemaType']>> = {
+  dataset: 'keyword',
+  key: 'keyword',
+  dirs: 'keyword',
+  modelId: 'keyword',
+  cluster: 'integer',
+};
+
+export class QdrantStore {
+  /** The server URL as shown in messages (credentials masked). */
+  readonly url: string;
+  private readonly client: QdrantClient;
+
+  constructor(options: QdrantStoreOptions) {
+    this.url = displayUrl(options.url);
+    this.client = new QdrantClient({
+      url: options.url,
+      ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+      checkCompatibility: false,
+    });
+  }
+
+  // ---- collections ------------------------------------------------------------------
+
+  /**
+   * Creates `name` (cosine, `size` dimensions) with its payload indexes, or checks that the
+   * existing one has that size and distance. Idempotent, and safe when two workers race.
+   */
+  async ensureCollection(name: string, size: number): Promise<void> {
+    if (!Number.isInteger(size) || size < 1) throw new UserError(`Vector size must be a positive integer, got ${size}`);
+    if (!(await this.collectionExists(name))) {
+      try {
+        await this.call(`create collection "${name}"`, () => this.client.createCollection(name, { vectors: { size, distance: 'Cosine' } }));
+      } catch (error) {
+        if (!(error instanceof QdrantError && error.status === 409)) throw error; // 409: created meanwhile
+      }
+    }
+    const info = await this.call(`read collection "${name}"`, () => this.client.getCollection(name));
+    const vectors = info.config.params.vectors as Partial<Schemas['VectorParams']> | undefined;
+    if (!vectors || typeof vectors.size !== 'number' || typeof vectors.distance !== 'string') {
+      throw new UserError(`Qdrant collection "${name}" at ${this.url} uses named vectors; imgsim needs one unnamed ${size}-dimensional Cosine vector`);
+    }
+    if (vectors.size !== size || vectors.distance !== 'Cosine') {
+      throw new UserError(
+        `Qdrant collection "${name}" at ${this.url} holds ${vectors.size}-dimensional ${vectors.distance} vectors, ` +
+          `but ${size}-dimensional Cosine vectors were asked for: use a collection per dataset and model, or delete this one`,
+      );
+    }
+    for (const [field, type] of Object.entries(PAYLOAD_INDEXES)) {
+      if (info.payload_schema[field]?.data_type === type) continue;
+      await this.call(`index payload field "${field}" of "${name}"`, () =>
+        this.client.createPayloadIndex(name, { field_name: field, field_schema: type, wait: true }),
+      );
+    }
+  }
+
+  async collectionExists(name: string): Promise<boolean> {
+    const r = await this.call(`check collection "${name}"`, () => this.client.collectionExists(name));
+    return r.exists;
+  }
+
+  async listCollections(): Promise<string[]> {
+    const r = await this.call('list collections', () => this.client.getCollections());
+    return r.collections.map((c) => c.name).sort();
+  }
+
+  /** True when it existed. Its aliases go with it. */
+  async deleteCollection(name: string): Promise<boolean> {
+    return this.call(`delete collection "${name}"`, () => this.client.deleteCollection(name));
+  }
+
+  // ---- aliases --------------------------------------------------------------------
+
+  async getAliasTarget(alias: string): Promise<string | undefined> {
+    const r = await this.call('list aliases', () => this.client.getAliases());
+    return r.aliases.find((a) => a.alias_name === alias)?.collection_name;
+  }
+
+  /**
+   * Points `alias` at `newCollection` in ONE aliases request (delete + create), which Qdrant
+   * applies under one lock: readers see the old or the new collection, never none.
+   * Returns the collection the alias pointed at before, if any.
+   */
+  async swapAlias(alias: string, newCollection: string): Promise<string | undefined> {
+    const previous = await this.getAliasTarget(alias);
+    const actions: Schemas['AliasOperations'][] = [];
+    if (previous !== undefined) actions.push({ delete_alias: { alias_name: alias } });
+    actions.push({ create_alias: { alias_name: alias, collection_name: newCollection } });
+    await this.call(`point alias "${alias}" at "${newCollection}"`, () => this.client.updateCollectionAliases({ actions }));
+    return previous;
+  }
+
+  // ---- points ---------------------------------------------------------------------
+
+  /** Upserts in batches of `batchSize` (one request each, `wait: true`); same key → same point. */
+  async upsert(collection: string, points: readonly PointInput[], batchSize = 256): Promise<void> {
+    checkBatchSize(batchSize);
+    for (let start = 0; start < points.length; start += batchSize) {
+      const batch = points.slice(start, start + batchSize).map((p) => toPointStruct(p));
+      await this.call(`upsert ${nPoints(batch.length)} into "${collection}"`, () => this.client.upsert(collection, { wait: true, points: batch }));
+    }
+  }
+
+  /** The k nearest points to `vector` (cosine), best first. */
+  async search(collection: string, vector: Float32Array, options: StoreSearchOptions): Promise<SearchHit[]> {
+    checkVector(vector, 'the query vector');
+    return this.query(collection, Array.from(vector), options, `search "${collection}"`);
+  }
+
+  /**
+   * The k nearest points to the stored vector of (dataset, key), the point itself left out
+   * (Qdrant excludes a query-by-id's own point). Filters to `dataset` unless options.filter
+   * names another. A key that is not indexed is a UserError.
+   */
+  async searchByKey(collection: string, dataset: string, key: string, options: StoreSearchOptions): Promise<SearchHit[]> {
+    const withDataset = { ...options, filter: { dataset, ...options.filter } };
+    try {
+      return await this.query(collection, pointId(dataset, key), withDataset, `search "${collection}" by "${key}"`);
+    } catch (error) {
+      if (error instanceof QdrantError && error.status === 404 && (await this.collectionExists(collection))) {
+        throw new UserError(`"${key}" is not indexed in dataset "${dataset}" (Qdrant collection "${collection}" at ${this.url})`);
+      }
+      throw error;
+    }
+  }
+
+  /** Removes the points of these keys (absent keys are ignored). */
+  async deleteKeys(collection: string, dataset: string, keys: readonly string[], batchSize = 1000): Promise<void> {
+    checkBatchSize(batchSize);
+    for (let start = 0; start < keys.length; start += batchSize) {
+      const ids = keys.slice(start, start + batchSize).map((k) => pointId(dataset, k));
+      await this.call(`delete ${nPoints(ids.length)} from "${collection}"`, () => this.client.delete(collection, { wait: true, points: ids }));
+    }
+  }
+
+  /**
+   * Merges payload fields (cluster labels, 2-D coordinates…) into existing points: one
+   * batch-update request per `batchSize` updates. A key without a point fails the call.
+   */
+  async setPayload(
+    collection: string,
+    dataset: string,
+    updates: ReadonlyArray<{ key: string; payload: Record<string, unknown> }>,
+    batchSize = 256,
+  ): Promise<void> {
+    checkBatchSize(batchSize);
+    for (const u of updates) {
+      const reserved = RESERVED.filter((f) => f in u.payload);
+      if (reserved.length > 0) throw new Error(`setPayload: "${u.key}" would overwrite ${reserved.join(', ')} (managed by the adapter)`);
+    }
+    for (let start = 0; start < updates.length; start += batchSize) {
+      const operations: Schemas['UpdateOperation'][] = updates.slice(start, start + batchSize).map((u) => ({
+        set_payload: { payload: u.payload, points: [pointId(dataset, u.key)] },
+      }));
+      await this.call(`set payload of ${nPoints(operations.length)} in "${collection}"`, () =>
+        this.client.batchUpdate(collection, { wait: true, operations }),
+      );
+    }
+  }
+
+  /** Every point (of one dataset, or all), page by page in id order. */
+  async *scroll(collection: string, options: ScrollOptions = {}): AsyncGenerator<ScrolledPoint> {
+    const pageSize = options.pageSize ?? 256;
+    checkBatchSize(pageSize);
+    const filter = toQdrantFilter(options.dataset !== undefined ? { dataset: options.dataset } : undefined);
+    const withPayload = options.payloadFields ? [...new Set([...options.payloadFields, 'dataset', 'key'])] : true;
+    let offset: Schemas['ExtendedPointId'] | undefined;
+    do {
+      const page = await this.call(`scroll "${collection}"`, () =>
+        this.client.scroll(collection, {
+          limit: pageSize,
+          with_payload: withPayload,
+          with_vector: options.withVectors === true,
+          ...(filter ? { filter } : {}),
+          ...(offset !== undefined ? { offset } : {}),
+        }),
+      );
+      for (const p of page.points) {
+        const payload = (p.payload ?? {}) as ImagePayload;
+        const vector = options.withVectors ? denseVector(p.vector) : undefined;
+        yield { key: payload.key, dataset: payload.dataset, payload, ...(vector ? { vector } : {}) };
+      }
+      const next = page.next_page_offset;
+      offset = typeof next === 'string' || typeof next === 'number' ? next : undefined;
+    } while (offset !== undefined);
+  }
+
+  /** key → etag of every indexed point of `dataset` (for incremental "missing" runs). */
+  async indexedVersions(collection: string, dataset: string): Promise<Map<string, string>> {
+    const versions = new Map<string, string>();
+    for await (const p of this.scroll(collection, { dataset, payloadFields: ['etag'], pageSize: 1000 })) {
+      versions.set(p.key, p.payload.etag);
+    }
+    return versions;
+  }
+
+  async count(collection: string, filter?: PointFilter): Promise<number> {
+    const qf = toQdrantFilter(filter);
+    const r = await this.call(`count points of "${collection}"`, () => this.client.count(collection, { exact: true, ...(qf ? { filter: qf } : {}) }));
+    return r.count;
+  }
+
+  /** The stored vectors of these keys (normalised: Qdrant keeps cosine vectors at length 1). */
+  async vectorsOf(collection: string, dataset: string, keys: readonly string[]): Promise<Map<string, Float32Array>> {
+    const keyOf = new Map(keys.map((k) => [pointId(dataset, k), k]));
+    if (keyOf.size === 0) return new Map();
+    const records = await this.call(`read ${nPoints(keyOf.size)} of "${collection}"`, () =>
+      this.client.retrieve(collection, { ids: [...keyOf.keys()], with_payload: false, with_vector: true }),
+    );
+    const out = new Map<string, Float32Array>();
+    for (const r of records) {
+      const key = keyOf.get(String(r.id));
+      const vector = denseVector(r.vector);
+      if (key !== undefined && vector) out.set(key, vector);
+    }
+    return out;
+  }
+
+  // ---- internals ------------------------------------------------------------------
+
+  private async query(collection: string, query: number[] | string, options: StoreSearchOptions, action: string): Promise<SearchHit[]> {
+    if (!Number.isInteger(options.k) || options.k < 0) throw new UserError(`k must be a non-negative integer, got ${options.k}`);
+    if (options.k === 0) return [];
+    const excluded = [...(options.excludeKeys ?? [])];
+    const dataset = options.filter?.dataset;
+    const filter = toQdrantFilter(
+      options.filter,
+      dataset !== undefined ? { ids: excluded.map((k) => pointId(dataset, k)) } : { keys: excluded },
+    );
+    const r = await this.call(action, () =>
+      this.client.query(collection, {
+        query,
+        limit: options.k,
+        with_payload: true,
+        ...(filter ? { filter } : {}),
+        ...(options.exact ? { params: { exact: true } } : {}),
+      }),
+    );
+    return r.points.map((p) => {
+      const payload = (p.payload ?? {}) as ImagePayload;
+      return { key: payload.key, score: p.score, payload };
+    });
+  }
+
+  private async call<T>(action: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toQdrantError(error, this.url, action);
+    }
+  }
+}
+
+function toPointStruct(p: PointInput): Schemas['PointStruct'] {
+  checkVector(p.vector, `the vector of "${p.key}"`);
+  const payload: ImagePayload = { ...p.payload, dataset: p.dataset, key: p.key, dirs: keyDirs(p.key) };
+  return { id: pointId(p.dataset, p.key), vector: Array.from(p.vector), payload };
+}
+
+function checkVector(v: Float32Array, what: string): void {
+  if (v.length === 0) throw new Error(`${what} is empty`);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) throw new Error(`${what} has a non-finite value at ${i}`);
+  }
+}
+
+function nPoints(n: number): string {
+  return n === 1 ? '1 point' : `${n} points`;
+}
+
+function checkBatchSize(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`batch size must be a positive integer, got ${n}`);
+}
+
+/** The unnamed dense vector of a returned record, if there is one. */
+function denseVector(v: unknown): Float32Array | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const values: unknown[] = v;
+  return values.every((x): x is number => typeof x === 'number') ? Float32Array.from(values) : undefined;
+}

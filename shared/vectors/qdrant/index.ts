@@ -1,0 +1,17 @@
+export {
+  QdrantStore,
+  PAYLOAD_INDEXES,
+  type QdrantStoreOptions,
+  type PointInput,
+  type ImagePayload,
+  type ImagePayloadInput,
+  type SearchHit,
+  type StoreSearchOptions,
+  type ScrolledPoint,
+  type ScrollOptions,
+  type PointFilter,
+} from './adapter.js';
+export { QdrantError, displayUrl } from './errors.js';
+export { keyDirs, folderPrefix, toQdrantFilter } from './filter.js';
+export { pointId, uuidV5, POINT_ID_NAMESPACE } from './point-id.js';
+export { QdrantVectorIndex, type QdrantIndexPoint, type QdrantVectorIndexOptions } from './vector-index.js';

@@ -1,0 +1,2 @@
+// In-process Qdrant REST emulator for tests (see server.ts).
+export { startQdrantEmulator, EMULATED_VERSION, type QdrantEmulator, type EmulatorIssue } from './server.js';

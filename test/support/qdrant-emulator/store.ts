@@ -1,0 +1,338 @@
+// The emulator's in-memory Qdrant: collections with one unnamed dense vector, aliases,
+// points with payload, exact (brute-force) scoring. Bodies arrive already validated
+// against the OpenAPI-derived schema; this file implements Qdrant's semantics for the
+// subset the adapter uses and answers EmulatorError(501) for the rest.
+
+import { matchesFilter } from './filter.js';
+import { EmulatorError, canonicalId, compareIds, idKey, type PointId } from './points.js';
+
+type Distance = 'Cosine' | 'Euclid' | 'Dot' | 'Manhattan';
+type Json = Record<string, unknown>;
+
+interface StoredPoint {
+  id: PointId;
+  vector: number[];
+  payload: Json;
+  version: number;
+}
+
+interface Collection {
+  name: string;
+  size: number;
+  distance: Distance;
+  points: Map<string, StoredPoint>;
+  payloadSchema: Map<string, { data_type: string; params?: Json }>;
+}
+
+const unsupported = (what: string): EmulatorError => new EmulatorError(501, `emulator: ${what} is not implemented`);
+const isSet = (v: unknown): boolean => v !== null && v !== undefined;
+
+export class EmulatedQdrant {
+  private readonly collections = new Map<string, Collection>();
+  private readonly aliases = new Map<string, string>();
+  private operationId = 0;
+
+  // ---- collections ------------------------------------------------------------------
+
+  listCollections(): Json {
+    return { collections: [...this.collections.keys()].sort().map((name) => ({ name })) };
+  }
+
+  collectionExists(name: string): Json {
+    return { exists: this.collections.has(this.aliases.get(name) ?? name) };
+  }
+
+  createCollection(name: string, body: Json): boolean {
+    checkCollectionName(name);
+    if (this.collections.has(name) || this.aliases.has(name)) {
+      throw new EmulatorError(409, `Wrong input: Collection \`${name}\` already exists!`);
+    }
+    const vectors = body.vectors as Json | undefined;
+    if (!vectors || typeof vectors.size !== 'number' || typeof vectors.distance !== 'string') {
+      throw unsupported('a collection without one unnamed dense vector (named vectors)');
+    }
+    if (isSet(body.sparse_vectors) || isSet(vectors.multivector_config)) throw unsupported('sparse vectors / multivectors');
+    this.collections.set(name, {
+      name,
+      size: vectors.size,
+      distance: vectors.distance as Distance,
+      points: new Map(),
+      payloadSchema: new Map(),
+    });
+    return true;
+  }
+
+  /** Qdrant answers `false` for an unknown name; a deleted collection's aliases go with it. */
+  deleteCollection(name: string): boolean {
+    if (!this.collections.delete(name)) return false;
+    for (const [alias, target] of this.aliases) if (target === name) this.aliases.delete(alias);
+    return true;
+  }
+
+  collectionInfo(name: string): Json {
+    const c = this.get(name);
+    return {
+      status: 'green',
+      optimizer_status: 'ok',
+      indexed_vectors_count: 0,
+      points_count: c.points.size,
+      segments_count: 1,
+      config: {
+        params: { vectors: { size: c.size, distance: c.distance }, shard_number: 1, replication_factor: 1, write_consistency_factor: 1, on_disk_payload: true },
+        hnsw_config: { m: 16, ef_construct: 100, full_scan_threshold: 10000, max_indexing_threads: 0, on_disk: false },
+        optimizer_config: {
+          deleted_threshold: 0.2,
+          vacuum_min_vector_number: 1000,
+          default_segment_number: 0,
+          max_segment_size: null,
+          memmap_threshold: null,
+          indexing_threshold: 10000,
+          flush_interval_sec: 5,
+          max_optimization_threads: null,
+        },
+        wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
+        quantization_config: null,
+      },
+      payload_schema: Object.fromEntries(
+        [...c.payloadSchema].map(([field, schema]) => [field, { ...schema, points: this.countWithField(c, field) }]),
+      ),
+    };
+  }
+
+  createFieldIndex(name: string, body: Json): Json {
+    const c = this.get(name);
+    const schema = body.field_schema;
+    if (!isSet(schema)) throw new EmulatorError(400, 'Bad request: field_schema is required to create an index');
+    const entry = typeof schema === 'string' ? { data_type: schema } : { data_type: (schema as Json).type as string, params: schema as Json };
+    c.payloadSchema.set(body.field_name as string, entry);
+    return this.updated();
+  }
+
+  // ---- aliases --------------------------------------------------------------------
+
+  listAliases(): Json {
+    const aliases = [...this.aliases].sort(([a], [b]) => (a < b ? -1 : 1));
+    return { aliases: aliases.map(([alias_name, collection_name]) => ({ alias_name, collection_name })) };
+  }
+
+  /** Actions apply in order under one lock (no reader sees a half-applied list); like Qdrant, no rollback. */
+  updateAliases(body: Json): boolean {
+    for (const action of body.actions as Json[]) {
+      if ('create_alias' in action) {
+        const { alias_name, collection_name } = action.create_alias as { alias_name: string; collection_name: string };
+        if (!this.collections.has(collection_name)) throw notFound(collection_name);
+        if (this.collections.has(alias_name)) throw new EmulatorError(409, `Wrong input: Collection \`${alias_name}\` already exists!`);
+        this.aliases.set(alias_name, collection_name);
+      } else if ('delete_alias' in action) {
+        const { alias_name } = action.delete_alias as { alias_name: string };
+        if (!this.aliases.delete(alias_name)) throw new EmulatorError(404, `Not found: Alias ${alias_name} does not exists!`);
+      } else if ('rename_alias' in action) {
+        const { old_alias_name, new_alias_name } = action.rename_alias as { old_alias_name: string; new_alias_name: string };
+        const target = this.aliases.get(old_alias_name);
+        if (target === undefined) throw new EmulatorError(404, `Not found: Alias ${old_alias_name} does not exists!`);
+        this.aliases.delete(old_alias_name);
+        this.aliases.set(new_alias_name, target);
+      }
+    }
+    return true;
+  }
+
+  // ---- points ---------------------------------------------------------------------
+
+  upsert(name: string, body: Json): Json {
+    const c = this.get(name);
+    if ('batch' in body) throw unsupported('the column-wise "batch" upsert format');
+    if (isSet(body.update_filter) || isSet(body.update_mode) || isSet(body.shard_key)) throw unsupported('conditional / sharded upsert');
+    const points = (body.points as Json[]).map((p) => {
+      const vector = p.vector;
+      if (!Array.isArray(vector) || vector.some((x) => typeof x !== 'number')) throw unsupported('named, sparse or multi vectors');
+      checkDim(c, vector.length);
+      return { id: canonicalId(p.id), vector: prepare(c, vector as number[]), payload: (p.payload ?? {}) as Json };
+    });
+    const version = ++this.operationId;
+    for (const p of points) c.points.set(idKey(p.id), { ...p, version });
+    return { operation_id: version, status: 'completed' };
+  }
+
+  retrieve(name: string, body: Json): Json[] {
+    const c = this.get(name);
+    const found = (body.ids as unknown[]).map((id) => c.points.get(idKey(canonicalId(id))));
+    return found.filter((p): p is StoredPoint => p !== undefined).map((p) => shape(p, body.with_payload ?? true, body.with_vector ?? false));
+  }
+
+  delete(name: string, body: Json): Json {
+    const c = this.get(name);
+    for (const p of this.select(c, body)) c.points.delete(idKey(p.id));
+    return this.updated();
+  }
+
+  setPayload(name: string, body: Json): Json {
+    const c = this.get(name);
+    if (isSet(body.key)) throw unsupported('set_payload with a nested "key"');
+    const targets = this.select(c, body, true);
+    const version = ++this.operationId;
+    for (const p of targets) {
+      p.payload = { ...p.payload, ...(body.payload as Json) };
+      p.version = version;
+    }
+    return { operation_id: version, status: 'completed' };
+  }
+
+  batch(name: string, body: Json): Json[] {
+    return (body.operations as Json[]).map((op) => {
+      if ('upsert' in op) return this.upsert(name, op.upsert as Json);
+      if ('delete' in op) return this.delete(name, op.delete as Json);
+      if ('set_payload' in op) return this.setPayload(name, op.set_payload as Json);
+      throw unsupported(`batch operation ${Object.keys(op).join(', ')}`);
+    });
+  }
+
+  scroll(name: string, body: Json): Json {
+    const c = this.get(name);
+    if (isSet(body.order_by)) throw unsupported('scroll with order_by');
+    const limit = (body.limit as number | null | undefined) ?? 10;
+    const start = isSet(body.offset) ? canonicalId(body.offset) : undefined;
+    const all = this.sorted(c).filter((p) => (start === undefined || compareIds(p.id, start) >= 0) && matchesFilter(body.filter, p));
+    const page = all.slice(0, limit);
+    return {
+      points: page.map((p) => shape(p, body.with_payload ?? true, body.with_vector ?? false)),
+      next_page_offset: all.length > limit ? (all[limit] as StoredPoint).id : null,
+    };
+  }
+
+  count(name: string, body: Json): Json {
+    const c = this.get(name);
+    let count = 0;
+    for (const p of c.points.values()) if (matchesFilter(body.filter, p)) count++;
+    return { count };
+  }
+
+  query(name: string, body: Json): Json {
+    const c = this.get(name);
+    for (const field of ['prefetch', 'lookup_from', 'shard_key']) if (isSet(body[field])) throw unsupported(`query with ${field}`);
+    if (isSet(body.using) && body.using !== '') throw unsupported('query using a named vector');
+    let query = body.query;
+    if (typeof query === 'object' && query !== null && !Array.isArray(query)) {
+      const q = query as Json;
+      if (!('nearest' in q) || isSet(q.mmr)) throw unsupported(`query ${Object.keys(q).join(', ')}`);
+      query = q.nearest;
+    }
+    let vector: number[];
+    let exclude: string | undefined;
+    if (Array.isArray(query) && query.every((x) => typeof x === 'number')) {
+      checkDim(c, query.length);
+      vector = prepare(c, query);
+    } else if (typeof query === 'number' || typeof query === 'string') {
+      // By id: Qdrant uses the stored vector and leaves the point itself out of the result.
+      const id = canonicalId(query);
+      const stored = c.points.get(idKey(id));
+      if (!stored) throw new EmulatorError(404, `Not found: No point with id ${id} found`);
+      vector = stored.vector;
+      exclude = idKey(id);
+    } else {
+      throw unsupported(query === undefined || query === null ? 'query without a query (ordered listing)' : 'this query input');
+    }
+    if (c.distance !== 'Cosine' && c.distance !== 'Dot') throw unsupported(`scoring with ${c.distance} distance`);
+    const threshold = body.score_threshold as number | null | undefined;
+    const scored = this.sorted(c)
+      .filter((p) => idKey(p.id) !== exclude && matchesFilter(body.filter, p))
+      .map((p) => ({ p, score: Math.fround(dot(vector, p.vector)) }))
+      .filter(({ score }) => !isSet(threshold) || score >= (threshold as number))
+      .sort((a, b) => b.score - a.score || compareIds(a.p.id, b.p.id));
+    const offset = (body.offset as number | null | undefined) ?? 0;
+    const limit = (body.limit as number | null | undefined) ?? 10;
+    return {
+      points: scored.slice(offset, offset + limit).map(({ p, score }) => ({
+        ...shape(p, body.with_payload ?? false, body.with_vector ?? false),
+        version: p.version,
+        score,
+      })),
+    };
+  }
+
+  // ---- helpers --------------------------------------------------------------------
+
+  private get(nameOrAlias: string): Collection {
+    const c = this.collections.get(this.aliases.get(nameOrAlias) ?? nameOrAlias);
+    if (!c) throw notFound(nameOrAlias);
+    return c;
+  }
+
+  private sorted(c: Collection): StoredPoint[] {
+    return [...c.points.values()].sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  /** The points a PointsSelector-like body names: `points` (ids) or `filter`. */
+  private select(c: Collection, body: Json, idsMustExist = false): StoredPoint[] {
+    if (isSet(body.shard_key)) throw unsupported('shard keys');
+    if (Array.isArray(body.points)) {
+      const out: StoredPoint[] = [];
+      for (const raw of body.points) {
+        const id = canonicalId(raw);
+        const p = c.points.get(idKey(id));
+        if (p) out.push(p);
+        else if (idsMustExist) throw new EmulatorError(404, `Not found: No point with id ${id} found`);
+      }
+      return out;
+    }
+    if (isSet(body.filter)) return [...c.points.values()].filter((p) => matchesFilter(body.filter, p));
+    throw new EmulatorError(400, 'Bad request: either "points" or "filter" is required');
+  }
+
+  private updated(): Json {
+    return { operation_id: ++this.operationId, status: 'completed' };
+  }
+
+  private countWithField(c: Collection, field: string): number {
+    let n = 0;
+    for (const p of c.points.values()) if (field in p.payload) n++;
+    return n;
+  }
+}
+
+function notFound(name: string): EmulatorError {
+  return new EmulatorError(404, `Not found: Collection \`${name}\` doesn't exist!`);
+}
+
+function checkCollectionName(name: string): void {
+  if (name.length === 0 || name.length > 255 || /[<>:"/\\|?*\0]/.test(name)) {
+    throw new EmulatorError(422, `Validation error in path parameters: [name: invalid collection name ${JSON.stringify(name)}]`);
+  }
+}
+
+function checkDim(c: Collection, got: number): void {
+  if (got !== c.size) throw new EmulatorError(400, `Wrong input: Vector dimension error: expected dim: ${c.size}, got ${got}`);
+}
+
+/** Qdrant stores Cosine vectors normalised (in f32) and scores them by dot product. */
+function prepare(c: Collection, vector: number[]): number[] {
+  const v = vector.map((x) => Math.fround(x));
+  if (c.distance !== 'Cosine') return v;
+  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  return norm === 0 ? v : v.map((x) => Math.fround(x / norm));
+}
+
+function dot(a: number[], b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
+}
+
+/** A Record as the API returns it: id, plus payload / vector when asked for. */
+function shape(p: StoredPoint, withPayload: unknown, withVector: unknown): Json {
+  const out: Json = { id: p.id };
+  const payload = selectPayload(p.payload, withPayload);
+  if (payload !== undefined) out.payload = payload;
+  if (withVector === true) out.vector = [...p.vector];
+  else if (Array.isArray(withVector) && withVector.length > 0) throw unsupported('with_vector naming vectors');
+  return out;
+}
+
+function selectPayload(payload: Json, selector: unknown): Json | undefined {
+  if (selector === true) return { ...payload };
+  if (selector === false || selector === null || selector === undefined) return undefined;
+  const include = Array.isArray(selector) ? (selector as string[]) : ((selector as Json).include as string[] | undefined);
+  if (include) return Object.fromEntries(Object.entries(payload).filter(([k]) => include.includes(k)));
+  const exclude = (selector as Json).exclude as string[];
+  return Object.fromEntries(Object.entries(payload).filter(([k]) => !exclude.includes(k)));
+}
