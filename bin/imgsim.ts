@@ -9,6 +9,9 @@ import { evalCommand } from './commands/eval.js';
 import { runCommand } from './commands/run.js';
 import { searchCommand } from './commands/search.js';
 import { trainCommand } from './commands/train.js';
+import { enqueueCommand } from './commands/enqueue.js';
+import { retryFailedCommand, runsCommand, runStatusCommand } from './commands/runs.js';
+import { workerCommand } from './commands/worker.js';
 import { addConfigFlags, GLOBAL_SETTINGS } from './options.js';
 
 const program = new Command('imgsim')
@@ -16,7 +19,21 @@ const program = new Command('imgsim')
   .version('0.1.0')
   .showHelpAfterError();
 
-for (const cmd of [runCommand(), trainCommand(), embedCommand(), clusterCommand(), searchCommand(), evalCommand(), demoCommand()]) {
+const commands = [
+  runCommand(),
+  trainCommand(),
+  embedCommand(),
+  clusterCommand(),
+  searchCommand(),
+  evalCommand(),
+  demoCommand(),
+  workerCommand(),
+  enqueueCommand(),
+  runsCommand(),
+  runStatusCommand(),
+  retryFailedCommand(),
+];
+for (const cmd of commands) {
   addConfigFlags(cmd, GLOBAL_SETTINGS);
   cmd.option('--verbose', 'print stack traces of errors');
   program.addCommand(cmd);

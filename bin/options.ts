@@ -34,6 +34,7 @@ export const TRAIN_SETTINGS: readonly SettingName[] = [
   'seed',
 ];
 export const EMBED_SETTINGS: readonly SettingName[] = ['embedBatchSize'];
+export const SERVICE_SETTINGS: readonly SettingName[] = ['redisUrl', 'qdrantUrl', 'artifacts'];
 export const CLUSTER_SETTINGS: readonly SettingName[] = ['pcaComponents', 'perplexity', 'tsneIterations', 'clusters', 'seed'];
 
 export interface CommandContext {

@@ -2,13 +2,13 @@
 // Two entry points: images already decoded in memory (a local run), or a stream from
 // storage where the next batch is decoding (sharp's thread pool) while this one encodes.
 import * as tf from '@tensorflow/tfjs';
-import { errorMessage, ImageError } from '../shared/errors.js';
 import { decodeImage } from '../shared/images/decode.js';
 import type { Logger } from '../shared/logger.js';
 import { mapConcurrent, yieldToEventLoop } from '../shared/concurrency.js';
 import { createProgress } from '../shared/progress.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import { batchFloats, type DecodedImages, type Failure } from './dataset.js';
+import { failureOf } from './ingest.js';
 
 export interface Embeddings {
   keys: string[];
@@ -83,7 +83,7 @@ export async function embedFromStorage(
         const img = await decodeImage(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
         return { key: obj.key, data: img.data };
       } catch (error) {
-        failures.push({ key: obj.key, reason: error instanceof ImageError ? error.reason : 'unreadable', message: errorMessage(error) });
+        failures.push(failureOf(obj.key, error));
         return undefined;
       }
     });

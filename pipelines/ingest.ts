@@ -10,7 +10,7 @@ import { createProgress } from '../shared/progress.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import type { DecodedImages, Failure } from './dataset.js';
 
-export interface IngestOptions {
+export interface DecodeSettings {
   size: number;
   fit: 'crop' | 'letterbox';
   maxPixels: number;
@@ -37,34 +37,35 @@ export async function listImages(source: Storage): Promise<{ images: ObjectInfo[
   return { images, ignored };
 }
 
-export async function ingest(source: Storage, o: IngestOptions): Promise<IngestResult> {
-  const { images: objects, ignored } = await listImages(source);
-  if (objects.length === 0) {
-    throw new UserError(`No images found in ${source.uri} (${ignored.length} other files)`);
-  }
-  o.logger?.info({ source: source.uri, images: objects.length, ignored: ignored.length }, 'decoding images');
+/** The failure record of an image that could not be read or decoded. */
+export function failureOf(key: string, error: unknown): Failure {
+  return { key, reason: error instanceof ImageError ? error.reason : 'unreadable', message: errorMessage(error) };
+}
+
+/** Decode these objects; the good ones in order, the bad ones as failures sorted by key. */
+export async function decodeObjects(
+  source: Storage,
+  objects: ReadonlyArray<Pick<ObjectInfo, 'key' | 'etag'>>,
+  o: DecodeSettings,
+): Promise<{ images: DecodedImages; failures: Failure[] }> {
   const progress = createProgress({ label: 'decode', total: objects.length, logger: o.logger, bar: o.progressBar });
   let done = 0;
-  const per = o.size * o.size * 3;
   const decoded = await mapConcurrent(objects, o.concurrency, async (obj) => {
     try {
       const img = await decodeImageToRgb8(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
-      return { ok: true as const, img };
+      return { ok: true as const, obj, img };
     } catch (error) {
-      const reason = error instanceof ImageError ? error.reason : 'unreadable';
-      return { ok: false as const, failure: { key: obj.key, reason, message: errorMessage(error) } };
+      return { ok: false as const, failure: failureOf(obj.key, error) };
     } finally {
       progress.update(++done);
     }
   });
   progress.stop();
-
-  const good = decoded.flatMap((d, i) => (d.ok ? [{ obj: objects[i] as ObjectInfo, img: d.img }] : []));
+  const good = decoded.flatMap((d) => (d.ok ? [d] : []));
+  const per = o.size * o.size * 3;
   const pixels = new Uint8Array(good.length * per);
   good.forEach(({ img }, i) => pixels.set(img.data, i * per));
-  const failures = [...decoded.flatMap((d) => (d.ok ? [] : [d.failure])), ...ignored];
-  failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  o.logger?.info({ decoded: good.length, failed: failures.length - ignored.length }, 'decoded');
+  const failures = decoded.flatMap((d) => (d.ok ? [] : [d.failure]));
   return {
     images: {
       size: o.size,
@@ -74,7 +75,21 @@ export async function ingest(source: Storage, o: IngestOptions): Promise<IngestR
       heights: good.map((g) => g.img.height),
       pixels,
     },
-    failures,
-    listed: objects.length + ignored.length,
+    failures: sortByKey(failures),
   };
+}
+
+export async function ingest(source: Storage, o: DecodeSettings): Promise<IngestResult> {
+  const { images: objects, ignored } = await listImages(source);
+  if (objects.length === 0) {
+    throw new UserError(`No images found in ${source.uri} (${ignored.length} other files)`);
+  }
+  o.logger?.info({ source: source.uri, images: objects.length, ignored: ignored.length }, 'decoding images');
+  const { images, failures } = await decodeObjects(source, objects, o);
+  o.logger?.info({ decoded: images.keys.length, failed: failures.length }, 'decoded');
+  return { images, failures: sortByKey([...failures, ...ignored]), listed: objects.length + ignored.length };
+}
+
+function sortByKey(failures: Failure[]): Failure[] {
+  return failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

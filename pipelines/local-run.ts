@@ -85,7 +85,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     source: source.uri,
     ...common,
   });
-  await saveModel(out, model, images);
+  await saveModel(out, OUTPUT.modelPrefix, model, images);
   const t2 = performance.now();
 
   const embeddings = await embedDecoded(model.encoder, images, { batchSize: c.embedBatchSize, ...common });
@@ -118,15 +118,14 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
 }
 
 /** encoder/, decoder/, meta.json and preview.png (validation inputs above their reconstructions). */
-export async function saveModel(out: Storage, model: TrainResult, images: DecodedImages): Promise<void> {
-  const prefix = OUTPUT.modelPrefix;
+export async function saveModel(out: Storage, prefix: string, model: TrainResult, images: DecodedImages): Promise<void> {
   await saveLayersModel(model.encoder, out, `${prefix}encoder/`);
   await saveLayersModel(model.decoder, out, `${prefix}decoder/`);
   await saveMeta(out, prefix, model.meta);
-  const shown = model.validationIndices.slice(0, 8);
+  const shown = spread(model.validationIndices, 8);
   const inputs = shown.map((i) => batchFloats(images, [i]));
   const outputs = reconstruct(model, images, shown);
-  await out.put(OUTPUT.preview, await renderImageGrid([inputs, outputs], images.size, { rowLabels: ['input', 'reconstruction'] }));
+  await out.put(`${prefix}preview.png`, await renderImageGrid([inputs, outputs], images.size, { rowLabels: ['input', 'reconstruction'] }));
 }
 
 export async function writeIndex(
@@ -139,4 +138,10 @@ export async function writeIndex(
   const manifest: IndexManifest = { version: 1, ...ref, dim: e.dim, count: e.keys.length, createdAt: new Date().toISOString() };
   await out.put(OUTPUT.index, JSON.stringify(manifest, null, 2));
   return index;
+}
+
+/** Up to n items evenly spread over the list (previews show more than the first class). */
+function spread<T>(items: readonly T[], n: number): T[] {
+  if (items.length <= n) return [...items];
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)] as T);
 }

@@ -42,8 +42,8 @@ export async function openIndex(dir: string): Promise<OpenedIndex> {
 }
 
 /** The embedding of one image (bytes or path) under the index's model. */
-export async function embedQuery(opened: OpenedIndex, image: Buffer, name: string, maxPixels: number): Promise<Float32Array> {
-  const { meta, encoder } = opened.model;
+export async function embedQuery(model: LoadedModel, image: Buffer, name: string, maxPixels: number): Promise<Float32Array> {
+  const { meta, encoder } = model;
   let decoded;
   try {
     decoded = await decodeImage(image, { size: meta.inputSize, fit: meta.fit, maxPixels });
@@ -66,19 +66,21 @@ export interface SearchResult {
 }
 
 export async function searchSimilar(opened: OpenedIndex, queryPath: string, o: SearchOptions): Promise<SearchResult> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(queryPath);
-  } catch (error) {
-    throw new UserError(`Cannot read the query image ${queryPath}: ${errorMessage(error)}`);
-  }
-  const vector = await embedQuery(opened, bytes, queryPath, o.maxPixels);
+  const vector = await embedQuery(opened.model, await readQuery(queryPath), queryPath, o.maxPixels);
   const selfKey = o.excludeSelf ? keyWithinSource(opened, queryPath) : undefined;
   const neighbors = await opened.index.search(vector, {
     k: o.k,
     ...(selfKey !== undefined ? { excludeKeys: new Set([selfKey]) } : {}),
   });
   return { query: queryPath, neighbors };
+}
+
+export async function readQuery(queryPath: string): Promise<Buffer> {
+  try {
+    return await readFile(queryPath);
+  } catch (error) {
+    throw new UserError(`Cannot read the query image ${queryPath}: ${errorMessage(error)}`);
+  }
 }
 
 /** The query's key when it lies inside the indexed folder. */

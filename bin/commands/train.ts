@@ -28,7 +28,7 @@ export function trainCommand(): Command {
     const { images, failures } = await ingest(source, { size: c.imageSize, fit: c.fit, maxPixels: c.maxPixels, concurrency: c.decodeConcurrency, ...common });
     await out.put(OUTPUT.failures, JSON.stringify(failures, null, 2));
     const model = await trainAutoencoder(images, { ...c, source: source.uri, ...common });
-    await saveModel(out, model, images);
+    await saveModel(out, OUTPUT.modelPrefix, model, images);
     const m = model.meta;
     print(ctx, m, [
       `model ${m.modelId} → ${out.resolveKey(OUTPUT.modelPrefix)}`,

@@ -1,4 +1,5 @@
-// k-means clustering of embeddings with ml-kmeans (k-means++ initialisation, seeded),
+// k-means clustering of embeddings with ml-kmeans (Lloyd iterations) from seeded
+// k-means++ initial centres (kmeanspp.ts),
 // with k either given or chosen ('auto') as the k in 2..maxK with the best mean
 // silhouette (silhouette.ts; on a seeded sample of ≤ 2000 points).
 //
@@ -15,6 +16,7 @@
 // place more centres than that); labels are renumbered by descending cluster size
 // (ties: first occurrence), so output is stable and label 0 is the largest cluster.
 import { kmeans } from 'ml-kmeans';
+import { kmeansPlusPlus } from './kmeanspp.js';
 import type { EmbeddingMatrix } from './matrix.js';
 import { SilhouetteSample } from './silhouette.js';
 
@@ -54,7 +56,7 @@ export function clusterKMeans(points: number[][] | EmbeddingMatrix, opts: KMeans
   const distinct = countDistinct(arrays, maxK);
   const single = (): KMeansClustering => ({ labels: new Array<number>(n).fill(0), k: 1 });
 
-  const run = (k: number): number[] => bestOf(arrays, k, opts.seed, nInit, maxIterations);
+  const run = (k: number): number[] => bestOf(arrays, flat, dim, k, opts.seed, nInit, maxIterations);
   let sample: SilhouetteSample | undefined;
   const silhouette = (labels: number[], k: number): number | undefined => {
     if (k < 2 || k > n - 1) return undefined;
@@ -77,7 +79,8 @@ export function clusterKMeans(points: number[][] | EmbeddingMatrix, opts: KMeans
   for (let k = 2; k <= upper; k++) {
     const labels = relabel(run(k));
     const used = countLabels(labels);
-    const s = silhouette(labels, used) ?? -Infinity;
+    const s = silhouette(labels, used);
+    if (s === undefined) continue; // collapsed to one cluster
     if (best === undefined || s > (best.silhouette ?? -Infinity)) best = { labels, k: used, silhouette: s };
   }
   return best ?? single();
@@ -112,11 +115,13 @@ function countDistinct(arrays: number[][], cap: number): number {
 }
 
 /** Lowest-inertia labels of `nInit` seeded k-means++ runs. */
-function bestOf(arrays: number[][], k: number, seed: number, nInit: number, maxIterations: number): number[] {
+function bestOf(arrays: number[][], flat: Float64Array, dim: number, k: number, seed: number, nInit: number, maxIterations: number): number[] {
   let bestLabels: number[] = [];
   let bestInertia = Infinity;
   for (let r = 0; r < nInit; r++) {
-    const result = kmeans(arrays, k, { initialization: 'kmeans++', seed: seed + r * 7919, maxIterations });
+    const initialization = kmeansPlusPlus(flat, arrays.length, dim, k, seed + r * 7919);
+    if (initialization.length < k) break; // fewer distinct points than k (guarded by the caller)
+    const result = kmeans(arrays, k, { initialization, maxIterations });
     let inertia = 0;
     arrays.forEach((p, i) => {
       const c = result.centroids[result.clusters[i] as number] as number[];

@@ -1,8 +1,8 @@
 // Exact k-nearest neighbours by brute force (squared Euclidean), for t-SNE's input
 // affinities. Every pair is computed once (i < j) and offered to both points'
 // bounded max-heaps, so the cost is N²·D/2 multiply-adds and O(N·k) memory.
-// Measured on one core at D = 50, k = 90: N = 3500 ≈ 0.3 s, N = 10 000 ≈ 2.5 s, so
-// N = 20 000 ≈ 10 s. That is the practical limit; beyond it t-SNE needs an
+// Measured on one core at D = 50, k = 90: N = 3500 ≈ 0.7 s, N = 10 000 ≈ 5 s, so
+// N = 20 000 ≈ 20 s. That is the practical limit; beyond it t-SNE needs an
 // approximate kNN (NN-descent, random-projection trees) instead.
 import type { EmbeddingMatrix } from './matrix.js';
 

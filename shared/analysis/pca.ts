@@ -1,22 +1,23 @@
-// PCA: reduce N×D embeddings to their top principal components (for t-SNE input,
-// PCA-initialised t-SNE and k-means in a denoised, lower-dimensional space).
+// PCA: reduce N×D embeddings to their top principal components (the input of
+// t-SNE and k-means: denoised, ≤ 50-D, cheap to compute distances on).
 //
-// ml-pca's default path runs an SVD of the full centred N×D matrix on nested JS
-// arrays; that is slow for image embeddings (measured: N=500, D=16384 ≈ see report in
-// the benchmark numbers below) and its 'covarianceMatrix' method builds the D×D
-// covariance through ml-matrix's generic mmul. Instead we form whichever of the two
-// small symmetric matrices is smaller, with tight Float64Array loops, and hand it to
-// ml-pca (isCovarianceMatrix) for the eigen-decomposition:
-//   - 'gram' (N ≤ D, e.g. 500 × 16384): the N×N Gram matrix Xc·Xcᵀ/(N−1). It has the
-//     same non-zero eigenvalues as the covariance; with eigenvectors U the scores are
+// ml-pca's own path is an SVD of the whole centred N×D matrix on nested JS arrays,
+// far too slow here. Instead we build whichever of the two symmetric matrices is
+// smaller, with a cache-blocked Float64Array kernel (gram.ts), and take its top
+// eigenpairs (eigen.ts: ml-pca's eigen-decomposition, or subspace iteration for
+// large matrices, with ml-pca solving the small Rayleigh–Ritz problems):
+//   - 'gram' (N ≤ D, e.g. 500 × 16384): the N×N Gram matrix Xc·Xcᵀ/(N−1). Its
+//     non-zero eigenvalues are the covariance's; with eigenvectors U the scores are
 //     Xc·V = U·Σ, i.e. U[:,c]·sqrt((N−1)·λc) — no D×D matrix is ever built.
 //   - 'covariance' (N > D, e.g. 3500 × 1024): the D×D covariance Xcᵀ·Xc/(N−1), then
 //     scores = Xc·V.
-//   - 'svd': ml-pca's own SVD path, kept for cross-checking (tests) only.
-// Benchmarks (one core, /tmp throwaway script):
-//   N=500,  D=16384: svd 40.2 s, gram 1.1 s
-//   N=3500, D=1024:  svd 63.5 s, covariance 4.4 s, gram (3500×3500 EVD) 89 s
-// so 'auto' picks gram when N ≤ D and covariance otherwise.
+//   - 'svd': ml-pca's SVD path, kept for cross-checking (tests) only.
+// Measured (k = 50, CPU seconds on one core of the 2-vCPU dev box; throwaway script):
+//   N=500,  D=16384: ml-pca SVD 170 s; gram (+ full eigen-decomposition) 5 s
+//   N=3500, D=1024:  ml-pca SVD 102 s; gram (3500×3500) 51 s; covariance with full
+//                    eigen-decomposition 20 s, with subspace iteration 4–8 s
+// so 'auto' picks gram when N ≤ D and covariance otherwise. All paths give the same
+// scores to the printed precision.
 //
 // Signs of components are made deterministic (largest-|score| entry of each
 // component is positive, like scikit-learn's svd_flip), so every path gives the same

@@ -71,29 +71,47 @@ export class QuadTree {
   repulsion(px: number, py: number, theta2: number, out: Float64Array): number {
     const stack = this.stack;
     const nodes = this.nodes;
-    let sp = 0;
-    stack[sp++] = 0;
     let sumQ = 0;
     let fx = 0;
     let fy = 0;
-    while (sp > 0) {
-      const o = (stack[--sp] as number) * STRIDE;
-      const dx = px - (nodes[o + MX] as number);
-      const dy = py - (nodes[o + MY] as number);
+    // Root first (it may itself be a leaf or far enough).
+    let sp = 0;
+    {
+      const dx = px - (nodes[MX] as number);
+      const dy = py - (nodes[MY] as number);
       const d2 = dx * dx + dy * dy;
-      const child = nodes[o + CHILD] as number;
-      if (child < 0 || (nodes[o + WIDTH2] as number) < theta2 * d2) {
-        let c = nodes[o + COUNT] as number;
-        // A leaf at distance 0 holds this point (and any exact duplicates of it).
+      if ((nodes[CHILD] as number) < 0 || (nodes[WIDTH2] as number) < theta2 * d2) {
+        let c = nodes[COUNT] as number;
         if (d2 === 0) c -= 1;
         const q = 1 / (1 + d2);
         sumQ += c * q;
         const f = c * q * q;
-        fx += f * dx;
-        fy += f * dy;
-      } else {
-        for (let t = child; t < child + 4; t++) {
-          if ((nodes[t * STRIDE + COUNT] as number) > 0) stack[sp++] = t;
+        out[0] = (out[0] as number) + f * dx;
+        out[1] = (out[1] as number) + f * dy;
+        return sumQ;
+      }
+      stack[sp++] = nodes[CHILD] as number;
+    }
+    // Stack holds first-child indices of expanded nodes; their 4 children are
+    // handled here directly, and only children that must be opened are pushed.
+    while (sp > 0) {
+      const first = stack[--sp] as number;
+      for (let o = first * STRIDE, end = o + 4 * STRIDE; o < end; o += STRIDE) {
+        const c0 = nodes[o + COUNT] as number;
+        if (c0 === 0) continue;
+        const dx = px - (nodes[o + MX] as number);
+        const dy = py - (nodes[o + MY] as number);
+        const d2 = dx * dx + dy * dy;
+        const child = nodes[o + CHILD] as number;
+        if (child < 0 || (nodes[o + WIDTH2] as number) < theta2 * d2) {
+          const c = d2 === 0 ? c0 - 1 : c0;
+          const q = 1 / (1 + d2);
+          sumQ += c * q;
+          const f = c * q * q;
+          fx += f * dx;
+          fy += f * dy;
+        } else {
+          stack[sp++] = child;
         }
       }
     }

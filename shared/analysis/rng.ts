@@ -1,22 +1,10 @@
-// Seeded pseudo-random numbers for the analysis code (t-SNE random init, k-means
-// silhouette sampling), so a run is reproducible from its seed alone. There is no
-// project-wide RNG module (shared/random.ts) yet; if one appears, switch callers to it.
-// mulberry32: 32-bit state, fast, good enough statistically for sampling/initialisation
-// (not for cryptography).
+// Seeded random helpers for the analysis code (t-SNE random init, subspace-iteration
+// start block, k-means++ seeding, silhouette sampling), so a run is reproducible
+// from its seed alone. The generator itself is the project's shared mulberry32
+// (shared/random.ts); this file adds the two draws analysis needs on top of it.
+import { createRng, type Rng } from '../random.js';
 
-/** A function returning uniform floats in [0, 1). */
-export type Rng = () => number;
-
-export function createRng(seed: number): Rng {
-  let a = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { createRng, type Rng };
 
 /** Standard normal sample (Box–Muller; one of the pair is discarded for simplicity). */
 export function gaussian(rng: Rng): number {

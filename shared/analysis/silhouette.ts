@@ -4,6 +4,7 @@
 // computed once (SilhouetteSample) and reused for every candidate labelling.
 // Conventions follow scikit-learn: Euclidean distance, a point alone in its cluster
 // scores 0, and clusters are compared only through sampled members.
+import { gramMatrix } from './gram.js';
 import { createRng, sampleIndices } from './rng.js';
 
 export const SILHOUETTE_SAMPLE = 2000;
@@ -17,17 +18,14 @@ export class SilhouetteSample {
   constructor(data: Float64Array, n: number, dim: number, seed: number, maxSample = SILHOUETTE_SAMPLE) {
     this.indices = sampleIndices(n, maxSample, createRng(seed));
     const m = this.indices.length;
+    // ‖a − b‖² = ‖a‖² + ‖b‖² − 2·a·b with the blocked Gram kernel (≈4× a plain loop).
+    const sample = new Float64Array(m * dim);
+    this.indices.forEach((i, a) => sample.set(data.subarray(i * dim, (i + 1) * dim), a * dim));
+    const g = gramMatrix(sample, m, dim);
     this.dist = new Float32Array(m * m);
     for (let a = 0; a < m; a++) {
-      const oa = (this.indices[a] as number) * dim;
       for (let b = 0; b < a; b++) {
-        const ob = (this.indices[b] as number) * dim;
-        let s = 0;
-        for (let t = 0; t < dim; t++) {
-          const d = (data[oa + t] as number) - (data[ob + t] as number);
-          s += d * d;
-        }
-        const e = Math.sqrt(s);
+        const e = Math.sqrt(Math.max(0, (g[a * m + a] as number) + (g[b * m + b] as number) - 2 * (g[a * m + b] as number)));
         this.dist[a * m + b] = e;
         this.dist[b * m + a] = e;
       }

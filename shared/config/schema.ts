@@ -9,6 +9,8 @@ const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 export interface Setting<S extends z.ZodType = z.ZodType> {
   env: string;
   flag?: string;
+  /** Never printed or logged (credentials). */
+  secret?: boolean;
   schema: S;
   default: z.input<S>;
   doc: string;
@@ -168,6 +170,78 @@ export const settings = {
     schema: z.union([z.literal('auto'), int(2, 1000)], { error: 'expected "auto" or an integer from 2 to 1000' }),
     default: 'auto',
     doc: 'k-means clusters, or auto (best silhouette for k = 2..12)',
+  }),
+  // --- queue-driven mode (workers, enqueue, runs) ---
+  redisUrl: setting({
+    env: 'IMGSIM_REDIS_URL',
+    flag: '--redis',
+    schema: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+    default: 'redis://127.0.0.1:6379',
+    doc: 'Redis holding the queues and runs (must use maxmemory-policy noeviction)',
+  }),
+  queuePrefix: setting({
+    env: 'IMGSIM_QUEUE_PREFIX',
+    schema: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected letters, digits, - or _'),
+    default: 'imgsim',
+    doc: 'prefix of every Redis key imgsim writes (queues, runs, datasets)',
+  }),
+  artifacts: setting({
+    env: 'IMGSIM_ARTIFACTS',
+    flag: '--artifacts',
+    schema: z.string().regex(/^(s3|file):\/\//, 'expected s3://bucket/prefix or file:///absolute/path'),
+    default: 'file:///tmp/imgsim-artifacts',
+    doc: 'where models, embedding snapshots and cluster plots are stored',
+  }),
+  s3Endpoint: setting({
+    env: 'IMGSIM_S3_ENDPOINT',
+    schema: z.union([z.literal(''), z.url({ protocol: /^https?$/ })], { error: 'expected an http(s) URL or empty for AWS' }),
+    default: '',
+    doc: 'S3-compatible endpoint (MinIO, s3rver…); empty = AWS S3',
+  }),
+  s3Region: setting({ env: 'IMGSIM_S3_REGION', schema: z.string().min(1), default: 'us-east-1', doc: 'S3 region' }),
+  s3AccessKeyId: setting({ env: 'IMGSIM_S3_ACCESS_KEY_ID', schema: z.string(), default: '', doc: 'S3 access key id (empty = SDK default chain)', secret: true }),
+  s3SecretAccessKey: setting({ env: 'IMGSIM_S3_SECRET_ACCESS_KEY', schema: z.string(), default: '', doc: 'S3 secret access key', secret: true }),
+  s3ForcePathStyle: setting({
+    env: 'IMGSIM_S3_FORCE_PATH_STYLE',
+    schema: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    default: 'true',
+    doc: 'path-style bucket addressing (needed by MinIO and most S3-compatible servers)',
+  }),
+  s3TimeoutMs: setting({ env: 'IMGSIM_S3_TIMEOUT_MS', schema: int(100, 600_000), default: 30_000, doc: 'S3 connection / socket idle timeout (ms)' }),
+  s3MaxAttempts: setting({ env: 'IMGSIM_S3_MAX_ATTEMPTS', schema: int(1, 20), default: 3, doc: 'S3 attempts per request (exponential backoff)' }),
+  qdrantUrl: setting({
+    env: 'IMGSIM_QDRANT_URL',
+    flag: '--qdrant',
+    schema: z.url({ protocol: /^https?$/ }),
+    default: 'http://127.0.0.1:6333',
+    doc: 'Qdrant REST endpoint',
+  }),
+  qdrantApiKey: setting({ env: 'IMGSIM_QDRANT_API_KEY', schema: z.string(), default: '', doc: 'Qdrant API key (empty = none)', secret: true }),
+  concurrency: setting({
+    env: 'IMGSIM_WORKER_CONCURRENCY',
+    flag: '--concurrency',
+    schema: int(1, 64),
+    default: 1,
+    doc: 'jobs a worker process runs at once',
+  }),
+  jobBatchSize: setting({
+    env: 'IMGSIM_JOB_BATCH_SIZE',
+    schema: int(1, 10_000),
+    default: 64,
+    doc: 'images per embed/index job when a run fans out',
+  }),
+  trainSample: setting({
+    env: 'IMGSIM_TRAIN_SAMPLE',
+    flag: '--train-sample',
+    schema: int(2, 10_000_000),
+    default: 5000,
+    doc: 'images (seeded sample) a queued training job trains on',
+  }),
+  shutdownTimeoutMs: setting({
+    env: 'IMGSIM_SHUTDOWN_TIMEOUT_MS',
+    schema: int(100, 3_600_000),
+    default: 30_000,
+    doc: 'after SIGINT/SIGTERM, how long a worker waits for running jobs before exiting',
   }),
 };
 

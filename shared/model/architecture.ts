@@ -15,6 +15,14 @@ export interface ArchitectureOptions {
   kernelSize: number;
   /** Seed for the initial weights. */
   seed: number;
+  /** Kernel initialiser: 'he' (He uniform, suited to ReLU; default) or 'glorot'. */
+  init?: 'he' | 'glorot';
+}
+
+type Initializer = ReturnType<typeof tf.initializers.heUniform>;
+
+function initializer(o: ArchitectureOptions, seed: number): Initializer {
+  return o.init === 'glorot' ? tf.initializers.glorotUniform({ seed }) : tf.initializers.heUniform({ seed });
 }
 
 export const REFERENCE_FILTERS: readonly number[] = [16, 32, 64, 128, 256];
@@ -53,7 +61,7 @@ export function buildEncoder(o: ArchitectureOptions): tf.Sequential {
         kernelSize: o.kernelSize,
         padding: 'same',
         activation: 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + i }),
+        kernelInitializer: initializer(o, o.seed + i),
         name: `enc_conv${i + 1}`,
       }),
     );
@@ -78,7 +86,7 @@ export function buildDecoder(o: ArchitectureOptions): tf.Sequential {
         strides: 2,
         padding: 'valid',
         activation: last ? 'sigmoid' : 'relu',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: o.seed + 100 + i }),
+        kernelInitializer: initializer(o, o.seed + 100 + i),
         name: `dec_deconv${i + 1}`,
       }),
     );

@@ -1,3 +1,3 @@
 export type { ObjectInfo, Storage } from './types.js';
 export { LocalStorage } from './local.js';
-export { openSource } from './open.js';
+export { openSource, s3ConfigFrom, type OpenOptions } from './open.js';

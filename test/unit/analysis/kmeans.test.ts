@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterKMeans } from '../../../shared/analysis/kmeans.js';
+import { kmeansPlusPlus } from '../../../shared/analysis/kmeanspp.js';
 import { toArrays } from '../../../shared/analysis/matrix.js';
 import { reducePca } from '../../../shared/analysis/pca.js';
 import { adjustedRandIndex, makeBlobs } from './blobs.js';
@@ -70,4 +71,18 @@ test('k-means: degenerate inputs', () => {
   assert.equal(clusterKMeans([[0], [1], [2]], { k: 'auto', seed: 1 }).k, 1);
   assert.throws(() => clusterKMeans([[0]], { k: 0, seed: 1 }), RangeError);
   assert.throws(() => clusterKMeans([[0], [1, 2]], { k: 2, seed: 1 }), RangeError);
+});
+
+test('k-means++ seeding: k distinct data rows, seeded, stops when points run out', () => {
+  const { matrix } = makeBlobs([20, 20, 20], 3, 10, 8);
+  const flat = Float64Array.from(matrix.data);
+  const a = kmeansPlusPlus(flat, 60, 3, 3, 1);
+  assert.equal(a.length, 3);
+  assert.deepEqual(a, kmeansPlusPlus(flat, 60, 3, 3, 1));
+  const rows = new Set(toArrays(matrix).map((p) => p.join(',')));
+  for (const c of a) assert.ok(rows.has(c.join(',')));
+  assert.equal(new Set(a.map((c) => c.join(','))).size, 3);
+  // Only two distinct points: at most two centres.
+  const two = Float64Array.from([0, 0, 0, 0, 5, 5]);
+  assert.equal(kmeansPlusPlus(two, 3, 2, 3, 1).length, 2);
 });

@@ -90,7 +90,7 @@ test('pca: gram, covariance and ml-pca SVD paths agree up to sign', () => {
 });
 
 test('pca: subspace-iteration eigensolver matches the full decomposition', () => {
-  // Decaying spectrum (column j has std 1/√(j+1)), 300 > FULL_LIMIT so 'auto' would iterate too.
+  // Decaying spectrum (column j has std 1/√(j+1)); each solver forced explicitly.
   const rng = createRng(4);
   const n = 300;
   const d = 320;

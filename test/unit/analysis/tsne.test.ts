@@ -160,4 +160,5 @@ test('t-SNE: rejects invalid options', () => {
   assert.throws(() => runTsne(matrix, { perplexity: Number.NaN, seed: 1 }), RangeError);
   assert.throws(() => runTsne(matrix, { perplexity: 5, seed: 1, iterations: -1 }), RangeError);
   assert.throws(() => runTsne(matrix, { perplexity: 5, seed: 1, theta: -0.5 }), RangeError);
+  assert.throws(() => runTsne(matrix, { perplexity: 5, seed: 1, learningRate: 0 }), RangeError);
 });

@@ -1,0 +1,43 @@
+// imgsim enqueue <source> --dataset NAME: create a run of the queue-driven pipeline.
+import { Command, Option } from 'commander';
+import { UserError } from '../../shared/errors.js';
+import { enqueueRun } from '../../pipelines/distributed/runs.js';
+import { connectServices } from '../../workers/services.js';
+import { addConfigFlags, contextFrom, SERVICE_SETTINGS } from '../options.js';
+import { print } from '../print.js';
+import { toSourceUri } from '../source-uri.js';
+
+export function enqueueCommand(): Command {
+  const cmd = new Command('enqueue')
+    .description('enqueue a bulk dataset job (a run): ingest → [train] → embed → index → cluster by the workers')
+    .argument('<source>', 's3://bucket/prefix, file:///absolute/path or a folder path')
+    .requiredOption('-d, --dataset <name>', 'dataset name (lowercase letters, digits, - and _)')
+    .addOption(new Option('--mode <mode>', 'all: embed everything; missing: only keys whose version is not indexed for the model').choices(['all', 'missing']).default('all'))
+    .option('--model <id>', 'use this trained model (see `imgsim runs` / models/ in the artefact store)')
+    .option('--train', 'train a new model on a sample of the source first (the default without --model)')
+    .option('--json', 'print the run as JSON')
+    .addHelpText('after', '\nExamples:\n  imgsim enqueue s3://photos/2026/ --dataset photos --train\n  imgsim enqueue s3://photos/2026/ --dataset photos --mode missing --model cae-64-20261128T101500-s42');
+  addConfigFlags(cmd, SERVICE_SETTINGS);
+  return cmd.action(async (source: string, opts: Record<string, unknown>) => {
+    const ctx = contextFrom(opts);
+    if (opts.train === true && typeof opts.model === 'string') throw new UserError('--train and --model exclude each other');
+    const services = await connectServices(ctx.config, ctx.logger);
+    try {
+      const { run, created } = await enqueueRun(
+        {
+          source: toSourceUri(source),
+          dataset: String(opts.dataset),
+          mode: opts.mode === 'missing' ? 'missing' : 'all',
+          ...(typeof opts.model === 'string' ? { modelId: opts.model } : {}),
+        },
+        services,
+      );
+      print(ctx, { ...run, created }, [
+        created ? `run ${run.id} enqueued` : `run ${run.id} is already doing this work (status ${run.status})`,
+        `follow it: imgsim run-status ${run.id} --wait`,
+      ]);
+    } finally {
+      await services.close();
+    }
+  });
+}

@@ -1,0 +1,79 @@
+// imgsim runs | run-status <id> [--wait] | retry-failed <id>: runs of the queue-driven pipeline.
+import { Command } from 'commander';
+import { UserError } from '../../shared/errors.js';
+import type { RunRecord } from '../../shared/runs/index.js';
+import { retryFailed } from '../../pipelines/distributed/runs.js';
+import { connectServices, type Services } from '../../workers/services.js';
+import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
+import { print } from '../print.js';
+
+async function withServices<T>(opts: Record<string, unknown>, fn: (ctx: CommandContext, s: Services) => Promise<T>): Promise<T> {
+  const ctx = contextFrom(opts);
+  const services = await connectServices(ctx.config, ctx.logger);
+  try {
+    return await fn(ctx, services);
+  } finally {
+    await services.close();
+  }
+}
+
+function line(r: RunRecord): string {
+  const eta = r.etaSeconds !== undefined ? `, ETA ${Math.round(r.etaSeconds)} s` : '';
+  const rate = r.imagesPerSecond !== undefined ? `, ${r.imagesPerSecond.toFixed(1)} img/s` : '';
+  return `${r.id}  ${r.status.padEnd(10)} ${r.dataset}  ${r.done}/${r.total} done, ${r.failed} failed${rate}${eta}  ${r.source}`;
+}
+
+export function runsCommand(): Command {
+  const cmd = new Command('runs').description('list recent runs, newest first').option('--limit <n>', 'how many', '20').option('--json', 'print JSON');
+  addConfigFlags(cmd, SERVICE_SETTINGS);
+  return cmd.action((opts: Record<string, unknown>) =>
+    withServices(opts, async (ctx, s) => {
+      const runs = await s.runs.list({ limit: Number(opts.limit) || 20 });
+      print(ctx, runs, runs.length ? runs.map(line) : ['no runs yet']);
+    }),
+  );
+}
+
+export function runStatusCommand(): Command {
+  const cmd = new Command('run-status')
+    .description('progress of a run: counts, throughput, ETA and the items that failed with their reasons')
+    .argument('<id>', 'run id (printed by enqueue)')
+    .option('--wait', 'poll until the run completes or fails; exit 1 if it failed')
+    .option('--timeout <seconds>', 'with --wait: give up after this long', '86400')
+    .option('--json', 'print JSON {run, failures}')
+    .addHelpText('after', '\nExample:\n  imgsim run-status lq3x9z2k-1a2b3c --wait --json');
+  addConfigFlags(cmd, SERVICE_SETTINGS);
+  return cmd.action((id: string, opts: Record<string, unknown>) =>
+    withServices(opts, async (ctx, s) => {
+      if (!(await s.runs.get(id))) throw new UserError(`Run ${id} not found`);
+      const run =
+        opts.wait === true
+          ? await s.runs.waitFor(id, {
+              timeoutMs: Number(opts.timeout) * 1000,
+              pollMs: 500,
+              onProgress: (r: RunRecord) => {
+                if (!ctx.json) process.stderr.write(`${line(r)}\n`);
+              },
+            })
+          : await s.runs.progress(id);
+      const failures = await s.runs.failures(id, { limit: 1000 });
+      print(ctx, { run, failures: failures.items, failuresTotal: failures.total }, [
+        line(run),
+        ...(run.error ? [`error: ${run.error}`] : []),
+        ...failures.items.map((f) => `  failed ${f.key}: ${f.reason} — ${f.message}`),
+      ]);
+      if (opts.wait === true && run.status === 'failed') process.exitCode = 1;
+    }),
+  );
+}
+
+export function retryFailedCommand(): Command {
+  const cmd = new Command('retry-failed').description("embed and index a run's failed items again").argument('<id>', 'run id').option('--json', 'print JSON');
+  addConfigFlags(cmd, SERVICE_SETTINGS);
+  return cmd.action((id: string, opts: Record<string, unknown>) =>
+    withServices(opts, async (ctx, s) => {
+      const { retried } = await retryFailed(id, s);
+      print(ctx, { runId: id, retried }, [retried ? `${retried} item(s) of run ${id} re-enqueued` : `run ${id} has no failed items to retry`]);
+    }),
+  );
+}

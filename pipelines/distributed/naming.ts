@@ -1,0 +1,21 @@
+// Names shared by the distributed stages: Qdrant collections and aliases, and where
+// artefacts live in the artefact store.
+
+/** One collection per (dataset, model); Qdrant names allow letters, digits, - and _. */
+export function collectionName(dataset: string, modelId: string): string {
+  return `imgsim_${dataset}__${modelId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+}
+
+/** The alias searches use; it points at the dataset's live collection. */
+export function aliasName(dataset: string): string {
+  return `imgsim_${dataset}`;
+}
+
+export const artifactKeys = {
+  model: (modelId: string) => `models/${modelId}/`,
+  listing: (runId: string) => `runs/${runId}/listing.json`,
+  snapshot: (runId: string, attempt: string, batch: number) => `runs/${runId}/batches/${attempt}${String(batch).padStart(6, '0')}.npy`,
+  snapshotIds: (runId: string, attempt: string, batch: number) => `runs/${runId}/batches/${attempt}${String(batch).padStart(6, '0')}.json`,
+  clusters: (dataset: string) => `datasets/${dataset}/clusters.json`,
+  clusterPlot: (dataset: string) => `datasets/${dataset}/clusters.png`,
+};

@@ -1,0 +1,85 @@
+// Job contracts: the queue of each stage and the zod schema of its payload, in one typed
+// map (JobName → payload). Payloads read from Redis are `unknown` until parsed here:
+// old jobs may still sit in a queue after an upgrade, and a malformed one must fail
+// permanently with the offending field named.
+import { z } from 'zod';
+
+export const STAGES = ['ingest', 'train', 'embed', 'index', 'cluster'] as const;
+export type Stage = (typeof STAGES)[number];
+
+const datasetName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'expected 1–63 lowercase letters, digits, - or _, starting with a letter or digit');
+const runId = z.string().regex(/^[a-z0-9-]{6,64}$/, 'expected a run id');
+const modelId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'expected a model id');
+const sourceUri = z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket/prefix or file:///path');
+const objectRef = z.object({ key: z.string().min(1), etag: z.string() });
+
+export const payloadSchemas = {
+  ingest: z.object({
+    runId,
+    dataset: datasetName,
+    source: sourceUri,
+    mode: z.enum(['all', 'missing']),
+    /** Use this model; absent = train one first. */
+    modelId: modelId.optional(),
+  }),
+  train: z.object({
+    runId,
+    dataset: datasetName,
+    source: sourceUri,
+    mode: z.enum(['all', 'missing']),
+    /** Keys (with versions) of the seeded sample to train on. */
+    sample: z.array(objectRef).min(2),
+  }),
+  embed: z.object({
+    runId,
+    dataset: datasetName,
+    source: sourceUri,
+    modelId,
+    batch: z.number().int().min(0),
+    /** '' for a run's first fan-out, a tag for each retry (keeps job ids and snapshots apart). */
+    attempt: z.string().regex(/^[a-z0-9]*$/).default(''),
+    objects: z.array(objectRef).min(1),
+  }),
+  index: z.object({
+    runId,
+    dataset: datasetName,
+    modelId,
+    collection: z.string().min(1),
+    batch: z.number().int().min(0),
+    attempt: z.string().regex(/^[a-z0-9]*$/).default(''),
+    /** The batch's keys: marked failed if the embed job gave up. */
+    keys: z.array(z.string().min(1)).min(1),
+  }),
+  cluster: z.object({
+    runId,
+    dataset: datasetName,
+    modelId,
+    collection: z.string().min(1),
+  }),
+} satisfies Record<Stage, z.ZodType>;
+
+export type JobPayloads = { [S in Stage]: z.infer<(typeof payloadSchemas)[S]> };
+export type JobPayload<S extends Stage> = JobPayloads[S];
+
+export class InvalidPayloadError extends Error {
+  override readonly name = 'InvalidPayloadError';
+}
+
+/** Parse a payload read from a queue; the error names every invalid field. */
+export function parsePayload<S extends Stage>(stage: S, data: unknown): JobPayload<S> {
+  const parsed = payloadSchemas[stage].safeParse(data);
+  if (parsed.success) return parsed.data as JobPayload<S>;
+  const problems = parsed.error.issues.map((i) => {
+    const field = i.path.length > 0 ? i.path.join('.') : '(payload)';
+    return `${field}: ${i.message}`;
+  });
+  throw new InvalidPayloadError(`Invalid ${stage} job payload: ${problems.join('; ')}`);
+}
+
+export function isStage(name: string): name is Stage {
+  return (STAGES as readonly string[]).includes(name);
+}
+
+export const datasetNameSchema = datasetName;

@@ -1,0 +1,88 @@
+// The JobScheduler on BullMQ: one queue per stage, deterministic job ids (re-adding the
+// same work is a no-op), retries with exponential backoff, and the fan-out as a flow:
+//   cluster ← index(batch i) ← embed(batch i)   for every batch i
+// Children carry ignoreDependencyOnFailure: a child that fails for good does not leave
+// its parent in waiting-children forever; the parent runs and records what is missing
+// (index marks an unembedded batch failed; cluster clusters what was indexed).
+import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { STAGES, type JobPayload, type Stage } from '../jobs/contracts.js';
+import type { FanOut, JobScheduler } from '../../pipelines/distributed/deps.js';
+
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export class BullScheduler implements JobScheduler {
+  readonly queues: Record<Stage, Queue>;
+  private readonly flow: FlowProducer;
+
+  constructor(
+    connection: Redis,
+    private readonly prefix: string,
+  ) {
+    this.queues = Object.fromEntries(
+      STAGES.map((s) => [s, new Queue(s, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS })]),
+    ) as Record<Stage, Queue>;
+    this.flow = new FlowProducer({ connection, prefix });
+  }
+
+  async ingest(payload: JobPayload<'ingest'>): Promise<void> {
+    await this.queues.ingest.add('ingest', payload, { jobId: `${payload.runId}-ingest` });
+  }
+
+  async train(payload: JobPayload<'train'>): Promise<void> {
+    await this.queues.train.add('train', payload, { jobId: `${payload.runId}-train` });
+  }
+
+  async fanOut(plan: FanOut): Promise<void> {
+    const id = `${plan.runId}${plan.attempt ? `-${plan.attempt}` : ''}`;
+    const child: JobsOptions = { ...DEFAULT_JOB_OPTIONS, ignoreDependencyOnFailure: true };
+    await this.flow.add({
+      name: 'cluster',
+      queueName: 'cluster',
+      prefix: this.prefix,
+      data: { runId: plan.runId, dataset: plan.dataset, modelId: plan.modelId, collection: plan.collection } satisfies JobPayload<'cluster'>,
+      opts: { ...DEFAULT_JOB_OPTIONS, jobId: `${id}-cluster` },
+      children: plan.batches.map((objects, batch) => ({
+        name: 'index',
+        queueName: 'index',
+        prefix: this.prefix,
+        data: {
+          runId: plan.runId,
+          dataset: plan.dataset,
+          modelId: plan.modelId,
+          collection: plan.collection,
+          batch,
+          attempt: plan.attempt,
+          keys: objects.map((o) => o.key),
+        } satisfies JobPayload<'index'>,
+        opts: { ...child, jobId: `${id}-index-${batch}` },
+        children: [
+          {
+            name: 'embed',
+            queueName: 'embed',
+            prefix: this.prefix,
+            data: {
+              runId: plan.runId,
+              dataset: plan.dataset,
+              source: plan.source,
+              modelId: plan.modelId,
+              batch,
+              attempt: plan.attempt,
+              objects,
+            } satisfies JobPayload<'embed'>,
+            opts: { ...child, jobId: `${id}-embed-${batch}` },
+          },
+        ],
+      })),
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.flow.close()]);
+  }
+}

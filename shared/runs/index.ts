@@ -1,0 +1,6 @@
+// The run store: runs (status, counts, failures, throughput/ETA) and the dataset registry on Redis.
+export { RunStore, RunNotFoundError, RunWaitTimeoutError, newRunId } from './store.js';
+export { CorruptRecordError } from './schema.js';
+export { withMetrics } from './metrics.js';
+export { StoreKeys } from './keys.js';
+export * from './types.js';

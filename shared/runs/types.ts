@@ -1,0 +1,98 @@
+// The run store's records. A run is one bulk enqueue (ingest of a dataset): its status,
+// item counts and per-item failures live in Redis so every worker can report on it and
+// the CLI can show progress, ETA and the error list, and retry the failed items.
+
+export const RUN_STATUSES = ['queued', 'listing', 'training', 'embedding', 'clustering', 'completed', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** Statuses a run never leaves on its own (setStatus can reopen one, e.g. to retry failures). */
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['completed', 'failed']);
+
+export const RUN_MODES = ['all', 'missing'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
+export interface RunRecord {
+  /** Lowercase, roughly time-sortable: `${Date.now() base 36}-${6 hex}`. */
+  id: string;
+  dataset: string;
+  /** file:///path or s3://bucket/prefix */
+  source: string;
+  mode: RunMode;
+  modelId?: string;
+  collection?: string;
+  status: RunStatus;
+  /** Items to process (0 until listing has counted them). */
+  total: number;
+  /** Distinct items processed successfully (SCARD of the done set). */
+  done: number;
+  /** Distinct items failed and not since succeeded (HLEN of the failure hash). */
+  failed: number;
+  /** ISO 8601 timestamps. */
+  createdAt: string;
+  updatedAt: string;
+  /** First status other than queued. */
+  startedAt?: string;
+  /** Set by completed/failed; cleared when the run is reopened. */
+  finishedAt?: string;
+  /** First time the run entered the embedding stage; throughput is measured from here. */
+  embeddingStartedAt?: string;
+  /** Why the run failed (status failed). */
+  error?: string;
+  /** done / seconds since embedding started (until finishedAt once finished); only from progress(). */
+  imagesPerSecond?: number;
+  /** (total − done − failed) / imagesPerSecond; undefined until something is done; only from progress(). */
+  etaSeconds?: number;
+}
+
+export interface NewRun {
+  dataset: string;
+  source: string;
+  mode: RunMode;
+  modelId?: string;
+}
+
+export interface ItemFailure {
+  key: string;
+  /** Machine-readable, e.g. an ImageFailureReason ('corrupt', 'truncated'…) or 'error'. */
+  reason: string;
+  message: string;
+  /** ISO 8601 time of the (latest) failure. */
+  at: string;
+}
+
+export type NewItemFailure = Omit<ItemFailure, 'at'>;
+
+/** Counts right after markDone/markFailed, read atomically with the change. */
+export interface RunCounts {
+  done: number;
+  failed: number;
+}
+
+export interface StatusExtra {
+  error?: string;
+  modelId?: string;
+  collection?: string;
+}
+
+export interface WaitOptions {
+  /** Give up after this long (default 30 min). */
+  timeoutMs?: number;
+  /** Poll interval (default 1 s). */
+  pollMs?: number;
+  /** Called with every record read, the last one included. */
+  onProgress?: (run: RunRecord) => void;
+}
+
+/** What the registry knows about a dataset: where it comes from and what serves it. */
+export interface DatasetRecord {
+  name: string;
+  source: string;
+  modelId: string;
+  /** The Qdrant collection built for (dataset, model). */
+  collection: string;
+  /** The Qdrant alias that points at the live collection. */
+  alias: string;
+  updatedAt: string;
+}
+
+export type NewDataset = Omit<DatasetRecord, 'updatedAt'>;

@@ -1,0 +1,77 @@
+// Start the worker process of one stage: config → services → a BullMQ Worker calling
+// the stage's pipeline function; graceful shutdown on SIGINT/SIGTERM.
+import type { Job } from 'bullmq';
+import type { Config } from '../shared/config/index.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Stage } from '../shared/jobs/contracts.js';
+import type { Logger } from '../shared/logger.js';
+import { initBackend } from '../shared/model/backend.js';
+import { createRedis, connectRedis } from '../shared/queue/connection.js';
+import { startStageWorker, type StageHandler } from '../shared/queue/stage-worker.js';
+import { runClusterStage } from '../pipelines/distributed/cluster-stage.js';
+import { runEmbedStage } from '../pipelines/distributed/embed-stage.js';
+import { runIndexStage } from '../pipelines/distributed/index-stage.js';
+import { runIngestStage } from '../pipelines/distributed/ingest-stage.js';
+import { ModelCache } from '../pipelines/distributed/model-cache.js';
+import { runTrainStage } from '../pipelines/distributed/train-stage.js';
+import { connectServices, type Services } from './services.js';
+import { onShutdown } from './shutdown.js';
+
+/** Long stages hold their job lock longer; the lock renews while the event loop turns. */
+const LOCK_MS: Record<Stage, number> = { ingest: 60_000, train: 120_000, embed: 60_000, index: 60_000, cluster: 600_000 };
+
+function handlerFor(stage: Stage, s: Services): StageHandler<Stage> {
+  switch (stage) {
+    case 'ingest':
+      return (p) => runIngestStage(p as Parameters<typeof runIngestStage>[0], s);
+    case 'train':
+      return (p, job) =>
+        runTrainStage(p as Parameters<typeof runTrainStage>[0], s, async ({ epoch, batch, batches }) => {
+          if (batch === batches) await job.updateProgress({ epoch });
+        });
+    case 'embed': {
+      const models = new ModelCache(s.artifacts);
+      return (p) => runEmbedStage(p as Parameters<typeof runEmbedStage>[0], s, models);
+    }
+    case 'index':
+      return (p) => runIndexStage(p as Parameters<typeof runIndexStage>[0], s);
+    case 'cluster':
+      return (p) => runClusterStage(p as Parameters<typeof runClusterStage>[0], s);
+  }
+}
+
+export async function startWorker(stage: Stage, config: Config, logger: Logger): Promise<void> {
+  if (stage === 'train' || stage === 'embed') await initBackend(config.backend, logger);
+  const services = await connectServices(config, logger, { forWorker: true });
+  // BullMQ workers need their own blocking connection.
+  const connection = createRedis(config.redisUrl, { forWorker: true });
+  await connectRedis(connection, config.redisUrl);
+  const worker = startStageWorker(stage, handlerFor(stage, services), {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: config.concurrency,
+    lockDuration: LOCK_MS[stage],
+    logger,
+    onFinalFailure: async (job: Job, error: Error) => {
+      const runId = (job.data as { runId?: unknown }).runId;
+      if (typeof runId !== 'string') return;
+      // Embed/index failures are recorded per item by the index/cluster stages; a
+      // failed ingest, train or cluster job ends the run.
+      if (stage === 'ingest' || stage === 'train' || stage === 'cluster') {
+        await services.runs.setStatus(runId, 'failed', { error: `${stage}: ${errorMessage(error)}` });
+      }
+    },
+  });
+  logger.info({ stage, concurrency: config.concurrency, queuePrefix: config.queuePrefix }, `${stage} worker started`);
+  onShutdown(
+    [
+      () => worker.close(),
+      () => services.close(),
+      async () => {
+        connection.disconnect();
+        return Promise.resolve();
+      },
+    ],
+    { timeoutMs: config.shutdownTimeoutMs, logger },
+  );
+}
