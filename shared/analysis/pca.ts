@@ -17,7 +17,9 @@
 //   N=3500, D=1024:  ml-pca SVD 102 s; gram (3500×3500) 51 s; covariance with full
 //                    eigen-decomposition 20 s, with subspace iteration 4–8 s
 // so 'auto' picks gram when N ≤ D and covariance otherwise. All paths give the same
-// scores to the printed precision.
+// scores to the printed precision. Cost: O(N·D·min(N, D)) time, min(N, D)² doubles
+// plus two N×D Float64 copies of memory — fine while min(N, D) ≲ 5000; data that is
+// both large and high-dimensional would need randomized PCA directly on X.
 //
 // Signs of components are made deterministic (largest-|score| entry of each
 // component is positive, like scikit-learn's svd_flip), so every path gives the same

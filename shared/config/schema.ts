@@ -209,6 +209,7 @@ export const settings = {
   }),
   s3TimeoutMs: setting({ env: 'IMGSIM_S3_TIMEOUT_MS', schema: int(100, 600_000), default: 30_000, doc: 'S3 connection / socket idle timeout (ms)' }),
   s3MaxAttempts: setting({ env: 'IMGSIM_S3_MAX_ATTEMPTS', schema: int(1, 20), default: 3, doc: 'S3 attempts per request (exponential backoff)' }),
+  s3ListPageSize: setting({ env: 'IMGSIM_S3_LIST_PAGE_SIZE', schema: int(1, 1000), default: 1000, doc: 'keys per S3 listing page' }),
   qdrantUrl: setting({
     env: 'IMGSIM_QDRANT_URL',
     flag: '--qdrant',

@@ -1,7 +1,7 @@
 // Storage on a local folder. Listing is recursive and sorted by key; keys cannot
 // escape the root, neither through `..` nor through symbolic links pointing outside.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.js';
@@ -60,6 +60,10 @@ export class LocalStorage implements Storage {
     const full = this.resolveKey(key);
     await mkdir(path.dirname(full), { recursive: true });
     await writeFile(full, data);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.resolveKey(key), { force: true });
   }
 
   async exists(key: string): Promise<boolean> {

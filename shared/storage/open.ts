@@ -24,6 +24,7 @@ export function s3ConfigFrom(c: Config): S3ClientConfig {
     forcePathStyle: c.s3ForcePathStyle,
     timeoutMs: c.s3TimeoutMs,
     maxAttempts: c.s3MaxAttempts,
+    listPageSize: c.s3ListPageSize,
   };
 }
 

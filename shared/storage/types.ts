@@ -17,4 +17,6 @@ export interface Storage {
   get(key: string): Promise<Buffer>;
   put(key: string, data: Uint8Array | string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** Remove an object; removing a missing one is not an error. */
+  delete(key: string): Promise<void>;
 }

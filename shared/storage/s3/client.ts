@@ -20,6 +20,8 @@ export interface S3ClientConfig {
   timeoutMs: number;
   /** Attempts per request, including the first (1 = no retry). */
   maxAttempts: number;
+  /** Keys per listing page (default 1000, S3's maximum). */
+  listPageSize?: number;
 }
 
 export function createS3Client(cfg: S3ClientConfig): S3Client {

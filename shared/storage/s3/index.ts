@@ -17,7 +17,7 @@ export interface OpenS3Options {
 export async function openS3Storage(uri: string, cfg: S3ClientConfig, options: OpenS3Options = {}): Promise<S3Storage> {
   const { bucket, prefix } = parseS3Uri(uri);
   const client = createS3Client(cfg);
-  const storage = new S3Storage({ client, bucket, prefix, endpoint: s3EndpointLabel(cfg) });
+  const storage = new S3Storage({ client, bucket, prefix, endpoint: s3EndpointLabel(cfg), ...(cfg.listPageSize ? { listPageSize: cfg.listPageSize } : {}) });
   if (options.checkBucket ?? true) {
     try {
       await storage.ensureBucket();

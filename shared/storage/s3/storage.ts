@@ -5,6 +5,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  DeleteObjectCommand,
   ListObjectsV2Command,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -26,6 +27,8 @@ export interface S3StorageOptions {
   prefix: string;
   /** Endpoint label for error messages (s3EndpointLabel); never contains credentials. */
   endpoint: string;
+  /** Keys per ListObjectsV2 page (S3's maximum and default: 1000). */
+  listPageSize?: number;
 }
 
 export class S3Storage implements Storage {
@@ -34,6 +37,7 @@ export class S3Storage implements Storage {
   readonly bucket: string;
   readonly prefix: string;
   readonly endpoint: string;
+  readonly listPageSize: number;
   private bucketCheck: Promise<void> | undefined;
 
   constructor(options: S3StorageOptions) {
@@ -44,6 +48,7 @@ export class S3Storage implements Storage {
     this.bucket = options.bucket;
     this.prefix = options.prefix;
     this.endpoint = options.endpoint;
+    this.listPageSize = options.listPageSize ?? 1000;
     this.uri = formatS3Uri({ bucket: options.bucket, prefix: options.prefix });
   }
 
@@ -63,6 +68,7 @@ export class S3Storage implements Storage {
         page = await this.client.send(
           new ListObjectsV2Command({
             Bucket: this.bucket,
+            MaxKeys: this.listPageSize,
             ...(fullPrefix ? { Prefix: fullPrefix } : {}),
             ...(token ? { ContinuationToken: token } : {}),
           }),
@@ -111,6 +117,15 @@ export class S3Storage implements Storage {
     });
     try {
       await upload.done();
+    } catch (error) {
+      throw mapS3Error(error, this.context(fullKey));
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const fullKey = this.fullKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey }));
     } catch (error) {
       throw mapS3Error(error, this.context(fullKey));
     }

@@ -1,0 +1,184 @@
+// The queue-driven pipeline end to end, against real processes: redis-server, an S3
+// server (s3rver), the schema-checked Qdrant emulator, and the five workers as separate
+// `imgsim worker` processes driven by `imgsim enqueue` / `run-status --wait`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateShapesDataset } from '../../../shared/images/synthetic.js';
+import { loadEncoder } from '../../../shared/model/store.js';
+import { initBackend } from '../../../shared/model/backend.js';
+import { openS3Storage, type S3ClientConfig } from '../../../shared/storage/s3/index.js';
+import { QdrantStore } from '../../../shared/vectors/qdrant/index.js';
+import { decodeObjects } from '../../../pipelines/ingest.js';
+import { encodeBatch } from '../../../pipelines/embed.js';
+import { batchFloats } from '../../../pipelines/dataset.js';
+import { aliasName, collectionName } from '../../../pipelines/distributed/naming.js';
+import { writeBadInputFixtures } from '../../support/image-fixtures.js';
+import { jsonOf, runCli } from '../../support/cli.js';
+import { startRedis } from '../../support/redis-server.js';
+import { startS3Server } from '../../support/s3-server.js';
+import { startQdrantEmulator } from '../../support/qdrant-emulator/index.js';
+import { startWorkers, type WorkerPool } from '../../support/workers.js';
+
+interface RunJson {
+  run: { id: string; status: string; total: number; done: number; failed: number; modelId?: string; error?: string };
+  failures: Array<{ key: string; reason: string }>;
+}
+
+describe('queue-driven run over S3 into Qdrant', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let env: Record<string, string>;
+  let s3cfg: S3ClientConfig;
+  let qdrant: QdrantStore;
+  let qdrantErrors: () => number;
+  let workers: WorkerPool;
+  let good: string[];
+  let bad: Record<string, string>;
+  let first: RunJson;
+  let dir: string;
+
+  const cli = (args: string[]) => runCli(args, env);
+  const waitRun = async (id: string): Promise<RunJson> => {
+    const r = await cli(['run-status', id, '--wait', '--timeout', '400', '--json']);
+    assert.ok(r.code === 0 || r.code === 1, `${r.stderr}\n${workers.logs()}`);
+    return jsonOf<RunJson>(r);
+  };
+  const enqueue = async (args: string[]): Promise<string> => {
+    const r = await cli(['enqueue', 's3://imgsim-src/photos', '--dataset', 'shapes', '--json', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return jsonOf<{ id: string }>(r).id;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-queue-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const s3 = await startS3Server();
+    cleanups.push(() => s3.stop());
+    const emulator = await startQdrantEmulator();
+    cleanups.push(() => emulator.close());
+    qdrantErrors = () => emulator.errors.length;
+    qdrant = new QdrantStore({ url: emulator.url });
+    await s3.createBucket('imgsim-src');
+    await s3.createBucket('imgsim-artifacts');
+    s3cfg = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true, timeoutMs: 10_000, maxAttempts: 3 };
+
+    // Images: generated shapes + every kind of bad input, uploaded under photos/.
+    const local = path.join(dir, 'images');
+    await generateShapesDataset(path.join(local, 'shapes'), { perClass: 8, seed: 4 });
+    const fixtures = await writeBadInputFixtures(path.join(local, 'mixed'));
+    bad = Object.fromEntries(Object.entries(fixtures.bad).map(([f, r]) => [`mixed/${f}`, r]));
+    const src = await openS3Storage('s3://imgsim-src/photos/', s3cfg);
+    good = [];
+    for (const sub of ['shapes', 'mixed']) {
+      for (const rel of await readdir(path.join(local, sub), { recursive: true })) {
+        const key = `${sub}/${rel}`;
+        const bytes = await readFile(path.join(local, key)).catch(() => undefined);
+        if (!bytes) continue; // a folder
+        await src.put(key, bytes);
+        if (sub === 'shapes' || fixtures.good.includes(rel)) good.push(key);
+      }
+    }
+    env = {
+      IMGSIM_REDIS_URL: redis.url,
+      IMGSIM_QDRANT_URL: emulator.url,
+      IMGSIM_ARTIFACTS: 's3://imgsim-artifacts/imgsim/',
+      IMGSIM_S3_ENDPOINT: s3.endpoint,
+      IMGSIM_S3_ACCESS_KEY_ID: s3.accessKeyId,
+      IMGSIM_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      IMGSIM_S3_LIST_PAGE_SIZE: '25',
+      IMGSIM_IMAGE_SIZE: '32',
+      IMGSIM_FILTERS: '8,16,32',
+      IMGSIM_EPOCHS: '2',
+      IMGSIM_TSNE_ITERATIONS: '250',
+      IMGSIM_JOB_BATCH_SIZE: '16',
+      IMGSIM_LOG_LEVEL: 'warn',
+    };
+    workers = startWorkers(env);
+    cleanups.push(() => workers.stop());
+    first = await waitRun(await enqueue(['--train']));
+  });
+
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  test('the run completes: every good image indexed once, every bad one failed with its reason', async () => {
+    assert.equal(first.run.status, 'completed', `${first.run.error ?? ''}\n${workers.logs()}`);
+    assert.equal(first.run.done, good.length);
+    const failures = new Map(first.failures.map((f) => [f.key, f.reason]));
+    for (const [key, reason] of Object.entries(bad)) assert.equal(failures.get(`${key}`), reason, key);
+    const collection = collectionName('shapes', first.run.modelId ?? '');
+    assert.equal(await qdrant.count(collection, { dataset: 'shapes' }), good.length);
+    const keys = new Set<string>();
+    for await (const p of qdrant.scroll(collection, { dataset: 'shapes' })) {
+      keys.add(p.key);
+      assert.ok(Number.isInteger(p.payload.cluster), `cluster payload on ${p.key}`);
+    }
+    assert.deepEqual([...keys].sort(), [...good].sort());
+    assert.equal(await qdrant.getAliasTarget(aliasName('shapes')), collection);
+    assert.equal(qdrantErrors(), 0, 'every Qdrant request and response matched the schema');
+  });
+
+  test('the vectors in Qdrant equal local embedding with the same model and images', async () => {
+    await initBackend('wasm');
+    const artifacts = await openS3Storage('s3://imgsim-artifacts/imgsim/', s3cfg);
+    const { meta, encoder } = await loadEncoder(artifacts, `models/${first.run.modelId ?? ''}/`);
+    const src = await openS3Storage('s3://imgsim-src/photos/', s3cfg);
+    const sample = good.slice(0, 5).map((key) => ({ key, etag: '' }));
+    const { images } = await decodeObjects(src, sample, { size: meta.inputSize, fit: meta.fit, maxPixels: 1e8, concurrency: 2 });
+    const local = encodeBatch(encoder, batchFloats(images, [0, 1, 2, 3, 4]), 5, meta.inputSize);
+    const stored = await qdrant.vectorsOf(collectionName('shapes', meta.modelId), 'shapes', images.keys);
+    const dim = meta.embeddingDim;
+    images.keys.forEach((key, i) => {
+      const a = local.subarray(i * dim, (i + 1) * dim);
+      const b = stored.get(key) as Float32Array;
+      const na = Math.hypot(...a);
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += ((a[j] as number) / na) * (b[j] as number);
+      assert.ok(dot > 0.99999, `${key}: cosine ${dot}`);
+    });
+  });
+
+  test('search --dataset answers from Qdrant with the dataset model', async () => {
+    const query = path.join(dir, 'images', good[0] as string);
+    const r = await cli(['search', query, '--dataset', 'shapes', '-k', '3', '--json', '--sheet', path.join(dir, 'sheet.png')]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = jsonOf<{ neighbors: Array<{ key: string; score: number }> }>(r);
+    assert.equal(res.neighbors.length, 3);
+    assert.equal(res.neighbors[0]?.key, good[0]);
+  });
+
+  test('--mode missing adds nothing, re-embeds a changed object only, removes a deleted one', async () => {
+    const modelId = first.run.modelId ?? '';
+    const collection = collectionName('shapes', modelId);
+    const again = await waitRun(await enqueue(['--mode', 'missing', '--model', modelId]));
+    assert.equal(again.run.status, 'completed');
+    assert.equal(again.run.done, 0, 'nothing new to embed');
+    assert.equal(await qdrant.count(collection, { dataset: 'shapes' }), good.length);
+
+    const src = await openS3Storage('s3://imgsim-src/photos/', s3cfg);
+    const changed = good[1] as string;
+    const removed = good[2] as string;
+    await src.put(changed, await src.get(good[3] as string));
+    await src.delete(removed);
+    const third = await waitRun(await enqueue(['--mode', 'missing', '--model', modelId]));
+    assert.equal(third.run.status, 'completed');
+    assert.equal(third.run.done, 1, 'only the changed object is embedded again');
+    const versions = await qdrant.indexedVersions(collection, 'shapes');
+    assert.equal(versions.has(removed), false);
+    assert.equal(versions.size, good.length - 1);
+  });
+
+  test('runs lists the runs; an invalid enqueue names the field', async () => {
+    const r = await cli(['runs', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(jsonOf<unknown[]>(r).length >= 3);
+    const badName = await cli(['enqueue', 's3://imgsim-src/photos', '--dataset', 'Bad Name!']);
+    assert.equal(badName.code, 2);
+    assert.match(badName.stderr, /--dataset: received "Bad Name!"/);
+  });
+});
