@@ -18,7 +18,10 @@ import { connectServices, type Services } from './services.js';
 import { onShutdown } from './shutdown.js';
 
 /** Long stages hold their job lock longer; the lock renews while the event loop turns. */
-const LOCK_MS: Record<Stage, number> = { ingest: 60_000, train: 120_000, embed: 60_000, index: 60_000, cluster: 600_000 };
+function lockMs(stage: Stage, config: Config): number {
+  const floor: Record<Stage, number> = { ingest: 0, train: 120_000, embed: 0, index: 0, cluster: 600_000 };
+  return Math.max(config.jobLockMs, floor[stage]);
+}
 
 function handlerFor(stage: Stage, s: Services): StageHandler<Stage> {
   switch (stage) {
@@ -50,7 +53,7 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
-    lockDuration: LOCK_MS[stage],
+    lockDuration: lockMs(stage, config),
     logger,
     onFinalFailure: async (job: Job, error: Error) => {
       const runId = (job.data as { runId?: unknown }).runId;

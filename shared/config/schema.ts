@@ -238,6 +238,12 @@ export const settings = {
     default: 5000,
     doc: 'images (seeded sample) a queued training job trains on',
   }),
+  jobLockMs: setting({
+    env: 'IMGSIM_JOB_LOCK_MS',
+    schema: int(1000, 3_600_000),
+    default: 60_000,
+    doc: 'job lock of ingest/embed/index jobs (train and cluster hold at least 2 and 10 minutes); a killed worker\'s job is picked up again after it expires',
+  }),
   shutdownTimeoutMs: setting({
     env: 'IMGSIM_SHUTDOWN_TIMEOUT_MS',
     schema: int(100, 3_600_000),

@@ -30,12 +30,18 @@ export function createRedis(url: string, options: { forWorker?: boolean } = {}):
 
 /** Connect, or fail with a message naming Redis and its address. */
 export async function connectRedis(redis: Redis, url: string): Promise<void> {
+  // ioredis reports the cause (ECONNREFUSED…) as an 'error' event, not in connect()'s
+  // rejection; keep a listener so the cause reaches the message and nothing is printed.
+  let lastError: unknown;
+  redis.on('error', (error: unknown) => {
+    lastError = error;
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
     redis.disconnect();
-    throw new UserError(`Redis at ${displayRedisUrl(url)} is unreachable: ${errorMessage(error)}`);
+    throw new UserError(`Redis at ${displayRedisUrl(url)} is unreachable: ${errorMessage(lastError ?? error)}`);
   }
 }
 

@@ -41,6 +41,8 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
       prefix: o.prefix,
       concurrency: o.concurrency,
       lockDuration: o.lockDuration,
+      // Check for stalled jobs (a worker that died holding one) as often as locks expire.
+      stalledInterval: Math.min(30_000, o.lockDuration),
       maxStalledCount: 2,
       autorun: true,
     },

@@ -21,6 +21,9 @@ import { startRedis } from '../../support/redis-server.js';
 import { startS3Server } from '../../support/s3-server.js';
 import { startQdrantEmulator } from '../../support/qdrant-emulator/index.js';
 import { startWorkers, type WorkerPool } from '../../support/workers.js';
+import { Queue } from 'bullmq';
+import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
+import { RunStore } from '../../../shared/runs/index.js';
 
 interface RunJson {
   run: { id: string; status: string; total: number; done: number; failed: number; modelId?: string; error?: string };
@@ -38,6 +41,7 @@ describe('queue-driven run over S3 into Qdrant', () => {
   let bad: Record<string, string>;
   let first: RunJson;
   let dir: string;
+  let redisUrl: string;
 
   const cli = (args: string[]) => runCli(args, env);
   const waitRun = async (id: string): Promise<RunJson> => {
@@ -68,7 +72,8 @@ describe('queue-driven run over S3 into Qdrant', () => {
 
     // Images: generated shapes + every kind of bad input, uploaded under photos/.
     const local = path.join(dir, 'images');
-    await generateShapesDataset(path.join(local, 'shapes'), { perClass: 8, seed: 4 });
+    // ≥ 600 images, listed in pages of 25 keys.
+    await generateShapesDataset(path.join(local, 'shapes'), { perClass: 67, seed: 4 });
     const fixtures = await writeBadInputFixtures(path.join(local, 'mixed'));
     bad = Object.fromEntries(Object.entries(fixtures.bad).map(([f, r]) => [`mixed/${f}`, r]));
     const src = await openS3Storage('s3://imgsim-src/photos/', s3cfg);
@@ -95,8 +100,11 @@ describe('queue-driven run over S3 into Qdrant', () => {
       IMGSIM_EPOCHS: '2',
       IMGSIM_TSNE_ITERATIONS: '250',
       IMGSIM_JOB_BATCH_SIZE: '16',
+      IMGSIM_TRAIN_SAMPLE: '200',
+      IMGSIM_JOB_LOCK_MS: '4000',
       IMGSIM_LOG_LEVEL: 'warn',
     };
+    redisUrl = redis.url;
     workers = startWorkers(env);
     cleanups.push(() => workers.stop());
     first = await waitRun(await enqueue(['--train']));
@@ -152,6 +160,63 @@ describe('queue-driven run over S3 into Qdrant', () => {
     assert.equal(res.neighbors[0]?.key, good[0]);
   });
 
+  test('SIGKILL of the embed worker mid-run: the stalled jobs are picked up again, every image indexed exactly once', async () => {
+    const redis = createRedis(redisUrl);
+    await connectRedis(redis, redisUrl);
+    const runs = new RunStore(redis, 'imgsim');
+    try {
+      // A run that re-embeds everything into the same collection (upserts by point id).
+      const id = await enqueue(['--model', first.run.modelId ?? '', '--mode', 'all']);
+      for (let i = 0; i < 600; i++) {
+        const r = await runs.progress(id);
+        if (r.status === 'embedding' && r.done > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const before = await runs.progress(id);
+      assert.equal(before.status, 'embedding', 'killed while embedding');
+      await workers.kill('embed', 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      workers.start('embed');
+      const after = await waitRun(id);
+      assert.equal(after.run.status, 'completed', workers.logs());
+      assert.ok(before.done < good.length, `killed mid-run (${before.done}/${good.length} done)`);
+      assert.equal(after.run.done, good.length);
+      assert.equal(await qdrant.count(collectionName('shapes', first.run.modelId ?? ''), { dataset: 'shapes' }), good.length);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('a malformed job payload fails at once, naming the field, without retries', async () => {
+    const connection = createRedis(redisUrl, { forWorker: true });
+    const queue = new Queue('embed', { connection, prefix: 'imgsim' });
+    try {
+      const job = await queue.add('embed', { runId: 'abc123', dataset: 'Bad Name', batch: -1 }, { attempts: 5, jobId: 'malformed-1' });
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'failed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        state = await job.getState();
+      }
+      const failed = await queue.getJob('malformed-1');
+      assert.equal(state, 'failed');
+      assert.match(failed?.failedReason ?? '', /Invalid embed job payload: dataset: expected 1–63 lowercase/);
+      assert.match(failed?.failedReason ?? '', /source: /);
+      assert.match(failed?.failedReason ?? '', /batch: /);
+      assert.equal(failed?.attemptsMade, 1, 'not retried');
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  test('runs lists the runs; an invalid enqueue names the field', async () => {
+    const r = await cli(['runs', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(jsonOf<unknown[]>(r).length >= 2);
+    const badName = await cli(['enqueue', 's3://imgsim-src/photos', '--dataset', 'Bad Name!']);
+    assert.equal(badName.code, 2);
+    assert.match(badName.stderr, /--dataset: received "Bad Name!"/);
+  });
   test('--mode missing adds nothing, re-embeds a changed object only, removes a deleted one', async () => {
     const modelId = first.run.modelId ?? '';
     const collection = collectionName('shapes', modelId);
@@ -171,14 +236,5 @@ describe('queue-driven run over S3 into Qdrant', () => {
     const versions = await qdrant.indexedVersions(collection, 'shapes');
     assert.equal(versions.has(removed), false);
     assert.equal(versions.size, good.length - 1);
-  });
-
-  test('runs lists the runs; an invalid enqueue names the field', async () => {
-    const r = await cli(['runs', '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(jsonOf<unknown[]>(r).length >= 3);
-    const badName = await cli(['enqueue', 's3://imgsim-src/photos', '--dataset', 'Bad Name!']);
-    assert.equal(badName.code, 2);
-    assert.match(badName.stderr, /--dataset: received "Bad Name!"/);
   });
 });

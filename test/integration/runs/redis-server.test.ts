@@ -81,6 +81,10 @@ test('connectRedis on a closed port names Redis and the address', async () => {
   const url = server.url;
   await server.stop();
   const redis = createRedis(url);
+  // ioredis also emits the ECONNREFUSED as an 'error' event; without a listener it prints
+  // "[ioredis] Unhandled error event" (connectRedis adds none).
+  const events: Error[] = [];
+  redis.on('error', (error: Error) => events.push(error));
   await assert.rejects(connectRedis(redis, url), (error: unknown) => {
     assert.ok(error instanceof UserError);
     assert.match(error.message, /Redis/);
