@@ -23,7 +23,7 @@ function humanStderr(): Writable {
             .filter(([k]) => !HIDDEN.has(k))
             .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
           const level = LEVEL_NAMES[rec.level as number] ?? 'log';
-          process.stderr.write(`${level.padEnd(5)} ${String(rec.msg ?? '')}${fields.length ? `  ${fields.join(' ')}` : ''}\n`);
+          process.stderr.write(`${level.padEnd(5)} ${typeof rec.msg === 'string' ? rec.msg : ''}${fields.length ? `  ${fields.join(' ')}` : ''}\n`);
         } catch {
           process.stderr.write(`${line}\n`);
         }

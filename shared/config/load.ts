@@ -24,7 +24,8 @@ export function loadConfig(
     const source = fromFlag !== undefined ? (s.flag ?? s.env) : s.env;
     const also = fromFlag !== undefined ? '' : s.flag ? ` (flag ${s.flag})` : '';
     const expected = parsed.error.issues.map((i) => i.message.replace(/^Invalid input: /, '')).join('; ');
-    problems.push(`${source}${also}: received ${JSON.stringify(raw)}; ${expected} (${s.doc})`);
+    const received = 'secret' in s && s.secret ? '(a hidden value)' : JSON.stringify(raw);
+    problems.push(`${source}${also}: received ${received}; ${expected} (${s.doc})`);
   }
   if (problems.length > 0) throw new UserError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(result) as Config;
@@ -32,8 +33,9 @@ export function loadConfig(
 
 /** Markdown table of every setting, for the README and `imgsim config`. */
 export function describeSettings(): string {
-  const rows = Object.values(settings).map(
-    (s) => `| \`${s.env}\` | ${s.flag ? `\`${s.flag}\`` : ''} | \`${String(s.default)}\` | ${s.doc} |`,
-  );
+  const rows = Object.values(settings).map((s) => {
+    const def = s.default === '' ? '(empty)' : `\`${String(s.default)}\``;
+    return `| \`${s.env}\` | ${s.flag ? `\`${s.flag}\`` : ''} | ${def} | ${s.doc}${'secret' in s && s.secret ? ' (secret)' : ''} |`;
+  });
   return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

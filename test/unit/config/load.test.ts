@@ -41,3 +41,9 @@ test('the settings table documents every variable', () => {
   const table = describeSettings();
   for (const v of ['IMGSIM_IMAGE_SIZE', 'IMGSIM_BACKEND', 'IMGSIM_MAX_PIXELS', 'IMGSIM_PERPLEXITY']) assert.ok(table.includes(v), v);
 });
+
+test("the README's configuration table is the schema's", async () => {
+  const { readFile } = await import('node:fs/promises');
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  assert.ok(readme.includes(describeSettings()), 'README.md configuration table is out of date: paste describeSettings() output');
+});
