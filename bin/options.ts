@@ -37,6 +37,21 @@ export const EMBED_SETTINGS: readonly SettingName[] = ['embedBatchSize'];
 export const SERVICE_SETTINGS: readonly SettingName[] = ['redisUrl', 'qdrantUrl', 'artifacts'];
 export const CLUSTER_SETTINGS: readonly SettingName[] = ['pcaComponents', 'perplexity', 'tsneIterations', 'clusters', 'seed'];
 
+/**
+ * Command-specific defaults: fill a setting's flag value unless the user gave the flag
+ * or its environment variable (so the demo can be small and fast yet overridable).
+ */
+export function withDefaults(opts: Record<string, unknown>, defaults: Partial<Record<SettingName, string>>): Record<string, unknown> {
+  const out = { ...opts };
+  for (const [name, value] of Object.entries(defaults) as Array<[SettingName, string]>) {
+    const s = settings[name];
+    if (!s.flag) continue;
+    const attr = attributeOf(s.flag);
+    if (out[attr] === undefined && !process.env[s.env]) out[attr] = value;
+  }
+  return out;
+}
+
 export interface CommandContext {
   config: Config;
   logger: Logger;

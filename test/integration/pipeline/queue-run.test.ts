@@ -24,6 +24,8 @@ import { startWorkers, type WorkerPool } from '../../support/workers.js';
 import { Queue } from 'bullmq';
 import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
 import { RunStore } from '../../../shared/runs/index.js';
+import { BullScheduler } from '../../../shared/queue/scheduler.js';
+import { enqueueRun } from '../../../pipelines/distributed/runs.js';
 
 interface RunJson {
   run: { id: string; status: string; total: number; done: number; failed: number; modelId?: string; error?: string };
@@ -206,6 +208,36 @@ describe('queue-driven run over S3 into Qdrant', () => {
     } finally {
       await queue.close();
       connection.disconnect();
+    }
+  });
+
+  test('retry-failed re-enqueues the failed images; still-bad ones fail again with the same reasons', async () => {
+    const r = await cli(['retry-failed', first.run.id, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const imageFailures = first.failures.filter((f) => f.reason !== 'not-an-image');
+    assert.equal(jsonOf<{ retried: number }>(r).retried, imageFailures.length);
+    const after = await waitRun(first.run.id);
+    assert.equal(after.run.status, 'completed');
+    assert.equal(after.run.done, good.length);
+    assert.deepEqual(new Map(after.failures.map((f) => [f.key, f.reason])), new Map(first.failures.map((f) => [f.key, f.reason])));
+  });
+
+  test('enqueueing the same work while it runs returns the same run', async () => {
+    const redis = createRedis(redisUrl);
+    await connectRedis(redis, redisUrl);
+    const scheduler = new BullScheduler(redis, 'imgsim');
+    try {
+      const deps = { runs: new RunStore(redis, 'imgsim'), scheduler };
+      const input = { source: 's3://imgsim-src/photos', dataset: 'shapes', mode: 'missing' as const, modelId: first.run.modelId ?? '' };
+      const a = await enqueueRun(input, deps);
+      const b = await enqueueRun(input, deps);
+      assert.equal(a.created, true);
+      assert.equal(b.created, false);
+      assert.equal(b.run.id, a.run.id);
+      assert.equal((await waitRun(a.run.id)).run.status, 'completed');
+    } finally {
+      await scheduler.close();
+      redis.disconnect();
     }
   });
 
