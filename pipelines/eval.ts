@@ -1,12 +1,10 @@
 // Eval: on a labelled folder (class = immediate sub-folder), train, embed and compare
 // precision@10 of the CAE embedding with the raw-pixel baseline at the same size.
-import type { Config } from '../shared/config/index.js';
-import type { Logger } from '../shared/logger.js';
 import { openSource } from '../shared/storage/open.js';
 import { pixelMatrix } from './dataset.js';
 import { listImages } from './ingest.js';
 import { labelsOf, precisionAtK } from './evaluate.js';
-import { runLocal, type LocalRunResult } from './local-run.js';
+import { runLocal, type LocalRunOptions, type LocalRunResult } from './local-run.js';
 
 export interface EvalReport {
   images: number;
@@ -19,14 +17,7 @@ export interface EvalReport {
   seconds: number;
 }
 
-export async function evaluateFolder(o: {
-  source: string;
-  out: string;
-  config: Config;
-  logger?: Logger;
-  progressBar?: boolean;
-  cluster?: boolean;
-}): Promise<{ report: EvalReport; run: LocalRunResult }> {
+export async function evaluateFolder(o: LocalRunOptions): Promise<{ report: EvalReport; run: LocalRunResult }> {
   // Check the folder is labelled before spending minutes training on it.
   const { images } = await listImages(await openSource(o.source));
   labelsOf(images.map((i) => i.key));

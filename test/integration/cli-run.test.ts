@@ -160,6 +160,23 @@ describe('imgsim errors on bad invocations', () => {
     assert.match(r.stderr, /--epochs: received "ten"; expected number/);
   });
 
+  test('a worker refuses invalid config, naming the variable and the expectation', async () => {
+    const r = await runCli(['worker', 'embed'], { IMGSIM_REDIS_URL: 'localhost:6379', IMGSIM_WORKER_CONCURRENCY: '0' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /IMGSIM_REDIS_URL \(flag --redis\): received "localhost:6379"; expected a redis:\/\/ or rediss:\/\/ URL/);
+    assert.match(r.stderr, /IMGSIM_WORKER_CONCURRENCY \(flag --concurrency\): received "0"/);
+    const stage = await runCli(['worker', 'resize']);
+    assert.equal(stage.code, 2);
+    assert.match(oneLine(stage.stderr), /Unknown worker "resize": expected one of ingest, train, embed, index, cluster/);
+  });
+
+  test('an unreachable Redis is named with its address', async () => {
+    const r = await runCli(['runs'], { IMGSIM_REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
+    assert.equal(r.code, 2);
+    assert.match(oneLine(r.stderr), /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1 is unreachable: .*ECONNREFUSED/);
+    assert.ok(!r.stderr.includes('hunter2'), 'password not printed');
+  });
+
   test('--verbose adds the stack trace', async () => {
     const r = await runCli(['run', path.join(dir, 'nope'), '--out', path.join(dir, 'o'), '--verbose']);
     assert.equal(r.code, 2);
