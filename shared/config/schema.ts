@@ -84,8 +84,8 @@ export const settings = {
     env: 'IMGSIM_EPOCHS',
     flag: '--epochs',
     schema: int(1, 10_000),
-    default: 10,
-    doc: 'training epochs (upper bound: early stopping may end sooner)',
+    default: 20,
+    doc: 'training epochs (upper bound: early stopping may end sooner); 20 as in the reference method',
   }),
   batchSize: setting({
     env: 'IMGSIM_BATCH_SIZE',
