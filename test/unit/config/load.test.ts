@@ -45,5 +45,5 @@ test('the settings table documents every variable', () => {
 test("the README's configuration table is the schema's", async () => {
   const { readFile } = await import('node:fs/promises');
   const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
-  assert.ok(readme.includes(describeSettings()), 'README.md configuration table is out of date: paste describeSettings() output');
+  assert.ok(readme.includes(describeSettings()), 'README.md configuration table is out of date: run npm run docs:config');
 });
