@@ -12,6 +12,9 @@ import { trainCommand } from './commands/train.js';
 import { enqueueCommand } from './commands/enqueue.js';
 import { retryFailedCommand, runsCommand, runStatusCommand } from './commands/runs.js';
 import { workerCommand } from './commands/worker.js';
+import { serveCommand } from './commands/serve.js';
+import { scheduleCommand } from './commands/schedule.js';
+import { datasetCommand } from './commands/dataset.js';
 import { addConfigFlags, GLOBAL_SETTINGS } from './options.js';
 
 const program = new Command('imgsim')
@@ -32,6 +35,9 @@ const commands = [
   runsCommand(),
   runStatusCommand(),
   retryFailedCommand(),
+  serveCommand(),
+  scheduleCommand(),
+  datasetCommand(),
 ];
 for (const cmd of commands) {
   addConfigFlags(cmd, GLOBAL_SETTINGS);

@@ -7,12 +7,15 @@ import type { Stage } from '../shared/jobs/contracts.js';
 import type { Logger } from '../shared/logger.js';
 import { initBackend } from '../shared/model/backend.js';
 import { createRedis, connectRedis } from '../shared/queue/connection.js';
+import { startScheduleWorker } from '../shared/queue/schedules.js';
 import { startStageWorker, type StageHandler } from '../shared/queue/stage-worker.js';
 import { runClusterStage } from '../pipelines/distributed/cluster-stage.js';
+import { CollectionHistory } from '../pipelines/distributed/history.js';
 import { runEmbedStage } from '../pipelines/distributed/embed-stage.js';
 import { runIndexStage } from '../pipelines/distributed/index-stage.js';
 import { runIngestStage } from '../pipelines/distributed/ingest-stage.js';
 import { ModelCache } from '../pipelines/distributed/model-cache.js';
+import { runScheduled } from '../pipelines/distributed/schedules.js';
 import { runTrainStage } from '../pipelines/distributed/train-stage.js';
 import { connectServices, type Services } from './services.js';
 import { onShutdown } from './shutdown.js';
@@ -38,8 +41,10 @@ function handlerFor(stage: Stage, s: Services): StageHandler<Stage> {
     }
     case 'index':
       return (p) => runIndexStage(p as Parameters<typeof runIndexStage>[0], s);
-    case 'cluster':
-      return (p) => runClusterStage(p as Parameters<typeof runClusterStage>[0], s);
+    case 'cluster': {
+      const history = new CollectionHistory(s.redis, s.config.queuePrefix);
+      return (p) => runClusterStage(p as Parameters<typeof runClusterStage>[0], s, history);
+    }
   }
 }
 
@@ -65,13 +70,21 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
       }
     },
   });
+  // Ingest processes also run the schedule queue: a fired schedule enqueues a run.
+  const scheduleConnection = stage === 'ingest' ? createRedis(config.redisUrl, { forWorker: true }) : undefined;
+  if (scheduleConnection) await connectRedis(scheduleConnection, config.redisUrl);
+  const scheduleWorker = scheduleConnection
+    ? startScheduleWorker((run) => runScheduled(run, services), { connection: scheduleConnection, prefix: config.queuePrefix, logger })
+    : undefined;
   logger.info({ stage, concurrency: config.concurrency, queuePrefix: config.queuePrefix }, `${stage} worker started`);
   onShutdown(
     [
       () => worker.close(),
+      async () => scheduleWorker?.close(),
       () => services.close(),
       async () => {
         connection.disconnect();
+        scheduleConnection?.disconnect();
         return Promise.resolve();
       },
     ],

@@ -24,7 +24,9 @@ export async function fanOutRun(
 ): Promise<void> {
   const run = await deps.runs.get(runId);
   if (!run) throw new Error(`Run ${runId} not found`);
-  const collection = collectionName(run.dataset, modelId);
+  // A run that already has a collection keeps it: an incremental run updates the live
+  // one (chosen by ingest), a retry goes where its first fan-out went. Else a new one.
+  const collection = run.collection ?? collectionName(run.dataset, modelId, runId);
   const listing = retry?.objects ?? (await readListing(runId, deps));
   await deps.runs.setStatus(runId, 'embedding', { modelId, collection });
   await deps.scheduler.fanOut({

@@ -1,12 +1,16 @@
 // Ingest stage of a run: list the source, decide what to embed (all, or only keys whose
 // version is not indexed yet for this model), remove points whose object is gone, then
 // train first (no model given) or fan out the embed → index → cluster jobs.
+// A `missing` run of the live collection's model updates that collection in place (it is
+// recorded on the run, so the fan-out and any retry write there); every other run builds
+// a new collection that goes live when the run completes (reindex.ts).
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import { createRng, shuffled } from '../../shared/random.js';
 import { listImages } from '../ingest.js';
 import type { ObjectRef, StageDeps } from './deps.js';
 import { fanOutRun } from './fan-out.js';
-import { artifactKeys, collectionName } from './naming.js';
+import { artifactKeys } from './naming.js';
+import { inPlaceTarget } from './reindex.js';
 
 export interface IngestOutcome {
   listed: number;
@@ -24,8 +28,9 @@ export async function runIngestStage(p: JobPayload<'ingest'>, deps: StageDeps): 
   let removed = 0;
 
   if (p.mode === 'missing' && p.modelId) {
-    const collection = collectionName(p.dataset, p.modelId);
-    if (await qdrant.collectionExists(collection)) {
+    const collection = await inPlaceTarget(p.dataset, p.modelId, deps);
+    if (collection !== undefined) {
+      await runs.setStatus(p.runId, 'listing', { collection });
       const indexed = await qdrant.indexedVersions(collection, p.dataset);
       const present = new Set(images.map((o) => o.key));
       const gone = [...indexed.keys()].filter((k) => !present.has(k));

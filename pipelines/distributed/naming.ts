@@ -1,9 +1,14 @@
 // Names shared by the distributed stages: Qdrant collections and aliases, and where
 // artefacts live in the artefact store.
 
-/** One collection per (dataset, model); Qdrant names allow letters, digits, - and _. */
-export function collectionName(dataset: string, modelId: string): string {
-  return `imgsim_${dataset}__${modelId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+/**
+ * The collection a run builds: one per (dataset, model, run), so a full re-index never
+ * writes into the live collection (searches keep using it through the alias until the
+ * build completes). Incremental `missing` runs update the live collection in place
+ * instead (see ingest-stage.ts). Qdrant names allow letters, digits, - and _.
+ */
+export function collectionName(dataset: string, modelId: string, runId: string): string {
+  return `imgsim_${dataset}__${modelId.replace(/[^A-Za-z0-9_-]/g, '_')}__${runId}`;
 }
 
 /** The alias searches use; it points at the dataset's live collection. */
@@ -18,4 +23,7 @@ export const artifactKeys = {
   snapshotIds: (runId: string, attempt: string, batch: number) => `runs/${runId}/batches/${attempt}${String(batch).padStart(6, '0')}.json`,
   clusters: (dataset: string) => `datasets/${dataset}/clusters.json`,
   clusterPlot: (dataset: string) => `datasets/${dataset}/clusters.png`,
+  /** Per-collection copies, restored by a rollback to that collection. */
+  collectionClusters: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/clusters.json`,
+  collectionClusterPlot: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/clusters.png`,
 };

@@ -1,5 +1,5 @@
 // Search a dataset of the queue-driven pipeline: embed the query with the dataset's
-// current model and query Qdrant through the dataset's alias.
+// current model and query the collection that model built (the registry keeps the pair).
 import type { Config } from '../../shared/config/index.js';
 import { UserError } from '../../shared/errors.js';
 import type { RunStore } from '../../shared/runs/index.js';
@@ -19,7 +19,9 @@ export async function searchDataset(
   if (!record) throw new UserError(`Dataset "${dataset}" not found: no run has completed for it yet`);
   const model = await deps.models.get(record.modelId);
   const vector = await embedQuery(model, image, name, deps.config.maxPixels);
-  const hits = await deps.qdrant.search(record.alias, vector, {
+  // The registry's (model, collection) pair stays consistent while a re-index swaps the
+  // alias to a collection built by another model.
+  const hits = await deps.qdrant.search(record.collection, vector, {
     k: o.k,
     filter: { dataset },
     ...(o.excludeKeys ? { excludeKeys: o.excludeKeys } : {}),

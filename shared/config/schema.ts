@@ -250,6 +250,49 @@ export const settings = {
     default: 30_000,
     doc: 'after SIGINT/SIGTERM, how long a worker waits for running jobs before exiting',
   }),
+  // --- server ---
+  serverHost: setting({
+    env: 'IMGSIM_SERVER_HOST',
+    flag: '--host',
+    schema: z.string().min(1),
+    default: '127.0.0.1',
+    doc: 'address `imgsim serve` listens on (0.0.0.0 or :: for every interface; needs credentials)',
+  }),
+  serverPort: setting({
+    env: 'IMGSIM_SERVER_PORT',
+    flag: '--port',
+    schema: int(0, 65_535),
+    default: 8080,
+    doc: 'port `imgsim serve` listens on (0 = any free port)',
+  }),
+  apiToken: setting({
+    env: 'IMGSIM_API_TOKEN',
+    schema: z.string().refine((v) => v === '' || v.length >= 16, 'expected at least 16 characters (or empty for none)'),
+    default: '',
+    doc: 'bearer token for the HTTP API, Bull Board and /metrics (`Authorization: Bearer <token>`)',
+    secret: true,
+  }),
+  basicAuth: setting({
+    env: 'IMGSIM_BASIC_AUTH',
+    schema: z.string().refine((v) => v === '' || /^[^:]+:.+$/.test(v), 'expected user:password (or empty for none)'),
+    default: '',
+    doc: 'HTTP basic-auth credentials `user:password` for the API, Bull Board and /metrics (what a browser asks for)',
+    secret: true,
+  }),
+  uploadLimitBytes: setting({
+    env: 'IMGSIM_UPLOAD_LIMIT_BYTES',
+    flag: '--upload-limit',
+    schema: int(1024, 1024 ** 3),
+    default: 10 * 1024 * 1024,
+    doc: 'largest image a search upload may be (bytes); larger ones get 413',
+  }),
+  // --- re-indexing ---
+  keepCollections: setting({
+    env: 'IMGSIM_KEEP_COLLECTIONS',
+    schema: int(1, 100),
+    default: 2,
+    doc: 'Qdrant collections kept per dataset: the live one and the previous ones for `imgsim dataset rollback`; older ones are deleted when a new build goes live',
+  }),
 };
 
 export type SettingName = keyof typeof settings;

@@ -139,7 +139,7 @@ export function runReference(args: readonly string[], threads: number): Promise<
   return new Promise((resolve, reject) => {
     const child = spawn(REFERENCE_PYTHON, [REFERENCE_SCRIPT, ...args, '--threads', String(threads)], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
     });
     let out = '';
     child.stdout.setEncoding('utf8');
@@ -155,6 +155,23 @@ export function runReference(args: readonly string[], threads: number): Promise<
       }
     });
   });
+}
+
+/**
+ * A line about the BLAS the reference loaded, once per process: Debian's netlib
+ * reference BLAS (what python3-torch gets with --no-install-recommends) makes the
+ * reference CAE ~1.5–2× slower, which would flatter our ratio.
+ */
+let blasReported = false;
+export function referenceBlasLine(r: Record<string, unknown>): string | undefined {
+  if (blasReported) return undefined;
+  blasReported = true;
+  const blas = typeof r.blas === 'string' ? r.blas : '';
+  if (/openblas|blis|atlas|mkl/i.test(blas)) return `reference BLAS: ${blas.split(', ').pop() ?? blas}`;
+  return (
+    `WARNING: the reference uses ${blas || 'an unknown BLAS'}: Debian's netlib reference BLAS makes PyTorch ~1.5–2× slower here ` +
+    `and the ratio too flattering; install OpenBLAS (apt-get install libopenblas0, a recommend of python3-torch)`
+  );
 }
 
 export function numberField(r: Record<string, unknown>, key: string): number {

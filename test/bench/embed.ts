@@ -36,6 +36,7 @@ import {
   peakRssMiB,
   REFERENCE_MISSING,
   REFERENCE_PYTHON,
+  referenceBlasLine,
   runReference,
   stringOption,
   table,
@@ -104,6 +105,8 @@ async function main(): Promise<void> {
       ['embed', '--dir', jpegs.dir, '--limit', String(count), '--size', String(size), '--batch', String(batch), '--seed', String(seed)],
       torchThreads,
     );
+    const blasLine = referenceBlasLine(ref);
+    if (blasLine) console.log(blasLine);
     if (numberField(ref, 'images') !== count) throw new Error(`the reference embedded ${numberField(ref, 'images')} images, expected ${count}`);
     const t = { rate: numberField(ref, 'imagesPerSecond'), cpu: numberField(ref, 'imagesPerCpuSecond'), rss: numberField(ref, 'maxRssMiB') };
     torch.push(t);

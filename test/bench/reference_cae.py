@@ -42,6 +42,21 @@ def build(kernel_size=3):
     return nn.Sequential(*enc), nn.Sequential(*dec)
 
 
+def blas_library():
+    """The BLAS shared library this process mapped (Debian picks it by update-alternatives).
+
+    Debian's netlib reference BLAS (.../blas/libblas.so.3, what python3-torch gets with
+    --no-install-recommends) is ~25x slower than OpenBLAS and slows the reference CAE ~1.5-2x.
+    """
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.split()[-1].lower()}
+    except OSError:
+        return None
+    resolved = sorted({os.path.realpath(p) for p in paths if p.startswith("/")})
+    return ", ".join(resolved) or None
+
+
 def max_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -133,7 +148,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     result = train(a) if a.mode == "train" else embed(a)
-    result.update(threads=torch.get_num_threads(), torch=torch.__version__, maxRssMiB=max_rss_mib())
+    result.update(threads=torch.get_num_threads(), torch=torch.__version__, blas=blas_library(), maxRssMiB=max_rss_mib())
     sys.stdout.write(json.dumps(result) + "\n")
 
 

@@ -20,9 +20,9 @@
 // of steps after the same warm-up.
 //
 // Besides wall-clock images/s, both sides report images per CPU-second of their own
-// process (process.cpuUsage / time.process_time over the same steps): with one
-// compute thread each, that figure is what a quiet machine would show, and it moves
-// less than wall-clock time when other work shares the cores.
+// process (process.cpuUsage / time.process_time over the same steps). With one
+// compute thread each it moves less than wall-clock time when other work shares the
+// cores; it is not a quiet-machine figure (shared caches still slow both sides).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +47,7 @@ import {
   peakRssMiB,
   REFERENCE_MISSING,
   REFERENCE_PYTHON,
+  referenceBlasLine,
   runReference,
   stringOption,
   table,
@@ -125,6 +126,8 @@ async function main(): Promise<void> {
           ['train', '--npy', npyFiles.get(size) as string, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)],
           torchThreads,
         );
+        const blasLine = referenceBlasLine(ref);
+        if (blasLine) console.log(blasLine);
         const rate = numberField(ref, 'imagesPerSecond');
         torch.get(size)?.push(rate);
         torchCpu.get(size)?.push(numberField(ref, 'imagesPerCpuSecond'));

@@ -14,7 +14,7 @@ import { QdrantStore } from '../../../shared/vectors/qdrant/index.js';
 import { decodeObjects } from '../../../pipelines/ingest.js';
 import { encodeBatch } from '../../../pipelines/embed.js';
 import { batchFloats } from '../../../pipelines/dataset.js';
-import { aliasName, collectionName } from '../../../pipelines/distributed/naming.js';
+import { aliasName } from '../../../pipelines/distributed/naming.js';
 import { writeBadInputFixtures } from '../../support/image-fixtures.js';
 import { jsonOf, runCli } from '../../support/cli.js';
 import { startRedis } from '../../support/redis-server.js';
@@ -28,7 +28,7 @@ import { BullScheduler } from '../../../shared/queue/scheduler.js';
 import { enqueueRun } from '../../../pipelines/distributed/runs.js';
 
 interface RunJson {
-  run: { id: string; status: string; total: number; done: number; failed: number; modelId?: string; error?: string };
+  run: { id: string; status: string; total: number; done: number; failed: number; modelId?: string; collection?: string; error?: string };
   failures: Array<{ key: string; reason: string }>;
 }
 
@@ -121,7 +121,7 @@ describe('queue-driven run over S3 into Qdrant', () => {
     assert.equal(first.run.done, good.length);
     const failures = new Map(first.failures.map((f) => [f.key, f.reason]));
     for (const [key, reason] of Object.entries(bad)) assert.equal(failures.get(`${key}`), reason, key);
-    const collection = collectionName('shapes', first.run.modelId ?? '');
+    const collection = first.run.collection ?? '';
     assert.equal(await qdrant.count(collection, { dataset: 'shapes' }), good.length);
     const keys = new Set<string>();
     for await (const p of qdrant.scroll(collection, { dataset: 'shapes' })) {
@@ -141,7 +141,7 @@ describe('queue-driven run over S3 into Qdrant', () => {
     const sample = good.slice(0, 5).map((key) => ({ key, etag: '' }));
     const { images } = await decodeObjects(src, sample, { size: meta.inputSize, fit: meta.fit, maxPixels: 1e8, concurrency: 2 });
     const local = encodeBatch(encoder, batchFloats(images, [0, 1, 2, 3, 4]), 5, meta.inputSize);
-    const stored = await qdrant.vectorsOf(collectionName('shapes', meta.modelId), 'shapes', images.keys);
+    const stored = await qdrant.vectorsOf(first.run.collection ?? '', 'shapes', images.keys);
     const dim = meta.embeddingDim;
     images.keys.forEach((key, i) => {
       const a = local.subarray(i * dim, (i + 1) * dim);
@@ -167,7 +167,7 @@ describe('queue-driven run over S3 into Qdrant', () => {
     await connectRedis(redis, redisUrl);
     const runs = new RunStore(redis, 'imgsim');
     try {
-      // A run that re-embeds everything into the same collection (upserts by point id).
+      // A run that re-embeds everything (into a new collection, swapped in when complete).
       const id = await enqueue(['--model', first.run.modelId ?? '', '--mode', 'all']);
       for (let i = 0; i < 600; i++) {
         const r = await runs.progress(id);
@@ -183,7 +183,8 @@ describe('queue-driven run over S3 into Qdrant', () => {
       assert.equal(after.run.status, 'completed', workers.logs());
       assert.ok(before.done < good.length, `killed mid-run (${before.done}/${good.length} done)`);
       assert.equal(after.run.done, good.length);
-      assert.equal(await qdrant.count(collectionName('shapes', first.run.modelId ?? ''), { dataset: 'shapes' }), good.length);
+      assert.notEqual(after.run.collection, first.run.collection, 'a new collection');
+      assert.equal(await qdrant.count(after.run.collection ?? '', { dataset: 'shapes' }), good.length);
     } finally {
       redis.disconnect();
     }
@@ -251,7 +252,7 @@ describe('queue-driven run over S3 into Qdrant', () => {
   });
   test('--mode missing adds nothing, re-embeds a changed object only, removes a deleted one', async () => {
     const modelId = first.run.modelId ?? '';
-    const collection = collectionName('shapes', modelId);
+    const collection = (await qdrant.getAliasTarget(aliasName('shapes'))) ?? '';
     const again = await waitRun(await enqueue(['--mode', 'missing', '--model', modelId]));
     assert.equal(again.run.status, 'completed');
     assert.equal(again.run.done, 0, 'nothing new to embed');

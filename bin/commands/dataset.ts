@@ -1,0 +1,75 @@
+// imgsim dataset list|show|rollback: the datasets of the queue-driven pipeline, the
+// Qdrant collections kept for each, and pointing a dataset back at the previous one.
+import { Command } from 'commander';
+import { CollectionHistory } from '../../pipelines/distributed/history.js';
+import { describeDataset, rollbackDataset, type ReindexDeps } from '../../pipelines/distributed/reindex.js';
+import { connectServices } from '../../workers/services.js';
+import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
+import { print } from '../print.js';
+
+async function withDeps<T>(command: Command, fn: (ctx: CommandContext, deps: ReindexDeps) => Promise<T>): Promise<T> {
+  const ctx = contextFrom(command.optsWithGlobals());
+  const services = await connectServices(ctx.config, ctx.logger);
+  try {
+    return await fn(ctx, { ...services, history: new CollectionHistory(services.redis, ctx.config.queuePrefix) });
+  } finally {
+    await services.close();
+  }
+}
+
+function listCommand(): Command {
+  const cmd = new Command('list').description('registered datasets: model, live collection, source').option('--json', 'print JSON');
+  addConfigFlags(cmd, SERVICE_SETTINGS);
+  return cmd.action((_opts: Record<string, unknown>, command: Command) =>
+    withDeps(command, async (ctx, deps) => {
+      const records = await deps.runs.listDatasets();
+      const rows = await Promise.all(records.map(async (r) => ({ ...r, aliasTarget: (await deps.qdrant.getAliasTarget(r.alias)) ?? null })));
+      print(
+        ctx,
+        rows,
+        rows.length > 0 ? rows.map((r) => `${r.name}  model ${r.modelId}  live ${r.aliasTarget ?? '(no alias)'}  ${r.source}`) : ['no datasets yet'],
+      );
+    }),
+  );
+}
+
+function showCommand(): Command {
+  const cmd = new Command('show').description('one dataset: model, alias, and the collections kept for rollback').argument('<name>', 'dataset name').option('--json', 'print JSON');
+  addConfigFlags(cmd, SERVICE_SETTINGS);
+  return cmd.action((name: string, _opts: Record<string, unknown>, command: Command) =>
+    withDeps(command, async (ctx, deps) => {
+      const d = await describeDataset(name, deps);
+      print(ctx, d, [
+        `${d.name}  ${d.source}`,
+        `model ${d.modelId}, alias ${d.alias} → ${d.aliasTarget ?? '(none)'} (updated ${d.updatedAt})`,
+        'collections (most recently live first):',
+        ...d.collections.map(
+          (c) => `  ${c.live ? '*' : ' '} ${c.collection}  model ${c.modelId}  ${c.points !== undefined ? `${c.points} points` : 'MISSING'}  built ${c.builtAt}${c.runId ? ` by run ${c.runId}` : ''}`,
+        ),
+      ]);
+    }),
+  );
+}
+
+function rollbackCommand(): Command {
+  const cmd = new Command('rollback')
+    .description('point the dataset back at the previous collection (one atomic alias swap)')
+    .argument('<name>', 'dataset name')
+    .option('--to <collection>', 'a kept collection other than the previous one (see imgsim dataset show)')
+    .option('--json', 'print JSON');
+  addConfigFlags(cmd, SERVICE_SETTINGS);
+  return cmd.action((name: string, opts: Record<string, unknown>, command: Command) =>
+    withDeps(command, async (ctx, deps) => {
+      const r = await rollbackDataset(name, typeof opts.to === 'string' ? { to: opts.to } : {}, deps);
+      print(ctx, r, [`dataset ${r.dataset}: ${r.from ?? '(none)'} → ${r.to} (model ${r.modelId})`]);
+    }),
+  );
+}
+
+export function datasetCommand(): Command {
+  return new Command('dataset')
+    .description('datasets of the queue-driven pipeline: list, show, rollback')
+    .addCommand(listCommand())
+    .addCommand(showCommand())
+    .addCommand(rollbackCommand());
+}

@@ -1,0 +1,27 @@
+// imgsim serve: the HTTP API, Bull Board, /metrics and /openapi.json (workers/server).
+import { Command } from 'commander';
+import { startServer } from '../../workers/server/start.js';
+import { addConfigFlags, contextFrom, SERVICE_SETTINGS } from '../options.js';
+
+export function serveCommand(): Command {
+  const cmd = new Command('serve')
+    .description('serve the HTTP API (search, runs, datasets), Bull Board at /admin/queues, /metrics and /openapi.json')
+    .option('--insecure', 'allow running without credentials (IMGSIM_API_TOKEN / IMGSIM_BASIC_AUTH); only when bound to localhost')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Credentials come from the environment only (a flag would show in `ps`):',
+        '  IMGSIM_API_TOKEN=…  (Authorization: Bearer …)   IMGSIM_BASIC_AUTH=user:password',
+        '',
+        'Examples:',
+        '  IMGSIM_API_TOKEN=$(openssl rand -hex 24) imgsim serve --host 0.0.0.0 --port 8080',
+        '  imgsim serve --insecure        # 127.0.0.1:8080, no authentication',
+      ].join('\n'),
+    );
+  addConfigFlags(cmd, [...SERVICE_SETTINGS, 'serverHost', 'serverPort', 'uploadLimitBytes', 'maxPixels']);
+  return cmd.action(async (opts: Record<string, unknown>) => {
+    const ctx = contextFrom(opts);
+    await startServer(ctx.config, ctx.logger, { insecure: opts.insecure === true });
+  });
+}

@@ -1,0 +1,166 @@
+// The zod schemas of the HTTP API: requests are parsed with them (a 400 names the field),
+// responses are described by them; openapi.ts turns both into the OpenAPI document.
+import { z } from 'zod';
+import { datasetNameSchema } from '../../shared/jobs/contracts.js';
+import { runIdSchema } from '../../shared/runs/schema.js';
+import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
+
+export const MAX_K = 1000;
+
+const modelId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'expected a model id (letters, digits, . _ -)');
+
+// ---- parameters -----------------------------------------------------------------------
+
+export const datasetParams = z.object({ name: datasetNameSchema.describe('dataset name') });
+export const runParams = z.object({ id: runIdSchema.describe('run id (printed by POST /v1/runs and imgsim enqueue)') });
+
+export const listRunsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20).describe('runs per page'),
+    offset: z.coerce.number().int().min(0).default(0).describe('runs to skip (newest first)'),
+  })
+  .strict();
+
+export const runQuery = z
+  .object({
+    failuresOffset: z.coerce.number().int().min(0).default(0).describe('failures to skip'),
+    failuresLimit: z.coerce.number().int().min(0).max(1000).default(100).describe('failures per page'),
+  })
+  .strict();
+
+// ---- search -----------------------------------------------------------------------------
+
+export const searchFilters = z
+  .object({
+    keyPrefix: z.string().max(1024).optional().describe("only keys under this folder ('photos/2024/')"),
+    cluster: z.number().int().min(0).optional().describe('only points of this cluster label'),
+  })
+  .strict();
+
+const k = z.number().int().min(1).max(MAX_K).default(10).describe('neighbours to return');
+
+export const searchJsonBody = z
+  .object({
+    key: z.string().min(1).optional().describe('search by the stored vector of this indexed key (the key itself is left out)'),
+    vector: z.array(z.number()).min(1).max(65_536).optional().describe("search by this vector (the model's embedding size)"),
+    k,
+    filters: searchFilters.optional(),
+  })
+  .strict()
+  .refine((b) => (b.key === undefined) !== (b.vector === undefined), {
+    message: 'give exactly one of key or vector (or upload an image as multipart/form-data field "image")',
+  })
+  .describe('search by key or by vector');
+
+/** Text fields accompanying a multipart upload. */
+export const searchFormFields = z
+  .object({
+    k: z.coerce.number().int().min(1).max(MAX_K).default(10),
+    keyPrefix: z.string().max(1024).optional(),
+    cluster: z.coerce.number().int().min(0).optional(),
+  })
+  .strict();
+
+export const searchMultipartBody = z
+  .object({
+    image: z.string().describe('the query image (JPEG, PNG, WebP, GIF, TIFF or AVIF)').meta({ contentMediaType: 'application/octet-stream' }),
+    k: z.number().int().min(1).max(MAX_K).default(10).optional(),
+    keyPrefix: z.string().optional(),
+    cluster: z.number().int().min(0).optional(),
+  })
+  .describe('search by an uploaded image');
+
+export const searchResponse = z.object({
+  dataset: z.string(),
+  modelId: z.string(),
+  neighbors: z.array(
+    z.object({
+      key: z.string(),
+      score: z.number().describe('cosine similarity, higher is more similar'),
+      cluster: z.number().int().optional(),
+    }),
+  ),
+});
+
+// ---- runs -------------------------------------------------------------------------------
+
+export const createRunBody = z
+  .object({
+    source: z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket/prefix or file:///absolute/path').describe('where the images are'),
+    dataset: datasetNameSchema,
+    mode: z.enum(RUN_MODES).default('all').describe('all: embed everything; missing: only keys whose version is not indexed for the model'),
+    model: modelId.optional().describe('use this trained model; absent: train one on a sample first'),
+  })
+  .strict()
+  .refine((b) => b.mode !== 'missing' || b.model !== undefined, {
+    path: ['model'],
+    message: 'mode "missing" needs a model: "missing" means not yet indexed with that model',
+  });
+
+export const runRecord = z.object({
+  id: z.string(),
+  dataset: z.string(),
+  source: z.string(),
+  mode: z.enum(RUN_MODES),
+  modelId: z.string().optional(),
+  collection: z.string().optional(),
+  status: z.enum(RUN_STATUSES),
+  total: z.number().int(),
+  done: z.number().int(),
+  failed: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  embeddingStartedAt: z.string().optional(),
+  error: z.string().optional(),
+  imagesPerSecond: z.number().optional(),
+  etaSeconds: z.number().optional().describe('seconds left at the current throughput'),
+});
+
+export const createRunResponse = z.object({ run: runRecord, created: z.boolean().describe('false: an active run already does this work') });
+export const listRunsResponse = z.object({ runs: z.array(runRecord), limit: z.number().int(), offset: z.number().int() });
+
+export const itemFailure = z.object({ key: z.string(), reason: z.string(), message: z.string(), at: z.string() });
+export const runResponse = z.object({
+  run: runRecord,
+  failures: z.object({ total: z.number().int(), offset: z.number().int(), limit: z.number().int(), items: z.array(itemFailure) }),
+});
+export const retryResponse = z.object({ runId: z.string(), retried: z.number().int().describe('items re-enqueued') });
+
+// ---- datasets ---------------------------------------------------------------------------
+
+export const datasetRecord = z.object({
+  name: z.string(),
+  source: z.string(),
+  modelId: z.string(),
+  collection: z.string().describe('the Qdrant collection built for (dataset, model)'),
+  alias: z.string().describe('the Qdrant alias searches use'),
+  updatedAt: z.string(),
+});
+export const listDatasetsResponse = z.object({ datasets: z.array(datasetRecord) });
+export const datasetResponse = datasetRecord.extend({ points: z.number().int().describe('points of the dataset in its live collection') });
+export const clustersResponse = z.object({
+  modelId: z.string(),
+  k: z.number().int(),
+  silhouette: z.number().optional(),
+  points: z.record(z.string(), z.object({ x: z.number(), y: z.number(), label: z.number().int() })).describe('key → 2-D t-SNE coordinates and k-means label'),
+});
+
+// ---- health -----------------------------------------------------------------------------
+
+export const healthResponse = z.object({ status: z.literal('ok') });
+const check = z.object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() });
+export const readyResponse = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  checks: z.object({ redis: check, storage: check, qdrant: check }),
+  failed: z.array(z.enum(['redis', 'storage', 'qdrant'])),
+});
+
+export const errorResponse = z.object({
+  statusCode: z.number().int(),
+  error: z.string(),
+  message: z.string(),
+  service: z.enum(['redis', 'qdrant', 'storage']).optional().describe('503: the service that is unavailable'),
+  issues: z.array(z.object({ field: z.string(), message: z.string() })).optional().describe('400: each invalid field'),
+});
