@@ -17,9 +17,7 @@ import { batchFloats } from '../../../pipelines/dataset.js';
 import { aliasName } from '../../../pipelines/distributed/naming.js';
 import { writeBadInputFixtures } from '../../support/image-fixtures.js';
 import { jsonOf, runCli } from '../../support/cli.js';
-import { startRedis } from '../../support/redis-server.js';
-import { startS3Server } from '../../support/s3-server.js';
-import { startQdrantEmulator } from '../../support/qdrant-emulator/index.js';
+import { startPipelineStack } from '../../support/pipeline-stack.js';
 import { startWorkers, type WorkerPool } from '../../support/workers.js';
 import { Queue } from 'bullmq';
 import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
@@ -60,17 +58,9 @@ describe('queue-driven run over S3 into Qdrant', () => {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'imgsim-queue-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const redis = await startRedis();
-    cleanups.push(() => redis.stop());
-    const s3 = await startS3Server();
-    cleanups.push(() => s3.stop());
-    const emulator = await startQdrantEmulator();
-    cleanups.push(() => emulator.close());
-    qdrantErrors = () => emulator.errors.length;
-    qdrant = new QdrantStore({ url: emulator.url });
-    await s3.createBucket('imgsim-src');
-    await s3.createBucket('imgsim-artifacts');
-    s3cfg = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true, timeoutMs: 10_000, maxAttempts: 3 };
+    const stack = await startPipelineStack({ IMGSIM_S3_LIST_PAGE_SIZE: '25', IMGSIM_JOB_BATCH_SIZE: '16', IMGSIM_TRAIN_SAMPLE: '200' });
+    cleanups.push(() => stack.stop());
+    ({ qdrant, qdrantErrors, s3cfg, env, redisUrl } = stack);
 
     // Images: generated shapes + every kind of bad input, uploaded under photos/.
     const local = path.join(dir, 'images');
@@ -89,24 +79,6 @@ describe('queue-driven run over S3 into Qdrant', () => {
         if (sub === 'shapes' || fixtures.good.includes(rel)) good.push(key);
       }
     }
-    env = {
-      IMGSIM_REDIS_URL: redis.url,
-      IMGSIM_QDRANT_URL: emulator.url,
-      IMGSIM_ARTIFACTS: 's3://imgsim-artifacts/imgsim/',
-      IMGSIM_S3_ENDPOINT: s3.endpoint,
-      IMGSIM_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      IMGSIM_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      IMGSIM_S3_LIST_PAGE_SIZE: '25',
-      IMGSIM_IMAGE_SIZE: '32',
-      IMGSIM_FILTERS: '8,16,32',
-      IMGSIM_EPOCHS: '2',
-      IMGSIM_TSNE_ITERATIONS: '250',
-      IMGSIM_JOB_BATCH_SIZE: '16',
-      IMGSIM_TRAIN_SAMPLE: '200',
-      IMGSIM_JOB_LOCK_MS: '4000',
-      IMGSIM_LOG_LEVEL: 'warn',
-    };
-    redisUrl = redis.url;
     workers = startWorkers(env);
     cleanups.push(() => workers.stop());
     first = await waitRun(await enqueue(['--train']));

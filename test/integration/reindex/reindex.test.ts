@@ -21,9 +21,7 @@ import { aliasName, collectionName } from '../../../pipelines/distributed/naming
 import { describeDataset, publishBuild, type DatasetDetails } from '../../../pipelines/distributed/reindex.js';
 import { enqueueRun } from '../../../pipelines/distributed/runs.js';
 import { jsonOf, runCli } from '../../support/cli.js';
-import { startRedis } from '../../support/redis-server.js';
-import { startS3Server } from '../../support/s3-server.js';
-import { startQdrantEmulator } from '../../support/qdrant-emulator/index.js';
+import { startPipelineStack } from '../../support/pipeline-stack.js';
 import { startWorkers, type WorkerPool } from '../../support/workers.js';
 
 
@@ -65,17 +63,9 @@ describe('zero-downtime re-indexing', () => {
   before(async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'imgsim-reindex-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const server = await startRedis();
-    cleanups.push(() => server.stop());
-    const s3 = await startS3Server();
-    cleanups.push(() => s3.stop());
-    const emulator = await startQdrantEmulator();
-    cleanups.push(() => emulator.close());
-    qdrantErrors = () => emulator.errors.length;
-    qdrant = new QdrantStore({ url: emulator.url });
-    await s3.createBucket('imgsim-src');
-    await s3.createBucket('imgsim-artifacts');
-    s3cfg = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true, timeoutMs: 10_000, maxAttempts: 3 };
+    const stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '8', IMGSIM_KEEP_COLLECTIONS: '2' });
+    cleanups.push(() => stack.stop());
+    ({ qdrant, qdrantErrors, s3cfg, env } = stack);
 
     const local = path.join(dir, 'images');
     await generateShapesDataset(local, { perClass: 8, size: 32, seed: 7 });
@@ -87,24 +77,8 @@ describe('zero-downtime re-indexing', () => {
       await src.put(rel, bytes);
       images++;
     }
-    env = {
-      IMGSIM_REDIS_URL: server.url,
-      IMGSIM_QDRANT_URL: emulator.url,
-      IMGSIM_ARTIFACTS: 's3://imgsim-artifacts/imgsim/',
-      IMGSIM_S3_ENDPOINT: s3.endpoint,
-      IMGSIM_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      IMGSIM_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      IMGSIM_IMAGE_SIZE: '32',
-      IMGSIM_FILTERS: '8,16,32',
-      IMGSIM_EPOCHS: '2',
-      IMGSIM_TSNE_ITERATIONS: '250',
-      IMGSIM_JOB_BATCH_SIZE: '8',
-      IMGSIM_JOB_LOCK_MS: '4000',
-      IMGSIM_KEEP_COLLECTIONS: '2',
-      IMGSIM_LOG_LEVEL: 'warn',
-    };
-    redis = createRedis(server.url);
-    await connectRedis(redis, server.url);
+    redis = createRedis(stack.redisUrl);
+    await connectRedis(redis, stack.redisUrl);
     cleanups.push(() => Promise.resolve(redis.disconnect()));
     runs = new RunStore(redis, 'imgsim');
     scheduler = new BullScheduler(redis, 'imgsim');
