@@ -33,19 +33,7 @@ export class QuadTree {
   /** Build over n points with coordinates at y[2i], y[2i+1]. */
   build(y: Float64Array, n: number): void {
     this.ensure(Math.max(2 * n + 1, 64));
-    let minX = Infinity;
-    let minY = Infinity;
-    let maxX = -Infinity;
-    let maxY = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const x = y[2 * i] as number;
-      const v = y[2 * i + 1] as number;
-      if (x < minX) minX = x;
-      if (x > maxX) maxX = x;
-      if (v < minY) minY = v;
-      if (v > maxY) maxY = v;
-    }
-    if (n === 0) minX = minY = maxX = maxY = 0;
+    const { minX, minY, maxX, maxY } = boundingBox(y, n);
     const half = (Math.max(maxX - minX, maxY - minY) / 2) * (1 + 1e-6) + 1e-12;
     this.size = 0;
     this.newNode((minX + maxX) / 2, (minY + maxY) / 2, half);
@@ -202,4 +190,22 @@ export class QuadTree {
     this.nodes = next;
     this.capacity = capacity;
   }
+}
+
+/** Bounding box of n 2-D points at y[2i], y[2i+1] (all zero when n = 0). */
+export function boundingBox(y: Float64Array, n: number): { minX: number; minY: number; maxX: number; maxY: number } {
+  if (n === 0) return { minX: 0, minY: 0, maxX: 0, maxY: 0 };
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = y[2 * i] as number;
+    const v = y[2 * i + 1] as number;
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+    if (v < minY) minY = v;
+    if (v > maxY) maxY = v;
+  }
+  return { minX, minY, maxX, maxY };
 }

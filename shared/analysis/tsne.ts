@@ -23,7 +23,7 @@ import { conditionalAffinities, symmetrise, type SparseAffinities } from './affi
 import { exactKnn } from './knn.js';
 import type { EmbeddingMatrix } from './matrix.js';
 import { reducePca } from './pca.js';
-import { QuadTree } from './quadtree.js';
+import { boundingBox, QuadTree } from './quadtree.js';
 import { createRng, gaussian } from './rng.js';
 
 export interface TsneOptions {
@@ -205,18 +205,7 @@ function optimise(y: Float64Array, p: SparseAffinities, o: OptimiseOptions): voi
 
 /** Point indices sorted along a Z-order curve over the layout's bounding box. */
 function mortonOrder(y: Float64Array, n: number, order: Int32Array, keys: Float64Array): void {
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const x = y[2 * i] as number;
-    const v = y[2 * i + 1] as number;
-    if (x < minX) minX = x;
-    if (x > maxX) maxX = x;
-    if (v < minY) minY = v;
-    if (v > maxY) maxY = v;
-  }
+  const { minX, minY, maxX, maxY } = boundingBox(y, n);
   const scale = 65535 / Math.max(maxX - minX, maxY - minY, Number.MIN_VALUE);
   for (let i = 0; i < n; i++) {
     const code = interleave(Math.floor(((y[2 * i] as number) - minX) * scale)) | (interleave(Math.floor(((y[2 * i + 1] as number) - minY) * scale)) << 1);
