@@ -27,9 +27,8 @@ export async function enqueueRun(
   if (input.mode === 'missing' && !input.modelId) {
     throw new UserError('--mode missing needs --model ID: "missing" means not yet indexed with that model');
   }
-  const active = await deps.runs.findActive(input.dataset, input.source, input.mode, input.modelId);
-  if (active) return { run: active, created: false };
-  const run = await deps.runs.create(input);
+  const { run, created } = await deps.runs.createOrJoin(input);
+  if (!created) return { run, created };
   await deps.scheduler.ingest({
     runId: run.id,
     dataset: input.dataset,

@@ -7,6 +7,7 @@
 //   <prefix>:runs:active       SET   ids of runs not completed/failed (for findActive)
 //   <prefix>:dataset:<name>    HASH  the dataset's registry entry
 //   <prefix>:datasets          SET   dataset names
+//   <prefix>:lock:enqueue:<p>  STRING short-lived lock around createOrJoin (p = the run's parameters)
 
 export interface RunKeys {
   run: string;
@@ -32,6 +33,10 @@ export class StoreKeys {
 
   dataset(name: string): string {
     return `${this.prefix}:dataset:${name}`;
+  }
+
+  enqueueLock(params: string): string {
+    return `${this.prefix}:lock:enqueue:${params}`;
   }
 
   get datasets(): string {

@@ -79,6 +79,14 @@ redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
 return {redis.call('SCARD', KEYS[2]), redis.call('HLEN', KEYS[3])}
 `;
 
+// Delete the lock only if it is still ours (it may have expired and been taken).
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+const LOCK_TTL_MS = 10_000;
+const LOCK_WAIT_MS = 15_000;
+
 export class RunStore {
   private readonly keys: StoreKeys;
   private readonly datasets: DatasetRegistry;
@@ -121,9 +129,31 @@ export class RunStore {
   }
 
   /**
+   * The active run doing this work, or a new one: check and create happen under a
+   * short Redis lock per (dataset, source, mode, model), so enqueues racing from several
+   * processes create one run between them and the others join it.
+   */
+  async createOrJoin(input: NewRun): Promise<{ run: RunRecord; created: boolean }> {
+    const parsed = parseInput(newRunSchema, input, 'run');
+    const lock = this.keys.enqueueLock(JSON.stringify([parsed.dataset, parsed.source, parsed.mode, parsed.modelId ?? '']));
+    const token = randomBytes(8).toString('hex');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    while ((await this.redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) throw new Error(`Could not take the enqueue lock ${lock} within ${LOCK_WAIT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+    }
+    try {
+      const active = await this.findActive(parsed.dataset, parsed.source, parsed.mode, parsed.modelId);
+      if (active) return { run: active, created: false };
+      return { run: await this.create(parsed), created: true };
+    } finally {
+      await this.redis.eval(RELEASE_LOCK, 1, lock, token);
+    }
+  }
+
+  /**
    * The newest run with these parameters that is neither completed nor failed, so a
-   * re-enqueue joins it instead of starting a duplicate. (Check-then-create is not atomic:
-   * two enqueues at the same instant can still both create a run.)
+   * re-enqueue joins it instead of starting a duplicate (createOrJoin does both atomically).
    */
   async findActive(dataset: string, source: string, mode: NewRun['mode'], modelId?: string): Promise<RunRecord | undefined> {
     let ids: string[];

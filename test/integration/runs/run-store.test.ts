@@ -80,6 +80,23 @@ describe('RunStore: runs', () => {
     await assert.rejects(store.get('BAD:ID'), (error: unknown) => error instanceof UserError && /run id/.test(error.message));
   });
 
+  test('createOrJoin: concurrent enqueues from separate connections create one run', async () => {
+    const { prefix } = newStore();
+    const clients = Array.from({ length: 8 }, () => createRedis(server.url));
+    try {
+      await Promise.all(clients.map((c) => connectRedis(c, server.url)));
+      const results = await Promise.all(clients.map((c) => new RunStore(c, prefix).createOrJoin(base)));
+      assert.equal(results.filter((r) => r.created).length, 1);
+      assert.equal(new Set(results.map((r) => r.run.id)).size, 1);
+      const other = await new RunStore(redis, prefix).createOrJoin({ ...base, mode: 'missing', modelId: 'cae-1' });
+      assert.equal(other.created, true, 'different parameters are different work');
+      assert.equal((await new RunStore(redis, prefix).list()).length, 2);
+      assert.equal((await redis.keys(`${prefix}:lock:*`)).length, 0, 'locks released');
+    } finally {
+      for (const c of clients) c.disconnect();
+    }
+  });
+
   test('findActive finds a run with the same parameters until it finishes', async () => {
     const { store } = newStore();
     const all = await store.create(base);
