@@ -2,6 +2,7 @@
 //
 // - UserError: the caller gave something wrong (a flag, a path, a config value).
 //   The CLI prints its message as one line and exits non-zero, no stack trace.
+// - ConflictError: a UserError about state, not syntax (retrying a superseded run).
 // - ImageError: one image cannot become a tensor (corrupt, truncated, too large…).
 //   It is permanent: the image is recorded as failed with `reason` and never retried.
 
@@ -13,6 +14,11 @@ export class UserError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The request is valid but conflicts with the current state (HTTP 409). */
+export class ConflictError extends UserError {
+  override readonly name: string = 'ConflictError';
 }
 
 /** Stable machine-readable reasons an image is skipped. */

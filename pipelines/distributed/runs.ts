@@ -3,7 +3,8 @@
 import type { RunRecord, RunStore } from '../../shared/runs/index.js';
 import type { Storage } from '../../shared/storage/types.js';
 import type { Config } from '../../shared/config/index.js';
-import { UserError } from '../../shared/errors.js';
+import { ConflictError, UserError } from '../../shared/errors.js';
+import { TERMINAL_STATUSES } from '../../shared/runs/types.js';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import type { JobScheduler } from './deps.js';
 import { fanOutRun, readListing } from './fan-out.js';
@@ -48,6 +49,8 @@ export async function retryFailed(
   if (!run) throw new UserError(`Run ${runId} not found`);
   if (!run.modelId) throw new UserError(`Run ${runId} has no model yet (status ${run.status}); nothing to retry`);
   const failed = new Set(await deps.runs.failedKeys(runId));
+  if (failed.size === 0) return { retried: 0 };
+  await refuseIfSuperseded(run, deps.runs);
   const listing = await readListing(runId, deps);
   const objects = listing.filter((o) => failed.has(o.key));
   if (objects.length === 0) return { retried: 0 };
@@ -55,4 +58,20 @@ export async function retryFailed(
   const attempt = `r${Date.now().toString(36)}`;
   await fanOutRun(runId, run.modelId, deps, { objects, attempt });
   return { retried: objects.length };
+}
+
+/**
+ * A finished run whose collection is no longer the dataset's live one (a later build or
+ * a rollback replaced it): retrying would write into a collection searches do not use.
+ * The live collection gets the missing images from an incremental run instead.
+ */
+async function refuseIfSuperseded(run: RunRecord, runs: RunStore): Promise<void> {
+  if (!TERMINAL_STATUSES.has(run.status) || run.collection === undefined) return;
+  const live = await runs.getDataset(run.dataset);
+  if (!live || live.collection === run.collection) return;
+  throw new ConflictError(
+    `Run ${run.id} wrote to collection ${run.collection}, which is no longer live for dataset "${run.dataset}" ` +
+      `(live: ${live.collection}, model ${live.modelId}); retrying would update a collection searches do not use. ` +
+      `Embed what the live collection lacks instead: imgsim enqueue ${run.source} --dataset ${run.dataset} --mode missing --model ${live.modelId}`,
+  );
 }

@@ -2,11 +2,11 @@
 // - HttpError: thrown by routes with a status and a message meant for the client;
 // - a service that cannot be reached (Redis, Qdrant, the artefact store) → 503 naming it,
 //   so a client can tell "try again later" from "your request is wrong";
-// - RunNotFoundError → 404, other UserErrors → 400; anything else → 500 (logged, no detail).
+// - RunNotFoundError → 404, ConflictError → 409, other UserErrors → 400; anything else → 500 (logged, no detail).
 // Every error body has Fastify's own shape: {statusCode, error, message} (+ extra fields).
 import { STATUS_CODES } from 'node:http';
 import type { z } from 'zod';
-import { errorMessage, UserError } from '../../shared/errors.js';
+import { ConflictError, errorMessage, UserError } from '../../shared/errors.js';
 import { RunNotFoundError } from '../../shared/runs/index.js';
 import { S3UnreachableError } from '../../shared/storage/s3/errors.js';
 import { QdrantError } from '../../shared/vectors/qdrant/index.js';
@@ -59,6 +59,7 @@ export function toHttpError(error: unknown): HttpError {
     return new HttpError(error.status === 404 ? 404 : 400, error.message, {}, { cause: error });
   }
   if (error instanceof RunNotFoundError) return new HttpError(404, error.message);
+  if (error instanceof ConflictError) return new HttpError(409, error.message);
   if (error instanceof UserError) return new HttpError(400, error.message);
   // Fastify's own errors (body too large, bad JSON, unsupported media type…) carry a 4xx status.
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
