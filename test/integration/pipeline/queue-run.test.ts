@@ -134,6 +134,25 @@ describe('queue-driven run over S3 into Qdrant', () => {
     assert.equal(res.neighbors[0]?.key, good[0]);
   });
 
+  test('features --dataset re-ranks Qdrant candidates by ORB matching, images read from S3', async () => {
+    const query = path.join(dir, 'images', good[0] as string);
+    const out = path.join(dir, 'features');
+    const r = await cli(['features', query, '--dataset', 'shapes', '-k', '3', '--candidates', '10', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = jsonOf<{ method: string; queryKeypoints: number; neighbors: Array<{ key: string; png?: string; inliers?: number }> }>(r);
+    assert.equal(res.method, 'match');
+    assert.equal(res.neighbors.length, 3);
+    assert.equal(res.neighbors[0]?.key, good[0], 'the query itself (it is indexed) comes first');
+    assert.ok(res.queryKeypoints > 0, 'the textured shapes have ORB keypoints');
+    for (const n of res.neighbors) assert.ok(n.png && (await readFile(n.png)).length > 0, `a PNG for ${n.key}`);
+    const ref = await cli(['features', query, '--dataset', 'shapes', '-k', '3', '--method', 'reference', '--json']);
+    assert.equal(ref.code, 0, ref.stderr);
+    assert.equal(jsonOf<{ neighbors: unknown[] }>(ref).neighbors.length, 3);
+    const both = await cli(['features', query, '--dataset', 'shapes', '--index', dir]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /exactly one of --index <dir> or --dataset <name>/);
+  });
+
   test('SIGKILL of the embed worker mid-run: the stalled jobs are picked up again, every image indexed exactly once', async () => {
     const redis = createRedis(redisUrl);
     await connectRedis(redis, redisUrl);

@@ -1,0 +1,76 @@
+// imgsim eval-features <folder>: near-duplicate recall@k of plain AE search, the
+// reference ORB method and the match method, side by side.
+import path from 'node:path';
+import { Command } from 'commander';
+import { DEFAULT_WORKING_SIZE } from '../../shared/features/orb.js';
+import { DEFAULT_NFEATURES } from '../../pipelines/features.js';
+import { DUPLICATE_KINDS, evaluateFeatures } from '../../pipelines/features-eval.js';
+import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS, withDefaults } from '../options.js';
+import { print } from '../print.js';
+import { positiveInt } from './features.js';
+
+/** A small, quick model for the internal training (as the demo's), unless flags or env say otherwise. */
+const EVAL_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16', epochs: '15' } as const;
+
+export function evalFeaturesCommand(): Command {
+  const cmd = new Command('eval-features')
+    .description('near-duplicate recall@k of AE search vs the ORB reference method vs ORB match re-ranking, on duplicates generated from <folder>')
+    .argument('<folder>', 'folder of images (the originals)')
+    .option('-o, --out <dir>', 'output folder: data/ (originals + duplicates), groups.json, index/, features-eval.json', 'imgsim-features-eval')
+    .option('--per-image <n>', `near-duplicates per query image (kinds cycle through ${DUPLICATE_KINDS.join(', ')})`, '5')
+    .option('-k, --k <n>', 'recall@k', '5')
+    .option('--queries <n>', 'originals used as queries (seeded choice; default all); the others stay in the index as distractors')
+    .option('--candidates <n>', 'match: AE neighbours re-ranked', '50')
+    .option('--nfeatures <n>', `ORB keypoints per image for match (default ${DEFAULT_NFEATURES.match})`)
+    .option('--reference-nfeatures <n>', 'ORB keypoints (vector length n × 32) for the reference method', String(DEFAULT_NFEATURES.reference))
+    .option('--orb-size <px>', 'longest side of the image ORB runs on', String(DEFAULT_WORKING_SIZE))
+    .option('-i, --index <dir>', 'reuse an index already built on <out>/data (e.g. <out>/index from an earlier run) instead of training')
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        `Unless given, the internal training uses a small model: ${Object.entries(EVAL_DEFAULTS)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+        '',
+        'Examples:',
+        '  imgsim eval-features ./photos --out ./feval --queries 100',
+        '  imgsim eval-features ./photos --out ./feval --index ./feval/index --candidates 100 --json',
+      ].join('\n'),
+    );
+  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
+  return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
+    const ctx = contextFrom(withDefaults(opts, EVAL_DEFAULTS));
+    const report = await evaluateFeatures({
+      folder,
+      out: String(opts.out),
+      perImage: positiveInt('--per-image', opts.perImage),
+      k: positiveInt('-k', opts.k),
+      ...(opts.queries !== undefined ? { queries: positiveInt('--queries', opts.queries) } : {}),
+      candidates: positiveInt('--candidates', opts.candidates),
+      nfeatures: {
+        ...(opts.nfeatures !== undefined ? { match: positiveInt('--nfeatures', opts.nfeatures) } : {}),
+        reference: positiveInt('--reference-nfeatures', opts.referenceNfeatures),
+      },
+      workingSize: positiveInt('--orb-size', opts.orbSize, 32),
+      ...(typeof opts.index === 'string' ? { index: opts.index } : {}),
+      config: ctx.config,
+      logger: ctx.logger,
+      progressBar: ctx.progressBar,
+    });
+    const r = report.recallAtK;
+    const row = (name: string, v: Record<'autoencoder' | 'reference' | 'match', number>): string =>
+      `${name.padEnd(12)} ${v.autoencoder.toFixed(3).padStart(11)} ${v.reference.toFixed(3).padStart(11)} ${v.match.toFixed(3).padStart(11)}`;
+    print(ctx, report, [
+      `${report.queries} queries × ${report.duplicatesPerImage} near-duplicates, ${report.indexed} images indexed (${report.originals} originals)`,
+      `recall@${report.k} of each query's own duplicates:`,
+      `${''.padEnd(12)} ${'autoencoder'.padStart(11)} ${'reference'.padStart(11)} ${'match'.padStart(11)}`,
+      row('all', r),
+      ...Object.entries(report.recallByKind).map(([kind, v]) => row(`  ${kind}`, v)),
+      `duplicates among the AE top ${report.candidates} (match's ceiling): ${report.candidateRecall.toFixed(3)}; queries without ORB keypoints: ${report.queriesWithoutKeypoints}`,
+      `seconds: generate ${report.seconds.generate}, index ${report.seconds.index}, search ${report.seconds.search}, total ${report.seconds.total}`,
+      `report: ${path.join(path.resolve(String(opts.out)), 'features-eval.json')}`,
+    ]);
+  });
+}

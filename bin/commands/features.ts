@@ -1,0 +1,151 @@
+// imgsim features <image> --index <dir>: images sharing ORB features with <image>
+// (AE neighbours re-ranked by keypoint matching, or the reference's PCA method), with
+// optional side-by-side PNGs of the matched keypoints.
+import path from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { UserError } from '../../shared/errors.js';
+import { DEFAULT_WORKING_SIZE } from '../../shared/features/orb.js';
+import { loadOpenCv } from '../../shared/features/opencv.js';
+import { initBackend } from '../../shared/model/backend.js';
+import {
+  candidatesFromIndex,
+  DEFAULT_NFEATURES,
+  FEATURE_METHODS,
+  FeatureExtractor,
+  featureSettings,
+  localImageOf,
+  type FeatureCandidate,
+  type FeatureSearchInput,
+  type FeatureSearchResult,
+  ReferenceIndex,
+  renderHitPng,
+  searchFeatures,
+  selfKey,
+  type FeatureMethod,
+} from '../../pipelines/features.js';
+import { openIndex, readQuery } from '../../pipelines/search.js';
+import { candidatesFromDataset } from '../../pipelines/distributed/features-dataset.js';
+import { ModelCache } from '../../pipelines/distributed/model-cache.js';
+import { connectServices } from '../../workers/services.js';
+import { addConfigFlags, contextFrom, SERVICE_SETTINGS } from '../options.js';
+import { print } from '../print.js';
+
+/** A positive integer flag value, or a UserError naming the flag. */
+export function positiveInt(flag: string, value: unknown, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer ≥ ${min}, received "${String(value)}"`);
+  return n;
+}
+
+export function methodOf(value: unknown): FeatureMethod {
+  if (!FEATURE_METHODS.includes(value as FeatureMethod)) {
+    throw new UserError(`--method: expected one of ${FEATURE_METHODS.join(', ')}, received "${String(value)}"`);
+  }
+  return value as FeatureMethod;
+}
+
+export function featuresCommand(): Command {
+  const cmd = new Command('features')
+    .description('find images sharing ORB keypoint features with <image> in a local index folder (--index) or a dataset in Qdrant (--dataset)')
+    .argument('<image>', 'query image file')
+    .option('-i, --index <dir>', 'index folder (written by run); its images must be in a local folder')
+    .option('-d, --dataset <name>', 'dataset built by the queue-driven pipeline (candidates from Qdrant, images from its source)')
+    .option('-k, --k <n>', 'number of results', '5')
+    .option('-m, --method <method>', 'match: AE neighbours re-ranked by ORB matching (RANSAC inliers); reference: ORB vector vs PCA-reduced AE embeddings (the reference project)', 'match')
+    .option('--candidates <n>', 'match: AE neighbours re-ranked', '50')
+    .option('--nfeatures <n>', `ORB keypoints per image (default ${DEFAULT_NFEATURES.match} for match, ${DEFAULT_NFEATURES.reference} for reference: vector length n × 32)`)
+    .option('--orb-size <px>', 'longest side of the image ORB runs on (resized, aspect kept)', String(DEFAULT_WORKING_SIZE))
+    .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images')
+    .option('-o, --out <dir>', 'write one PNG per result: query and result side by side with matched keypoints')
+    .option('--json', 'print {query, method, fallback?, queryKeypoints, neighbors: [{key, score, aeScore, goodMatches, inliers, homography, image, png}]}')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Scores: match = RANSAC inliers when a homography is found, else good matches after the ratio test',
+        '(a score under 8 counts as 0; ties by AE score); reference = cosine in the PCA space.',
+        'A query without keypoints (flat colour) falls back to the autoencoder neighbours.',
+        '',
+        'Examples:',
+        '  imgsim features imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run -k 5',
+        '  imgsim features ./query.jpg --index ./out --candidates 100 --out ./matches --json',
+        '  imgsim features ./query.jpg --index ./out --method reference --nfeatures 30',
+        '  imgsim features ./query.jpg --dataset photos -k 5 --out ./matches',
+      ].join('\n'),
+    );
+  addConfigFlags(cmd, ['maxPixels', ...SERVICE_SETTINGS]);
+  return cmd.action(async (image: string, opts: Record<string, unknown>) => {
+    const t0 = performance.now();
+    const ctx = contextFrom(opts);
+    const k = positiveInt('-k', opts.k);
+    const method = methodOf(opts.method);
+    const nCandidates = positiveInt('--candidates', opts.candidates);
+    const nfeatures = opts.nfeatures === undefined ? DEFAULT_NFEATURES[method] : positiveInt('--nfeatures', opts.nfeatures);
+    const workingSize = positiveInt('--orb-size', opts.orbSize, 32);
+    if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UserError('features needs exactly one of --index <dir> or --dataset <name>');
+    if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UserError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
+    const bytes = await readQuery(image);
+    await initBackend(ctx.config.backend, ctx.logger);
+    const extractor = new FeatureExtractor(await loadOpenCv(), featureSettings(method, { nfeatures, workingSize, maxPixels: ctx.config.maxPixels }), ctx.logger);
+    const search = (candidates: FeatureCandidate[], reference: FeatureSearchInput['reference'], excludeKeys?: ReadonlySet<string>) =>
+      searchFeatures({ queryName: image, query: bytes, method, k, candidates, reference, ...(excludeKeys ? { excludeKeys } : {}) }, extractor, ctx.logger);
+    let result: FeatureSearchResult;
+    let searched: string;
+    if (typeof opts.dataset === 'string') {
+      const services = await connectServices(ctx.config, ctx.logger);
+      try {
+        const found = await candidatesFromDataset(opts.dataset, bytes, image, Math.max(nCandidates, k), { ...services, models: new ModelCache(services.artifacts) });
+        const reference = method === 'reference' ? await found.referenceIndex(nfeatures * 32) : undefined;
+        result = await search(found.candidates, reference ? { index: () => reference, imageOf: found.imageOf } : undefined);
+        // Read the hits' images while the storage connection is open (for the PNGs).
+        for (const hit of result.neighbors) if (typeof hit.image === 'function') hit.image = await hit.image();
+      } finally {
+        await services.close();
+      }
+      searched = `dataset ${opts.dataset}`;
+    } else {
+      const opened = await openIndex(String(opts.index));
+      const imageOf = localImageOf(opened);
+      const exclude = opts.excludeSelf === true ? selfKey(opened, image) : undefined;
+      const candidates = await candidatesFromIndex(opened, bytes, image, Math.max(nCandidates, k) + (exclude !== undefined ? 1 : 0), ctx.config.maxPixels);
+      let reference: ReferenceIndex | undefined;
+      result = await search(candidates, { index: () => (reference ??= ReferenceIndex.fromIndex(opened.index, nfeatures * 32)), imageOf }, exclude !== undefined ? new Set([exclude]) : undefined);
+      searched = opened.dir;
+    }
+    const pngs: string[] = [];
+    if (typeof opts.out === 'string') {
+      const out = path.resolve(opts.out);
+      await mkdir(out, { recursive: true });
+      const stem = path.parse(image).name;
+      for (const [i, hit] of result.neighbors.entries()) {
+        const file = path.join(out, `${stem}-${String(i + 1).padStart(2, '0')}-${hit.key.replace(/\.[^./]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '_')}.png`);
+        await writeFile(file, await renderHitPng({ image: bytes, label: `query ${path.basename(image)}` }, hit, i + 1, extractor));
+        pngs.push(file);
+      }
+    }
+    const neighbors = result.neighbors.map((h, i) => ({
+      rank: i + 1,
+      key: h.key,
+      score: h.score,
+      ...(h.aeScore !== undefined ? { aeScore: h.aeScore } : {}),
+      ...(h.goodMatches !== undefined ? { goodMatches: h.goodMatches, inliers: h.inliers, homography: h.homography } : {}),
+      image: typeof h.image === 'string' ? h.image : h.key,
+      ...(pngs[i] ? { png: pngs[i] } : {}),
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    print(
+      ctx,
+      { query: image, index: searched, method, ...(result.fallback ? { fallback: result.fallback } : {}), k, candidates: nCandidates, nfeatures, queryKeypoints: result.queryKeypoints, neighbors, seconds },
+      [
+        `${method}${result.fallback ? ' (fallback: autoencoder search)' : ''}: ${result.queryKeypoints} ORB keypoints in the query`,
+        ...neighbors.map((n) => {
+          const orb = n.goodMatches !== undefined ? `  ${String(n.goodMatches).padStart(4)} good ${n.homography ? `${String(n.inliers).padStart(4)} inliers` : '  no homography'}` : '';
+          const ae = n.aeScore !== undefined ? `  ae ${n.aeScore.toFixed(3)}` : '';
+          return `${String(n.rank).padStart(3)}  ${n.score.toFixed(method === 'reference' || result.fallback ? 4 : 0).padStart(6)}${orb}${ae}  ${n.key}`;
+        }),
+        ...(pngs.length ? [`match images: ${path.dirname(pngs[0] as string)}`] : []),
+      ],
+    );
+  });
+}

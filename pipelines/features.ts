@@ -1,0 +1,279 @@
+// Features: "which images share features with this one?" with ORB keypoints.
+//
+// Two methods:
+//   match (default)  the top-N autoencoder neighbours (candidates, by cosine) re-ranked
+//                    by ORB descriptor matching: RANSAC homography inliers when a
+//                    homography is found, else good matches after Lowe's ratio test;
+//                    a score under minMatches (8) counts as 0; ties broken by the
+//                    autoencoder score.
+//   reference        the reference project's method, kept for comparison: the query's
+//                    ORB descriptors / 255 flattened to nfeatures × 32 values, compared
+//                    by cosine kNN with the stored autoencoder embeddings reduced by PCA
+//                    to that length. It compares an ORB vector with PCA'd AE
+//                    embeddings — two unrelated spaces — exactly as the reference does.
+//
+// The stage takes its candidates as input (keys, AE scores, where each image is), so
+// the local index (candidatesFromIndex) and later a Qdrant dataset can feed it alike.
+// A query without ORB keypoints (flat colour, tiny image) falls back to the AE
+// neighbours, with a warning naming the file.
+
+import path from 'node:path';
+import { mapConcurrent } from '../shared/concurrency.js';
+import { errorMessage, ImageError, UserError } from '../shared/errors.js';
+import { reducePca } from '../shared/analysis/pca.js';
+import { DEFAULT_MATCH_OPTIONS, matchFeatures, type FeatureMatch, type MatchOptions } from '../shared/features/match.js';
+import type { Cv } from '../shared/features/opencv.js';
+import { decodeWorkingImage, detectOrb, referenceVector, type OrbFeatures } from '../shared/features/orb.js';
+import { renderMatchPng } from '../shared/features/draw.js';
+import type { Logger } from '../shared/logger.js';
+import { LocalStorage } from '../shared/storage/local.js';
+import { FlatIndex } from '../shared/vectors/flat-index.js';
+import type { Neighbor } from '../shared/vectors/types.js';
+import { embedQuery, type OpenedIndex } from './search.js';
+
+export const FEATURE_METHODS = ['match', 'reference'] as const;
+export type FeatureMethod = (typeof FEATURE_METHODS)[number];
+
+/** ORB keypoints per image when not given: the reference uses 30 (its vector length is 30 × 32); matching wants more. */
+export const DEFAULT_NFEATURES: Readonly<Record<FeatureMethod, number>> = { reference: 30, match: 500 };
+
+/** An image: a file path, its bytes, or a loader (e.g. from S3). */
+export type ImageSource = string | Buffer | (() => Promise<Buffer>);
+
+export interface FeatureCandidate {
+  key: string;
+  /** Cosine similarity of the autoencoder embeddings. */
+  aeScore: number;
+  image: ImageSource;
+}
+
+export interface FeatureSettings {
+  nfeatures: number;
+  /** Longest side of the working image ORB runs on. */
+  workingSize: number;
+  maxPixels: number;
+  match: MatchOptions;
+}
+
+export interface FeatureHit {
+  key: string;
+  /** match: the ORB score (inliers or good matches); reference: cosine in the PCA space; fallback: the AE score. */
+  score: number;
+  aeScore?: number;
+  goodMatches?: number;
+  inliers?: number;
+  homography?: boolean;
+  /** Where the image is (a path when it is a file). */
+  image: ImageSource;
+}
+
+export interface FeatureSearchResult {
+  method: FeatureMethod;
+  /** 'autoencoder' when the query had no ORB keypoints and the AE neighbours were returned. */
+  fallback?: 'autoencoder';
+  queryKeypoints: number;
+  neighbors: FeatureHit[];
+}
+
+async function loadImage(image: ImageSource): Promise<Buffer | string> {
+  return typeof image === 'function' ? image() : image;
+}
+
+function describe(image: ImageSource, key?: string): string {
+  return typeof image === 'string' ? image : (key ?? 'image');
+}
+
+/** Computes (and caches by key) ORB features of images. */
+export class FeatureExtractor {
+  private readonly cache = new Map<string, Promise<OrbFeatures | undefined>>();
+
+  constructor(
+    readonly cv: Cv,
+    readonly settings: FeatureSettings,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Features of an image; a decode error throws an ImageError. */
+  async of(image: Buffer | string): Promise<OrbFeatures> {
+    const grey = await decodeWorkingImage(image, { workingSize: this.settings.workingSize, maxPixels: this.settings.maxPixels, grey: true });
+    return detectOrb(this.cv, grey, this.settings.nfeatures);
+  }
+
+  /** Features of an indexed image, cached by key; undefined (and a warning) when it cannot be read. */
+  ofKey(key: string, image: ImageSource): Promise<OrbFeatures | undefined> {
+    let cached = this.cache.get(key);
+    if (!cached) {
+      cached = loadImage(image)
+        .then((bytes) => this.of(bytes))
+        .catch((error: unknown) => {
+          this.logger?.warn({ key, error: errorMessage(error) }, `cannot compute ORB features of ${describe(image, key)}`);
+          return undefined;
+        });
+      this.cache.set(key, cached);
+    }
+    return cached;
+  }
+}
+
+/** Re-rank candidates by ORB matching with the query; the top k. */
+export async function rerankByFeatures(query: OrbFeatures, candidates: readonly FeatureCandidate[], k: number, extractor: FeatureExtractor): Promise<FeatureHit[]> {
+  const features = await mapConcurrent(candidates, 4, (c) => extractor.ofKey(c.key, c.image));
+  const hits = candidates.map((c, i): FeatureHit => {
+    const f = features[i];
+    const m: FeatureMatch = f ? matchFeatures(extractor.cv, query, f, extractor.settings.match) : { matches: [], homography: false, inliers: 0, score: -1 };
+    // Below minMatches the ORB score is no evidence (unrelated images reach a few
+    // accidental matches): it counts as 0, so the AE order decides among those.
+    const score = m.score >= extractor.settings.match.minMatches ? m.score : 0;
+    return { key: c.key, score, aeScore: c.aeScore, goodMatches: m.matches.length, inliers: m.inliers, homography: m.homography, image: c.image };
+  });
+  hits.sort((a, b) => b.score - a.score || (b.aeScore ?? 0) - (a.aeScore ?? 0));
+  return hits.slice(0, k);
+}
+
+/**
+ * The reference method's search space: the stored AE embeddings reduced by PCA to
+ * `length` (= nfeatures × 32) components. With fewer images or dimensions than that,
+ * PCA keeps min(N − 1, D) components and the rest are zero — the cosine ranking is
+ * then the one on the kept components.
+ */
+export class ReferenceIndex {
+  private constructor(
+    private readonly index: FlatIndex,
+    readonly length: number,
+    readonly components: number,
+  ) {}
+
+  static build(keys: readonly string[], matrix: Float32Array, dim: number, length: number): ReferenceIndex {
+    const pca = reducePca({ rows: keys.length, dim, data: matrix }, length);
+    const c = pca.data.dim;
+    const padded = new Float32Array(keys.length * length);
+    for (let r = 0; r < keys.length; r++) padded.set(pca.data.data.subarray(r * c, (r + 1) * c), r * length);
+    return new ReferenceIndex(FlatIndex.fromMatrix(keys, padded, length), length, c);
+  }
+
+  static fromIndex(index: FlatIndex, length: number): ReferenceIndex {
+    return ReferenceIndex.build(index.allKeys(), index.matrix(), index.dim, length);
+  }
+
+  search(vector: Float32Array, k: number, excludeKeys?: ReadonlySet<string>): Neighbor[] {
+    return this.index.searchSync(vector, { k, ...(excludeKeys ? { excludeKeys } : {}) });
+  }
+}
+
+export interface FeatureSearchInput {
+  /** Shown in messages (the query's path). */
+  queryName: string;
+  query: Buffer;
+  method: FeatureMethod;
+  k: number;
+  /** AE neighbours by cosine, best first (match re-ranks them; both methods fall back to them). */
+  candidates: readonly FeatureCandidate[];
+  /** Needed by the reference method: the PCA'd embeddings and where each image is. */
+  reference?: { index: () => ReferenceIndex; imageOf: (key: string) => ImageSource };
+  excludeKeys?: ReadonlySet<string>;
+}
+
+/** The feature search of one query (the candidates are computed by the caller). */
+export async function searchFeatures(input: FeatureSearchInput, extractor: FeatureExtractor, logger?: Logger): Promise<FeatureSearchResult> {
+  let query: OrbFeatures;
+  try {
+    query = await extractor.of(input.query);
+  } catch (error) {
+    const why = error instanceof ImageError ? `${error.reason}: ${error.message}` : errorMessage(error);
+    throw new UserError(`Cannot decode the query image ${input.queryName} (${why})`);
+  }
+  return searchWithFeatures(query, input, extractor, logger);
+}
+
+/** As searchFeatures, with the query's features already computed. */
+export async function searchWithFeatures(query: OrbFeatures, input: FeatureSearchInput, extractor: FeatureExtractor, logger?: Logger): Promise<FeatureSearchResult> {
+  const base = { method: input.method, queryKeypoints: query.keypoints.length };
+  const candidates = input.excludeKeys ? input.candidates.filter((c) => !input.excludeKeys?.has(c.key)) : input.candidates;
+  if (query.keypoints.length === 0) {
+    logger?.warn(`no ORB keypoints found in ${input.queryName} (flat or tiny image); falling back to autoencoder search`);
+    return {
+      ...base,
+      fallback: 'autoencoder',
+      neighbors: candidates.slice(0, input.k).map((c) => ({ key: c.key, score: c.aeScore, aeScore: c.aeScore, image: c.image })),
+    };
+  }
+  switch (input.method) {
+    case 'match':
+      return { ...base, neighbors: await rerankByFeatures(query, candidates, input.k, extractor) };
+    case 'reference': {
+      if (!input.reference) throw new Error('the reference method needs the stored embeddings');
+      const { index, imageOf } = input.reference;
+      const vector = referenceVector(query, extractor.settings.nfeatures);
+      const hits = index().search(vector, input.k, input.excludeKeys);
+      return { ...base, neighbors: hits.map((h) => ({ key: h.key, score: h.score, image: imageOf(h.key) })) };
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Local index (imgsim run's output folder) as the candidate source.
+
+/** Where an indexed image lives: the file under the index's local source folder. */
+export function localImageOf(opened: OpenedIndex): (key: string) => ImageSource {
+  const root = opened.sourceRoot;
+  if (!root) throw new UserError(`The index in ${opened.dir} was built from ${opened.manifest.source}; feature search needs its images in a local folder`);
+  const storage = new LocalStorage(root);
+  return (key) => path.join(storage.root, ...key.split('/'));
+}
+
+/** The top-n AE neighbours of a query image in a local index, as feature candidates. */
+export async function candidatesFromIndex(
+  opened: OpenedIndex,
+  query: Buffer,
+  queryName: string,
+  n: number,
+  maxPixels: number,
+): Promise<FeatureCandidate[]> {
+  const imageOf = localImageOf(opened);
+  const vector = await embedQuery(opened.model, query, queryName, maxPixels);
+  const hits = opened.index.searchSync(vector, { k: n });
+  return hits.map((h) => ({ key: h.key, aeScore: h.score, image: imageOf(h.key) }));
+}
+
+/** The query's key when the query file lies inside the index's source folder. */
+export function selfKey(opened: OpenedIndex, queryPath: string): string | undefined {
+  if (!opened.sourceRoot) return undefined;
+  const rel = path.relative(opened.sourceRoot, path.resolve(queryPath));
+  return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel.split(path.sep).join('/');
+}
+
+/** Default settings for one method. */
+export function featureSettings(method: FeatureMethod, o: Partial<FeatureSettings> & { maxPixels: number }): FeatureSettings {
+  return {
+    nfeatures: o.nfeatures ?? DEFAULT_NFEATURES[method],
+    workingSize: o.workingSize ?? 256,
+    maxPixels: o.maxPixels,
+    match: o.match ?? DEFAULT_MATCH_OPTIONS,
+  };
+}
+
+/** The side-by-side PNG of the query and one hit (keypoints and match lines). */
+export async function renderHitPng(
+  query: { image: Buffer; label: string },
+  hit: FeatureHit,
+  rank: number,
+  extractor: FeatureExtractor,
+): Promise<Buffer> {
+  const o = { workingSize: extractor.settings.workingSize, maxPixels: extractor.settings.maxPixels };
+  const bytes = await loadImage(hit.image);
+  const [qGrey, qRgb, hGrey, hRgb] = await Promise.all([
+    decodeWorkingImage(query.image, { ...o, grey: true }),
+    decodeWorkingImage(query.image, { ...o, grey: false }),
+    decodeWorkingImage(bytes, { ...o, grey: true }),
+    decodeWorkingImage(bytes, { ...o, grey: false }),
+  ]);
+  const qf = detectOrb(extractor.cv, qGrey, extractor.settings.nfeatures);
+  const hf = detectOrb(extractor.cv, hGrey, extractor.settings.nfeatures);
+  const m = matchFeatures(extractor.cv, qf, hf, extractor.settings.match);
+  const stats = `${m.matches.length} good matches, ${m.homography ? `${m.inliers} inliers` : 'no homography'}`;
+  return renderMatchPng(
+    { image: qRgb, features: qf, label: `${query.label}\n${qf.keypoints.length} keypoints` },
+    { image: hRgb, features: hf, label: `#${rank} ${hit.key}  score ${Number.isInteger(hit.score) ? hit.score : hit.score.toFixed(3)}\n${stats}` },
+    m,
+  );
+}

@@ -1,0 +1,141 @@
+// `imgsim features` and `imgsim eval-features` end to end through the real command
+// line: a small index built by `imgsim run` on textured images plus a near-duplicate,
+// both methods with --json and --out PNGs, the flat-colour fallback and bad input.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { generateCollageDataset } from '../../shared/images/collage.js';
+import { jsonOf, runCli } from '../support/cli.js';
+
+const SMALL = ['--size', '32', '--filters', '8,16,32', '--epochs', '2', '--batch', '16', '--tsne-iterations', '250'];
+
+interface FeaturesJson {
+  method: string;
+  fallback?: string;
+  nfeatures: number;
+  queryKeypoints: number;
+  neighbors: Array<{ rank: number; key: string; score: number; aeScore?: number; goodMatches?: number; inliers?: number; homography?: boolean; image: string; png?: string }>;
+}
+
+describe('imgsim features on a small local index', () => {
+  let dir: string;
+  let data: string;
+  let out: string;
+  let flat: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-features-'));
+    data = path.join(dir, 'data');
+    out = path.join(dir, 'out');
+    await generateCollageDataset(path.join(data, 'collages'), { count: 12, size: 160, seed: 3 });
+    const original = await readFile(path.join(data, 'collages', 'collage-0000.png'));
+    await mkdir(path.join(data, 'dups'), { recursive: true });
+    await writeFile(
+      path.join(data, 'dups', 'rotated.jpg'),
+      await sharp(original).rotate(25, { background: '#fff' }).extract({ left: 20, top: 20, width: 170, height: 160 }).jpeg({ quality: 60 }).toBuffer(),
+    );
+    flat = path.join(dir, 'flat.png');
+    await sharp({ create: { width: 120, height: 90, channels: 3, background: '#4a8' } }).png().toFile(flat);
+    const r = await runCli(['run', data, '--out', out, ...SMALL, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('--method match ranks the near-duplicate first, with inliers, and writes readable PNGs', async () => {
+    const query = path.join(data, 'collages', 'collage-0000.png');
+    const pngDir = path.join(dir, 'matches');
+    const r = await runCli(['features', query, '--index', out, '-k', '3', '--exclude-self', '--out', pngDir, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = jsonOf<FeaturesJson>(r);
+    assert.equal(j.method, 'match');
+    assert.equal(j.fallback, undefined);
+    assert.equal(j.nfeatures, 500);
+    assert.ok(j.queryKeypoints > 50, `${j.queryKeypoints} keypoints`);
+    assert.equal(j.neighbors.length, 3);
+    const [first, second] = j.neighbors;
+    assert.equal(first?.key, 'dups/rotated.jpg');
+    assert.equal(first?.homography, true);
+    assert.ok((first?.inliers ?? 0) >= 20, `${first?.inliers} inliers`);
+    assert.ok((first?.score ?? 0) > (second?.score ?? 0) * 2, 'the duplicate stands out');
+    assert.ok(!j.neighbors.some((n) => n.key === 'collages/collage-0000.png'), 'self excluded');
+    for (const n of j.neighbors) {
+      assert.equal(typeof n.aeScore, 'number');
+      assert.ok(n.png, 'png path');
+      const meta = await sharp(n.png).metadata();
+      assert.equal(meta.format, 'png');
+      assert.ok((meta.width ?? 0) > (meta.height ?? 0), 'side by side');
+    }
+  });
+
+  test('--method reference: ORB vector (30 × 32) against PCA-reduced embeddings', async () => {
+    const query = path.join(data, 'collages', 'collage-0003.png');
+    const r = await runCli(['features', query, '--index', out, '-k', '4', '--method', 'reference', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = jsonOf<FeaturesJson>(r);
+    assert.equal(j.method, 'reference');
+    assert.equal(j.nfeatures, 30);
+    assert.ok(j.queryKeypoints > 0 && j.queryKeypoints <= 30);
+    assert.equal(j.neighbors.length, 4);
+    for (const n of j.neighbors) {
+      assert.ok(n.score >= -1 && n.score <= 1);
+      assert.equal(n.goodMatches, undefined);
+      assert.ok(n.image.endsWith(n.key.split('/').join(path.sep)));
+    }
+  });
+
+  test('a flat-colour query warns and falls back to autoencoder search', async () => {
+    const r = await runCli(['features', flat, '--index', out, '-k', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stderr.includes(`no ORB keypoints found in ${flat} (flat or tiny image); falling back to autoencoder search`), r.stderr);
+    const j = jsonOf<FeaturesJson>(r);
+    assert.equal(j.fallback, 'autoencoder');
+    assert.equal(j.queryKeypoints, 0);
+    assert.equal(j.neighbors.length, 3);
+    assert.ok(j.neighbors.every((n) => n.score === n.aeScore));
+  });
+
+  test('an unreadable query, an undecodable one and a bad flag: one line, exit 2', async () => {
+    const missing = await runCli(['features', path.join(dir, 'nope.png'), '--index', out]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^imgsim: Cannot read the query image .*nope\.png/);
+    assert.equal(missing.stderr.trim().split('\n').length, 1);
+    const junk = path.join(dir, 'junk.jpg');
+    await writeFile(junk, 'not an image');
+    const bad = await runCli(['features', junk, '--index', out]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Cannot decode the query image .*junk\.jpg/);
+    const method = await runCli(['features', flat, '--index', out, '--method', 'sift']);
+    assert.equal(method.code, 2);
+    assert.match(method.stderr, /--method: expected one of match, reference, received "sift"/);
+  });
+});
+
+describe('imgsim eval-features', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-feval-'));
+    await generateCollageDataset(path.join(dir, 'originals'), { count: 8, size: 128, seed: 5 });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('recall@k of the three methods, side by side and as JSON', async () => {
+    const out = path.join(dir, 'ev');
+    const r = await runCli(['eval-features', path.join(dir, 'originals'), '--out', out, '--queries', '4', '--per-image', '3', '-k', '3', ...SMALL.slice(0, 8), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = jsonOf<{ queries: number; indexed: number; recallAtK: Record<string, number>; recallByKind: Record<string, unknown> }>(r);
+    assert.equal(j.queries, 4);
+    assert.equal(j.indexed, 8 + 4 * 3);
+    for (const m of ['autoencoder', 'reference', 'match']) assert.ok((j.recallAtK[m] ?? -1) >= 0 && (j.recallAtK[m] ?? 2) <= 1, m);
+    assert.ok((j.recallAtK.match ?? 0) >= 0.9, `match recall ${j.recallAtK.match}`);
+    assert.deepEqual(Object.keys(j.recallByKind), ['crop', 'rotate', 'scale', 'jpeg', 'brightness']);
+    const saved = JSON.parse(await readFile(path.join(out, 'features-eval.json'), 'utf8')) as { recallAtK: unknown };
+    assert.deepEqual(saved.recallAtK, j.recallAtK);
+    // reuse the index: no training, same figures
+    const again = await runCli(['eval-features', path.join(dir, 'originals'), '--out', out, '--queries', '4', '--per-image', '3', '-k', '3', '--index', path.join(out, 'index')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /all\s+[\d.]+\s+[\d.]+\s+1\.000/);
+  });
+});
