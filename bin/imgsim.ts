@@ -2,10 +2,13 @@
 // the user print one line and exit 2; unexpected ones exit 1 (stack with --verbose).
 import { Command } from 'commander';
 import { errorMessage, UserError } from '../shared/errors.js';
+import { applyCommand } from './commands/apply.js';
 import { clusterCommand } from './commands/cluster.js';
 import { demoCommand } from './commands/demo.js';
 import { embedCommand } from './commands/embed.js';
 import { evalCommand } from './commands/eval.js';
+import { evalFeaturesCommand } from './commands/eval-features.js';
+import { featuresCommand } from './commands/features.js';
 import { runCommand } from './commands/run.js';
 import { searchCommand } from './commands/search.js';
 import { trainCommand } from './commands/train.js';
@@ -28,8 +31,11 @@ const commands = [
   embedCommand(),
   clusterCommand(),
   searchCommand(),
+  featuresCommand(),
   evalCommand(),
+  evalFeaturesCommand(),
   demoCommand(),
+  applyCommand(),
   workerCommand(),
   enqueueCommand(),
   runsCommand(),

@@ -26,12 +26,24 @@ export const TRAIN_SETTINGS: readonly SettingName[] = [
   'kernelSize',
   'epochs',
   'batchSize',
+  'trainThreads',
   'learningRate',
   'optimizer',
   'weightDecay',
   'patience',
   'validationSplit',
   'seed',
+];
+/** Image-to-image task settings (train and demo only; see docs/tasks.md). */
+export const TASK_SETTINGS: readonly SettingName[] = [
+  'task',
+  'noise',
+  'noiseSigma',
+  'saltPepperAmount',
+  'crosshairWidth',
+  'eraseFraction',
+  'eraseFill',
+  'superresScale',
 ];
 export const EMBED_SETTINGS: readonly SettingName[] = ['embedBatchSize'];
 export const SERVICE_SETTINGS: readonly SettingName[] = ['redisUrl', 'qdrantUrl', 'artifacts'];

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../shared/images/decode.js';
 import type { Logger } from '../shared/logger.js';
-import { mapConcurrent, yieldToEventLoop } from '../shared/concurrency.js';
+import { yieldToEventLoop } from '../shared/concurrency.js';
 import { createProgress } from '../shared/progress.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import { batchFloats, type DecodedImages, type Failure } from './dataset.js';
@@ -63,7 +63,14 @@ export interface StreamEmbedOptions {
   progressBar?: boolean;
 }
 
-/** Decode-and-encode from storage, overlapping the next batch's decoding with encoding. */
+/**
+ * Decode-and-encode from storage as a pipeline that keeps both cores busy: decoding
+ * (storage read + sharp, on libuv's thread pool) runs continuously up to
+ * `2 × batchSize` images ahead of the encoder, `concurrency` images at a time, and
+ * the encoder (one wasm thread, synchronous) yields to the event loop after every
+ * batch so finished decodes are collected and the next ones started while it works.
+ * Output order is the order of `objects` (failures left out and listed).
+ */
 export async function embedFromStorage(
   encoder: tf.LayersModel,
   source: Storage,
@@ -77,34 +84,53 @@ export async function embedFromStorage(
   const failures: Failure[] = [];
   const progress = createProgress({ label: 'embed', total: objects.length, logger: o.logger, bar: o.progressBar });
 
-  const decodeBatch = (batch: readonly ObjectInfo[]) =>
-    mapConcurrent(batch, o.concurrency, async (obj) => {
-      try {
-        const img = await decodeImage(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
-        return { key: obj.key, data: img.data };
-      } catch (error) {
-        failures.push(failureOf(obj.key, error));
-        return undefined;
-      }
-    });
+  type Decoded = { key: string; data: Float32Array } | undefined;
+  const decodeOne = async (obj: ObjectInfo): Promise<Decoded> => {
+    try {
+      const img = await decodeImage(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
+      return { key: obj.key, data: img.data };
+    } catch (error) {
+      failures.push(failureOf(obj.key, error));
+      return undefined;
+    }
+  };
 
-  const batches: ObjectInfo[][] = [];
-  for (let i = 0; i < objects.length; i += o.batchSize) batches.push(objects.slice(i, i + o.batchSize));
-  let pending = batches.length > 0 ? decodeBatch(batches[0] as ObjectInfo[]) : undefined;
-  let done = 0;
-  for (let b = 0; b < batches.length; b++) {
-    const decoded = (await (pending as Promise<Array<{ key: string; data: Float32Array } | undefined>>)).filter(
-      (d): d is { key: string; data: Float32Array } => d !== undefined,
-    );
-    pending = b + 1 < batches.length ? decodeBatch(batches[b + 1] as ObjectInfo[]) : undefined;
+  // One settled-later slot per object; the pump starts decodes in order, at most
+  // `concurrency` in flight and at most `ahead` beyond what the encoder has taken.
+  const slots = objects.map(() => {
+    let resolve: (d: Decoded) => void = () => undefined;
+    const promise = new Promise<Decoded>((r) => (resolve = r));
+    return { promise, resolve };
+  });
+  const ahead = Math.max(2 * o.batchSize, o.concurrency);
+  let started = 0;
+  let running = 0;
+  let consumed = 0;
+  const pump = (): void => {
+    while (running < o.concurrency && started < objects.length && started < consumed + ahead) {
+      const i = started++;
+      running++;
+      void decodeOne(objects[i] as ObjectInfo).then((d) => {
+        running--;
+        (slots[i] as (typeof slots)[number]).resolve(d);
+        pump();
+      });
+    }
+  };
+
+  for (let start = 0; start < objects.length; start += o.batchSize) {
+    const end = Math.min(objects.length, start + o.batchSize);
+    pump();
+    const decoded = (await Promise.all(slots.slice(start, end).map((s) => s.promise))).filter((d): d is NonNullable<Decoded> => d !== undefined);
+    consumed = end;
+    pump(); // the next images start decoding before this batch is encoded
     if (decoded.length > 0) {
       const input = new Float32Array(decoded.length * per);
       decoded.forEach((d, i) => input.set(d.data, i * per));
       chunks.push(encodeBatch(encoder, input, decoded.length, o.size));
       keys.push(...decoded.map((d) => d.key));
     }
-    done += (batches[b] as ObjectInfo[]).length;
-    progress.update(done);
+    progress.update(end);
     await yieldToEventLoop();
   }
   progress.stop();

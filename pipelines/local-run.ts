@@ -10,11 +10,12 @@ import { openSource } from '../shared/storage/open.js';
 import type { Storage } from '../shared/storage/types.js';
 import { FlatIndex } from '../shared/vectors/flat-index.js';
 import { clusterEmbeddings, writeClusters, type ClusterResult } from './cluster.js';
-import { batchFloats, type DecodedImages, type Failure } from './dataset.js';
+import type { DecodedImages, Failure } from './dataset.js';
 import { embedDecoded, type Embeddings } from './embed.js';
 import { ingest } from './ingest.js';
 import { OUTPUT, type IndexManifest } from './layout.js';
-import { reconstruct, trainAutoencoder, type TrainResult } from './train.js';
+import { taskPreview, taskSpecFromMeta } from './tasks.js';
+import { trainAutoencoder, type TrainResult } from './train.js';
 
 export interface LocalRunOptions {
   source: string;
@@ -75,6 +76,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     kernelSize: c.kernelSize,
     epochs: c.epochs,
     batchSize: c.batchSize,
+    trainThreads: c.trainThreads,
     learningRate: c.learningRate,
     optimizer: c.optimizer,
     weightDecay: c.weightDecay,
@@ -117,15 +119,14 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   };
 }
 
-/** encoder/, decoder/, meta.json and preview.png (validation inputs above their reconstructions). */
+/** encoder/, decoder/, meta.json and preview.png (validation inputs above their reconstructions; tasks: input / output / target). */
 export async function saveModel(out: Storage, prefix: string, model: TrainResult, images: DecodedImages): Promise<void> {
   await saveLayersModel(model.encoder, out, `${prefix}encoder/`);
   await saveLayersModel(model.decoder, out, `${prefix}decoder/`);
   await saveMeta(out, prefix, model.meta);
   const shown = spread(model.validationIndices, 8);
-  const inputs = shown.map((i) => batchFloats(images, [i]));
-  const outputs = reconstruct(model, images, shown);
-  await out.put(`${prefix}preview.png`, await renderImageGrid([inputs, outputs], images.size, { rowLabels: ['input', 'reconstruction'] }));
+  const preview = taskPreview(model, images, shown, taskSpecFromMeta(model.meta), model.meta.taskParams?.seed ?? 0);
+  await out.put(`${prefix}preview.png`, await renderImageGrid(preview.rows, images.size, { rowLabels: preview.labels }));
 }
 
 export async function writeIndex(

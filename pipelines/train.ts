@@ -3,16 +3,26 @@
 // the validation loss (mean over every validation image), the best epoch's weights
 // kept, a progress bar with loss and ETA. The event loop is given a turn after every
 // batch so a worker's job lock keeps renewing during long epochs.
+//
+// Image-to-image tasks (o.task, see pipelines/tasks.ts): the loss is
+// MSE(decoder(encoder(input(x))), x) with the input made from each clean batch on the
+// fly from a seeded stream; the validation loss uses a fixed corruption per validation
+// image, so epochs are comparable. Reconstruct keeps the original single-tensor path.
+// After training, PSNR/SSIM of the output and of the baseline on the validation split
+// go into meta.metrics.
 import * as tf from '@tensorflow/tfjs';
 import { yieldToEventLoop } from '../shared/concurrency.js';
 import { UserError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { buildAutoencoder, embeddingDim, type Autoencoder } from '../shared/model/architecture.js';
+import { buildAutoencoder, embeddingDim, forward, type Autoencoder } from '../shared/model/architecture.js';
 import { activeBackend } from '../shared/model/backend.js';
 import type { ModelMeta } from '../shared/model/meta.js';
 import { createProgress } from '../shared/progress.js';
-import { createRng, shuffleInPlace } from '../shared/random.js';
+import { upscaleBicubic } from '../shared/images/corruptions.js';
+import { createRng, shuffleInPlace, type Rng } from '../shared/random.js';
 import { batchFloats, type DecodedImages } from './dataset.js';
+import { checkTaskSize, evaluateTask, fixedRngs, taskBatch, taskParams, type TaskSpec } from './tasks.js';
+import { startDataParallel, type DataParallelStep } from './train-parallel/data-parallel.js';
 
 export interface TrainOptions {
   filters: readonly number[];
@@ -29,6 +39,13 @@ export interface TrainOptions {
   source: string;
   logger?: Logger;
   progressBar?: boolean;
+  /** Image-to-image task (default reconstruct: the embedding autoencoder). */
+  taskSpec?: TaskSpec;
+  /**
+   * Threads computing gradients (data-parallel over worker threads on the wasm/cpu
+   * backends, pipelines/train-parallel/); 1 (the default) trains on this thread only.
+   */
+  trainThreads?: number;
   /** Called after every training batch (progress reporting, job heartbeats, tests). */
   onBatch?: (info: { epoch: number; batch: number; batches: number; loss: number }) => void | Promise<void>;
 }
@@ -47,16 +64,44 @@ export function splitIndices(n: number, validationSplit: number, seed: number): 
 }
 
 export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): Promise<TrainResult> {
-  const arch = { inputSize: images.size, filters: o.filters, kernelSize: o.kernelSize, seed: o.seed };
+  const spec: TaskSpec = o.taskSpec ?? { task: 'reconstruct' };
+  const inputSize = checkTaskSize(spec, images.size, o.filters);
+  if (spec.task === 'superres' && (o.trainThreads ?? 1) > 1) {
+    // Its decoder takes a second input (the bicubic upscale) that the worker threads do not pass.
+    throw new UserError(`--train-threads: superres trains on one thread only (expected 1), received ${o.trainThreads}`);
+  }
+  const arch = {
+    inputSize,
+    filters: o.filters,
+    kernelSize: o.kernelSize,
+    seed: o.seed,
+    ...(spec.task === 'superres' ? { upscale: spec.scale } : {}),
+  };
   const model = buildAutoencoder(arch);
   const split = splitIndices(images.keys.length, o.validationSplit, o.seed);
   const variables = [...model.encoder.trainableWeights, ...model.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
   const decayed = variables.filter((v) => v.shape.length > 1); // kernels, not biases
   const optimizer = tf.train.adam(o.learningRate);
   const rng = createRng(o.seed + 1);
-  const shape = [images.size, images.size, 3];
-  const reconstructionLoss = (x: tf.Tensor4D): tf.Scalar =>
-    tf.losses.meanSquaredError<tf.Tensor, tf.Scalar>(x, model.decoder.apply(model.encoder.apply(x)) as tf.Tensor);
+  const noiseSeed = o.seed + 2;
+  const noiseRng = createRng(noiseSeed);
+  const lossOf = (x: tf.Tensor4D, target: tf.Tensor4D, upscaled?: tf.Tensor4D): tf.Scalar =>
+    tf.losses.meanSquaredError<tf.Tensor, tf.Scalar>(target, forward(model, x, upscaled ? { upscaled } : {}));
+  /**
+   * Input, target (and for superres the bicubic upscale of the input) tensors of a batch;
+   * one tensor for input and target when reconstructing: no extra copy.
+   */
+  const tensorsOf = (idx: readonly number[], rngFor: (i: number) => Rng): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D?] => {
+    if (spec.task === 'reconstruct') {
+      const x = tf.tensor4d(batchFloats(images, idx), [idx.length, images.size, images.size, 3]);
+      return [x, x];
+    }
+    const b = taskBatch(spec, images, idx, rngFor);
+    const x = tf.tensor4d(b.input, [b.n, b.inputSize, b.inputSize, 3]);
+    const y = tf.tensor4d(b.target, [b.n, b.size, b.size, 3]);
+    if (spec.task !== 'superres') return [x, y];
+    return [x, y, tf.tensor4d(upscaleBicubic(b.input, b.n, b.inputSize, spec.scale), [b.n, b.size, b.size, 3])];
+  };
 
   const batchesPerEpoch = Math.ceil(split.train.length / o.batchSize);
   const progress = createProgress({
@@ -73,24 +118,44 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
   const started = performance.now();
   let imagesSeen = 0;
 
+  // Data-parallel training (o.trainThreads > 1): the batch as float arrays, shared out to worker threads.
+  let parallel: DataParallelStep | undefined;
+  const arraysOf = (idx: readonly number[], rngFor: (i: number) => Rng): [Float32Array, Float32Array] => {
+    if (spec.task === 'reconstruct') {
+      const x = batchFloats(images, idx);
+      return [x, x];
+    }
+    const t = taskBatch(spec, images, idx, rngFor);
+    return [t.input, t.target];
+  };
+
   try {
+    const factor = 1 - o.learningRate * o.weightDecay;
+    parallel = await startDataParallel({
+      threads: o.trainThreads,
+      backend: activeBackend() ?? tf.getBackend(),
+      ...model,
+      variables,
+      optimizer,
+      ...(o.optimizer === 'adamw' && o.weightDecay > 0 ? { afterUpdate: () => decayed.forEach((v) => v.assign(tf.mul(v, factor))) } : {}),
+    });
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const epochStart = performance.now();
       const order = shuffleInPlace([...split.train], rng);
       let trainSum = 0;
       for (let b = 0; b < batchesPerEpoch; b++) {
         const idx = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
-        const loss = tf.tidy(() => {
-          const x = tf.tensor4d(batchFloats(images, idx), [idx.length, ...shape] as [number, number, number, number]);
-          const cost = optimizer.minimize(() => reconstructionLoss(x), true, variables) as tf.Scalar;
+        const loss = parallel ? undefined : tf.tidy(() => {
+          const [x, target, upscaled] = tensorsOf(idx, () => noiseRng);
+          const cost = optimizer.minimize(() => lossOf(x, target, upscaled), true, variables) as tf.Scalar;
           if (o.optimizer === 'adamw' && o.weightDecay > 0) {
             const factor = 1 - o.learningRate * o.weightDecay;
             for (const v of decayed) v.assign(tf.mul(v, factor));
           }
           return cost;
         });
-        const value = (await loss.data())[0] as number;
-        loss.dispose();
+        const value = loss ? ((await loss.data())[0] as number) : await (parallel as DataParallelStep).step(...arraysOf(idx, () => noiseRng), idx.length);
+        loss?.dispose();
         if (!Number.isFinite(value)) throw new Error(`Training diverged at epoch ${epoch}: loss is ${value}; try a lower --lr`);
         trainSum += value * idx.length;
         imagesSeen += idx.length;
@@ -102,7 +167,7 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
         await o.onBatch?.({ epoch, batch: b + 1, batches: batchesPerEpoch, loss: value });
         await yieldToEventLoop();
       }
-      const validation = await meanLoss(images, split.validation, o.batchSize, reconstructionLoss);
+      const validation = await meanLoss(split.validation, o.batchSize, (idx) => tf.tidy(() => lossOf(...tensorsOf(idx, fixedRngs(noiseSeed, idx)))));
       const train = trainSum / split.train.length;
       losses.push({ epoch, train, validation, seconds: (performance.now() - epochStart) / 1000 });
       o.logger?.info({ epoch, train, validation }, `epoch ${epoch}/${o.epochs}`);
@@ -118,6 +183,7 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
     }
   } finally {
     progress.stop();
+    await parallel?.close();
     optimizer.dispose();
   }
   if (!best) throw new Error('Training ran no epoch');
@@ -125,12 +191,15 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
   best.weights.forEach((w) => w.dispose());
 
   const trainSeconds = (performance.now() - started) / 1000;
+  const metrics = await evaluateTask(model, images, split.validation, spec, noiseSeed, o.batchSize);
+  const taskPart = spec.task === 'reconstruct' ? '' : `${spec.task}-`;
   const meta: ModelMeta = {
-    modelId: `cae-${images.size}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-s${o.seed}`,
+    modelId: `cae-${taskPart}${images.size}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-s${o.seed}`,
     createdAt: new Date().toISOString(),
-    task: 'reconstruct',
+    task: spec.task,
+    ...(spec.task === 'reconstruct' ? {} : { taskParams: taskParams(spec, images.size, noiseSeed) }),
     source: o.source,
-    inputSize: images.size,
+    inputSize,
     fit: o.fit,
     architecture: { filters: [...o.filters], kernelSize: o.kernelSize },
     embeddingDim: embeddingDim(arch),
@@ -153,21 +222,17 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
     losses,
     backend: activeBackend() ?? tf.getBackend(),
     timings: { trainSeconds, imagesPerSecond: imagesSeen / trainSeconds },
+    metrics,
   };
   return { ...model, meta, validationIndices: split.validation };
 }
 
 /** Mean per-image loss over `indices`, batch by batch (not the last batch's loss). */
-async function meanLoss(
-  images: DecodedImages,
-  indices: readonly number[],
-  batchSize: number,
-  lossOf: (x: tf.Tensor4D) => tf.Scalar,
-): Promise<number> {
+async function meanLoss(indices: readonly number[], batchSize: number, lossOf: (idx: number[]) => tf.Scalar): Promise<number> {
   let sum = 0;
   for (let b = 0; b < indices.length; b += batchSize) {
     const idx = indices.slice(b, b + batchSize);
-    const loss = tf.tidy(() => lossOf(tf.tensor4d(batchFloats(images, idx), [idx.length, images.size, images.size, 3])));
+    const loss = lossOf(idx);
     sum += ((await loss.data())[0] as number) * idx.length;
     loss.dispose();
     await yieldToEventLoop();

@@ -1,5 +1,6 @@
 // imgsim demo: generate a labelled synthetic dataset (shapes × colours on textured
 // backgrounds), run the whole pipeline on it and print its retrieval precision.
+// With --task colorize|denoise|superres: the image-to-image demos (pipelines/task-demo.ts).
 import path from 'node:path';
 import { Command } from 'commander';
 import { initBackend } from '../../shared/model/backend.js';
@@ -8,26 +9,77 @@ import { UserError } from '../../shared/errors.js';
 import { retrievalReport } from '../../pipelines/eval.js';
 import { runLocal } from '../../pipelines/local-run.js';
 import { OUTPUT } from '../../pipelines/layout.js';
-import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, TRAIN_SETTINGS, withDefaults } from '../options.js';
+import { runTaskDemo, type TaskDemoReport } from '../../pipelines/task-demo.js';
+import { formatPsnr } from '../../shared/images/quality.js';
+import type { TaskMetrics } from '../../shared/model/meta.js';
+import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 
 /** 32×32 input, 4 stages, batch 16, 20 epochs: enough steps on 720 images to learn shapes and colours. */
 const DEMO_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16', epochs: '20' } as const;
+
+/** Image-to-image demos: sizes, filters and epochs measured to meet their targets in 1–3 minutes on 2 cores (docs/tasks.md). */
+const TASK_DEMO_DEFAULTS: Record<'denoise' | 'colorize' | 'superres', Record<string, string>> = {
+  denoise: { imageSize: '32', filters: '32,64', batchSize: '8', epochs: '50', learningRate: '3e-3', noise: 'gaussian,crosshair', patience: '0' },
+  colorize: { imageSize: '32', filters: '16,32,64', batchSize: '16', epochs: '40', learningRate: '3e-3', patience: '0' },
+  superres: { imageSize: '64', filters: '64', batchSize: '16', epochs: '30', learningRate: '3e-3', patience: '0' },
+};
+const TASK_DEMO_COUNT = { denoise: 360, colorize: 600, superres: 360 } as const;
+
+function metricsLine(label: string, m: TaskMetrics): string {
+  return `${label}: output PSNR ${formatPsnr(m.output.psnr)} SSIM ${m.output.ssim.toFixed(3)}   baseline (${m.baseline.method}) PSNR ${formatPsnr(m.baseline.psnr)} SSIM ${m.baseline.ssim.toFixed(3)}`;
+}
+
+function printTaskReport(ctx: CommandContext, r: TaskDemoReport): void {
+  print(ctx, r, [
+    `${r.task} demo: dataset ${r.dataset}; model ${r.modelId} → ${r.model}`,
+    `held-out images (${r.heldOut}) applied → ${r.applied}; preview ${r.preview}`,
+    metricsLine('held-out, training corruption', r.metrics),
+    ...Object.entries(r.extra).map(([name, m]) => metricsLine(`held-out, ${name} only`, m)),
+    ...(r.colour ? [`colour: ${(100 * r.colour.circleRed).toFixed(1)}% of circle pixels closer to red, ${(100 * r.colour.squareBlue).toFixed(1)}% of square pixels closer to blue`] : []),
+    ...r.targets.map((t) => `target ${t.met ? 'met' : 'NOT met'}: ${t.name} = ${t.value.toFixed(3)} (required ${t.required === 0 ? '> 0' : `≥ ${t.required}`})`),
+    `time: data ${r.seconds.data.toFixed(1)} s, train ${r.seconds.train.toFixed(1)} s, apply ${r.seconds.apply.toFixed(1)} s, total ${r.seconds.total.toFixed(1)} s`,
+  ]);
+}
 
 export function demoCommand(): Command {
   const cmd = new Command('demo')
     .description('generate a small labelled synthetic dataset, run the pipeline on it, print precision@10')
     .option('-o, --out <dir>', 'output folder (dataset in <out>/data, results in <out>/run)', 'imgsim-demo')
     .option('--per-class <n>', 'images per class', '80')
+    .option('--from <folder>', 'denoise/superres demos: train on this folder instead of generated shapes images')
+    .option('--count <n>', 'image-to-image demos: generated images (default colorize 600, denoise/superres 360)')
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
       `\nUnless given, the demo trains a smaller model than the defaults so it ends in about a minute:\n  ${Object.entries(DEMO_DEFAULTS)
         .map(([k, v]) => `${k}=${v}`)
-        .join(' ')}\n\nExample:\n  imgsim demo --out ./demo --per-class 40 --epochs 10`,
+        .join(' ')}\n\nImage-to-image demos (--task; docs/tasks.md): train, apply to the held-out images (<out>/apply/,\npreview.png), print PSNR/SSIM vs the baseline and whether the target was met. Their defaults:\n${Object.entries(
+        TASK_DEMO_DEFAULTS,
+      )
+        .map(([task, d]) => `  ${task}: ${Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+        .join('\n')}\n  colorize: circles (red) and squares (blue) on grey; input = greyscale; ≥ 90% of shape pixels the right colour\n  denoise: gaussian + crosshair noise on shapes images (or --from); ≥ +3 dB PSNR over the input for gaussian sigma 0.1\n  superres: ×2 (--scale) on shapes images at 64 px (or --from); PSNR above bicubic upscaling\n\nExamples:\n  imgsim demo --out ./demo --per-class 40 --epochs 10\n  imgsim demo --task colorize --out ./demo-colorize\n  imgsim demo --task denoise --out ./demo-denoise --from ./photos --noise gaussian,crosshair\n  imgsim demo --task superres --out ./demo-superres --scale 2`,
     );
-  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...CLUSTER_SETTINGS]);
+  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...CLUSTER_SETTINGS, ...TASK_SETTINGS]);
   return cmd.action(async (opts: Record<string, unknown>) => {
+    const requested = typeof opts.task === 'string' ? opts.task : process.env.IMGSIM_TASK || 'reconstruct';
+    if (requested === 'denoise' || requested === 'colorize' || requested === 'superres') {
+      const ctx = contextFrom(withDefaults(opts, TASK_DEMO_DEFAULTS[requested]));
+      const count = opts.count === undefined ? TASK_DEMO_COUNT[requested] : Number(opts.count);
+      if (!Number.isInteger(count) || count < 9) throw new UserError(`--count: expected an integer ≥ 9, received "${String(opts.count)}"`);
+      if (opts.from !== undefined && requested === 'colorize') throw new UserError('--from: the colorize demo uses its own generated shapes (circles red, squares blue); train on a folder with imgsim train --task colorize');
+      await initBackend(ctx.config.backend, ctx.logger);
+      const report = await runTaskDemo({
+        out: path.resolve(String(opts.out)),
+        config: ctx.config,
+        count,
+        ...(typeof opts.from === 'string' ? { from: opts.from } : {}),
+        logger: ctx.logger,
+        progressBar: ctx.progressBar,
+      });
+      printTaskReport(ctx, report);
+      return;
+    }
     const ctx = contextFrom(withDefaults(opts, DEMO_DEFAULTS));
     const perClass = Number(opts.perClass);
     if (!Number.isInteger(perClass) || perClass < 4) {

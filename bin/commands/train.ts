@@ -6,8 +6,10 @@ import { openSource } from '../../shared/storage/open.js';
 import { ingest } from '../../pipelines/ingest.js';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { saveModel } from '../../pipelines/local-run.js';
+import { taskLabel, taskSpecFromConfig } from '../../pipelines/tasks.js';
 import { trainAutoencoder } from '../../pipelines/train.js';
-import { addConfigFlags, contextFrom, DECODE_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { formatPsnr } from '../../shared/images/quality.js';
+import { addConfigFlags, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function trainCommand(): Command {
@@ -16,8 +18,24 @@ export function trainCommand(): Command {
     .argument('<folder>', 'folder of images')
     .requiredOption('-o, --out <dir>', 'output folder')
     .option('--json', 'print meta.json on stdout')
-    .addHelpText('after', '\nExample:\n  imgsim train ./photos --out ./out --epochs 20 --batch 32');
-  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS]);
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Tasks (--task; docs/tasks.md): reconstruct (default, the embedding autoencoder), denoise (noisy → clean),',
+        'colorize (grey → colour), superres (input --size/--scale → output --size). The input is made from each',
+        'clean image on the fly (seeded); meta.json records the task, its parameters, and PSNR/SSIM on the',
+        'validation split for the output and for the baseline (the input; bicubic upscale for superres).',
+        'Use 1-3 --filters stages for image-to-image tasks: every pooling stage loses detail.',
+        '',
+        'Examples:',
+        '  imgsim train ./photos --out ./out --epochs 20 --batch 32',
+        '  imgsim train ./photos --out ./dn --task denoise --noise gaussian,crosshair --noise-sigma 0.1 --crosshair-width 1-3 --filters 32,64 --lr 3e-3 --batch 8',
+        '  imgsim train ./photos --out ./sr --task superres --scale 2 --size 64 --filters 64 --lr 3e-3',
+        '  imgsim train ./shapes --out ./col --task colorize --size 32 --filters 16,32,64,128',
+      ].join('\n'),
+    );
+  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...TASK_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     const c = ctx.config;
@@ -27,13 +45,20 @@ export function trainCommand(): Command {
     const common = { logger: ctx.logger, progressBar: ctx.progressBar };
     const { images, failures } = await ingest(source, { size: c.imageSize, fit: c.fit, maxPixels: c.maxPixels, concurrency: c.decodeConcurrency, ...common });
     await out.put(OUTPUT.failures, JSON.stringify(failures, null, 2));
-    const model = await trainAutoencoder(images, { ...c, source: source.uri, ...common });
+    const taskSpec = taskSpecFromConfig(c);
+    const model = await trainAutoencoder(images, { ...c, taskSpec, source: source.uri, ...common });
     await saveModel(out, OUTPUT.modelPrefix, model, images);
     const m = model.meta;
     print(ctx, m, [
       `model ${m.modelId} → ${out.resolveKey(OUTPUT.modelPrefix)}`,
       `${m.training.trainImages} train / ${m.training.validationImages} validation images, ${failures.length} skipped`,
       `best validation loss ${m.training.bestValidationLoss.toFixed(5)} at epoch ${m.training.bestEpoch}/${m.training.epochsRun}, ${m.timings.imagesPerSecond.toFixed(1)} img/s on ${m.backend}`,
+      ...(m.metrics
+        ? [
+            `${taskLabel(taskSpec)} on ${m.metrics.images} validation images: output PSNR ${formatPsnr(m.metrics.output.psnr)} SSIM ${m.metrics.output.ssim.toFixed(3)}` +
+              `  vs baseline (${m.metrics.baseline.method}) PSNR ${formatPsnr(m.metrics.baseline.psnr)} SSIM ${m.metrics.baseline.ssim.toFixed(3)}`,
+          ]
+        : []),
     ]);
   });
 }

@@ -94,6 +94,13 @@ export const settings = {
     default: 32,
     doc: 'training batch size',
   }),
+  trainThreads: setting({
+    env: 'IMGSIM_TRAIN_THREADS',
+    flag: '--train-threads',
+    schema: int(1, 64),
+    default: 1,
+    doc: 'threads computing training gradients on the wasm/cpu backends (data-parallel: the batch is split across worker threads); 1 trains on the main thread only',
+  }),
   learningRate: setting({
     env: 'IMGSIM_LEARNING_RATE',
     flag: '--lr',
@@ -135,6 +142,77 @@ export const settings = {
     schema: int(0, 2 ** 31 - 1),
     default: 42,
     doc: 'seed for the split, shuffling, initial weights and t-SNE',
+  }),
+  // --- image-to-image tasks (imgsim train --task, docs/tasks.md) ---
+  task: setting({
+    env: 'IMGSIM_TASK',
+    flag: '--task',
+    schema: z.enum(['reconstruct', 'denoise', 'colorize', 'superres']),
+    default: 'reconstruct',
+    doc: 'what the model learns: reconstruct (the embedding autoencoder), denoise, colorize (grey → colour) or superres (low-res → high-res)',
+  }),
+  noise: setting({
+    env: 'IMGSIM_NOISE',
+    flag: '--noise',
+    schema: z
+      .string()
+      .regex(
+        /^(gaussian|salt-pepper|crosshair|erase)(,(gaussian|salt-pepper|crosshair|erase))*$/,
+        'expected a comma-separated list of gaussian, salt-pepper, crosshair, erase',
+      )
+      .transform((s) => [...new Set(s.split(','))] as Array<'gaussian' | 'salt-pepper' | 'crosshair' | 'erase'>),
+    default: 'gaussian',
+    doc: 'denoise: noise kinds added to every training image, applied in the order gaussian, salt-pepper, crosshair, erase',
+  }),
+  noiseSigma: setting({
+    env: 'IMGSIM_NOISE_SIGMA',
+    flag: '--noise-sigma',
+    schema: num(0, 1),
+    default: 0.1,
+    doc: 'denoise: standard deviation of the gaussian noise (pixels in [0, 1])',
+  }),
+  saltPepperAmount: setting({
+    env: 'IMGSIM_SP_AMOUNT',
+    flag: '--sp-amount',
+    schema: num(0, 1),
+    default: 0.05,
+    doc: 'denoise: fraction of pixels set to black or white by salt-pepper noise',
+  }),
+  crosshairWidth: setting({
+    env: 'IMGSIM_CROSSHAIR_WIDTH',
+    flag: '--crosshair-width',
+    schema: z
+      .string()
+      .regex(/^\d{1,3}(-\d{1,3})?$/, 'expected a width in pixels or a range such as 1-3')
+      .transform((s) => s.split('-').map(Number))
+      .refine((w) => (w[0] as number) >= 1 && (w.at(-1) as number) >= (w[0] as number), 'expected widths ≥ 1 with min ≤ max')
+      .transform((w): [number, number] => [w[0] as number, w.at(-1) as number]),
+    default: '1-3',
+    doc: 'denoise: crosshair line width in pixels, or a min-max range drawn per image',
+  }),
+  eraseFraction: setting({
+    env: 'IMGSIM_ERASE_FRACTION',
+    flag: '--erase-fraction',
+    schema: num(0.02, 0.9),
+    default: 0.2,
+    doc: 'denoise: largest fraction of the image area a random-erasing rectangle covers',
+  }),
+  eraseFill: setting({
+    env: 'IMGSIM_ERASE_FILL',
+    flag: '--erase-fill',
+    schema: z.enum(['noise', 'constant']),
+    default: 'noise',
+    doc: 'denoise: what fills an erased rectangle: uniform noise, or one random grey',
+  }),
+  superresScale: setting({
+    env: 'IMGSIM_SUPERRES_SCALE',
+    flag: '--scale',
+    schema: z.coerce
+      .number()
+      .refine((v) => v === 2 || v === 4, 'expected 2 or 4')
+      .transform((v): 2 | 4 => (v === 4 ? 4 : 2)),
+    default: 2,
+    doc: 'superres: upscale factor; the model input is --size / scale (area downscale), the output --size',
   }),
   embedBatchSize: setting({
     env: 'IMGSIM_EMBED_BATCH_SIZE',

@@ -4,6 +4,17 @@
 // convolutions back to 3 channels (ReLU between stages, sigmoid at the end because
 // targets are pixels in [0, 1]). The embedding is the flattened encoder output:
 // (size / 2^stages)² × lastFilters values, 1,024 at 64×64.
+//
+// Super-resolution (`upscale` 2 or 4): the encoder is unchanged (it takes the low-res
+// inputSize), the decoder gets log2(upscale) extra 2×2 stride-2 transposed-conv stages
+// (filters[0] channels each, ReLU) before the final one to 3 channels, so it outputs
+// inputSize × upscale. Its last stage is linear (zero-initialised) and predicts a
+// residual added to an interpolated upscale of the low-res input, the decoder's second
+// input (`forward` passes the bicubic upscale when given, else a half-pixel bilinear
+// one): the plain bottleneck alone loses more detail than bicubic upscaling does, the
+// residual form only has to learn what interpolation misses, and an untrained model
+// outputs the interpolation. Use `forward` to run either kind of decoder.
+// upscale 1 (the default) builds exactly the plain decoder.
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 
@@ -17,6 +28,8 @@ export interface ArchitectureOptions {
   seed: number;
   /** Kernel initialiser: 'he' (He uniform, suited to ReLU; default) or 'glorot'. */
   init?: 'he' | 'glorot';
+  /** Decoder output side = inputSize × upscale (1, 2 or 4; default 1). */
+  upscale?: number;
 }
 
 type Initializer = ReturnType<typeof tf.initializers.heUniform>;
@@ -33,6 +46,8 @@ export function validateArchitecture(o: ArchitectureOptions): void {
   if (o.filters.some((f) => !Number.isInteger(f) || f < 1)) {
     throw new UserError(`filters: expected positive integers, received ${o.filters.join(',')}`);
   }
+  const up = o.upscale ?? 1;
+  if (up !== 1 && up !== 2 && up !== 4) throw new UserError(`scale: expected 2 or 4 (decoder upscale), received ${up}`);
   const factor = 2 ** stages;
   if (o.inputSize % factor !== 0 || o.inputSize < factor) {
     throw new UserError(
@@ -70,11 +85,40 @@ export function buildEncoder(o: ArchitectureOptions): tf.Sequential {
   return model;
 }
 
-export function buildDecoder(o: ArchitectureOptions): tf.Sequential {
+/** Side of the decoder's output: inputSize × upscale. */
+export function outputSide(o: Pick<ArchitectureOptions, 'inputSize' | 'upscale'>): number {
+  return o.inputSize * (o.upscale ?? 1);
+}
+
+export function buildDecoder(o: ArchitectureOptions): tf.LayersModel {
   validateArchitecture(o);
   const side = latentSide(o);
   const reversed = [...o.filters].reverse();
-  const outputs = [...reversed.slice(1), 3];
+  const up = o.upscale ?? 1;
+  const extra = Math.round(Math.log2(up));
+  const outputs = [...reversed.slice(1), ...Array.from({ length: extra }, () => o.filters[0] as number), 3];
+  if (up !== 1) {
+    const latent = tf.input({ shape: [side, side, reversed[0] as number], name: 'latent' });
+    const upscaled = tf.input({ shape: [o.inputSize * up, o.inputSize * up, 3], name: 'upscaled' });
+    let h: tf.SymbolicTensor = latent;
+    outputs.forEach((filters, i) => {
+      const last = i === outputs.length - 1;
+      h = tf.layers
+        .conv2dTranspose({
+          filters,
+          kernelSize: 2,
+          strides: 2,
+          padding: 'valid',
+          activation: last ? 'linear' : 'relu',
+          // The residual starts at zero: an untrained model outputs the bilinear upscale.
+          kernelInitializer: last ? tf.initializers.zeros() : initializer(o, o.seed + 100 + i),
+          name: `dec_deconv${i + 1}`,
+        })
+        .apply(h) as tf.SymbolicTensor;
+    });
+    const out = tf.layers.add({ name: 'dec_residual' }).apply([upscaled, h]) as tf.SymbolicTensor;
+    return tf.model({ inputs: [latent, upscaled], outputs: out, name: 'decoder' });
+  }
   const model = tf.sequential({ name: 'decoder' });
   outputs.forEach((filters, i) => {
     const last = i === outputs.length - 1;
@@ -92,6 +136,22 @@ export function buildDecoder(o: ArchitectureOptions): tf.Sequential {
     );
   });
   return model;
+}
+
+/**
+ * decoder(encoder(x)). A super-resolution decoder also gets the upscaled input its
+ * residual is added to: `upscaled` (e.g. the bicubic upscale of x), or else x resized
+ * bilinearly with half-pixel centres.
+ */
+export function forward(model: Autoencoder, x: tf.Tensor4D, opts: { predict?: boolean; upscaled?: tf.Tensor4D } = {}): tf.Tensor {
+  const predict = opts.predict === true;
+  const z = (predict ? model.encoder.predict(x) : model.encoder.apply(x)) as tf.Tensor;
+  let input: tf.Tensor | tf.Tensor[] = z;
+  if (model.decoder.inputs.length > 1) {
+    const side = model.decoder.inputs[1]?.shape[1] as number;
+    input = [z, opts.upscaled ?? tf.image.resizeBilinear(x, [side, side], false, true)];
+  }
+  return (predict ? model.decoder.predict(input) : model.decoder.apply(input)) as tf.Tensor;
 }
 
 export interface Autoencoder {

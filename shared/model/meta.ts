@@ -1,11 +1,46 @@
 // meta.json of a trained model: what it was trained on, how, and how it went.
 // Read back through a zod schema so an unreadable or foreign file gets a clear error.
 import { z } from 'zod';
+import { NOISE_KINDS, TASKS } from '../images/corruptions.js';
+
+const noiseParamsSchema = z.object({
+  kinds: z.array(z.enum(NOISE_KINDS)).min(1),
+  sigma: z.number(),
+  saltPepperAmount: z.number(),
+  crosshairWidth: z.tuple([z.number().int(), z.number().int()]),
+  eraseFraction: z.number(),
+  eraseFill: z.enum(['noise', 'constant']),
+});
+
+/** Task parameters: how the input is made from the clean image (shared/images/corruptions.ts). */
+export const taskParamsSchema = z.object({
+  /** Side of the decoder's output (= inputSize, or inputSize × scale for superres). */
+  outputSize: z.number().int(),
+  /** Human-readable description of the input transform. */
+  input: z.string(),
+  noise: noiseParamsSchema.optional(),
+  scale: z.union([z.literal(2), z.literal(4)]).optional(),
+  /** Seed of the training corruption stream (validation uses one seed per image). */
+  seed: z.number().int(),
+});
+
+/** PSNR in dB (null = Infinity: output identical to target) and SSIM, means over images. */
+const qualitySchema = z.object({ psnr: z.number().nullable(), ssim: z.number() });
+
+/** Quality on the validation split: the model's output, and the baseline it must beat. */
+export const taskMetricsSchema = z.object({
+  images: z.number().int(),
+  output: qualitySchema,
+  baseline: qualitySchema.extend({ method: z.enum(['input', 'grey-input', 'bicubic']) }),
+});
+export type TaskMetrics = z.infer<typeof taskMetricsSchema>;
 
 export const modelMetaSchema = z.object({
   modelId: z.string(),
   createdAt: z.string(),
-  task: z.literal('reconstruct'),
+  /** Old files (before image-to-image tasks) say 'reconstruct' and have no taskParams/metrics. */
+  task: z.enum(TASKS),
+  taskParams: taskParamsSchema.optional(),
   source: z.string(),
   inputSize: z.number().int(),
   fit: z.enum(['crop', 'letterbox']),
@@ -30,6 +65,7 @@ export const modelMetaSchema = z.object({
   losses: z.array(z.object({ epoch: z.number().int(), train: z.number(), validation: z.number(), seconds: z.number() })),
   backend: z.string(),
   timings: z.object({ trainSeconds: z.number(), imagesPerSecond: z.number() }),
+  metrics: taskMetricsSchema.optional(),
 });
 
 export type ModelMeta = z.infer<typeof modelMetaSchema>;

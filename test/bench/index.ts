@@ -16,7 +16,7 @@ import { machineLine, option, table } from './common.js';
 interface TrainSummary {
   torchThreads: number;
   reference: string | null;
-  results: Array<{ size: number; oursMedian: number; torchMedian: number | null; ratio: number | null; tensorsFlat: boolean }>;
+  results: Array<{ size: number; threads?: number; oursMedian: number; torchMedian: number | null; ratio: number | null; tensorsFlat: boolean }>;
   peakRssMiB: number;
   torchPeakRssMiB: number | null;
 }
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       threads = t.torchThreads;
       const rss = `${t.peakRssMiB.toFixed(0)} / ${t.torchPeakRssMiB === null ? '-' : t.torchPeakRssMiB.toFixed(0)} MiB`;
       for (const r of t.results) {
-        rows.push(['train', `${r.size}×${r.size}`, fmt(r.oursMedian), fmt(r.torchMedian), fmt(r.ratio, 3), verdict(r.ratio, TRAIN_TARGET[r.size]), rss, r.tensorsFlat ? 'yes' : 'NO']);
+        rows.push(['train', `${r.size}×${r.size}${r.threads !== undefined ? `, ${r.threads} thread${r.threads > 1 ? 's' : ''}` : ''}`, fmt(r.oursMedian), fmt(r.torchMedian), fmt(r.ratio, 3), verdict(r.ratio, TRAIN_TARGET[r.size]), rss, r.tensorsFlat ? 'yes' : 'NO']);
       }
       console.log('');
     }

@@ -6,9 +6,16 @@
 // both sides alike.
 //
 //   npm run bench:train [-- --sizes=64,128 --steps=12,5 --warmup=2 --rounds=2
-//                          --images=512 --batch=32 --torch-threads=1 --seed=42]
+//                          --images=512 --batch=32 --threads=1,2 --torch-threads=1 --seed=42
+//                          --memory-every=0]
 //   (or BENCH_SIZES, BENCH_STEPS, BENCH_WARMUP, BENCH_ROUNDS, BENCH_IMAGES, BENCH_BATCH,
-//    BENCH_TORCH_THREADS, BENCH_SEED)
+//    BENCH_THREADS, BENCH_TORCH_THREADS, BENCH_SEED, BENCH_MEMORY_EVERY)
+//
+// --threads: the trainer's trainThreads values to run (each round runs ours once per
+// value, then the reference); 2 = data-parallel over a worker thread
+// (pipelines/train-parallel/). --memory-every=N prints numTensors and RSS every N
+// measured steps (the memory check: e.g. --sizes=32 --steps=1000 --rounds=1
+// --memory-every=100 --threads=1).
 //
 // Ours: trainAutoencoder itself, on a training set of exactly (warmup + steps) batches
 // (the pool of decoded images repeated; one extra image is the validation split the
@@ -63,6 +70,8 @@ const rounds = intOption(argv, 'rounds', 2);
 const poolSize = intOption(argv, 'images', 512, 2);
 const batch = intOption(argv, 'batch', 32);
 const torchThreads = intOption(argv, 'torch-threads', 1);
+const threadsList = intListOption(argv, 'threads', [1, 2]);
+const memoryEvery = intOption(argv, 'memory-every', 0, 0);
 const seed = intOption(argv, 'seed', 42, 0);
 const jsonFile = stringOption(argv, 'json', undefined);
 const stepsFor = (i: number): number => (stepsList.length === 1 ? (stepsList[0] as number) : (stepsList[i] ?? (stepsList[stepsList.length - 1] as number)));
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
   console.log(`bench:train — ${machineLine()}`);
   console.log(
     `ours: imgsim trainAutoencoder, tfjs ${tf.version.tfjs} backend ${backend} (1 thread for the model); ` +
-      `batch ${batch}, warm-up ${warmup} steps, ${rounds} round(s), ${poolSize} images (seed ${seed})`,
+      `batch ${batch}, warm-up ${warmup} steps, ${rounds} round(s), ${poolSize} images (seed ${seed}), trainThreads ${threadsList.join(' and ')}`,
   );
 
   const jpegs = await ensureJpegSet({ count: poolSize, width: 800, height: 533, seed });
@@ -106,7 +115,8 @@ async function main(): Promise<void> {
   if (reference.ok) console.log(`reference: PyTorch ${reference.torch} (${REFERENCE_PYTHON}), torch.set_num_threads(${torchThreads})`);
   else console.log(`${REFERENCE_MISSING}\n  (${reference.reason})`);
 
-  const ours = new Map<number, OursRun[]>(sizes.map((s) => [s, []]));
+  const key = (size: number, threads: number): string => `${size}/${threads}`;
+  const ours = new Map<string, OursRun[]>(sizes.flatMap((s) => threadsList.map((t) => [key(s, t), []] as [string, OursRun[]])));
   const torch = new Map<number, number[]>(sizes.map((s) => [s, []]));
   const torchCpu = new Map<number, number[]>(sizes.map((s) => [s, []]));
   const torchRss: number[] = [];
@@ -114,13 +124,15 @@ async function main(): Promise<void> {
     for (let r = 1; r <= rounds; r++) {
       for (const [i, size] of sizes.entries()) {
         const steps = stepsFor(i);
-        const run = await trainOurs(pools.get(size) as DecodedImages, steps);
-        ours.get(size)?.push(run);
+        for (const threads of threadsList) {
+        const run = await trainOurs(pools.get(size) as DecodedImages, steps, threads);
+        ours.get(key(size, threads))?.push(run);
         console.log(
-          `round ${r} ${size}×${size} ours:  ${run.imagesPerSecond.toFixed(1)} img/s, ${run.imagesPerCpuSecond.toFixed(1)} img/CPU-s (${steps} steps, ${run.seconds.toFixed(1)} s, ` +
+          `round ${r} ${size}×${size} ours (${threads} thread${threads > 1 ? 's' : ''}):  ${run.imagesPerSecond.toFixed(1)} img/s, ${run.imagesPerCpuSecond.toFixed(1)} img/CPU-s (${steps} steps, ${run.seconds.toFixed(1)} s, ` +
             `loss ${run.firstLoss.toFixed(4)}→${run.lastLoss.toFixed(4)}, numTensors ${run.numTensors.join('→')}${run.tensorsFlat ? ' flat' : ' NOT FLAT'}, ` +
             `peak RSS ${peakRssMiB().toFixed(0)} MiB)`,
         );
+        }
         if (!reference.ok) continue;
         const ref = await runReference(
           ['train', '--npy', npyFiles.get(size) as string, '--batch', String(batch), '--steps', String(steps), '--warmup', String(warmup), '--seed', String(seed)],
@@ -143,10 +155,10 @@ async function main(): Promise<void> {
   }
 
   const rows: string[][] = [
-    ['size', 'ours img/s', 'torch img/s', 'ratio', 'ours img/CPU-s', 'torch img/CPU-s', 'CPU ratio', 'numTensors flat'],
+    ['size', 'threads', 'ours img/s', 'torch img/s', 'ratio', 'ours img/CPU-s', 'torch img/CPU-s', 'CPU ratio', 'numTensors flat'],
   ];
-  const results = sizes.map((size) => {
-    const o = ours.get(size) ?? [];
+  const results = sizes.flatMap((size) => threadsList.map((threads) => {
+    const o = ours.get(key(size, threads)) ?? [];
     const oRate = o.map((x) => x.imagesPerSecond);
     const oCpu = o.map((x) => x.imagesPerCpuSecond);
     const t = torch.get(size) ?? [];
@@ -158,6 +170,7 @@ async function main(): Promise<void> {
     const skipped = t.length === 0;
     rows.push([
       `${size}×${size}`,
+      String(threads),
       describeRate(oRate),
       skipped ? 'skipped' : describeRate(t),
       skipped ? '-' : describeRatio(ratios),
@@ -168,6 +181,7 @@ async function main(): Promise<void> {
     ]);
     return {
       size,
+      threads,
       steps: stepsFor(sizes.indexOf(size)),
       oursImagesPerSecond: oRate,
       oursImagesPerCpuSecond: oCpu,
@@ -180,7 +194,7 @@ async function main(): Promise<void> {
       tensorsFlat: flat,
       leakedAfterDispose: o.map((x) => x.leakedAfterDispose),
     };
-  });
+  }));
   console.log(`\ntraining throughput, batch ${batch} (median of ${rounds} round(s), min–max in brackets; ratio = ours/torch, paired per round)`);
   console.log(table(rows));
   const rss = peakRssMiB();
@@ -201,7 +215,7 @@ async function main(): Promise<void> {
 }
 
 /** One trainAutoencoder call over exactly warmup + steps batches; throughput of the last `steps`. */
-async function trainOurs(pool: DecodedImages, steps: number): Promise<OursRun> {
+async function trainOurs(pool: DecodedImages, steps: number, threads: number): Promise<OursRun> {
   const per = pool.size * pool.size * 3;
   const poolN = pool.keys.length;
   const n = (warmup + steps) * batch + 1; // + 1: the validation image the trainer holds out
@@ -236,6 +250,7 @@ async function trainOurs(pool: DecodedImages, steps: number): Promise<OursRun> {
     fit: 'crop',
     source: 'bench',
     progressBar: false,
+    trainThreads: threads,
     onBatch: ({ batch: b, loss }) => {
       const now = performance.now();
       if (b === warmup) {
@@ -245,6 +260,10 @@ async function trainOurs(pool: DecodedImages, steps: number): Promise<OursRun> {
       if (b > warmup) {
         tensors.push(tf.memory().numTensors);
         losses.push(loss);
+        if (memoryEvery > 0 && (b - warmup === 1 || (b - warmup) % memoryEvery === 0)) {
+          const rss = process.memoryUsage().rss / 2 ** 20;
+          console.log(`  step ${b - warmup}: numTensors ${tf.memory().numTensors}, RSS ${rss.toFixed(0)} MiB, loss ${loss.toFixed(5)}`);
+        }
       }
       if (b === warmup + steps) {
         t1 = now;

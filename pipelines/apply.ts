@@ -1,0 +1,268 @@
+// Apply: run a trained model (any task) on images and write one output PNG per input,
+// a preview grid (input / output / target when known) and, when targets are known,
+// PSNR/SSIM of the output and of the baseline.
+//
+// Images are decoded to the model's fixed side (meta.json inputSize, its resize fit).
+// What the input and target are (docs/tasks.md):
+//   reconstruct  input = the image, target = the image
+//   denoise      corrupt: input = the model's own training noise on the image (seeded per
+//                image), target = the image; otherwise input = the image, no target
+//   colorize     input = the image's greyscale, target = the image
+//   superres     corrupt: decoded at the output side, input = its area downscale by the
+//                model's scale, target = the decoded image; otherwise the decoded image
+//                (at the input side) is the low-res input and the output is scale× larger
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../shared/config/index.js';
+import { mapConcurrent } from '../shared/concurrency.js';
+import { errorMessage, UserError } from '../shared/errors.js';
+import { baselineOutput, downscaleArea, imageSeed, taskInput, toGreyscale, upscaleNearest, type Task } from '../shared/images/corruptions.js';
+import { decodeImage } from '../shared/images/decode.js';
+import { isImagePath } from '../shared/images/formats.js';
+import { renderImageGrid } from '../shared/images/image-grid.js';
+import { QualityMeter } from '../shared/images/quality.js';
+import sharp from 'sharp';
+import type { Logger } from '../shared/logger.js';
+import type { Autoencoder } from '../shared/model/architecture.js';
+import type { ModelMeta, TaskMetrics } from '../shared/model/meta.js';
+import { loadLayersModel, loadMeta, META_FILE } from '../shared/model/store.js';
+import { createRng } from '../shared/random.js';
+import { LocalStorage } from '../shared/storage/local.js';
+import { openSource, s3ConfigFrom } from '../shared/storage/open.js';
+import type { Storage } from '../shared/storage/types.js';
+import type { Failure } from './dataset.js';
+import { failureOf, listImages } from './ingest.js';
+import { OUTPUT } from './layout.js';
+import { metricsOf, predict, splitImages, taskLabel, taskSpecFromMeta, type TaskSpec } from './tasks.js';
+
+export interface TaskModel extends Autoencoder {
+  meta: ModelMeta;
+  spec: TaskSpec;
+  /** Where it was loaded from. */
+  location: string;
+}
+
+/**
+ * Loads a model given as its folder (with meta.json), the output folder of train/run
+ * (with model/meta.json), or a model id in the artefact store (models/<id>/).
+ */
+export async function loadTaskModel(ref: string, config?: Pick<Config, 'artifacts'> & Partial<Config>): Promise<TaskModel> {
+  let storage: Storage | undefined;
+  let prefix = '';
+  const dir = path.resolve(ref);
+  const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() === true;
+  if (await isFile(path.join(dir, META_FILE))) storage = new LocalStorage(dir);
+  else if (await isFile(path.join(dir, OUTPUT.modelPrefix, META_FILE))) storage = new LocalStorage(path.join(dir, OUTPUT.modelPrefix));
+  else if (/^[\w.-]+$/.test(ref) && config) {
+    const artifacts = await openSource(config.artifacts, config.s3Region ? { s3: s3ConfigFrom(config as Config) } : {}).catch(() => undefined);
+    if (artifacts && (await artifacts.exists(`models/${ref}/${META_FILE}`).catch(() => false))) {
+      storage = artifacts;
+      prefix = `models/${ref}/`;
+    }
+  }
+  if (!storage) {
+    throw new UserError(
+      `--model: no model found at "${ref}": expected a model folder (with ${META_FILE}), an output folder of train/run (with model/${META_FILE}), or a model id in IMGSIM_ARTIFACTS (${config?.artifacts ?? 'not configured'})`,
+    );
+  }
+  const meta = await loadMeta(storage, prefix);
+  const encoder = await loadLayersModel(storage, `${prefix}encoder/`);
+  const decoder = await loadLayersModel(storage, `${prefix}decoder/`);
+  return { meta, encoder, decoder, spec: taskSpecFromMeta(meta), location: `${storage.uri}/${prefix}` };
+}
+
+/** Refuses a model trained for another task than `expected`, naming the model's task. */
+export function checkExpectedTask(model: Pick<TaskModel, 'meta' | 'spec'>, expected: string | undefined): void {
+  if (expected === undefined) return;
+  const tasks: readonly string[] = ['reconstruct', 'denoise', 'colorize', 'superres'];
+  if (!tasks.includes(expected)) throw new UserError(`--expect-task: expected one of ${tasks.join(', ')}, received "${expected}"`);
+  if (model.spec.task !== expected) {
+    throw new UserError(`model ${model.meta.modelId} was trained for ${taskLabel(model.spec)}, not ${expected}`);
+  }
+}
+
+/** Sides of a model: the encoder's input and the decoder's output. */
+export function modelSides(model: Pick<TaskModel, 'meta' | 'spec'>): { inputSize: number; outputSize: number } {
+  const inputSize = model.meta.inputSize;
+  return { inputSize, outputSize: model.spec.task === 'superres' ? inputSize * model.spec.scale : inputSize };
+}
+
+export interface AppliedBatch {
+  n: number;
+  input: Float32Array;
+  inputSize: number;
+  output: Float32Array;
+  outputSize: number;
+  /** Known targets (outputSize), or undefined. */
+  target?: Float32Array;
+  /** What the model must beat (outputSize), when the target is known. */
+  baseline?: Float32Array;
+}
+
+/**
+ * Runs the model on n decoded images (side `side`: the output side for superres with
+ * corrupt, else the input side). `firstIndex` numbers the images for the per-image
+ * corruption seed.
+ */
+export function applyBatch(model: TaskModel, images: Float32Array, n: number, side: number, corrupt: boolean, firstIndex = 0): AppliedBatch {
+  const spec = model.spec;
+  const { inputSize, outputSize } = modelSides(model);
+  const seed = model.meta.taskParams?.seed ?? 0;
+  let input: Float32Array;
+  let target: Float32Array | undefined;
+  switch (spec.task) {
+    case 'reconstruct':
+      input = images;
+      target = images;
+      break;
+    case 'colorize':
+      input = toGreyscale(images);
+      target = images;
+      break;
+    case 'denoise':
+      input = corrupt ? taskInput(spec, images, n, side, (i) => createRng(imageSeed(seed, firstIndex + i))) : images;
+      target = corrupt ? images : undefined;
+      break;
+    case 'superres':
+      input = corrupt ? downscaleArea(images, n, side, spec.scale) : images;
+      target = corrupt ? images : undefined;
+      break;
+  }
+  const output = predict(model, input, n, inputSize);
+  const baseline = target === undefined ? undefined : baselineOutput(spec, input, n, outputSize);
+  return { n, input, inputSize, output, outputSize, ...(target ? { target } : {}), ...(baseline ? { baseline } : {}) };
+}
+
+export interface ApplyOptions {
+  corrupt: boolean;
+  maxPixels: number;
+  concurrency: number;
+  batchSize: number;
+  /** Images shown in the preview grid (evenly spread over the inputs). */
+  previewCount?: number;
+  logger?: Logger;
+}
+
+export interface ApplyResult {
+  task: Task;
+  modelId: string;
+  inputSize: number;
+  outputSize: number;
+  /** Input key → written output file (relative to the output folder). */
+  outputs: Array<{ key: string; file: string }>;
+  failures: Failure[];
+  preview: string;
+  metrics?: TaskMetrics;
+}
+
+interface InputImage {
+  key: string;
+  read: () => Promise<Buffer>;
+}
+
+/** Every image named: files as they are, folders listed recursively (keys relative to the folder). */
+export async function collectInputs(paths: readonly string[]): Promise<{ images: InputImage[]; ignored: Failure[] }> {
+  const images: InputImage[] = [];
+  const ignored: Failure[] = [];
+  for (const p of paths) {
+    const info = await stat(p).catch(() => undefined);
+    if (!info) throw new UserError(`Input not found: ${p}`);
+    if (info.isDirectory()) {
+      const source = await openSource(p);
+      const listed = await listImages(source);
+      ignored.push(...listed.ignored);
+      for (const obj of listed.images) images.push({ key: obj.key, read: () => source.get(obj.key) });
+    } else if (isImagePath(p)) {
+      images.push({ key: path.basename(p), read: () => readFile(p) });
+    } else {
+      ignored.push({ key: path.basename(p), reason: 'not-an-image', message: 'extension is not a supported image type' });
+    }
+  }
+  return { images, ignored };
+}
+
+/** PNG bytes of one size×size float image. */
+async function pngOf(img: Float32Array, size: number): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(img.length);
+  for (let i = 0; i < img.length; i++) {
+    const v = img[i] as number;
+    bytes[i] = v > 0 ? (v >= 1 ? 255 : Math.round(v * 255)) : 0;
+  }
+  return sharp(bytes, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+}
+
+/** Output file of an input key: same folders, .png. */
+export function outputFileOf(key: string): string {
+  return `${key.replace(/\.[^./]+$/, '')}.png`;
+}
+
+export async function applyModel(model: TaskModel, paths: readonly string[], out: Storage, o: ApplyOptions): Promise<ApplyResult> {
+  const { images, ignored } = await collectInputs(paths);
+  if (images.length === 0) throw new UserError(`No images found in ${paths.join(', ')}`);
+  const { inputSize, outputSize } = modelSides(model);
+  const side = model.spec.task === 'superres' && o.corrupt ? outputSize : inputSize;
+  const failures: Failure[] = [...ignored];
+  const outputs: ApplyResult['outputs'] = [];
+  const outMeter = new QualityMeter();
+  const baseMeter = new QualityMeter();
+  const previewCount = o.previewCount ?? 8;
+  const shownAt = new Set(Array.from({ length: Math.min(previewCount, images.length) }, (_, i) => Math.floor((i * images.length) / Math.min(previewCount, images.length))));
+  const rows: { input: Float32Array[]; output: Float32Array[]; target: Float32Array[] } = { input: [], output: [], target: [] };
+  let index = 0;
+  for (let b = 0; b < images.length; b += o.batchSize) {
+    const chunk = images.slice(b, b + o.batchSize);
+    const decoded = await mapConcurrent(chunk, o.concurrency, async (img) => {
+      try {
+        return { img, data: (await decodeImage(await img.read(), { size: side, fit: model.meta.fit, maxPixels: o.maxPixels })).data };
+      } catch (error) {
+        failures.push(failureOf(img.key, error));
+        return undefined;
+      }
+    });
+    const good = decoded.flatMap((d) => (d ? [d] : []));
+    if (good.length === 0) continue;
+    const per = side * side * 3;
+    const batch = new Float32Array(good.length * per);
+    good.forEach((g, i) => batch.set(g.data, i * per));
+    const r = applyBatch(model, batch, good.length, side, o.corrupt, index);
+    const outs = splitImages(r.output, r.n, outputSize);
+    const ins = splitImages(model.spec.task === 'superres' && r.inputSize !== outputSize ? upscaleNearest(r.input, r.n, r.inputSize, outputSize / r.inputSize) : r.input, r.n, outputSize);
+    const targets = r.target ? splitImages(r.target, r.n, outputSize) : undefined;
+    if (r.target && r.baseline) {
+      outMeter.addBatch(r.output, r.target, r.n, outputSize);
+      baseMeter.addBatch(r.baseline, r.target, r.n, outputSize);
+    }
+    for (const [i, g] of good.entries()) {
+      const file = outputFileOf(g.img.key);
+      try {
+        await out.put(file, await pngOf(outs[i] as Float32Array, outputSize));
+      } catch (error) {
+        throw new Error(`Cannot write ${file}: ${errorMessage(error)}`);
+      }
+      outputs.push({ key: g.img.key, file });
+      if (shownAt.has(b + chunk.indexOf(g.img))) {
+        rows.input.push(ins[i] as Float32Array);
+        rows.output.push(outs[i] as Float32Array);
+        if (targets) rows.target.push(targets[i] as Float32Array);
+      }
+    }
+    index += chunk.length;
+    o.logger?.debug({ done: Math.min(images.length, b + chunk.length), total: images.length }, 'apply');
+  }
+  const previewRows = [rows.input, rows.output, ...(rows.target.length === rows.input.length && rows.target.length > 0 ? [rows.target] : [])];
+  const inputLabel = model.spec.task === 'superres' && side === outputSize ? `input (1/${model.spec.scale})` : 'input';
+  const preview = 'preview.png';
+  if (rows.input.length > 0) {
+    await out.put(preview, await renderImageGrid(previewRows, outputSize, { rowLabels: [inputLabel, 'output', 'target'].slice(0, previewRows.length) }));
+  }
+  return {
+    task: model.spec.task,
+    modelId: model.meta.modelId,
+    inputSize,
+    outputSize,
+    outputs,
+    failures,
+    preview,
+    ...(outMeter.count > 0 ? { metrics: metricsOf(model.spec, outMeter, baseMeter) } : {}),
+  };
+}
