@@ -66,9 +66,11 @@ export function splitIndices(n: number, validationSplit: number, seed: number): 
 export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): Promise<TrainResult> {
   const spec: TaskSpec = o.taskSpec ?? { task: 'reconstruct' };
   const inputSize = checkTaskSize(spec, images.size, o.filters);
-  if (spec.task === 'superres' && (o.trainThreads ?? 1) > 1) {
+  let threads = o.trainThreads ?? 1;
+  if (spec.task === 'superres' && threads > 1) {
     // Its decoder takes a second input (the bicubic upscale) that the worker threads do not pass.
-    throw new UserError(`--train-threads: superres trains on one thread only (expected 1), received ${o.trainThreads}`);
+    o.logger?.warn({ trainThreads: threads }, 'superres trains on one thread: --train-threads is ignored for it');
+    threads = 1;
   }
   const arch = {
     inputSize,
@@ -132,7 +134,7 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
   try {
     const factor = 1 - o.learningRate * o.weightDecay;
     parallel = await startDataParallel({
-      threads: o.trainThreads,
+      threads,
       backend: activeBackend() ?? tf.getBackend(),
       ...model,
       variables,

@@ -3,7 +3,8 @@ import { Command, Option } from 'commander';
 import { UserError } from '../../shared/errors.js';
 import { enqueueRun } from '../../pipelines/distributed/runs.js';
 import { connectServices } from '../../workers/services.js';
-import { addConfigFlags, contextFrom, SERVICE_SETTINGS } from '../options.js';
+import { taskSpecFromConfig } from '../../pipelines/tasks.js';
+import { addConfigFlags, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
 
@@ -16,8 +17,20 @@ export function enqueueCommand(): Command {
     .option('--model <id>', 'use this trained model (see `imgsim runs` / models/ in the artefact store)')
     .option('--train', 'train a new model on a sample of the source first (the default without --model)')
     .option('--json', 'print the run as JSON')
-    .addHelpText('after', '\nExamples:\n  imgsim enqueue s3://photos/2026/ --dataset photos --train\n  imgsim enqueue s3://photos/2026/ --dataset photos --mode missing --model cae-64-20261128T101500-s42');
-  addConfigFlags(cmd, SERVICE_SETTINGS);
+    .addHelpText(
+      'after',
+      [
+        '',
+        'With --task denoise|colorize|superres the run trains a model for that task (docs/tasks.md)',
+        'and indexes the images with its encoder; `imgsim apply --model <modelId>` then runs it.',
+        '',
+        'Examples:',
+        '  imgsim enqueue s3://photos/2026/ --dataset photos --train',
+        '  imgsim enqueue s3://photos/2026/ --dataset photos --mode missing --model cae-64-20261128T101500-s42',
+        '  imgsim enqueue s3://scans/ --dataset scans --task denoise --noise gaussian,crosshair',
+      ].join('\n'),
+    );
+  addConfigFlags(cmd, [...SERVICE_SETTINGS, ...TASK_SETTINGS]);
   return cmd.action(async (source: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     if (opts.train === true && typeof opts.model === 'string') throw new UserError('--train and --model exclude each other');
@@ -29,11 +42,12 @@ export function enqueueCommand(): Command {
           dataset: String(opts.dataset),
           mode: opts.mode === 'missing' ? 'missing' : 'all',
           ...(typeof opts.model === 'string' ? { modelId: opts.model } : {}),
+          task: taskSpecFromConfig(ctx.config),
         },
         services,
       );
       print(ctx, { ...run, created }, [
-        created ? `run ${run.id} enqueued` : `run ${run.id} is already doing this work (status ${run.status})`,
+        (created ? `run ${run.id} enqueued` : `run ${run.id} is already doing this work (status ${run.status})`) + (run.task ? `: trains ${run.task}` : ''),
         `follow it: imgsim run-status ${run.id} --wait`,
       ]);
     } finally {

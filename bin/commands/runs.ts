@@ -59,6 +59,7 @@ export function runStatusCommand(): Command {
       const failures = await s.runs.failures(id, { limit: 1000 });
       print(ctx, { run, failures: failures.items, failuresTotal: failures.total }, [
         line(run),
+        ...(run.modelId || run.task ? [`model: ${run.modelId ?? '(training)'}${run.task ? `, task ${run.task}` : ''}`] : []),
         ...(run.error ? [`error: ${run.error}`] : []),
         ...failures.items.map((f) => `  failed ${f.key}: ${f.reason} — ${f.message}`),
       ]);

@@ -54,6 +54,6 @@ export async function runIngestStage(p: JobPayload<'ingest'>, deps: StageDeps): 
     .slice(0, config.trainSample)
     .map((o) => ({ key: o.key, etag: o.etag }));
   await runs.setStatus(p.runId, 'training');
-  await deps.scheduler.train({ runId: p.runId, dataset: p.dataset, source: p.source, mode: p.mode, sample });
+  await deps.scheduler.train({ runId: p.runId, dataset: p.dataset, source: p.source, mode: p.mode, sample, ...(p.task ? { task: p.task } : {}) });
   return { listed: images.length, toEmbed: toEmbed.length, removed, next: 'train' };
 }

@@ -8,12 +8,15 @@ import { TERMINAL_STATUSES } from '../../shared/runs/types.js';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import type { JobScheduler } from './deps.js';
 import { fanOutRun, readListing } from './fan-out.js';
+import { describeNoise, type TaskSpec } from '../../shared/images/corruptions.js';
 
 export interface EnqueueInput {
   source: string;
   dataset: string;
   mode: 'all' | 'missing';
   modelId?: string;
+  /** Train a model for this task (default reconstruct); excludes modelId. */
+  task?: TaskSpec;
 }
 
 export async function enqueueRun(
@@ -28,7 +31,17 @@ export async function enqueueRun(
   if (input.mode === 'missing' && !input.modelId) {
     throw new UserError('--mode missing needs --model ID: "missing" means not yet indexed with that model');
   }
-  const { run, created } = await deps.runs.createOrJoin(input);
+  const task = input.task && input.task.task !== 'reconstruct' ? input.task : undefined;
+  if (task && input.modelId) {
+    throw new UserError(`--task ${task.task} trains a new model; it cannot be combined with --model (${input.modelId})`);
+  }
+  const { run, created } = await deps.runs.createOrJoin({
+    source: input.source,
+    dataset: input.dataset,
+    mode: input.mode,
+    ...(input.modelId ? { modelId: input.modelId } : {}),
+    ...(task ? { task: runTaskLabel(task) } : {}),
+  });
   if (!created) return { run, created };
   await deps.scheduler.ingest({
     runId: run.id,
@@ -36,6 +49,7 @@ export async function enqueueRun(
     source: input.source,
     mode: input.mode,
     ...(input.modelId ? { modelId: input.modelId } : {}),
+    ...(task ? { task } : {}),
   });
   return { run, created: true };
 }
@@ -74,4 +88,17 @@ async function refuseIfSuperseded(run: RunRecord, runs: RunStore): Promise<void>
       `(live: ${live.collection}, model ${live.modelId}); retrying would update a collection searches do not use. ` +
       `Embed what the live collection lacks instead: imgsim enqueue ${run.source} --dataset ${run.dataset} --mode missing --model ${live.modelId}`,
   );
+}
+
+/** The task as the run records it, every parameter included (it is part of the run's identity). */
+export function runTaskLabel(task: TaskSpec): string {
+  switch (task.task) {
+    case 'denoise':
+      return `denoise (${describeNoise(task.noise)})`;
+    case 'superres':
+      return `superres (×${task.scale})`;
+    case 'colorize':
+    case 'reconstruct':
+      return task.task;
+  }
 }

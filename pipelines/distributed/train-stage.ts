@@ -1,4 +1,5 @@
-// Train stage of a run: decode the seeded sample, train the autoencoder, store the model
+// Train stage of a run: decode the seeded sample, train the autoencoder (for the payload's
+// task: reconstruct unless the run asked for denoise/colorize/superres), store the model
 // under models/<modelId>/ in the artefact store, then fan out embedding with it.
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import { decodeObjects } from '../ingest.js';
@@ -23,7 +24,14 @@ export async function runTrainStage(
     logger: deps.logger,
   });
   deps.logger.info({ runId: p.runId, decoded: images.keys.length, failed: failures.length }, 'train: sample decoded');
-  const model = await trainAutoencoder(images, { ...c, source: p.source, logger: deps.logger, progressBar: false, ...(onBatch ? { onBatch } : {}) });
+  const model = await trainAutoencoder(images, {
+    ...c,
+    source: p.source,
+    logger: deps.logger,
+    progressBar: false,
+    ...(p.task ? { taskSpec: p.task } : {}),
+    ...(onBatch ? { onBatch } : {}),
+  });
   try {
     const modelId = model.meta.modelId;
     await saveModel(deps.artifacts, artifactKeys.model(modelId), model, images);

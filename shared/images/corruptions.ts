@@ -63,27 +63,31 @@ export function inputSideOf(spec: TaskSpec, targetSide: number): number {
   return spec.task === 'superres' ? targetSide / spec.scale : targetSide;
 }
 
+/** The noise kinds with their parameters: "gaussian sigma 0.1 + crosshair width 1-3". */
+export function describeNoise(n: NoiseParams): string {
+  return n.kinds
+    .map((k) => {
+      switch (k) {
+        case 'gaussian':
+          return `gaussian sigma ${n.sigma}`;
+        case 'salt-pepper':
+          return `salt-pepper ${n.saltPepperAmount}`;
+        case 'crosshair':
+          return `crosshair width ${n.crosshairWidth[0]}-${n.crosshairWidth[1]}`;
+        case 'erase':
+          return `erase ≤${n.eraseFraction} of the area (${n.eraseFill})`;
+      }
+    })
+    .join(' + ');
+}
+
 /** One line saying how the input is made, for meta.json and help. */
 export function describeTask(spec: TaskSpec): string {
   switch (spec.task) {
     case 'reconstruct':
       return 'input = target = the image';
-    case 'denoise': {
-      const n = spec.noise;
-      const parts = n.kinds.map((k) => {
-        switch (k) {
-          case 'gaussian':
-            return `gaussian sigma ${n.sigma}`;
-          case 'salt-pepper':
-            return `salt-pepper ${n.saltPepperAmount}`;
-          case 'crosshair':
-            return `crosshair width ${n.crosshairWidth[0]}-${n.crosshairWidth[1]}`;
-          case 'erase':
-            return `erase ≤${n.eraseFraction} of the area (${n.eraseFill})`;
-        }
-      });
-      return `input = image + ${parts.join(' + ')}; target = the clean image`;
-    }
+    case 'denoise':
+      return `input = image + ${describeNoise(spec.noise)}; target = the clean image`;
     case 'colorize':
       return 'input = Rec.601 luma replicated to 3 channels; target = the colour image';
     case 'superres':

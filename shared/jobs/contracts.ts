@@ -3,6 +3,7 @@
 // old jobs may still sit in a queue after an upgrade, and a malformed one must fail
 // permanently with the offending field named.
 import { z } from 'zod';
+import { taskSpecSchema } from '../model/task-schema.js';
 
 export const STAGES = ['ingest', 'train', 'embed', 'index', 'cluster'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -23,6 +24,8 @@ export const payloadSchemas = {
     mode: z.enum(['all', 'missing']),
     /** Use this model; absent = train one first. */
     modelId: modelId.optional(),
+    /** What the model to train learns (absent: reconstruct); only without modelId. */
+    task: taskSpecSchema.optional(),
   }),
   train: z.object({
     runId,
@@ -31,6 +34,8 @@ export const payloadSchemas = {
     mode: z.enum(['all', 'missing']),
     /** Keys (with versions) of the seeded sample to train on. */
     sample: z.array(objectRef).min(2),
+    /** What the model learns (absent: reconstruct, the embedding autoencoder). */
+    task: taskSpecSchema.optional(),
   }),
   embed: z.object({
     runId,

@@ -1,16 +1,8 @@
 // meta.json of a trained model: what it was trained on, how, and how it went.
 // Read back through a zod schema so an unreadable or foreign file gets a clear error.
 import { z } from 'zod';
-import { NOISE_KINDS, TASKS } from '../images/corruptions.js';
-
-const noiseParamsSchema = z.object({
-  kinds: z.array(z.enum(NOISE_KINDS)).min(1),
-  sigma: z.number(),
-  saltPepperAmount: z.number(),
-  crosshairWidth: z.tuple([z.number().int(), z.number().int()]),
-  eraseFraction: z.number(),
-  eraseFill: z.enum(['noise', 'constant']),
-});
+import { TASKS } from '../images/corruptions.js';
+import { noiseParamsSchema } from './task-schema.js';
 
 /** Task parameters: how the input is made from the clean image (shared/images/corruptions.ts). */
 export const taskParamsSchema = z.object({

@@ -20,6 +20,7 @@ export const newRunSchema = z.object({
   source: sourceUriSchema,
   mode: z.enum(RUN_MODES),
   modelId: modelIdSchema.optional(),
+  task: nonEmpty.optional(),
 });
 
 export const statusSchema = z.enum(RUN_STATUSES);
@@ -59,6 +60,7 @@ export const runHashSchema = z.object({
   source: nonEmpty,
   mode: z.enum(RUN_MODES),
   modelId: nonEmpty.optional(),
+  task: nonEmpty.optional(),
   collection: nonEmpty.optional(),
   status: statusSchema,
   total: countString,

@@ -120,6 +120,7 @@ export class RunStore {
       updatedAt: at,
     };
     if (parsed.modelId !== undefined) hash.modelId = parsed.modelId;
+    if (parsed.task !== undefined) hash.task = parsed.task;
     const k = this.keys.run(id);
     await execAll(
       this.redis.multi().hset(k.run, hash).zadd(this.keys.runs, now.getTime(), id).sadd(this.keys.activeRuns, id),
@@ -135,7 +136,7 @@ export class RunStore {
    */
   async createOrJoin(input: NewRun): Promise<{ run: RunRecord; created: boolean }> {
     const parsed = parseInput(newRunSchema, input, 'run');
-    const lock = this.keys.enqueueLock(JSON.stringify([parsed.dataset, parsed.source, parsed.mode, parsed.modelId ?? '']));
+    const lock = this.keys.enqueueLock(JSON.stringify([parsed.dataset, parsed.source, parsed.mode, parsed.modelId ?? '', parsed.task ?? '']));
     const token = randomBytes(8).toString('hex');
     const deadline = Date.now() + LOCK_WAIT_MS;
     while ((await this.redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
@@ -143,7 +144,7 @@ export class RunStore {
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
     }
     try {
-      const active = await this.findActive(parsed.dataset, parsed.source, parsed.mode, parsed.modelId);
+      const active = await this.findActive(parsed.dataset, parsed.source, parsed.mode, parsed.modelId, parsed.task);
       if (active) return { run: active, created: false };
       return { run: await this.create(parsed), created: true };
     } finally {
@@ -155,7 +156,7 @@ export class RunStore {
    * The newest run with these parameters that is neither completed nor failed, so a
    * re-enqueue joins it instead of starting a duplicate (createOrJoin does both atomically).
    */
-  async findActive(dataset: string, source: string, mode: NewRun['mode'], modelId?: string): Promise<RunRecord | undefined> {
+  async findActive(dataset: string, source: string, mode: NewRun['mode'], modelId?: string, task?: string): Promise<RunRecord | undefined> {
     let ids: string[];
     try {
       ids = await this.redis.smembers(this.keys.activeRuns);
@@ -173,7 +174,8 @@ export class RunStore {
           r.dataset === dataset &&
           r.source === source &&
           r.mode === mode &&
-          r.modelId === modelId,
+          r.modelId === modelId &&
+          r.task === task,
       )
       .sort(newestFirst)[0];
   }

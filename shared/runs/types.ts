@@ -19,6 +19,8 @@ export interface RunRecord {
   source: string;
   mode: RunMode;
   modelId?: string;
+  /** What the trained model learns when not plain reconstruction, e.g. "denoise (gaussian)". */
+  task?: string;
   collection?: string;
   status: RunStatus;
   /** Items to process (0 until listing has counted them). */
@@ -49,6 +51,8 @@ export interface NewRun {
   source: string;
   mode: RunMode;
   modelId?: string;
+  /** Task label of the model the run trains (absent: reconstruct). Part of the run's identity. */
+  task?: string;
 }
 
 export interface ItemFailure {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import { runIdSchema } from '../../shared/runs/schema.js';
 import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
+import { taskRequestSchema } from '../../shared/model/task-schema.js';
 
 export const MAX_K = 1000;
 
@@ -90,19 +91,26 @@ export const createRunBody = z
     dataset: datasetNameSchema,
     mode: z.enum(RUN_MODES).default('all').describe('all: embed everything; missing: only keys whose version is not indexed for the model'),
     model: modelId.optional().describe('use this trained model; absent: train one on a sample first'),
+    task: taskRequestSchema
+      .optional()
+      .describe('train a model for this task (default reconstruct), e.g. {"task":"denoise","noise":{"kinds":["gaussian","crosshair"]}}; see docs/tasks.md'),
   })
   .strict()
   .refine((b) => b.mode !== 'missing' || b.model !== undefined, {
     path: ['model'],
     message: 'mode "missing" needs a model: "missing" means not yet indexed with that model',
+  })
+  .refine((b) => b.task === undefined || b.task.task === 'reconstruct' || b.model === undefined, {
+    path: ['task'],
+    message: 'a task trains a new model: it cannot be combined with "model"',
   });
 
 export const runRecord = z.object({
   id: z.string(),
   dataset: z.string(),
   source: z.string(),
-  mode: z.enum(RUN_MODES),
   modelId: z.string().optional(),
+  task: z.string().optional().describe('the task of the model the run trains, when not reconstruct'),
   collection: z.string().optional(),
   status: z.enum(RUN_STATUSES),
   total: z.number().int(),

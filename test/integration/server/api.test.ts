@@ -98,6 +98,10 @@ describe('HTTP API', () => {
         [{ source: 's3://b/p', dataset: 'x', mode: 'some' }, /body\.mode/],
         [{ source: 's3://b/p', dataset: 'x', mode: 'missing' }, /body\.model: mode "missing" needs a model/],
         [{ source: 's3://b/p', dataset: 'x', colour: 'red' }, /body: Unrecognized key: "colour"/],
+        [{ source: 's3://b/p', dataset: 'x', task: { task: 'sharpen' } }, /body\.task/],
+        [{ source: 's3://b/p', dataset: 'x', task: { task: 'denoise', noise: { sigma: 2 } } }, /body\.task\.noise\.sigma/],
+        [{ source: 's3://b/p', dataset: 'x', task: { task: 'superres', scale: 3 } }, /body\.task\.scale/],
+        [{ source: 's3://b/p', dataset: 'x', model: 'cae-1', task: { task: 'colorize' } }, /body\.task: a task trains a new model/],
       ];
       for (const [body, message] of cases) {
         const r = await stack.api('/v1/runs', json(body));
@@ -111,6 +115,15 @@ describe('HTTP API', () => {
       const limit = await stack.api('/v1/runs?limit=1000');
       assert.equal(limit.status, 400);
       assert.match(((await limit.json()) as ErrorBody).message, /query\.limit/);
+    });
+
+    test('POST /v1/runs with a task: the run records it, defaults fill the omitted noise parameters', async () => {
+      const r = await stack.api('/v1/runs', json({ source: 's3://imgsim-src/tasks/', dataset: 'tasks', task: { task: 'denoise', noise: { kinds: ['crosshair'] } } }));
+      assert.equal(r.status, 201);
+      const { run } = (await r.json()) as { run: { id: string; task?: string } };
+      assert.equal(run.task, 'denoise (crosshair width 1-3)');
+      const fetched = (await (await stack.api(`/v1/runs/${run.id}`)).json()) as { run: { task?: string } };
+      assert.equal(fetched.run.task, run.task);
     });
 
     test('POST /v1/runs/{id}/retry-failed: 409 before a model exists', async () => {
@@ -261,10 +274,11 @@ describe('HTTP API', () => {
 
   describe('metrics', () => {
     test('/metrics: queue depth gauges by state for the five queues, plus the job counters', async () => {
+      // The three runs created by the runs tests above wait in the ingest queue (no worker here).
       await eventually(async () => {
         const text = await (await stack.api('/metrics')).text();
-        return /imgsim_queue_jobs\{queue="ingest",state="waiting"\} 2/.test(text);
-      }, 5_000, 'ingest waiting = 2 in /metrics');
+        return /imgsim_queue_jobs\{queue="ingest",state="waiting"\} 3/.test(text);
+      }, 5_000, 'ingest waiting = 3 in /metrics');
       const r = await stack.api('/metrics');
       assert.equal(r.status, 200);
       assert.match(r.headers.get('content-type') ?? '', /text\/plain/);

@@ -13,7 +13,13 @@ export function runRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.post('/v1/runs', async (request, reply) => {
     const body = parseRequest(createRunBody, request.body ?? {}, 'body');
     const { run, created } = await enqueueRun(
-      { source: body.source, dataset: body.dataset, mode: body.mode, ...(body.model !== undefined ? { modelId: body.model } : {}) },
+      {
+        source: body.source,
+        dataset: body.dataset,
+        mode: body.mode,
+        ...(body.model !== undefined ? { modelId: body.model } : {}),
+        ...(body.task !== undefined ? { task: body.task } : {}),
+      },
       deps,
     );
     return reply
