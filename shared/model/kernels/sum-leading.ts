@@ -6,7 +6,8 @@
  * reduces innermost axes, so it first transposes the whole tensor (C to the
  * front), which cost ~20-25 ms per training step of the reference CAE. Summing
  * rows into a per-channel accumulator needs no transpose: this kernel does it
- * in plain JavaScript on the wasm heap (float64 accumulators), and delegates
+ * in plain JavaScript on the wasm heap (float64 accumulators, four columns at a
+ * time in local variables), and delegates
  * every other case (other axes, all axes, non-float32) to the original kernel.
  */
 import {
@@ -46,13 +47,42 @@ export const sumLeadingWasm: KernelFunc = (args) => {
   const out = wasm.makeOutput(outShape, 'float32');
   const xv = wasm.typedArrayFromHeap(x) as Float32Array;
   const ov = wasm.typedArrayFromHeap(out) as Float32Array;
-  const acc = new Float64Array(inner);
-  for (let i = 0, p = 0; i < outer; i++) {
-    for (let j = 0; j < inner; j++, p++) acc[j] = (acc[j] as number) + (xv[p] as number);
-  }
-  ov.set(acc);
+  ov.set(columnSums(xv, outer, inner));
   return out;
 };
+
+/**
+ * Sums of the columns of x viewed as [outer, inner], in float64, each column summed
+ * in row order. Four columns at a time in local variables (~3x faster than one
+ * pass with an accumulator array: no loads/stores of the accumulators per element).
+ */
+export function columnSums(xv: Float32Array, outer: number, inner: number): Float64Array {
+  const acc = new Float64Array(inner);
+  const total = outer * inner;
+  let j = 0;
+  for (; j + 4 <= inner; j += 4) {
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let p = j; p < total; p += inner) {
+      a0 += xv[p] as number;
+      a1 += xv[p + 1] as number;
+      a2 += xv[p + 2] as number;
+      a3 += xv[p + 3] as number;
+    }
+    acc[j] = a0;
+    acc[j + 1] = a1;
+    acc[j + 2] = a2;
+    acc[j + 3] = a3;
+  }
+  for (; j < inner; j++) {
+    let a = 0;
+    for (let p = j; p < total; p += inner) a += xv[p] as number;
+    acc[j] = a;
+  }
+  return acc;
+}
 
 /** Replace the wasm backend's Sum with this one (the original handles all other cases); idempotent. */
 export function registerSumLeadingWasm(): void {

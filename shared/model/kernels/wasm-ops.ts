@@ -11,6 +11,12 @@
  * `backend.disposeData(dataId)`. The kernel's inputs are never freed: the
  * only operation applied to them is a call that reads them (Reshape only
  * bumps their refCount, which the matching `free` gives back).
+ * Never write into an existing tensor's memory (only into outputs just made
+ * with `makeOutput`): besides tensors sharing data (Reshape, Identity), the wasm
+ * backend caches XNNPACK operators, with the weights packed at creation, by the
+ * tensor id of a Conv2D filter and of a BatchMatMul right operand, so rewritten
+ * weights would be silently ignored. For the same reason such an operand must be
+ * a fresh tensor whenever its values are new.
  * One helper, `reverseAxis0`, copies blocks on the wasm heap itself
  * (`makeOutput` + `typedArrayFromHeap`, as the backend's own Slice kernel
  * does) because the backend's Reverse kernel is ~20x slower.

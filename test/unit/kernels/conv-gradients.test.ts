@@ -124,6 +124,13 @@ const CASES: ConvCase[] = [
   { kind: 'conv2d', big: [2, 6, 6, 2], kernel: [2, 2], outChannels: 3, strides: [1, 1], pad: 'same' },
   { kind: 'conv2d', big: [2, 8, 7, 3], kernel: [3, 2], outChannels: 5, strides: [1, 1], pad: 'valid' },
   { kind: 'conv2dTranspose', big: [2, 7, 6, 3], kernel: [3, 3], outChannels: 4, strides: [1, 1], pad: 'same' },
+  // Stride 1 with the output the size of the input (the filter gradient's shifted-block
+  // path): kernels larger than the image, one input channel, asymmetric explicit padding.
+  { kind: 'conv2d', big: [3, 2, 3, 2], kernel: [5, 5], outChannels: 3, strides: [1, 1], pad: 'same' },
+  { kind: 'conv2d', big: [4, 3, 3, 1], kernel: [3, 3], outChannels: 2, strides: [1, 1], pad: 'same' },
+  { kind: 'conv2d', big: [2, 5, 4, 3], kernel: [1, 1], outChannels: 2, strides: [1, 1], pad: 'same' },
+  { kind: 'conv2d', big: [3, 5, 6, 4], kernel: [3, 3], outChannels: 3, strides: [1, 1], pad: [[0, 0], [2, 0], [0, 2], [0, 0]] },
+  { kind: 'conv2d', big: [2, 4, 5, 3], kernel: [4, 3], outChannels: 2, strides: [1, 1], pad: 'same' },
   // Stride 2: kernel == stride with crop (valid, odd size) / pad (same, odd size).
   { kind: 'conv2d', big: [2, 8, 8, 3], kernel: [2, 2], outChannels: 5, strides: [2, 2], pad: 'valid' },
   { kind: 'conv2d', big: [2, 9, 7, 3], kernel: [2, 2], outChannels: 5, strides: [2, 2], pad: 'valid' },

@@ -128,6 +128,10 @@ void test('Sum over leading axes on wasm matches cpu; other axes still work', as
     { shape: [4, 5, 6, 7], axis: [0, 1, 2], keepDims: false },
     { shape: [4, 5, 6, 7], axis: [2, 0, 1], keepDims: true },
     { shape: [32, 33], axis: 0, keepDims: false },
+    // Column counts handled four at a time, with and without a remainder, and below four.
+    { shape: [3, 4, 4, 16], axis: [0, 1, 2], keepDims: false },
+    { shape: [5, 3, 2], axis: [0, 1], keepDims: false },
+    { shape: [7, 3, 1], axis: [0, 1], keepDims: true },
     { shape: [3, 4, 5], axis: [0, 1, 2], keepDims: false },
     { shape: [3, 4, 5], axis: [1, 2], keepDims: false },
     { shape: [3, 4, 5], axis: [0, 2], keepDims: true },
