@@ -7,26 +7,13 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 
 import { registerWasmTrainingKernels } from '../../../shared/model/kernels/index.js';
+import { randomValues } from '../../support/random-values.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Pair = [number, number];
 type Shape4 = [number, number, number, number];
 
 const TOLERANCE = 1e-3;
-
-/** Deterministic uniform values in [-1, 1). */
-function randomValues(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out.push(((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1);
-  }
-  return out;
-}
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 

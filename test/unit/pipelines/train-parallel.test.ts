@@ -12,6 +12,7 @@ import { createDataParallelStep, shardCounts } from '../../../pipelines/train-pa
 import { buildAutoencoder, type Autoencoder } from '../../../shared/model/architecture.js';
 import { initBackend } from '../../../shared/model/backend.js';
 import { createRng } from '../../../shared/random.js';
+import { tinyTrainOptions } from '../../support/train-options.js';
 
 const SIZE = 16;
 const ARCH = { inputSize: SIZE, filters: [4, 8], kernelSize: 3, seed: 11 };
@@ -117,21 +118,8 @@ function toyImages(n: number): DecodedImages {
 
 test('trainAutoencoder with trainThreads 2 follows the single-thread run (adamw)', async () => {
   await initBackend('wasm');
-  const options = {
-    filters: [4, 8],
-    kernelSize: 3,
-    epochs: 2,
-    batchSize: 6,
-    learningRate: 5e-3,
-    optimizer: 'adamw' as const,
-    weightDecay: 1e-2,
-    patience: 0,
-    validationSplit: 0.25,
-    seed: 3,
-    fit: 'crop' as const,
-    source: 'file:///toy',
-    progressBar: false,
-  };
+  const options = { ...tinyTrainOptions({ batchSize: 6, optimizer: 'adamw', weightDecay: 1e-2 }), epochs: 2 };
+
   const images = toyImages(20);
   const tensors = tf.memory().numTensors;
   const one = await trainAutoencoder(images, { ...options, trainThreads: 1 });

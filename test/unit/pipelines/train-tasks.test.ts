@@ -8,6 +8,7 @@ import type { DecodedImages } from '../../../pipelines/dataset.js';
 import { trainAutoencoder } from '../../../pipelines/train.js';
 import { taskSpecFromConfig, taskSpecFromMeta, taskPreview } from '../../../pipelines/tasks.js';
 import { DEFAULT_NOISE } from '../../../shared/images/corruptions.js';
+import { tinyTrainOptions } from '../../support/train-options.js';
 
 function toyImages(n: number, size = 16): DecodedImages {
   const rng = createRng(5);
@@ -25,20 +26,7 @@ function toyImages(n: number, size = 16): DecodedImages {
   return { size, keys, etags: keys.map(() => 'e'), widths: keys.map(() => size), heights: keys.map(() => size), pixels };
 }
 
-const base = {
-  filters: [4, 8],
-  kernelSize: 3,
-  batchSize: 8,
-  learningRate: 5e-3,
-  optimizer: 'adam' as const,
-  weightDecay: 0,
-  patience: 0,
-  validationSplit: 0.25,
-  seed: 3,
-  fit: 'crop' as const,
-  source: 'file:///toy',
-  progressBar: false,
-};
+const base = tinyTrainOptions();
 
 const denoise = { task: 'denoise' as const, noise: { ...DEFAULT_NOISE, kinds: ['gaussian' as const, 'crosshair' as const] } };
 

@@ -6,6 +6,7 @@ import { createRng } from '../../../shared/random.js';
 import type { DecodedImages } from '../../../pipelines/dataset.js';
 import { splitIndices, trainAutoencoder } from '../../../pipelines/train.js';
 import { embedDecoded } from '../../../pipelines/embed.js';
+import { tinyTrainOptions } from '../../support/train-options.js';
 
 /** Two kinds of 16×16 images: bright left half vs bright bottom half, with noise. */
 function toyImages(n: number, size = 16): DecodedImages {
@@ -24,20 +25,7 @@ function toyImages(n: number, size = 16): DecodedImages {
   return { size, keys, etags: keys.map(() => 'e'), widths: keys.map(() => size), heights: keys.map(() => size), pixels };
 }
 
-const base = {
-  filters: [4, 8],
-  kernelSize: 3,
-  batchSize: 8,
-  learningRate: 5e-3,
-  optimizer: 'adamw' as const,
-  weightDecay: 1e-4,
-  patience: 0,
-  validationSplit: 0.25,
-  seed: 3,
-  fit: 'crop' as const,
-  source: 'file:///toy',
-  progressBar: false,
-};
+const base = tinyTrainOptions({ optimizer: 'adamw', weightDecay: 1e-4 });
 
 test('seeded 75/25 split: disjoint, complete, reproducible', () => {
   const a = splitIndices(40, 0.25, 7);
