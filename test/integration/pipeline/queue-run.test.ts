@@ -40,6 +40,8 @@ describe('queue-driven run over S3 into Qdrant', () => {
   let good: string[];
   let bad: Record<string, string>;
   let first: RunJson;
+  /** The full re-index of the SIGKILL test: its collection replaced first's as the live one. */
+  let live: RunJson | undefined;
   let dir: string;
   let redisUrl: string;
 
@@ -171,6 +173,7 @@ describe('queue-driven run over S3 into Qdrant', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       workers.start('embed');
       const after = await waitRun(id);
+      live = after;
       assert.equal(after.run.status, 'completed', workers.logs());
       assert.ok(before.done < good.length, `killed mid-run (${before.done}/${good.length} done)`);
       assert.equal(after.run.done, good.length);
@@ -203,12 +206,18 @@ describe('queue-driven run over S3 into Qdrant', () => {
     }
   });
 
-  test('retry-failed re-enqueues the failed images; still-bad ones fail again with the same reasons', async () => {
-    const r = await cli(['retry-failed', first.run.id, '--json']);
+  test('retry-failed re-enqueues the failed images; still-bad ones fail again with the same reasons; a superseded run is refused', async () => {
+    assert.ok(live, 'the SIGKILL test re-indexed the dataset');
+    const superseded = await cli(['retry-failed', first.run.id]);
+    assert.equal(superseded.code, 2);
+    assert.match(superseded.stderr, new RegExp(`${first.run.collection ?? ''}, which is no longer live .*live: ${live.run.collection ?? ''}`));
+    assert.match(superseded.stderr, /imgsim enqueue s3:\/\/imgsim-src\/photos --dataset shapes --mode missing --model /);
+
+    const r = await cli(['retry-failed', live.run.id, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const imageFailures = first.failures.filter((f) => f.reason !== 'not-an-image');
+    const imageFailures = live.failures.filter((f) => f.reason !== 'not-an-image');
     assert.equal(jsonOf<{ retried: number }>(r).retried, imageFailures.length);
-    const after = await waitRun(first.run.id);
+    const after = await waitRun(live.run.id);
     assert.equal(after.run.status, 'completed');
     assert.equal(after.run.done, good.length);
     assert.deepEqual(new Map(after.failures.map((f) => [f.key, f.reason])), new Map(first.failures.map((f) => [f.key, f.reason])));
