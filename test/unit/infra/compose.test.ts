@@ -1,7 +1,7 @@
 // docker-compose.yml and the Dockerfiles cannot run here (no Docker engine): parse them
 // and check they agree with the code — images/builds that exist, commands the CLI has,
 // IMGSIM_* variables the config schema knows with values it accepts, dependencies and
-// volumes that are declared, the scaling and GPU rules of the README's Deployment section.
+// volumes that are declared, the scaling and GPU rules of docs/operations.md's Deployment section.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
