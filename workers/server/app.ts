@@ -16,6 +16,7 @@ import { datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { searchRoutes } from './routes/search.js';
+import { featureRoutes } from './routes/features.js';
 
 export type { ServerDeps } from './context.js';
 
@@ -87,6 +88,7 @@ export async function buildServer(deps: ServerDeps, opts: ServerOptions = {}): P
   runRoutes(app, ctx);
   datasetRoutes(app, ctx);
   searchRoutes(app, ctx);
+  featureRoutes(app, ctx);
 
   const metrics = createMetrics({ queues: deps.scheduler.queues, redis: deps.redis, redisUp: () => ctx.redis.up, prefix: deps.config.queuePrefix, logger });
   app.addHook('onClose', async () => {

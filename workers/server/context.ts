@@ -20,6 +20,8 @@ export interface ServerDeps {
   artifacts: Storage;
   qdrant: QdrantStore;
   scheduler: BullScheduler;
+  /** The storage of a dataset's source (feature search reads the candidates' images). */
+  openSource(uri: string): Promise<Storage>;
 }
 
 export interface RouteContext {

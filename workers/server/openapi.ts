@@ -82,6 +82,26 @@ export function openApiDocument(): Json {
           },
         ),
       },
+      '/v1/datasets/{name}/features': {
+        post: op(
+          'images sharing ORB keypoint features with an uploaded image (AE candidates re-ranked by ORB matching, or the reference method)',
+          {
+            200: { description: 'neighbours, best first', content: json(s.featuresResponse) },
+            400: ERRORS[400],
+            404: error('unknown dataset'),
+            413: error('upload larger than IMGSIM_UPLOAD_LIMIT_BYTES'),
+            415: error('not an image (JPEG, PNG, WebP, GIF, TIFF, AVIF), or not multipart'),
+            503: ERRORS[503],
+          },
+          {
+            parameters: datasetPath,
+            requestBody: {
+              required: true,
+              content: { 'multipart/form-data': { schema: schema(s.featuresMultipartBody, 'input'), encoding: { image: { contentType: 'image/*' } } } },
+            },
+          },
+        ),
+      },
       '/v1/runs': {
         post: op(
           'enqueue a bulk dataset job (a run): ingest → [train] → embed → index → cluster',

@@ -5,6 +5,7 @@ import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import { runIdSchema } from '../../shared/runs/schema.js';
 import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
 import { taskRequestSchema } from '../../shared/model/task-schema.js';
+import { FEATURE_METHODS } from '../../pipelines/features.js';
 
 export const MAX_K = 1000;
 
@@ -61,6 +62,43 @@ export const searchFormFields = z
     cluster: z.coerce.number().int().min(0).optional(),
   })
   .strict();
+
+export const featuresFormFields = z
+  .object({
+    k: z.coerce.number().int().min(1).max(100).default(5),
+    candidates: z.coerce.number().int().min(1).max(1000).default(50),
+    method: z.enum(FEATURE_METHODS).default('match'),
+    nfeatures: z.coerce.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
+
+export const featuresMultipartBody = z
+  .object({
+    image: z.string().describe('the query image (JPEG, PNG, WebP, GIF, TIFF or AVIF)').meta({ contentMediaType: 'application/octet-stream' }),
+    k: z.number().int().min(1).max(100).default(5).optional(),
+    candidates: z.number().int().min(1).max(1000).default(50).optional().describe('match: autoencoder neighbours re-ranked'),
+    method: z.enum(FEATURE_METHODS).default('match').optional().describe('match: AE candidates re-ranked by ORB matching; reference: ORB vector vs PCA-reduced embeddings'),
+    nfeatures: z.number().int().min(1).max(10_000).optional().describe('ORB keypoints per image (default 500 for match, 30 for reference)'),
+  })
+  .describe('images sharing ORB features with an uploaded image');
+
+export const featuresResponse = z.object({
+  dataset: z.string(),
+  modelId: z.string(),
+  method: z.enum(FEATURE_METHODS),
+  fallback: z.literal('autoencoder').optional().describe('the query has no ORB keypoints: autoencoder neighbours returned'),
+  queryKeypoints: z.number().int(),
+  neighbors: z.array(
+    z.object({
+      key: z.string(),
+      score: z.number().describe('match: RANSAC inliers (or good matches without a homography; under 8 counts as 0); reference: cosine in the PCA space'),
+      aeScore: z.number().optional(),
+      goodMatches: z.number().int().optional(),
+      inliers: z.number().int().optional(),
+      homography: z.boolean().optional(),
+    }),
+  ),
+});
 
 export const searchMultipartBody = z
   .object({

@@ -3,6 +3,7 @@
 // upload / key / vector with filters, request validation and the upload checks, metrics.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import sharp from 'sharp';
 import { RUN_STATUSES } from '../../../shared/runs/index.js';
 import { eventually, seedDataset, startStack, testImage, uploadForm, type SeededDataset, type Stack } from './helpers.js';
 
@@ -173,6 +174,52 @@ describe('HTTP API', () => {
       const bad = await stack.api('/v1/datasets/BAD!');
       assert.equal(bad.status, 400);
       assert.match(((await bad.json()) as ErrorBody).message, /params\.name/);
+    });
+  });
+
+  describe('features', () => {
+    const features = (name: string, init: RequestInit): Promise<Response> => stack.api(`/v1/datasets/${name}/features`, init);
+    type FeatureNeighbor = { key: string; score: number; aeScore?: number; inliers?: number };
+
+    before(async () => {
+      // The candidates' images are read from the dataset's source.
+      await stack.s3.createBucket('imgsim-src');
+      const source = await stack.services.openSource('s3://imgsim-src/photos/');
+      for (const [key, bytes] of ds.images) await source.put(key, bytes);
+    });
+
+    test('an uploaded indexed image matches itself first by ORB inliers; the reference method answers too', async () => {
+      const key = ds.keys[2] as string;
+      const r = await features('photos', { method: 'POST', body: uploadForm(ds.images.get(key) as Buffer, 'query.png', { k: '3', candidates: '8' }) });
+      assert.equal(r.status, 200);
+      const body = (await r.json()) as { method: string; queryKeypoints: number; neighbors: FeatureNeighbor[] };
+      assert.equal(body.method, 'match');
+      assert.ok(body.queryKeypoints > 0);
+      assert.equal(body.neighbors.length, 3);
+      assert.equal(body.neighbors[0]?.key, key);
+      assert.ok((body.neighbors[0]?.score ?? 0) >= 8, 'many inliers with itself');
+      assert.ok((body.neighbors[0]?.score ?? 0) > (body.neighbors[1]?.score ?? 0));
+
+      const ref = await features('photos', { method: 'POST', body: uploadForm(ds.images.get(key) as Buffer, 'query.png', { method: 'reference', k: '2' }) });
+      assert.equal(ref.status, 200);
+      assert.equal(((await ref.json()) as { neighbors: FeatureNeighbor[] }).neighbors.length, 2);
+    });
+
+    test('a flat image falls back to autoencoder neighbours; bad requests name the problem', async () => {
+      const flat = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer();
+      const r = await features('photos', { method: 'POST', body: uploadForm(flat, 'flat.png', { k: '2' }) });
+      assert.equal(r.status, 200);
+      const body = (await r.json()) as { fallback?: string; queryKeypoints: number; neighbors: FeatureNeighbor[] };
+      assert.equal(body.fallback, 'autoencoder');
+      assert.equal(body.queryKeypoints, 0);
+      assert.equal(body.neighbors.length, 2);
+
+      const image = ds.images.get(ds.keys[0] as string) as Buffer;
+      const badMethod = await features('photos', { method: 'POST', body: uploadForm(image, 'q.png', { method: 'sift' }) });
+      assert.equal(badMethod.status, 400);
+      assert.match(((await badMethod.json()) as ErrorBody).message, /form\.method/);
+      assert.equal((await features('photos', json({ key: 'x' }))).status, 415);
+      assert.equal((await features('nope', { method: 'POST', body: uploadForm(image, 'q.png') })).status, 404);
     });
   });
 

@@ -73,7 +73,8 @@ function readJson(request: FastifyRequest): SearchQuery {
   return { kind: 'vector', vector: b.vector ?? [], k: b.k, ...filters };
 }
 
-async function readUpload(request: FastifyRequest, limit: number): Promise<SearchQuery> {
+/** The uploaded query image (multipart field "image", checked to be an image) and the text fields. */
+export async function readImageUpload(request: FastifyRequest, limit: number): Promise<{ bytes: Buffer; filename: string; fields: Record<string, string> }> {
   const fields: Record<string, string> = {};
   let image: { bytes: Buffer; filename: string } | undefined;
   try {
@@ -98,7 +99,12 @@ async function readUpload(request: FastifyRequest, limit: number): Promise<Searc
   if (!sniffFormat(image.bytes)) {
     throw new HttpError(415, `form.image: "${image.filename}" is not an image imgsim reads (expected ${FORMATS})`);
   }
-  const f = parseRequest(searchFormFields, fields, 'form');
+  return { ...image, fields };
+}
+
+async function readUpload(request: FastifyRequest, limit: number): Promise<SearchQuery> {
+  const image = await readImageUpload(request, limit);
+  const f = parseRequest(searchFormFields, image.fields, 'form');
   return {
     kind: 'image',
     bytes: image.bytes,

@@ -1,0 +1,53 @@
+// POST /v1/datasets/{name}/features: images of a dataset sharing ORB keypoint features
+// with an uploaded image (multipart field "image"): the live collection's autoencoder
+// neighbours re-ranked by ORB matching (method match), or the reference method; the
+// candidates' images are read from the dataset's source. As `imgsim features --dataset`.
+import type { FastifyInstance } from 'fastify';
+import { UserError } from '../../../shared/errors.js';
+import { loadOpenCv } from '../../../shared/features/opencv.js';
+import { FeatureExtractor, featureSettings, searchFeatures } from '../../../pipelines/features.js';
+import { candidatesFromDataset } from '../../../pipelines/distributed/features-dataset.js';
+import type { RouteContext } from '../context.js';
+import { HttpError, parseRequest } from '../errors.js';
+import { featuresFormFields } from '../schemas.js';
+import { requireDataset } from './datasets.js';
+import { readImageUpload } from './search.js';
+
+export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { deps } = ctx;
+
+  app.post('/v1/datasets/:name/features', async (request) => {
+    if (!request.isMultipart()) throw new HttpError(415, 'Expected multipart/form-data with the query image in the field "image"');
+    const upload = await readImageUpload(request, ctx.uploadLimitBytes);
+    const f = parseRequest(featuresFormFields, upload.fields, 'form');
+    const record = await requireDataset(ctx, request.params);
+    const found = await candidatesFromDataset(record.name, upload.bytes, upload.filename, Math.max(f.candidates, f.k), { ...deps, models: ctx.models });
+    const settings = featureSettings(f.method, { maxPixels: deps.config.maxPixels, ...(f.nfeatures !== undefined ? { nfeatures: f.nfeatures } : {}) });
+    const extractor = new FeatureExtractor(await loadOpenCv(), settings, deps.logger);
+    const reference = f.method === 'reference' ? await found.referenceIndex(settings.nfeatures * 32) : undefined;
+    let result;
+    try {
+      result = await searchFeatures(
+        { queryName: upload.filename, query: upload.bytes, method: f.method, k: f.k, candidates: found.candidates, ...(reference ? { reference: { index: () => reference, imageOf: found.imageOf } } : {}) },
+        extractor,
+        deps.logger,
+      );
+    } catch (error) {
+      if (error instanceof UserError && /Cannot decode the query image/.test(error.message)) throw new HttpError(415, `form.image: ${error.message}`);
+      throw error;
+    }
+    return {
+      dataset: record.name,
+      modelId: record.modelId,
+      method: result.method,
+      ...(result.fallback ? { fallback: result.fallback } : {}),
+      queryKeypoints: result.queryKeypoints,
+      neighbors: result.neighbors.map((h) => ({
+        key: h.key,
+        score: h.score,
+        ...(h.aeScore !== undefined ? { aeScore: h.aeScore } : {}),
+        ...(h.goodMatches !== undefined ? { goodMatches: h.goodMatches, inliers: h.inliers ?? 0, homography: h.homography ?? false } : {}),
+      })),
+    };
+  });
+}
