@@ -20,16 +20,13 @@
  */
 import {
   backend_util,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
   type Conv2DBackpropInputAttrs,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 
-import { WasmOps, asWasmBackend, dims4 } from './wasm-ops.js';
+import { WasmOps, asWasmBackend, dims4, replaceWasmKernel } from './wasm-ops.js';
 
 export const CONV2D_BACKPROP_INPUT = 'Conv2DBackpropInput';
 
@@ -143,21 +140,9 @@ function stride1InputGrad(
 }
 
 /**
- * Replace the wasm backend's own kernel with this one (keeping a reference to
- * it as the fallback, and its setupFunc so it still gets initialised);
- * idempotent. The original is unregistered first, which avoids tfjs's
- * "already registered" warning.
+ * Replace the wasm backend's own kernel with this one (keeping it as the
+ * fallback, see `replaceWasmKernel`); idempotent.
  */
 export function registerConv2DBackpropInputWasm(): void {
-  const existing = getKernel(CONV2D_BACKPROP_INPUT, 'wasm') as KernelConfig | undefined;
-  if (existing?.kernelFunc === conv2dBackpropInputWasm) return;
-  originalKernel = existing;
-  if (existing !== undefined) unregisterKernel(CONV2D_BACKPROP_INPUT, 'wasm');
-  registerKernel({
-    kernelName: CONV2D_BACKPROP_INPUT,
-    backendName: 'wasm',
-    kernelFunc: conv2dBackpropInputWasm,
-    setupFunc: existing?.setupFunc,
-    disposeFunc: existing?.disposeFunc,
-  });
+  originalKernel = replaceWasmKernel(CONV2D_BACKPROP_INPUT, conv2dBackpropInputWasm);
 }

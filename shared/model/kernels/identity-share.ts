@@ -13,7 +13,9 @@
  * same data id (as the wasm backend's own Reshape does); the memory is freed
  * when the last tensor using it is disposed. Strings keep the original kernel.
  */
-import { getKernel, registerKernel, unregisterKernel, type DataId, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import type { DataId, KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+
+import { replaceWasmKernel } from './wasm-ops.js';
 
 export const IDENTITY = 'Identity';
 
@@ -38,15 +40,5 @@ export const identityShareWasm: KernelFunc = (args) => {
 
 /** Replace the wasm backend's Identity with this one (the original handles strings); idempotent. */
 export function registerIdentityShareWasm(): void {
-  const existing = getKernel(IDENTITY, 'wasm') as KernelConfig | undefined;
-  if (existing?.kernelFunc === identityShareWasm) return;
-  originalKernel = existing;
-  if (existing !== undefined) unregisterKernel(IDENTITY, 'wasm');
-  registerKernel({
-    kernelName: IDENTITY,
-    backendName: 'wasm',
-    kernelFunc: identityShareWasm,
-    setupFunc: existing?.setupFunc,
-    disposeFunc: existing?.disposeFunc,
-  });
+  originalKernel = replaceWasmKernel(IDENTITY, identityShareWasm);
 }

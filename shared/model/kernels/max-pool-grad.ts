@@ -26,15 +26,12 @@
  */
 import {
   backend_util,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
   type KernelConfig,
   type KernelFunc,
   type MaxPoolGradAttrs,
 } from '@tensorflow/tfjs-core';
 
-import { asWasmBackend, dims4 } from './wasm-ops.js';
+import { asWasmBackend, dims4, replaceWasmKernel } from './wasm-ops.js';
 
 export const MAX_POOL_GRAD = 'MaxPoolGrad';
 
@@ -216,15 +213,5 @@ function scatterGeneral(x: Float32Array, dy: Float32Array, dx: Float32Array, g: 
  * fallback for non-float32 inputs); idempotent.
  */
 export function registerMaxPoolGradWasm(): void {
-  const existing = getKernel(MAX_POOL_GRAD, 'wasm') as KernelConfig | undefined;
-  if (existing?.kernelFunc === maxPoolGradWasm) return;
-  originalKernel = existing;
-  if (existing !== undefined) unregisterKernel(MAX_POOL_GRAD, 'wasm');
-  registerKernel({
-    kernelName: MAX_POOL_GRAD,
-    backendName: 'wasm',
-    kernelFunc: maxPoolGradWasm,
-    setupFunc: existing?.setupFunc,
-    disposeFunc: existing?.disposeFunc,
-  });
+  originalKernel = replaceWasmKernel(MAX_POOL_GRAD, maxPoolGradWasm);
 }

@@ -12,16 +12,13 @@
  */
 import {
   backend_util,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
   util,
   type KernelConfig,
   type KernelFunc,
   type SumAttrs,
 } from '@tensorflow/tfjs-core';
 
-import { asWasmBackend } from './wasm-ops.js';
+import { asWasmBackend, replaceWasmKernel } from './wasm-ops.js';
 
 export const SUM = 'Sum';
 
@@ -86,15 +83,5 @@ export function columnSums(xv: Float32Array, outer: number, inner: number): Floa
 
 /** Replace the wasm backend's Sum with this one (the original handles all other cases); idempotent. */
 export function registerSumLeadingWasm(): void {
-  const existing = getKernel(SUM, 'wasm') as KernelConfig | undefined;
-  if (existing?.kernelFunc === sumLeadingWasm) return;
-  originalKernel = existing;
-  if (existing !== undefined) unregisterKernel(SUM, 'wasm');
-  registerKernel({
-    kernelName: SUM,
-    backendName: 'wasm',
-    kernelFunc: sumLeadingWasm,
-    setupFunc: existing?.setupFunc,
-    disposeFunc: existing?.disposeFunc,
-  });
+  originalKernel = replaceWasmKernel(SUM, sumLeadingWasm);
 }

@@ -23,8 +23,12 @@
  */
 import {
   getKernel,
+  registerKernel,
+  unregisterKernel,
   type DataId,
   type DataType,
+  type KernelConfig,
+  type KernelFunc,
   type NamedAttrMap,
   type NamedTensorInfoMap,
   type TensorInfo,
@@ -155,4 +159,28 @@ export function dims4(x: TensorInfo): [number, number, number, number] {
     throw new Error(`imgsim wasm kernels: expected a rank-4 tensor, got shape [${x.shape.join(',')}]`);
   }
   return [a, b, c, d];
+}
+
+/** The wasm kernels replaced by `replaceWasmKernel`, by kernel name. */
+const replacedWasmKernels = new Map<string, KernelConfig | undefined>();
+
+/**
+ * Register `kernelFunc` as the wasm backend's `kernelName` kernel in place of
+ * the one registered before (unregistered first, which avoids tfjs's "already
+ * registered" warning; its setupFunc and disposeFunc are kept so it still gets
+ * initialised); idempotent. Returns the replaced kernel, the caller's fallback.
+ */
+export function replaceWasmKernel(kernelName: string, kernelFunc: KernelFunc): KernelConfig | undefined {
+  const existing = getKernel(kernelName, 'wasm') as KernelConfig | undefined;
+  if (existing?.kernelFunc === kernelFunc) return replacedWasmKernels.get(kernelName);
+  replacedWasmKernels.set(kernelName, existing);
+  if (existing !== undefined) unregisterKernel(kernelName, 'wasm');
+  registerKernel({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc,
+    setupFunc: existing?.setupFunc,
+    disposeFunc: existing?.disposeFunc,
+  });
+  return existing;
 }
