@@ -94,15 +94,32 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
    * one tensor for input and target when reconstructing: no extra copy.
    */
   const tensorsOf = (idx: readonly number[], rngFor: (i: number) => Rng): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D?] => {
-    if (spec.task === 'reconstruct') {
-      const x = tf.tensor4d(batchFloats(images, idx), [idx.length, images.size, images.size, 3]);
-      return [x, x];
-    }
-    const b = taskBatch(spec, images, idx, rngFor);
+    const b = taskBatch(spec, images, idx, rngFor); // reconstruct: input is target
     const x = tf.tensor4d(b.input, [b.n, b.inputSize, b.inputSize, 3]);
+    if (spec.task === 'reconstruct') return [x, x];
     const y = tf.tensor4d(b.target, [b.n, b.size, b.size, 3]);
     if (spec.task !== 'superres') return [x, y];
     return [x, y, tf.tensor4d(upscaleBicubic(b.input, b.n, b.inputSize, spec.scale), [b.n, b.size, b.size, 3])];
+  };
+  const factor = 1 - o.learningRate * o.weightDecay;
+  /** AdamW's decoupled weight decay, run right after every optimizer update. */
+  const decay =
+    o.optimizer === 'adamw' && o.weightDecay > 0
+      ? () => {
+          for (const v of decayed) v.assign(tf.mul(v, factor));
+        }
+      : undefined;
+  /** One optimizer step on this thread; resolves to the batch's mean loss (before the update). */
+  const singleThreadStep = async (idx: readonly number[]): Promise<number> => {
+    const loss = tf.tidy(() => {
+      const [x, target, upscaled] = tensorsOf(idx, () => noiseRng);
+      const cost = optimizer.minimize(() => lossOf(x, target, upscaled), true, variables) as tf.Scalar;
+      decay?.();
+      return cost;
+    });
+    const value = (await loss.data())[0] as number;
+    loss.dispose();
+    return value;
   };
 
   const batchesPerEpoch = Math.ceil(split.train.length / o.batchSize);
@@ -122,24 +139,15 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
 
   // Data-parallel training (o.trainThreads > 1): the batch as float arrays, shared out to worker threads.
   let parallel: DataParallelStep | undefined;
-  const arraysOf = (idx: readonly number[], rngFor: (i: number) => Rng): [Float32Array, Float32Array] => {
-    if (spec.task === 'reconstruct') {
-      const x = batchFloats(images, idx);
-      return [x, x];
-    }
-    const t = taskBatch(spec, images, idx, rngFor);
-    return [t.input, t.target];
-  };
 
   try {
-    const factor = 1 - o.learningRate * o.weightDecay;
     parallel = await startDataParallel({
       threads,
       backend: activeBackend() ?? tf.getBackend(),
       ...model,
       variables,
       optimizer,
-      ...(o.optimizer === 'adamw' && o.weightDecay > 0 ? { afterUpdate: () => decayed.forEach((v) => v.assign(tf.mul(v, factor))) } : {}),
+      ...(decay ? { afterUpdate: decay } : {}),
     });
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const epochStart = performance.now();
@@ -147,17 +155,13 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
       let trainSum = 0;
       for (let b = 0; b < batchesPerEpoch; b++) {
         const idx = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
-        const loss = parallel ? undefined : tf.tidy(() => {
-          const [x, target, upscaled] = tensorsOf(idx, () => noiseRng);
-          const cost = optimizer.minimize(() => lossOf(x, target, upscaled), true, variables) as tf.Scalar;
-          if (o.optimizer === 'adamw' && o.weightDecay > 0) {
-            const factor = 1 - o.learningRate * o.weightDecay;
-            for (const v of decayed) v.assign(tf.mul(v, factor));
-          }
-          return cost;
-        });
-        const value = loss ? ((await loss.data())[0] as number) : await (parallel as DataParallelStep).step(...arraysOf(idx, () => noiseRng), idx.length);
-        loss?.dispose();
+        let value: number;
+        if (parallel) {
+          const t = taskBatch(spec, images, idx, () => noiseRng);
+          value = await parallel.step(t.input, t.target, t.n);
+        } else {
+          value = await singleThreadStep(idx);
+        }
         if (!Number.isFinite(value)) throw new Error(`Training diverged at epoch ${epoch}: loss is ${value}; try a lower --lr`);
         trainSum += value * idx.length;
         imagesSeen += idx.length;
