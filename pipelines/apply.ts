@@ -16,11 +16,10 @@ import path from 'node:path';
 import type { Config } from '../shared/config/index.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { errorMessage, UserError } from '../shared/errors.js';
-import { baselineOutput, downscaleArea, imageSeed, taskInput, toGreyscale, upscaleNearest, type Task } from '../shared/images/corruptions.js';
+import { baselineOutput, imageSeed, taskInput, TASKS, upscaleNearest, type Task } from '../shared/images/corruptions.js';
 import { decodeImage } from '../shared/images/decode.js';
 import { isImagePath } from '../shared/images/formats.js';
-import { renderImageGrid } from '../shared/images/image-grid.js';
-import { QualityMeter } from '../shared/images/quality.js';
+import { renderImageGrid, toBytes } from '../shared/images/image-grid.js';
 import sharp from 'sharp';
 import type { Logger } from '../shared/logger.js';
 import type { Autoencoder } from '../shared/model/architecture.js';
@@ -33,7 +32,7 @@ import type { Storage } from '../shared/storage/types.js';
 import type { Failure } from './dataset.js';
 import { failureOf, listImages } from './ingest.js';
 import { OUTPUT } from './layout.js';
-import { metricsOf, predict, splitImages, taskLabel, taskSpecFromMeta, type TaskSpec } from './tasks.js';
+import { predict, splitImages, taskLabel, TaskMeter, taskSpecFromMeta, type TaskSpec } from './tasks.js';
 
 export interface TaskModel extends Autoencoder {
   meta: ModelMeta;
@@ -46,7 +45,7 @@ export interface TaskModel extends Autoencoder {
  * Loads a model given as its folder (with meta.json), the output folder of train/run
  * (with model/meta.json), or a model id in the artefact store (models/<id>/).
  */
-export async function loadTaskModel(ref: string, config?: Pick<Config, 'artifacts'> & Partial<Config>): Promise<TaskModel> {
+export async function loadTaskModel(ref: string, config?: Config): Promise<TaskModel> {
   let storage: Storage | undefined;
   let prefix = '';
   const dir = path.resolve(ref);
@@ -54,7 +53,7 @@ export async function loadTaskModel(ref: string, config?: Pick<Config, 'artifact
   if (await isFile(path.join(dir, META_FILE))) storage = new LocalStorage(dir);
   else if (await isFile(path.join(dir, OUTPUT.modelPrefix, META_FILE))) storage = new LocalStorage(path.join(dir, OUTPUT.modelPrefix));
   else if (/^[\w.-]+$/.test(ref) && config) {
-    const artifacts = await openSource(config.artifacts, config.s3Region ? { s3: s3ConfigFrom(config as Config) } : {}).catch(() => undefined);
+    const artifacts = await openSource(config.artifacts, { s3: s3ConfigFrom(config) }).catch(() => undefined);
     if (artifacts && (await artifacts.exists(`models/${ref}/${META_FILE}`).catch(() => false))) {
       storage = artifacts;
       prefix = `models/${ref}/`;
@@ -74,7 +73,7 @@ export async function loadTaskModel(ref: string, config?: Pick<Config, 'artifact
 /** Refuses a model trained for another task than `expected`, naming the model's task. */
 export function checkExpectedTask(model: Pick<TaskModel, 'meta' | 'spec'>, expected: string | undefined): void {
   if (expected === undefined) return;
-  const tasks: readonly string[] = ['reconstruct', 'denoise', 'colorize', 'superres'];
+  const tasks: readonly string[] = TASKS;
   if (!tasks.includes(expected)) throw new UserError(`--expect-task: expected one of ${tasks.join(', ')}, received "${expected}"`);
   if (model.spec.task !== expected) {
     throw new UserError(`model ${model.meta.modelId} was trained for ${taskLabel(model.spec)}, not ${expected}`);
@@ -108,26 +107,10 @@ export function applyBatch(model: TaskModel, images: Float32Array, n: number, si
   const spec = model.spec;
   const { inputSize, outputSize } = modelSides(model);
   const seed = model.meta.taskParams?.seed ?? 0;
-  let input: Float32Array;
-  let target: Float32Array | undefined;
-  switch (spec.task) {
-    case 'reconstruct':
-      input = images;
-      target = images;
-      break;
-    case 'colorize':
-      input = toGreyscale(images);
-      target = images;
-      break;
-    case 'denoise':
-      input = corrupt ? taskInput(spec, images, n, side, (i) => createRng(imageSeed(seed, firstIndex + i))) : images;
-      target = corrupt ? images : undefined;
-      break;
-    case 'superres':
-      input = corrupt ? downscaleArea(images, n, side, spec.scale) : images;
-      target = corrupt ? images : undefined;
-      break;
-  }
+  // Reconstruct and colorize always make their input from the image; denoise and superres only with corrupt.
+  const made = corrupt || spec.task === 'reconstruct' || spec.task === 'colorize';
+  const input = made ? taskInput(spec, images, n, side, (i) => createRng(imageSeed(seed, firstIndex + i))) : images;
+  const target = made ? images : undefined;
   const output = predict(model, input, n, inputSize);
   const baseline = target === undefined ? undefined : baselineOutput(spec, input, n, outputSize);
   return { n, input, inputSize, output, outputSize, ...(target ? { target } : {}), ...(baseline ? { baseline } : {}) };
@@ -183,12 +166,7 @@ export async function collectInputs(paths: readonly string[]): Promise<{ images:
 
 /** PNG bytes of one size×size float image. */
 async function pngOf(img: Float32Array, size: number): Promise<Buffer> {
-  const bytes = Buffer.allocUnsafe(img.length);
-  for (let i = 0; i < img.length; i++) {
-    const v = img[i] as number;
-    bytes[i] = v > 0 ? (v >= 1 ? 255 : Math.round(v * 255)) : 0;
-  }
-  return sharp(bytes, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  return sharp(toBytes(img), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
 }
 
 /** Output file of an input key: same folders, .png. */
@@ -203,17 +181,16 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
   const side = model.spec.task === 'superres' && o.corrupt ? outputSize : inputSize;
   const failures: Failure[] = [...ignored];
   const outputs: ApplyResult['outputs'] = [];
-  const outMeter = new QualityMeter();
-  const baseMeter = new QualityMeter();
+  const meter = new TaskMeter(model.spec);
   const previewCount = o.previewCount ?? 8;
   const shownAt = new Set(Array.from({ length: Math.min(previewCount, images.length) }, (_, i) => Math.floor((i * images.length) / Math.min(previewCount, images.length))));
   const rows: { input: Float32Array[]; output: Float32Array[]; target: Float32Array[] } = { input: [], output: [], target: [] };
   let index = 0;
   for (let b = 0; b < images.length; b += o.batchSize) {
     const chunk = images.slice(b, b + o.batchSize);
-    const decoded = await mapConcurrent(chunk, o.concurrency, async (img) => {
+    const decoded = await mapConcurrent(chunk, o.concurrency, async (img, i) => {
       try {
-        return { img, data: (await decodeImage(await img.read(), { size: side, fit: model.meta.fit, maxPixels: o.maxPixels })).data };
+        return { img, at: b + i, data: (await decodeImage(await img.read(), { size: side, fit: model.meta.fit, maxPixels: o.maxPixels })).data };
       } catch (error) {
         failures.push(failureOf(img.key, error));
         return undefined;
@@ -226,12 +203,9 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
     good.forEach((g, i) => batch.set(g.data, i * per));
     const r = applyBatch(model, batch, good.length, side, o.corrupt, index);
     const outs = splitImages(r.output, r.n, outputSize);
-    const ins = splitImages(model.spec.task === 'superres' && r.inputSize !== outputSize ? upscaleNearest(r.input, r.n, r.inputSize, outputSize / r.inputSize) : r.input, r.n, outputSize);
+    const ins = splitImages(model.spec.task === 'superres' ? upscaleNearest(r.input, r.n, r.inputSize, model.spec.scale) : r.input, r.n, outputSize);
     const targets = r.target ? splitImages(r.target, r.n, outputSize) : undefined;
-    if (r.target && r.baseline) {
-      outMeter.addBatch(r.output, r.target, r.n, outputSize);
-      baseMeter.addBatch(r.baseline, r.target, r.n, outputSize);
-    }
+    if (r.target && r.baseline) meter.add(r.output, r.baseline, r.target, r.n, outputSize);
     for (const [i, g] of good.entries()) {
       const file = outputFileOf(g.img.key);
       try {
@@ -240,7 +214,7 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
         throw new Error(`Cannot write ${file}: ${errorMessage(error)}`);
       }
       outputs.push({ key: g.img.key, file });
-      if (shownAt.has(b + chunk.indexOf(g.img))) {
+      if (shownAt.has(g.at)) {
         rows.input.push(ins[i] as Float32Array);
         rows.output.push(outs[i] as Float32Array);
         if (targets) rows.target.push(targets[i] as Float32Array);
@@ -263,6 +237,6 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
     outputs,
     failures,
     preview,
-    ...(outMeter.count > 0 ? { metrics: metricsOf(model.spec, outMeter, baseMeter) } : {}),
+    ...(meter.count > 0 ? { metrics: meter.metrics() } : {}),
   };
 }

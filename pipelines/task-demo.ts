@@ -12,7 +12,6 @@ import sharp from 'sharp';
 import type { Config } from '../shared/config/index.js';
 import { fractionCloser, generateColorizeDataset, shapeMasks, type ColorizeDataset } from '../shared/images/synthetic-tasks.js';
 import { generateShapesDataset } from '../shared/images/synthetic.js';
-import { QualityMeter } from '../shared/images/quality.js';
 import type { Logger } from '../shared/logger.js';
 import type { TaskMetrics } from '../shared/model/meta.js';
 import { LocalStorage } from '../shared/storage/local.js';
@@ -22,7 +21,7 @@ import { batchFloats, type DecodedImages } from './dataset.js';
 import { ingest } from './ingest.js';
 import { OUTPUT } from './layout.js';
 import { saveModel } from './local-run.js';
-import { metricsOf, taskSpecFromConfig, type TaskSpec } from './tasks.js';
+import { TaskMeter, taskSpecFromConfig, type TaskSpec } from './tasks.js';
 import { trainAutoencoder } from './train.js';
 
 export interface TaskDemoOptions {
@@ -64,16 +63,13 @@ export interface TaskDemoReport {
 /** Held-out metrics of `model` under another denoise spec (same per-image seeding as apply --corrupt). */
 function heldOutMetrics(model: TaskModel, images: DecodedImages, indices: readonly number[], spec: TaskSpec, batchSize: number): TaskMetrics {
   const m: TaskModel = { ...model, spec };
-  const out = new QualityMeter();
-  const base = new QualityMeter();
+  const meter = new TaskMeter(spec);
   for (let b = 0; b < indices.length; b += batchSize) {
     const idx = indices.slice(b, b + batchSize);
     const r = applyBatch(m, batchFloats(images, idx), idx.length, images.size, true, b);
-    if (!r.target || !r.baseline) continue;
-    out.addBatch(r.output, r.target, r.n, r.outputSize);
-    base.addBatch(r.baseline, r.target, r.n, r.outputSize);
+    if (r.target && r.baseline) meter.add(r.output, r.baseline, r.target, r.n, r.outputSize);
   }
-  return metricsOf(spec, out, base);
+  return meter.metrics();
 }
 
 async function readRgb(file: string): Promise<{ data: Float32Array; size: number }> {

@@ -157,15 +157,32 @@ function baselineMethod(spec: TaskSpec): TaskMetrics['baseline']['method'] {
 
 const finite = (v: number): number | null => (v === Infinity ? null : v);
 
-/** Metrics from two meters (output vs target, baseline vs target). */
-export function metricsOf(spec: TaskSpec, output: QualityMeter, baseline: QualityMeter): TaskMetrics {
-  const o = output.mean();
-  const b = baseline.mean();
-  return {
-    images: output.count,
-    output: { psnr: finite(o.psnr), ssim: o.ssim },
-    baseline: { psnr: finite(b.psnr), ssim: b.ssim, method: baselineMethod(spec) },
-  };
+/** Running PSNR/SSIM of the outputs and of the baseline against the targets, batch by batch. */
+export class TaskMeter {
+  private readonly output = new QualityMeter();
+  private readonly baseline = new QualityMeter();
+
+  constructor(private readonly spec: TaskSpec) {}
+
+  /** Adds n images (outputs, baselines and targets at side `size`, laid out one after the other). */
+  add(output: Float32Array, baseline: Float32Array, target: Float32Array, n: number, size: number): void {
+    this.output.addBatch(output, target, n, size);
+    this.baseline.addBatch(baseline, target, n, size);
+  }
+
+  get count(): number {
+    return this.output.count;
+  }
+
+  metrics(): TaskMetrics {
+    const o = this.output.mean();
+    const b = this.baseline.mean();
+    return {
+      images: this.output.count,
+      output: { psnr: finite(o.psnr), ssim: o.ssim },
+      baseline: { psnr: finite(b.psnr), ssim: b.ssim, method: baselineMethod(this.spec) },
+    };
+  }
 }
 
 /**
@@ -180,16 +197,15 @@ export async function evaluateTask(
   seed: number,
   batchSize: number,
 ): Promise<TaskMetrics> {
-  const out = new QualityMeter();
-  const base = new QualityMeter();
+  const meter = new TaskMeter(spec);
   for (let b = 0; b < indices.length; b += batchSize) {
     const idx = indices.slice(b, b + batchSize);
     const batch = taskBatch(spec, images, idx, fixedRngs(seed, idx));
-    out.addBatch(predict(model, batch.input, batch.n, batch.inputSize), batch.target, batch.n, batch.size);
-    base.addBatch(baselineOutput(spec, batch.input, batch.n, batch.size), batch.target, batch.n, batch.size);
+    const output = predict(model, batch.input, batch.n, batch.inputSize);
+    meter.add(output, baselineOutput(spec, batch.input, batch.n, batch.size), batch.target, batch.n, batch.size);
     await yieldToEventLoop();
   }
-  return metricsOf(spec, out, base);
+  return meter.metrics();
 }
 
 /** Splits n images laid out one after the other into one array per image. */

@@ -43,7 +43,8 @@ export function imageGridLayout(rows: number, columns: number, size: number, opt
   };
 }
 
-function toBytes(image: Float32Array): Buffer {
+/** Model-space floats in [0, 1] as 8-bit values (clamped; NaN → 0). */
+export function toBytes(image: Float32Array): Buffer {
   const out = Buffer.allocUnsafe(image.length);
   for (let i = 0; i < image.length; i++) {
     const v = image[i] as number;
