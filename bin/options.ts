@@ -2,6 +2,7 @@
 // from env + flags, and the logger for a command.
 import type { Command } from 'commander';
 import { loadConfig, settings, type Config, type SettingName } from '../shared/config/index.js';
+import { UserError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 
 /** Commander's attribute name for a flag: --embed-batch → embedBatch. */
@@ -62,6 +63,13 @@ export function withDefaults(opts: Record<string, unknown>, defaults: Partial<Re
     if (out[attr] === undefined && !process.env[s.env]) out[attr] = value;
   }
   return out;
+}
+
+/** An integer flag value ≥ min, or a UserError naming the flag. */
+export function positiveInt(flag: string, value: unknown, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer ≥ ${min}, received "${String(value)}"`);
+  return n;
 }
 
 export interface CommandContext {

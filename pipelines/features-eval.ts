@@ -16,7 +16,7 @@ import type { Logger } from '../shared/logger.js';
 import { createRng, randomBetween, randomInt, shuffleInPlace, type Rng } from '../shared/random.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import { initBackend } from '../shared/model/backend.js';
-import { FeatureExtractor, featureSettings, localImageOf, ReferenceIndex, searchWithFeatures, type FeatureCandidate, type FeatureMethod } from './features.js';
+import { DEFAULT_NFEATURES, FeatureExtractor, featureSettings, localImageOf, ReferenceIndex, searchWithFeatures, type FeatureCandidate, type FeatureMethod } from './features.js';
 import { listImages } from './ingest.js';
 import { runLocal } from './local-run.js';
 import { openIndex } from './search.js';
@@ -153,12 +153,10 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
   const t1 = performance.now();
 
   let indexDir = o.index !== undefined ? path.resolve(o.index) : path.join(out, 'index');
+  await initBackend(o.config.backend, o.logger);
   if (o.index === undefined) {
-    await initBackend(o.config.backend, o.logger);
     const run = await runLocal({ source: data, out: indexDir, config: o.config, cluster: false, ...(o.logger ? { logger: o.logger } : {}), ...(o.progressBar !== undefined ? { progressBar: o.progressBar } : {}) });
     indexDir = run.out;
-  } else {
-    await initBackend(o.config.backend, o.logger);
   }
   const opened = await openIndex(indexDir);
   const indexed = new Set(opened.index.allKeys());
@@ -169,7 +167,7 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
   const t2 = performance.now();
 
   const cv = await loadOpenCv();
-  const nfeatures = { match: o.nfeatures?.match ?? 500, reference: o.nfeatures?.reference ?? 30 };
+  const nfeatures = { match: o.nfeatures?.match ?? DEFAULT_NFEATURES.match, reference: o.nfeatures?.reference ?? DEFAULT_NFEATURES.reference };
   const base = { workingSize: o.workingSize, maxPixels: o.config.maxPixels };
   const extractors = {
     match: new FeatureExtractor(cv, featureSettings('match', { ...base, nfeatures: nfeatures.match }), o.logger),

@@ -23,7 +23,7 @@ import { errorMessage, ImageError, UserError } from '../shared/errors.js';
 import { reducePca } from '../shared/analysis/pca.js';
 import { DEFAULT_MATCH_OPTIONS, matchFeatures, type FeatureMatch, type MatchOptions } from '../shared/features/match.js';
 import type { Cv } from '../shared/features/opencv.js';
-import { decodeWorkingImage, detectOrb, referenceVector, type OrbFeatures } from '../shared/features/orb.js';
+import { decodeWorkingImage, DEFAULT_WORKING_SIZE, orbFeatures, referenceVector, type OrbFeatures, type WorkingImage } from '../shared/features/orb.js';
 import { renderMatchPng } from '../shared/features/draw.js';
 import type { Logger } from '../shared/logger.js';
 import { LocalStorage } from '../shared/storage/local.js';
@@ -72,6 +72,8 @@ export interface FeatureSearchResult {
   /** 'autoencoder' when the query had no ORB keypoints and the AE neighbours were returned. */
   fallback?: 'autoencoder';
   queryKeypoints: number;
+  /** The query's ORB features (for drawing the matches). */
+  queryFeatures: OrbFeatures;
   neighbors: FeatureHit[];
 }
 
@@ -94,9 +96,13 @@ export class FeatureExtractor {
   ) {}
 
   /** Features of an image; a decode error throws an ImageError. */
-  async of(image: Buffer | string): Promise<OrbFeatures> {
-    const grey = await decodeWorkingImage(image, { workingSize: this.settings.workingSize, maxPixels: this.settings.maxPixels, grey: true });
-    return detectOrb(this.cv, grey, this.settings.nfeatures);
+  of(image: Buffer | string): Promise<OrbFeatures> {
+    return orbFeatures(this.cv, image, this.settings);
+  }
+
+  /** The RGB working image the features' coordinates refer to (for drawing). */
+  rgb(image: Buffer | string): Promise<WorkingImage> {
+    return decodeWorkingImage(image, { workingSize: this.settings.workingSize, maxPixels: this.settings.maxPixels, grey: false });
   }
 
   /** Features of an indexed image, cached by key; undefined (and a warning) when it cannot be read. */
@@ -187,7 +193,7 @@ export async function searchFeatures(input: FeatureSearchInput, extractor: Featu
 
 /** As searchFeatures, with the query's features already computed. */
 export async function searchWithFeatures(query: OrbFeatures, input: FeatureSearchInput, extractor: FeatureExtractor, logger?: Logger): Promise<FeatureSearchResult> {
-  const base = { method: input.method, queryKeypoints: query.keypoints.length };
+  const base = { method: input.method, queryKeypoints: query.keypoints.length, queryFeatures: query };
   const candidates = input.excludeKeys ? input.candidates.filter((c) => !input.excludeKeys?.has(c.key)) : input.candidates;
   if (query.keypoints.length === 0) {
     logger?.warn(`no ORB keypoints found in ${input.queryName} (flat or tiny image); falling back to autoencoder search`);
@@ -246,33 +252,26 @@ export function selfKey(opened: OpenedIndex, queryPath: string): string | undefi
 export function featureSettings(method: FeatureMethod, o: Partial<FeatureSettings> & { maxPixels: number }): FeatureSettings {
   return {
     nfeatures: o.nfeatures ?? DEFAULT_NFEATURES[method],
-    workingSize: o.workingSize ?? 256,
+    workingSize: o.workingSize ?? DEFAULT_WORKING_SIZE,
     maxPixels: o.maxPixels,
     match: o.match ?? DEFAULT_MATCH_OPTIONS,
   };
 }
 
-/** The side-by-side PNG of the query and one hit (keypoints and match lines). */
+/** The side-by-side PNG of the query (its RGB working image and features, computed once) and one hit (keypoints and match lines). */
 export async function renderHitPng(
-  query: { image: Buffer; label: string },
+  query: { rgb: WorkingImage; features: OrbFeatures; label: string },
   hit: FeatureHit,
   rank: number,
   extractor: FeatureExtractor,
 ): Promise<Buffer> {
-  const o = { workingSize: extractor.settings.workingSize, maxPixels: extractor.settings.maxPixels };
   const bytes = await loadImage(hit.image);
-  const [qGrey, qRgb, hGrey, hRgb] = await Promise.all([
-    decodeWorkingImage(query.image, { ...o, grey: true }),
-    decodeWorkingImage(query.image, { ...o, grey: false }),
-    decodeWorkingImage(bytes, { ...o, grey: true }),
-    decodeWorkingImage(bytes, { ...o, grey: false }),
-  ]);
-  const qf = detectOrb(extractor.cv, qGrey, extractor.settings.nfeatures);
-  const hf = detectOrb(extractor.cv, hGrey, extractor.settings.nfeatures);
+  const [hf, hRgb] = await Promise.all([extractor.of(bytes), extractor.rgb(bytes)]);
+  const qf = query.features;
   const m = matchFeatures(extractor.cv, qf, hf, extractor.settings.match);
   const stats = `${m.matches.length} good matches, ${m.homography ? `${m.inliers} inliers` : 'no homography'}`;
   return renderMatchPng(
-    { image: qRgb, features: qf, label: `${query.label}\n${qf.keypoints.length} keypoints` },
+    { image: query.rgb, features: qf, label: `${query.label}\n${qf.keypoints.length} keypoints` },
     { image: hRgb, features: hf, label: `#${rank} ${hit.key}  score ${Number.isInteger(hit.score) ? hit.score : hit.score.toFixed(3)}\n${stats}` },
     m,
   );

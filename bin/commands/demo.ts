@@ -12,7 +12,7 @@ import { OUTPUT } from '../../pipelines/layout.js';
 import { runTaskDemo, type TaskDemoReport } from '../../pipelines/task-demo.js';
 import { formatPsnr } from '../../shared/images/quality.js';
 import type { TaskMetrics } from '../../shared/model/meta.js';
-import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
+import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 
 /** 32×32 input, 4 stages, batch 16, 20 epochs: enough steps on 720 images to learn shapes and colours. */
@@ -65,8 +65,7 @@ export function demoCommand(): Command {
     const requested = typeof opts.task === 'string' ? opts.task : process.env.IMGSIM_TASK || 'reconstruct';
     if (requested === 'denoise' || requested === 'colorize' || requested === 'superres') {
       const ctx = contextFrom(withDefaults(opts, TASK_DEMO_DEFAULTS[requested]));
-      const count = opts.count === undefined ? TASK_DEMO_COUNT[requested] : Number(opts.count);
-      if (!Number.isInteger(count) || count < 9) throw new UserError(`--count: expected an integer ≥ 9, received "${String(opts.count)}"`);
+      const count = opts.count === undefined ? TASK_DEMO_COUNT[requested] : positiveInt('--count', opts.count, 9);
       if (opts.from !== undefined && requested === 'colorize') throw new UserError('--from: the colorize demo uses its own generated shapes (circles red, squares blue); train on a folder with imgsim train --task colorize');
       await initBackend(ctx.config.backend, ctx.logger);
       const report = await runTaskDemo({
@@ -81,10 +80,7 @@ export function demoCommand(): Command {
       return;
     }
     const ctx = contextFrom(withDefaults(opts, DEMO_DEFAULTS));
-    const perClass = Number(opts.perClass);
-    if (!Number.isInteger(perClass) || perClass < 4) {
-      throw new UserError(`--per-class: expected an integer ≥ 4, received "${String(opts.perClass)}"`);
-    }
+    const perClass = positiveInt('--per-class', opts.perClass, 4);
     const out = path.resolve(String(opts.out));
     const data = path.join(out, 'data');
     await initBackend(ctx.config.backend, ctx.logger);

@@ -5,9 +5,8 @@ import { Command } from 'commander';
 import { DEFAULT_WORKING_SIZE } from '../../shared/features/orb.js';
 import { DEFAULT_NFEATURES } from '../../pipelines/features.js';
 import { DUPLICATE_KINDS, evaluateFeatures } from '../../pipelines/features-eval.js';
-import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS, withDefaults } from '../options.js';
+import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
 import { print } from '../print.js';
-import { positiveInt } from './features.js';
 
 /** A small, quick model for the internal training (as the demo's), unless flags or env say otherwise. */
 const EVAL_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16', epochs: '15' } as const;

@@ -28,15 +28,8 @@ import { openIndex, readQuery } from '../../pipelines/search.js';
 import { candidatesFromDataset } from '../../pipelines/distributed/features-dataset.js';
 import { ModelCache } from '../../pipelines/distributed/model-cache.js';
 import { connectServices } from '../../workers/services.js';
-import { addConfigFlags, contextFrom, SERVICE_SETTINGS } from '../options.js';
+import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
 import { print } from '../print.js';
-
-/** A positive integer flag value, or a UserError naming the flag. */
-export function positiveInt(flag: string, value: unknown, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer ≥ ${min}, received "${String(value)}"`);
-  return n;
-}
 
 export function methodOf(value: unknown): FeatureMethod {
   if (!FEATURE_METHODS.includes(value as FeatureMethod)) {
@@ -118,9 +111,10 @@ export function featuresCommand(): Command {
       const out = path.resolve(opts.out);
       await mkdir(out, { recursive: true });
       const stem = path.parse(image).name;
+      const query = { rgb: await extractor.rgb(bytes), features: result.queryFeatures, label: `query ${path.basename(image)}` };
       for (const [i, hit] of result.neighbors.entries()) {
         const file = path.join(out, `${stem}-${String(i + 1).padStart(2, '0')}-${hit.key.replace(/\.[^./]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '_')}.png`);
-        await writeFile(file, await renderHitPng({ image: bytes, label: `query ${path.basename(image)}` }, hit, i + 1, extractor));
+        await writeFile(file, await renderHitPng(query, hit, i + 1, extractor));
         pngs.push(file);
       }
     }

@@ -8,11 +8,10 @@
 //
 // Descriptors: n × 32 bytes (256-bit rBRIEF), row i belonging to keypoints[i].
 
-import sharp, { type Metadata, type SharpOptions } from 'sharp';
-import { ImageError, errorMessage } from '../errors.js';
+import sharp from 'sharp';
+import { ImageError } from '../errors.js';
 import { imageErrorMessage, toImageError } from '../images/decode-errors.js';
-import { DECODABLE_FORMATS } from '../images/formats.js';
-import { readFile } from 'node:fs/promises';
+import { openImage } from '../images/decode.js';
 import { withCvScope, type Cv } from './opencv.js';
 
 /** Bytes per ORB descriptor. */
@@ -66,34 +65,7 @@ export interface WorkingImage {
  */
 export async function decodeWorkingImage(input: Buffer | string, o: WorkingImageOptions & { grey: boolean }): Promise<WorkingImage> {
   if (!Number.isInteger(o.workingSize) || o.workingSize < 32) throw new RangeError(`workingSize must be an integer ≥ 32, got ${o.workingSize}`);
-  const source = typeof input === 'string' ? input : undefined;
-  let bytes: Buffer;
-  try {
-    bytes = typeof input === 'string' ? await readFile(input) : input;
-  } catch (error) {
-    throw new ImageError('unreadable', imageErrorMessage(source, 'cannot read file', errorMessage(error)));
-  }
-  if (bytes.length === 0) throw new ImageError('empty-file', imageErrorMessage(source, 'empty file (0 bytes)'));
-  const options: SharpOptions = {
-    failOn: 'error',
-    limitInputPixels: Math.min(Math.floor(o.maxPixels), Number.MAX_SAFE_INTEGER),
-    animated: false,
-    pages: 1,
-    page: 0,
-  };
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes, options).metadata();
-  } catch (error) {
-    throw toImageError(error, bytes, source);
-  }
-  if (!DECODABLE_FORMATS.has(meta.format)) {
-    throw new ImageError('unsupported-format', imageErrorMessage(source, `${meta.format} images are not supported`));
-  }
-  const { width, height } = meta.autoOrient;
-  if (width * height > o.maxPixels) {
-    throw new ImageError('too-many-pixels', imageErrorMessage(source, `${width}×${height} = ${width * height} pixels is over the limit of ${o.maxPixels}`));
-  }
+  const { bytes, source, sharpOptions: options } = await openImage(input, o.maxPixels);
   try {
     let pipeline = sharp(bytes, options).rotate().flatten({ background: { r: 255, g: 255, b: 255 } });
     pipeline = o.grey ? pipeline.greyscale() : pipeline.toColourspace('srgb');

@@ -11,6 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mapConcurrent } from '../concurrency.js';
 import { createRng, randomBetween, randomInt, type Rng } from '../random.js';
 import { px } from './svg.js';
 
@@ -72,12 +73,6 @@ export async function generateCollageDataset(dir: string, opts: { count: number;
   const seeds = Array.from({ length: opts.count }, () => Math.floor(rng() * 4294967296));
   await mkdir(dir, { recursive: true });
   const names = seeds.map((_, i) => `collage-${String(i).padStart(4, '0')}.png`);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < seeds.length; i = next++) {
-      await writeFile(join(dir, names[i] as string), await renderCollage(size, seeds[i] as number));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, seeds.length) }, worker));
+  await mapConcurrent(seeds, 4, async (seed, i) => writeFile(join(dir, names[i] as string), await renderCollage(size, seed)));
   return names;
 }

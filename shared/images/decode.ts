@@ -95,16 +95,31 @@ function formatName(meta: Metadata): string {
   return meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
 }
 
-/** Decodes to size × size 8-bit RGB (HWC). The shared core of decodeImage; also handy for drawing. */
-export async function decodeImageToRgb8(input: Buffer | string, opts: DecodeOptions): Promise<DecodedRgb8> {
-  checkOptions(opts);
+/** An image read and checked, ready for a sharp pipeline with `sharpOptions`. */
+export interface OpenedImage {
+  bytes: Buffer;
+  /** The file path, when the input was one (for messages). */
+  source: string | undefined;
+  sharpOptions: SharpOptions;
+  meta: Metadata;
+  /** Upright (EXIF-oriented) dimensions. */
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads an image (file or bytes) and checks it before any pixel is decoded: not empty,
+ * a decodable format, sane dimensions, at most `maxPixels` pixels (decompression bombs
+ * stop here). Throws ImageError with the reason.
+ */
+export async function openImage(input: Buffer | string, maxPixels: number): Promise<OpenedImage> {
   const source = typeof input === 'string' ? input : undefined;
   const bytes = await readBytes(input);
   if (bytes.length === 0) throw new ImageError('empty-file', imageErrorMessage(source, 'empty file (0 bytes)'));
 
   const sharpOptions: SharpOptions = {
     failOn: 'error',
-    limitInputPixels: Math.min(Math.floor(opts.maxPixels), Number.MAX_SAFE_INTEGER), // Infinity: no practical limit
+    limitInputPixels: Math.min(Math.floor(maxPixels), Number.MAX_SAFE_INTEGER), // Infinity: no practical limit
     animated: false,
     pages: 1,
     page: 0,
@@ -122,12 +137,19 @@ export async function decodeImageToRgb8(input: Buffer | string, opts: DecodeOpti
   const width = meta.autoOrient.width;
   const height = meta.autoOrient.height;
   if (!(width > 0 && height > 0)) throw new ImageError('corrupt', imageErrorMessage(source, `bad dimensions ${width}×${height}`));
-  if (width * height > opts.maxPixels) {
+  if (width * height > maxPixels) {
     throw new ImageError(
       'too-many-pixels',
-      imageErrorMessage(source, `${width}×${height} = ${width * height} pixels is over the limit of ${opts.maxPixels}`),
+      imageErrorMessage(source, `${width}×${height} = ${width * height} pixels is over the limit of ${maxPixels}`),
     );
   }
+  return { bytes, source, sharpOptions, meta, width, height };
+}
+
+/** Decodes to size × size 8-bit RGB (HWC). The shared core of decodeImage; also handy for drawing. */
+export async function decodeImageToRgb8(input: Buffer | string, opts: DecodeOptions): Promise<DecodedRgb8> {
+  checkOptions(opts);
+  const { bytes, source, sharpOptions, meta, width, height } = await openImage(input, opts.maxPixels);
 
   const resize: ResizeOptions =
     opts.fit === 'crop' ? { fit: 'cover', position: 'centre' } : { fit: 'contain', position: 'centre', background: BLACK };
