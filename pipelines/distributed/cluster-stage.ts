@@ -8,6 +8,7 @@ import { clusterEmbeddings } from '../cluster.js';
 import { renderScatterPlot } from '../../shared/images/scatter-plot.js';
 import type { StageDeps } from './deps.js';
 import type { CollectionHistory } from './history.js';
+import { readCollectionVectors } from './collection-vectors.js';
 import { artifactKeys } from './naming.js';
 import { publishBuild, restoreClusters, type PublishResult } from './reindex.js';
 
@@ -18,20 +19,11 @@ export async function runClusterStage(
 ): Promise<{ points: number; k?: number; live: boolean; deleted: string[] }> {
   const { qdrant, config: c } = deps;
   await deps.runs.setStatus(p.runId, 'clustering');
-  const keys: string[] = [];
-  const rows: Float32Array[] = [];
-  if (await qdrant.collectionExists(p.collection)) {
-    for await (const point of qdrant.scroll(p.collection, { dataset: p.dataset, withVectors: true, payloadFields: ['key'] })) {
-      if (!point.vector) continue;
-      keys.push(point.key);
-      rows.push(point.vector);
-    }
-  }
+  const { keys, dim, vectors } = (await qdrant.collectionExists(p.collection))
+    ? await readCollectionVectors(qdrant, p.collection, p.dataset)
+    : { keys: [], dim: 0, vectors: new Float32Array(0) };
   let k: number | undefined;
   if (keys.length >= 3) {
-    const dim = rows[0]?.length ?? 0;
-    const vectors = new Float32Array(keys.length * dim);
-    rows.forEach((r, i) => vectors.set(r, i * dim));
     const result = clusterEmbeddings(
       { keys, dim, vectors },
       { pcaComponents: c.pcaComponents, perplexity: c.perplexity, iterations: c.tsneIterations, clusters: c.clusters, seed: c.seed, logger: deps.logger, progressBar: false },

@@ -6,6 +6,7 @@ import { UserError } from '../../shared/errors.js';
 import type { Storage } from '../../shared/storage/types.js';
 import type { FeatureCandidate, ImageSource } from '../features.js';
 import { ReferenceIndex } from '../features.js';
+import { readCollectionVectors } from './collection-vectors.js';
 import type { StageDeps } from './deps.js';
 import type { ModelCache } from './model-cache.js';
 import { searchDataset } from './search-dataset.js';
@@ -35,18 +36,9 @@ export async function candidatesFromDataset(
     candidates: hits.map((h) => ({ key: h.key, aeScore: h.score, image: imageOf(h.key) })),
     imageOf,
     referenceIndex: async (length) => {
-      const keys: string[] = [];
-      const rows: Float32Array[] = [];
-      for await (const point of deps.qdrant.scroll(record.collection, { dataset, withVectors: true, payloadFields: ['key'] })) {
-        if (!point.vector) continue;
-        keys.push(point.key);
-        rows.push(point.vector);
-      }
+      const { keys, dim, vectors } = await readCollectionVectors(deps.qdrant, record.collection, dataset);
       if (keys.length < 2) throw new UserError(`Dataset "${dataset}" has ${keys.length} indexed image(s); the reference method needs at least 2`);
-      const dim = rows[0]?.length ?? 0;
-      const matrix = new Float32Array(keys.length * dim);
-      rows.forEach((r, i) => matrix.set(r, i * dim));
-      return ReferenceIndex.build(keys, matrix, dim, length);
+      return ReferenceIndex.build(keys, vectors, dim, length);
     },
   };
 }

@@ -9,6 +9,7 @@ import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import type { JobScheduler } from './deps.js';
 import { fanOutRun, readListing } from './fan-out.js';
 import { describeNoise, type TaskSpec } from '../../shared/images/corruptions.js';
+import { taskLabel } from '../tasks.js';
 
 export interface EnqueueInput {
   source: string;
@@ -92,13 +93,5 @@ async function refuseIfSuperseded(run: RunRecord, runs: RunStore): Promise<void>
 
 /** The task as the run records it, every parameter included (it is part of the run's identity). */
 export function runTaskLabel(task: TaskSpec): string {
-  switch (task.task) {
-    case 'denoise':
-      return `denoise (${describeNoise(task.noise)})`;
-    case 'superres':
-      return `superres (×${task.scale})`;
-    case 'colorize':
-    case 'reconstruct':
-      return task.task;
-  }
+  return task.task === 'denoise' ? `denoise (${describeNoise(task.noise)})` : taskLabel(task);
 }

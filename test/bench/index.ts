@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'imgsim-bench-results-'));
   const rows: string[][] = [['bench', 'size', 'ours img/s', 'torch img/s', 'ratio', 'target', 'peak RSS ours / torch', 'numTensors flat']];
   const fmt = (x: number | null, digits = 1): string => (x === null ? 'skipped' : x.toFixed(digits));
+  const rssCell = (r: { peakRssMiB: number; torchPeakRssMiB: number | null }): string =>
+    `${r.peakRssMiB.toFixed(0)} / ${r.torchPeakRssMiB === null ? '-' : r.torchPeakRssMiB.toFixed(0)} MiB`;
   const verdict = (ratio: number | null, target: number | undefined): string =>
     target === undefined ? '-' : ratio === null ? `≥ ${target}` : `≥ ${target}: ${ratio >= target ? 'met' : 'not met'}`;
   let reference: string | null = null;
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
       const t = JSON.parse(await readFile(file, 'utf8')) as TrainSummary;
       reference = t.reference;
       threads = t.torchThreads;
-      const rss = `${t.peakRssMiB.toFixed(0)} / ${t.torchPeakRssMiB === null ? '-' : t.torchPeakRssMiB.toFixed(0)} MiB`;
+      const rss = rssCell(t);
       for (const r of t.results) {
         rows.push(['train', `${r.size}×${r.size}${r.threads !== undefined ? `, ${r.threads} thread${r.threads > 1 ? 's' : ''}` : ''}`, fmt(r.oursMedian), fmt(r.torchMedian), fmt(r.ratio, 3), verdict(r.ratio, TRAIN_TARGET[r.size]), rss, r.tensorsFlat ? 'yes' : 'NO']);
       }
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
       const e = JSON.parse(await readFile(file, 'utf8')) as EmbedSummary;
       reference = e.reference;
       threads = e.torchThreads;
-      const rss = `${e.peakRssMiB.toFixed(0)} / ${e.torchPeakRssMiB === null ? '-' : e.torchPeakRssMiB.toFixed(0)} MiB`;
+      const rss = rssCell(e);
       rows.push(['embed', `${e.size}×${e.size}`, fmt(e.oursMedian), fmt(e.torchMedian), fmt(e.ratio, 3), verdict(e.ratio, e.size === 64 ? EMBED_TARGET : undefined), rss, e.tensorsFlat ? 'yes' : 'NO']);
     }
   } finally {
