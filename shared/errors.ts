@@ -5,6 +5,11 @@
 // - ConflictError: a UserError about state, not syntax (retrying a superseded run).
 // - ImageError: one image cannot become a tensor (corrupt, truncated, too large…).
 //   It is permanent: the image is recorded as failed with `reason` and never retried.
+// - TransientError: a store or service was unreachable, slow, or answered 5xx/429.
+//   Retrying later can succeed: a job fails for a job-level retry, and nothing is
+//   written as a per-image failure. Adapters' own errors (S3UnreachableError,
+//   QdrantError without a status or with 5xx…) carry `transient: true`; isTransient()
+//   follows `cause` chains, so wrapping an error keeps its family.
 
 export class UserError extends Error {
   override readonly name: string = 'UserError';
@@ -38,6 +43,51 @@ export class ImageError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A fault of the environment (a service down, slow or overloaded): retry later. */
+export class TransientError extends Error {
+  override readonly name: string = 'TransientError';
+  readonly transient = true;
+}
+
+/** Network-level codes that mean "the other side went away or never answered". */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET', // undici: "other side closed" on a stale keep-alive socket
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/**
+ * True when `error`, or anything in its `cause` chain (or an AggregateError's members),
+ * says retrying later can succeed: `transient: true`, or a connection-level Node/undici
+ * error code. Permanent families (UserError, ImageError) stop the walk: a UserError
+ * wrapping a timeout is still the user's to fix.
+ */
+export function isTransient(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const walk = (e: unknown, depth: number): boolean => {
+    if (typeof e !== 'object' || e === null || depth > 8 || seen.has(e)) return false;
+    seen.add(e);
+    if (e instanceof UserError || e instanceof ImageError) return false;
+    const { transient, code, cause, errors } = e as { transient?: unknown; code?: unknown; cause?: unknown; errors?: unknown };
+    if (transient === true) return true;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    if (Array.isArray(errors) && errors.some((inner) => walk(inner, depth + 1))) return true;
+    return walk(cause, depth + 1);
+  };
+  return walk(error, 0);
 }
 
 /** The message of anything thrown, for logs and failure records. */

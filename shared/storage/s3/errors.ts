@@ -4,7 +4,7 @@
 // - network failures and timeouts → S3UnreachableError, retryable (the SDK has already
 //   retried maxAttempts times; a job queue may retry later);
 // - anything else is rethrown unchanged (with its S3 code in the message where known).
-import { UserError } from '../../errors.js';
+import { TransientError, UserError } from '../../errors.js';
 
 export interface S3ErrorContext {
   /** Endpoint label for messages (never containing credentials). */
@@ -15,9 +15,8 @@ export interface S3ErrorContext {
 }
 
 /** The endpoint could not be reached or did not answer in time. Retryable. */
-export class S3UnreachableError extends Error {
+export class S3UnreachableError extends TransientError {
   override readonly name: string = 'S3UnreachableError';
-  readonly retryable = true;
 }
 
 /** GetObject on a key that does not exist. */

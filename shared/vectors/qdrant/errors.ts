@@ -4,6 +4,8 @@
 
 export class QdrantError extends Error {
   override readonly name: string = 'QdrantError';
+  /** Unreachable, timed out, 5xx or 429: retrying later can succeed (see shared/errors.ts). */
+  readonly transient: boolean;
   constructor(
     message: string,
     /** HTTP status when Qdrant answered, undefined when it could not be reached. */
@@ -11,6 +13,7 @@ export class QdrantError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.transient = status === undefined || status >= 500 || status === 429;
   }
 }
 

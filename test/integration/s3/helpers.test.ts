@@ -153,7 +153,7 @@ describe('mapS3Error (synthetic SDK errors)', () => {
     for (const cause of [refused, dns, timeout, aggregate]) {
       const error = mapS3Error(cause, ctx);
       assert.ok(error instanceof S3UnreachableError, cause.message);
-      assert.equal(error.retryable, true);
+      assert.equal(error.transient, true);
       assert.match(error.message, /^S3 endpoint https:\/\/s3\.example\.test is unreachable: /);
       assert.equal(error.cause, cause);
     }
