@@ -317,6 +317,30 @@ export class RunStore {
     return { total: items.length, items: items.slice(offset, offset + limit) };
   }
 
+  /** The recorded failure of each of `keys` (undefined where the key has not failed), in order. */
+  async failuresOf(id: string, keys: readonly string[]): Promise<Array<NewItemFailure | undefined>> {
+    const k = this.keys.run(this.checkId(id));
+    if (keys.length === 0) return [];
+    let values: Array<string | null>;
+    try {
+      values = await this.redis.hmget(k.failed, ...keys);
+    } catch (error) {
+      throw keyError(error, k.failed);
+    }
+    return values.map((json, i) => {
+      if (json === null) return undefined;
+      const key = keys[i] as string;
+      let value: unknown;
+      try {
+        value = JSON.parse(json);
+      } catch {
+        value = json;
+      }
+      const { reason, message } = parseStored(storedFailureSchema, value, `${k.failed} field ${JSON.stringify(key)}`, 'item failure');
+      return { key, reason, message };
+    });
+  }
+
   /** Keys of every failed item, sorted (what "retry failed" re-enqueues). */
   async failedKeys(id: string): Promise<string[]> {
     const k = this.keys.run(this.checkId(id));
