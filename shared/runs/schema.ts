@@ -27,6 +27,7 @@ export const statusSchema = z.enum(RUN_STATUSES);
 
 export const statusExtraSchema = z.object({
   error: z.string().optional(),
+  heldBack: z.string().optional(),
   modelId: modelIdSchema.optional(),
   collection: nonEmpty.optional(),
 });
@@ -70,6 +71,7 @@ export const runHashSchema = z.object({
   finishedAt: isoTimestamp.optional(),
   embeddingStartedAt: isoTimestamp.optional(),
   error: z.string().optional(),
+  heldBack: z.string().optional(),
 });
 export type RunHash = z.infer<typeof runHashSchema>;
 

@@ -204,7 +204,8 @@ export class RunStore {
   /**
    * Move the run to `status`. The first status other than queued sets startedAt, the first
    * embedding sets embeddingStartedAt, completed/failed set finishedAt; any other status
-   * reopens the run (finishedAt and error cleared), e.g. to retry its failures.
+   * reopens the run (finishedAt and error cleared), e.g. to retry its failures. heldBack is
+   * cleared by any status change that does not set it again.
    */
   async setStatus(id: string, status: RunStatus, extra: StatusExtra = {}): Promise<RunRecord> {
     const k = this.keys.run(this.checkId(id));
@@ -214,6 +215,7 @@ export class RunStore {
     const now = new Date().toISOString();
     const fields: Record<string, string> = { status: next, updatedAt: now };
     if (details.error !== undefined) fields.error = details.error;
+    if (details.heldBack !== undefined) fields.heldBack = details.heldBack;
     if (details.modelId !== undefined) fields.modelId = details.modelId;
     if (details.collection !== undefined) fields.collection = details.collection;
 
@@ -235,6 +237,10 @@ export class RunStore {
     keys.push(k.run, this.keys.activeRuns);
     if (next !== 'failed' && details.error === undefined) {
       m.hdel(k.run, 'error');
+      keys.push(k.run);
+    }
+    if (details.heldBack === undefined) {
+      m.hdel(k.run, 'heldBack');
       keys.push(k.run);
     }
     await execAll(m, keys);

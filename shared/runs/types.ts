@@ -40,6 +40,11 @@ export interface RunRecord {
   embeddingStartedAt?: string;
   /** Why the run failed (status failed). */
   error?: string;
+  /**
+   * Status completed, but the run's collection did not go live: why (items failed for
+   * other reasons than their own bytes). `imgsim retry-failed` completes it.
+   */
+  heldBack?: string;
   /** done / seconds since embedding started (until finishedAt once finished); only from progress(). */
   imagesPerSecond?: number;
   /** (total − done − failed) / imagesPerSecond; undefined until something is done; only from progress(). */
@@ -74,6 +79,7 @@ export interface RunCounts {
 
 export interface StatusExtra {
   error?: string;
+  heldBack?: string;
   modelId?: string;
   collection?: string;
 }
