@@ -1,7 +1,9 @@
 // Ingest: list a source, decode every image to size×size RGB (concurrently, in sharp's
 // thread pool) and keep the good ones in memory. Files that are not images or that
 // fail to decode are returned as failures with a reason; they never stop the batch.
-import { errorMessage, ImageError, UserError } from '../shared/errors.js';
+// A transient fault (the store unreachable, slow, 5xx) is NOT the image's fault: it is
+// thrown, so the whole batch is retried later, and never recorded as a failure.
+import { errorMessage, ImageError, isTransient, UserError } from '../shared/errors.js';
 import { decodeImageToRgb8 } from '../shared/images/decode.js';
 import { isImagePath } from '../shared/images/formats.js';
 import type { Logger } from '../shared/logger.js';
@@ -37,7 +39,7 @@ export async function listImages(source: Storage): Promise<{ images: ObjectInfo[
   return { images, ignored };
 }
 
-/** The failure record of an image that could not be read or decoded. */
+/** The failure record of an image that could not be read or decoded (never for a transient fault). */
 export function failureOf(key: string, error: unknown): Failure {
   return { key, reason: error instanceof ImageError ? error.reason : 'unreadable', message: errorMessage(error) };
 }
@@ -55,6 +57,7 @@ export async function decodeObjects(
       const img = await decodeImageToRgb8(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
       return { ok: true as const, obj, img };
     } catch (error) {
+      if (isTransient(error)) throw error;
       return { ok: false as const, failure: failureOf(obj.key, error) };
     } finally {
       progress.update(++done);

@@ -2,17 +2,18 @@
 // the stage's pipeline function; graceful shutdown on SIGINT/SIGTERM.
 import type { Job } from 'bullmq';
 import type { Config } from '../shared/config/index.js';
-import { errorMessage } from '../shared/errors.js';
 import type { Stage } from '../shared/jobs/contracts.js';
 import type { Logger } from '../shared/logger.js';
 import { initBackend } from '../shared/model/backend.js';
 import { createRedis, connectRedis } from '../shared/queue/connection.js';
 import { startScheduleWorker } from '../shared/queue/schedules.js';
+import { retryPolicyFrom } from '../shared/queue/retry-policy.js';
 import { startStageWorker, type StageHandler } from '../shared/queue/stage-worker.js';
 import { runClusterStage } from '../pipelines/distributed/cluster-stage.js';
 import { CollectionHistory } from '../pipelines/distributed/history.js';
 import { runEmbedStage } from '../pipelines/distributed/embed-stage.js';
 import { runIndexStage } from '../pipelines/distributed/index-stage.js';
+import { recordGiveUp } from '../pipelines/distributed/job-failures.js';
 import { runIngestStage } from '../pipelines/distributed/ingest-stage.js';
 import { ModelCache } from '../pipelines/distributed/model-cache.js';
 import { runScheduled } from '../pipelines/distributed/schedules.js';
@@ -60,15 +61,8 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
     concurrency: config.concurrency,
     lockDuration: lockMs(stage, config),
     logger,
-    onFinalFailure: async (job: Job, error: Error) => {
-      const runId = (job.data as { runId?: unknown }).runId;
-      if (typeof runId !== 'string') return;
-      // Embed/index failures are recorded per item by the index/cluster stages; a
-      // failed ingest, train or cluster job ends the run.
-      if (stage === 'ingest' || stage === 'train' || stage === 'cluster') {
-        await services.runs.setStatus(runId, 'failed', { error: `${stage}: ${errorMessage(error)}` });
-      }
-    },
+    retry: retryPolicyFrom(config),
+    onFinalFailure: (job: Job, failure) => recordGiveUp(stage, job.data, failure, services.runs),
   });
   // Ingest processes also run the schedule queue: a fired schedule enqueues a run.
   const scheduleConnection = stage === 'ingest' ? createRedis(config.redisUrl, { forWorker: true }) : undefined;

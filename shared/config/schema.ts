@@ -322,6 +322,24 @@ export const settings = {
     default: 60_000,
     doc: 'job lock of ingest/embed/index jobs (train and cluster hold at least 2 and 10 minutes); a killed worker\'s job is picked up again after it expires',
   }),
+  jobAttempts: setting({
+    env: 'IMGSIM_JOB_ATTEMPTS',
+    schema: int(1, 1000),
+    default: 16,
+    doc: 'attempts per job when a service is unreachable or failing (transient faults); with the default backoff 16 attempts ride out about 10 minutes of outage. Other errors get at most 3, bad input 1',
+  }),
+  jobBackoffMs: setting({
+    env: 'IMGSIM_JOB_BACKOFF_MS',
+    schema: int(1, 3_600_000),
+    default: 1000,
+    doc: 'delay before a failed job\'s first retry; doubled each retry (±25 % jitter) up to IMGSIM_JOB_BACKOFF_MAX_MS',
+  }),
+  jobBackoffMaxMs: setting({
+    env: 'IMGSIM_JOB_BACKOFF_MAX_MS',
+    schema: int(1, 3_600_000),
+    default: 60_000,
+    doc: 'longest delay between two attempts of a job',
+  }),
   shutdownTimeoutMs: setting({
     env: 'IMGSIM_SHUTDOWN_TIMEOUT_MS',
     schema: int(100, 3_600_000),

@@ -1,5 +1,6 @@
 // The JobScheduler on BullMQ: one queue per stage, deterministic job ids (re-adding the
-// same work is a no-op), retries with exponential backoff, and the fan-out as a flow:
+// same work is a no-op), retries by the retry policy (retry-policy.ts), and the fan-out
+// as a flow:
 //   cluster ← index(batch i) ← embed(batch i)   for every batch i
 // Children carry ignoreDependencyOnFailure: a child that fails for good does not leave
 // its parent in waiting-children forever; the parent runs and records what is missing
@@ -8,24 +9,21 @@ import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { STAGES, type JobPayload, type Stage } from '../jobs/contracts.js';
 import type { FanOut, JobScheduler } from '../../pipelines/distributed/deps.js';
-
-export const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
-  removeOnFail: { age: 30 * 24 * 3600 },
-};
+import { DEFAULT_RETRY_POLICY, jobOptions, type RetryPolicy } from './retry-policy.js';
 
 export class BullScheduler implements JobScheduler {
   readonly queues: Record<Stage, Queue>;
   private readonly flow: FlowProducer;
+  private readonly jobOptions: JobsOptions;
 
   constructor(
     connection: Redis,
     private readonly prefix: string,
+    retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {
+    this.jobOptions = jobOptions(retry);
     this.queues = Object.fromEntries(
-      STAGES.map((s) => [s, new Queue(s, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS })]),
+      STAGES.map((s) => [s, new Queue(s, { connection, prefix, defaultJobOptions: this.jobOptions })]),
     ) as Record<Stage, Queue>;
     this.flow = new FlowProducer({ connection, prefix });
   }
@@ -40,13 +38,13 @@ export class BullScheduler implements JobScheduler {
 
   async fanOut(plan: FanOut): Promise<void> {
     const id = `${plan.runId}${plan.attempt ? `-${plan.attempt}` : ''}`;
-    const child: JobsOptions = { ...DEFAULT_JOB_OPTIONS, ignoreDependencyOnFailure: true };
+    const child: JobsOptions = { ...this.jobOptions, ignoreDependencyOnFailure: true };
     await this.flow.add({
       name: 'cluster',
       queueName: 'cluster',
       prefix: this.prefix,
       data: { runId: plan.runId, dataset: plan.dataset, modelId: plan.modelId, collection: plan.collection } satisfies JobPayload<'cluster'>,
-      opts: { ...DEFAULT_JOB_OPTIONS, jobId: `${id}-cluster` },
+      opts: { ...this.jobOptions, jobId: `${id}-cluster` },
       children: plan.batches.map((objects, batch) => ({
         name: 'index',
         queueName: 'index',

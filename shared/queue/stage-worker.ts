@@ -1,14 +1,25 @@
 // A BullMQ Worker for one stage: parses the payload before anything else, runs the
-// stage, and maps failures onto BullMQ's semantics: thrown errors are retried with
-// backoff; an invalid payload or a UserError (bad input that will not fix itself) is an
-// UnrecoverableError, failed at once.
+// stage, and maps failures onto BullMQ's semantics (retry-policy.ts): a permanent fault
+// (invalid payload, UserError) fails at once as an UnrecoverableError; a transient one
+// (a service unreachable or failing) is retried with capped exponential backoff for
+// minutes; anything else a few times. The attempt that gives up calls onFinalFailure
+// BEFORE the job is moved to failed, so a parent job (index after embed, cluster after
+// index) always sees what its children recorded.
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { errorMessage, UserError } from '../errors.js';
-import { InvalidPayloadError, parsePayload, type JobPayload, type Stage } from '../jobs/contracts.js';
+import { errorMessage } from '../errors.js';
+import { parsePayload, type JobPayload, type Stage } from '../jobs/contracts.js';
 import type { Logger } from '../logger.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, failureKind, isFinalAttempt, isPermanent, type FailureKind, type RetryPolicy } from './retry-policy.js';
 
 export type StageHandler<S extends Stage> = (payload: JobPayload<S>, job: Job) => Promise<unknown>;
+
+export interface FinalFailure {
+  error: Error;
+  kind: FailureKind;
+  /** Attempts made, this one included. */
+  attempts: number;
+}
 
 export interface StageWorkerOptions {
   connection: Redis;
@@ -17,13 +28,13 @@ export interface StageWorkerOptions {
   /** How long a job's lock lasts between renewals (renewed every half of it). */
   lockDuration: number;
   logger: Logger;
-  /** Called once a job has failed for good (no retry left, or unrecoverable). */
-  onFinalFailure?: (job: Job, error: Error) => Promise<void>;
+  /** Default: the configuration's defaults. */
+  retry?: RetryPolicy;
+  /** Called once by the attempt that gives up (no retry left, or unrecoverable), before the job fails. */
+  onFinalFailure?: (job: Job, failure: FinalFailure) => Promise<void>;
 }
 
-export function isPermanent(error: unknown): boolean {
-  return error instanceof UserError || error instanceof InvalidPayloadError || error instanceof UnrecoverableError;
-}
+export { isPermanent };
 
 export function startStageWorker<S extends Stage>(stage: S, handler: StageHandler<S>, o: StageWorkerOptions): Worker {
   const worker = new Worker(
@@ -31,9 +42,17 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
     async (job: Job) => {
       try {
         return await handler(parsePayload(stage, job.data), job);
-      } catch (error) {
-        if (isPermanent(error)) throw new UnrecoverableError(errorMessage(error));
-        throw error;
+      } catch (thrown) {
+        const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+        const kind = failureKind(error);
+        if (!isFinalAttempt(error, job.attemptsMade, job.opts.attempts ?? 1)) throw error;
+        if (o.onFinalFailure) {
+          await o.onFinalFailure(job, { error, kind, attempts: job.attemptsMade + 1 }).catch((e: unknown) =>
+            o.logger.error({ stage, jobId: job.id, err: errorMessage(e) }, 'could not record the failed job on its run'),
+          );
+        }
+        // Give up now, whatever attempts the job has left (BullMQ keeps the message).
+        throw error instanceof UnrecoverableError ? error : new UnrecoverableError(`${kind === 'transient' ? 'gave up after transient faults: ' : ''}${error.message}`);
       }
     },
     {
@@ -45,16 +64,15 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
       stalledInterval: Math.min(30_000, o.lockDuration),
       maxStalledCount: 2,
       autorun: true,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, o.retry ?? DEFAULT_RETRY_POLICY) },
     },
   );
   worker.on('completed', (job) => o.logger.info({ stage, jobId: job.id }, `${stage} job done`));
   worker.on('failed', (job, error) => {
     if (!job) return;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, final, err: error.message }, `${stage} job failed`);
-    if (final && o.onFinalFailure) {
-      o.onFinalFailure(job, error).catch((e: unknown) => o.logger.error({ err: errorMessage(e) }, 'failure hook failed'));
-    }
+    const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const line = final ? `${stage} job failed for good` : `${stage} job failed; retrying`;
+    o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, final, err: error.message }, line);
   });
   worker.on('error', (error) => o.logger.error({ stage, err: error.message }, 'worker error'));
   return worker;

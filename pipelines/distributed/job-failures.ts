@@ -1,0 +1,47 @@
+// What a run records when one of its jobs gives up (stage-worker.ts calls this from the
+// attempt that gives up, before the job is moved to failed, so the parent job sees it):
+//   - ingest, train, cluster: the run fails, with the cause and whether it was transient;
+//   - embed, index: the batch's keys not already recorded (bad images) are marked failed
+//     with reason 'transient' (a service stayed down past the retry window) or
+//     '<stage>-failed'; the run then completes without going live (cluster-stage.ts).
+import type { FinalFailure } from '../../shared/queue/stage-worker.js';
+import { payloadSchemas, type Stage } from '../../shared/jobs/contracts.js';
+import { TRANSIENT_REASON, type RunStore } from '../../shared/runs/index.js';
+
+export function describeGiveUp(stage: Stage, f: Pick<FinalFailure, 'error' | 'kind' | 'attempts'>): string {
+  const tries = `${f.attempts} attempt${f.attempts === 1 ? '' : 's'}`;
+  switch (f.kind) {
+    case 'transient':
+      return `${stage} gave up after ${tries} (transient: a service stayed unreachable or failing): ${f.error.message}`;
+    case 'error':
+      return `${stage} failed after ${tries}: ${f.error.message}`;
+    case 'permanent':
+      return `${stage} failed: ${f.error.message}`;
+  }
+}
+
+export async function recordGiveUp(stage: Stage, data: unknown, f: FinalFailure, runs: RunStore): Promise<void> {
+  const runId = (data as { runId?: unknown } | null)?.runId;
+  if (typeof runId !== 'string') return;
+  const message = describeGiveUp(stage, f);
+  if (stage === 'ingest' || stage === 'train' || stage === 'cluster') {
+    await runs.setStatus(runId, 'failed', { error: message });
+    return;
+  }
+  const keys = itemKeys(stage, data);
+  if (keys.length === 0) return;
+  const recorded = await runs.failuresOf(runId, keys);
+  const fresh = keys.filter((_, i) => recorded[i] === undefined);
+  const reason = f.kind === 'transient' ? TRANSIENT_REASON : `${stage}-failed`;
+  if (fresh.length > 0) await runs.markFailed(runId, fresh.map((key) => ({ key, reason, message })));
+}
+
+/** The item keys of an embed or index payload (none when it does not parse). */
+function itemKeys(stage: 'embed' | 'index', data: unknown): string[] {
+  if (stage === 'embed') {
+    const p = payloadSchemas.embed.safeParse(data);
+    return p.success ? p.data.objects.map((o) => o.key) : [];
+  }
+  const p = payloadSchemas.index.safeParse(data);
+  return p.success ? p.data.keys : [];
+}
