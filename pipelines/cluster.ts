@@ -21,6 +21,15 @@ export interface ClusterOptions {
   seed: number;
   logger?: Logger;
   progressBar?: boolean;
+  /** Called as the work advances (cluster-thread.ts forwards it to the job's progress). */
+  onProgress?: (p: ClusterProgress) => void;
+}
+
+export interface ClusterProgress {
+  phase: 'pca' | 'tsne' | 'kmeans' | 'done';
+  /** Within the phase (t-SNE: iterations). */
+  done: number;
+  total: number;
 }
 
 export interface ClusterPoint {
@@ -40,6 +49,7 @@ export interface ClusterResult {
 export function clusterEmbeddings(e: Embeddings, o: ClusterOptions): ClusterResult {
   const n = e.keys.length;
   if (n < 3) throw new UserError(`Clustering needs at least 3 images, found ${n}`);
+  o.onProgress?.({ phase: 'pca', done: 0, total: 1 });
   const pca = reducePca({ rows: n, dim: e.dim, data: e.vectors }, o.pcaComponents);
   const explained = pca.explainedVariance.reduce((a, b) => a + b, 0);
   o.logger?.info({ components: pca.data.dim, explainedVariance: explained }, 'PCA done');
@@ -48,11 +58,16 @@ export function clusterEmbeddings(e: Embeddings, o: ClusterOptions): ClusterResu
     perplexity: o.perplexity,
     iterations: o.iterations,
     seed: o.seed,
-    onProgress: (i) => progress.update(i),
+    onProgress: (i) => {
+      progress.update(i);
+      o.onProgress?.({ phase: 'tsne', done: i, total: o.iterations });
+    },
   });
   progress.stop();
+  o.onProgress?.({ phase: 'kmeans', done: 0, total: 1 });
   const km = clusterKMeans(pca.data, { k: o.clusters === 'auto' ? 'auto' : Math.min(o.clusters, n), seed: o.seed });
   o.logger?.info({ k: km.k, silhouette: km.silhouette }, 'k-means done');
+  o.onProgress?.({ phase: 'done', done: 1, total: 1 });
   return {
     k: km.k,
     ...(km.silhouette !== undefined ? { silhouette: km.silhouette } : {}),

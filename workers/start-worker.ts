@@ -44,7 +44,7 @@ function handlerFor(stage: Stage, s: Services): StageHandler<Stage> {
       return (p) => runIndexStage(p as Parameters<typeof runIndexStage>[0], s);
     case 'cluster': {
       const history = new CollectionHistory(s.redis, s.config.queuePrefix);
-      return (p) => runClusterStage(p as Parameters<typeof runClusterStage>[0], s, history);
+      return (p, job) => runClusterStage(p as Parameters<typeof runClusterStage>[0], s, history, (progress) => job.updateProgress({ ...progress }));
     }
   }
 }
@@ -55,6 +55,7 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
   // BullMQ workers need their own blocking connection.
   const connection = createRedis(config.redisUrl, { forWorker: true });
   await connectRedis(connection, config.redisUrl);
+  services.redisWatch.watch(connection);
   const worker = startStageWorker(stage, handlerFor(stage, services), {
     connection,
     prefix: config.queuePrefix,
@@ -66,7 +67,10 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
   });
   // Ingest processes also run the schedule queue: a fired schedule enqueues a run.
   const scheduleConnection = stage === 'ingest' ? createRedis(config.redisUrl, { forWorker: true }) : undefined;
-  if (scheduleConnection) await connectRedis(scheduleConnection, config.redisUrl);
+  if (scheduleConnection) {
+    await connectRedis(scheduleConnection, config.redisUrl);
+    services.redisWatch.watch(scheduleConnection);
+  }
   const scheduleWorker = scheduleConnection
     ? startScheduleWorker((run) => runScheduled(run, services), { connection: scheduleConnection, prefix: config.queuePrefix, logger })
     : undefined;

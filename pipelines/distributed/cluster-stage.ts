@@ -1,55 +1,112 @@
-// Cluster stage, once every batch of a run is indexed: read the dataset's vectors back
-// from Qdrant, PCA → t-SNE → k-means, write cluster/x/y into each point's payload and
-// clusters.json/png to the artefact store, make the collection live (one atomic alias
-// swap, unless a newer build superseded it; old collections beyond keep-last-N are
-// deleted, see reindex.ts) and complete the run.
+// Cluster stage, once every batch of a run is indexed (or gave up):
+//   1. decide whether the build is complete: every failure is a bad image (the item's own
+//      bytes). A build with items that failed for other reasons (a service down past the
+//      retry window, a bug) is held back: it does not go live, the run completes with
+//      `heldBack` saying why, and `imgsim retry-failed` completes it later;
+//   2. a complete build goes live first (one atomic alias swap, unless a newer build
+//      superseded it; old collections beyond keep-last-N are deleted, see reindex.ts):
+//      search never waits for the map;
+//   3. read the collection's vectors back, PCA → t-SNE → k-means in a worker thread
+//      (cluster-off-thread.ts: the event loop keeps serving lock renewals and sockets),
+//      write cluster/x/y into each point's payload and clusters.json/png to the artefact
+//      store; the dataset-level copies follow the live collection.
 import type { JobPayload } from '../../shared/jobs/contracts.js';
-import { clusterEmbeddings } from '../cluster.js';
+import { summariseFailures, type FailureSummary } from '../../shared/runs/index.js';
 import { renderScatterPlot } from '../../shared/images/scatter-plot.js';
+import type { ClusterProgress } from '../cluster.js';
+import { clusterOffThread } from '../cluster-off-thread.js';
 import type { StageDeps } from './deps.js';
 import type { CollectionHistory } from './history.js';
 import { readCollectionVectors } from './collection-vectors.js';
 import { artifactKeys } from './naming.js';
-import { publishBuild, restoreClusters, type PublishResult } from './reindex.js';
+import { liveCollection, publishBuild, restoreClusters, type PublishResult } from './reindex.js';
+
+export interface ClusterStageResult {
+  points: number;
+  k?: number;
+  live: boolean;
+  deleted: string[];
+  heldBack?: string;
+}
 
 export async function runClusterStage(
   p: JobPayload<'cluster'>,
   deps: StageDeps,
   history: CollectionHistory,
-): Promise<{ points: number; k?: number; live: boolean; deleted: string[] }> {
-  const { qdrant, config: c } = deps;
+  onProgress?: (p: ClusterProgress) => Promise<void>,
+): Promise<ClusterStageResult> {
+  const { qdrant } = deps;
   await deps.runs.setStatus(p.runId, 'clustering');
-  const { keys, dim, vectors } = (await qdrant.collectionExists(p.collection))
-    ? await readCollectionVectors(qdrant, p.collection, p.dataset)
-    : { keys: [], dim: 0, vectors: new Float32Array(0) };
-  let k: number | undefined;
-  if (keys.length >= 3) {
-    const result = clusterEmbeddings(
-      { keys, dim, vectors },
-      { pcaComponents: c.pcaComponents, perplexity: c.perplexity, iterations: c.tsneIterations, clusters: c.clusters, seed: c.seed, logger: deps.logger, progressBar: false },
-    );
-    k = result.k;
-    await qdrant.setPayload(
-      p.collection,
-      p.dataset,
-      result.points.map((pt) => ({ key: pt.key, payload: { cluster: pt.label, x: pt.x, y: pt.y } })),
-    );
-    const byKey = Object.fromEntries(result.points.map((pt) => [pt.key, { x: pt.x, y: pt.y, label: pt.label }]));
-    // Stored with the collection; copied to datasets/<name>/clusters.* while it is live.
-    const clusters = JSON.stringify({ modelId: p.modelId, collection: p.collection, k: result.k, silhouette: result.silhouette, points: byKey });
-    await deps.artifacts.put(artifactKeys.collectionClusters(p.dataset, p.collection), clusters);
-    await deps.artifacts.put(
-      artifactKeys.collectionClusterPlot(p.dataset, p.collection),
-      await renderScatterPlot(result.points, { title: `${p.dataset}: ${keys.length} images, ${result.k} clusters` }),
-    );
+  const exists = await qdrant.collectionExists(p.collection);
+  const inPlace = exists && (await liveCollection(p.dataset, deps)) === p.collection;
+
+  let published: PublishResult = { live: inPlace, deleted: [], ...(exists ? {} : { reason: 'nothing was indexed' }) };
+  let heldBack: string | undefined;
+  if (exists && !inPlace) {
+    heldBack = await incompleteReason(p, deps);
+    if (heldBack === undefined) {
+      published = await publishBuild({ dataset: p.dataset, collection: p.collection, modelId: p.modelId, runId: p.runId }, { ...deps, history });
+      if (published.live) await restoreClusters(p.dataset, p.collection, deps);
+    } else {
+      published = { live: false, deleted: [], reason: heldBack };
+    }
+    if (!published.live) deps.logger.warn({ runId: p.runId, collection: p.collection, reason: published.reason }, 'cluster: the collection does not go live');
   }
-  let published: PublishResult = { live: false, deleted: [], reason: 'nothing was indexed' };
-  if (await qdrant.collectionExists(p.collection)) {
-    published = await publishBuild({ dataset: p.dataset, collection: p.collection, modelId: p.modelId, runId: p.runId }, { ...deps, history });
-    if (published.live) await restoreClusters(p.dataset, p.collection, deps);
-    else deps.logger.warn({ runId: p.runId, collection: p.collection, reason: published.reason }, 'cluster: the collection does not go live');
-  }
-  await deps.runs.setStatus(p.runId, 'completed');
-  deps.logger.info({ runId: p.runId, points: keys.length, k, live: published.live, previous: published.previous, deleted: published.deleted }, 'cluster: run completed');
-  return { points: keys.length, ...(k !== undefined ? { k } : {}), live: published.live, deleted: published.deleted };
+
+  const k = exists ? await clusterCollection(p, deps, onProgress) : undefined;
+  if (k !== undefined && published.live) await restoreClusters(p.dataset, p.collection, deps);
+  await deps.runs.setStatus(p.runId, 'completed', heldBack !== undefined ? { heldBack } : {});
+  const points = exists ? await qdrant.count(p.collection, { dataset: p.dataset }) : 0;
+  deps.logger.info({ runId: p.runId, points, k, live: published.live, previous: published.previous, deleted: published.deleted, heldBack }, 'cluster: run completed');
+  return { points, ...(k !== undefined ? { k } : {}), live: published.live, deleted: published.deleted, ...(heldBack !== undefined ? { heldBack } : {}) };
+}
+
+/** Why the run's build is incomplete (undefined when every failure is a bad image). */
+async function incompleteReason(p: JobPayload<'cluster'>, deps: Pick<StageDeps, 'runs'>): Promise<string | undefined> {
+  const { total, items } = await deps.runs.failures(p.runId, { limit: Number.MAX_SAFE_INTEGER });
+  if (total === 0) return undefined;
+  const summary = summariseFailures(items.map((f) => f.reason));
+  if (summary.otherTotal === 0) return undefined;
+  return `${describeOther(summary)}; collection ${p.collection} is kept but not live — run \`imgsim retry-failed ${p.runId}\` once the cause is fixed`;
+}
+
+function describeOther(s: FailureSummary): string {
+  const parts = Object.entries(s.other).map(([reason, n]) => `${n} ${reason}`);
+  return `${s.otherTotal} image(s) failed for reasons other than their own bytes (${parts.join(', ')})`;
+}
+
+/** Cluster the collection's vectors off the event loop; returns k, or undefined below 3 points. */
+async function clusterCollection(
+  p: JobPayload<'cluster'>,
+  deps: StageDeps,
+  onProgress?: (p: ClusterProgress) => Promise<void>,
+): Promise<number | undefined> {
+  const { qdrant, config: c } = deps;
+  const { keys, dim, vectors } = await readCollectionVectors(qdrant, p.collection, p.dataset);
+  if (keys.length < 3) return undefined;
+  let lastReport = 0;
+  const result = await clusterOffThread(
+    { keys, dim, vectors },
+    { pcaComponents: c.pcaComponents, perplexity: c.perplexity, iterations: c.tsneIterations, clusters: c.clusters, seed: c.seed },
+    (progress) => {
+      const now = Date.now();
+      if (now - lastReport < 1000 && progress.phase === 'tsne') return;
+      lastReport = now;
+      onProgress?.(progress).catch((e: unknown) => deps.logger.debug({ err: String(e) }, 'cluster: progress not reported'));
+    },
+  );
+  await qdrant.setPayload(
+    p.collection,
+    p.dataset,
+    result.points.map((pt) => ({ key: pt.key, payload: { cluster: pt.label, x: pt.x, y: pt.y } })),
+  );
+  const byKey = Object.fromEntries(result.points.map((pt) => [pt.key, { x: pt.x, y: pt.y, label: pt.label }]));
+  // Stored with the collection; copied to datasets/<name>/clusters.* while it is live.
+  const clusters = JSON.stringify({ modelId: p.modelId, collection: p.collection, k: result.k, silhouette: result.silhouette, points: byKey });
+  await deps.artifacts.put(artifactKeys.collectionClusters(p.dataset, p.collection), clusters);
+  await deps.artifacts.put(
+    artifactKeys.collectionClusterPlot(p.dataset, p.collection),
+    await renderScatterPlot(result.points, { title: `${p.dataset}: ${keys.length} images, ${result.k} clusters` }),
+  );
+  return result.k;
 }

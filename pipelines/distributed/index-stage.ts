@@ -1,6 +1,7 @@
 // Index stage: upsert one embedded batch into the run's Qdrant collection (point id =
 // UUIDv5(dataset, key), so a redelivered job overwrites instead of duplicating) and
-// mark its keys done. If the embed job gave up, its keys are recorded as failed.
+// mark its keys done. If the embed job gave up, its keys are recorded as failed (the
+// embed job's own give-up record, e.g. 'transient', is kept; job-failures.ts).
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { StageDeps } from './deps.js';
 import { readSnapshot } from './embed-stage.js';
@@ -8,10 +9,14 @@ import { readSnapshot } from './embed-stage.js';
 export async function runIndexStage(p: JobPayload<'index'>, deps: StageDeps): Promise<{ indexed: number }> {
   const snapshot = await readSnapshot(p.runId, p.attempt, p.batch, deps);
   if (!snapshot) {
-    await deps.runs.markFailed(
-      p.runId,
-      p.keys.map((key) => ({ key, reason: 'embed-failed', message: `embed job for batch ${p.batch} failed after its retries` })),
-    );
+    const recorded = await deps.runs.failuresOf(p.runId, p.keys);
+    const unrecorded = p.keys.filter((_, i) => recorded[i] === undefined);
+    if (unrecorded.length > 0) {
+      await deps.runs.markFailed(
+        p.runId,
+        unrecorded.map((key) => ({ key, reason: 'embed-failed', message: `embed job for batch ${p.batch} failed after its retries` })),
+      );
+    }
     return { indexed: 0 };
   }
   const { meta, vectors, dim } = snapshot;

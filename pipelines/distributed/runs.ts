@@ -82,6 +82,8 @@ export async function retryFailed(
  */
 async function refuseIfSuperseded(run: RunRecord, runs: RunStore): Promise<void> {
   if (!TERMINAL_STATUSES.has(run.status) || run.collection === undefined) return;
+  // Held back (incomplete, never live): retrying is how it completes and goes live.
+  if (run.heldBack !== undefined) return;
   const live = await runs.getDataset(run.dataset);
   if (!live || live.collection === run.collection) return;
   throw new ConflictError(

@@ -12,8 +12,9 @@
 // rounding (test/unit/pipelines/train-parallel.test.ts). Workers are terminated by
 // close(), which the trainer calls in a finally block; a worker that fails or
 // exits rejects the pending step.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { spawnModuleThread } from '../../shared/threads.js';
 import type { FromWorker, StepMessage, ToWorker } from './protocol.js';
 
 export interface DataParallelOptions {
@@ -184,23 +185,6 @@ function imageShape(shape: ReadonlyArray<number | null> | undefined, what: strin
   return [h, w, c];
 }
 
-/**
- * The worker module next to this one. Run from TypeScript sources (tsx), the
- * worker registers tsx's loader through its API before importing worker.ts:
- * inheriting `--import tsx` is not enough under the node:test runner, and
- * bin/imgsim.js registers tsx through the API (no flag to inherit). A compiled
- * build (.js) loads worker.js directly.
- */
-function spawn(): Worker {
-  const here = import.meta.url;
-  const ts = here.endsWith('.ts');
-  const file = new URL(ts ? './worker.ts' : './worker.js', here);
-  if (!ts) return new Worker(file);
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}); });`;
-  return new Worker(code, { eval: true });
-}
-
 /** One worker thread with at most one request in flight. */
 class GradientWorker {
   readonly grads: Float32Array;
@@ -210,7 +194,7 @@ class GradientWorker {
 
   constructor(readonly gradsBuffer: SharedArrayBuffer) {
     this.grads = new Float32Array(gradsBuffer);
-    this.worker = spawn();
+    this.worker = spawnModuleThread(import.meta.url, 'worker');
     this.worker.on('message', (m: FromWorker) => {
       const p = this.pending;
       this.pending = undefined;
