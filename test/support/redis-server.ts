@@ -1,27 +1,71 @@
-// A real redis-server for integration tests: a child process on a free port, with no
-// persistence (--save '' --appendonly no), its working directory in a fresh temporary
-// directory that stop() removes, and maxmemory-policy noeviction unless told otherwise
-// (BullMQ needs noeviction; tests of the start-up check ask for another policy).
+// A real redis-server for integration tests: a child process on a free port, its working
+// directory in a fresh temporary directory that stop() removes, and maxmemory-policy
+// noeviction unless told otherwise (BullMQ needs noeviction; tests of the start-up check
+// ask for another policy).
 //
-// restart() stops the server and starts a new one on the same port: the URL stays valid
-// but, as nothing is persisted, the data is gone. Every server still running when the
-// test process exits (or is interrupted) is killed, so no redis-server outlives its file.
+// Persistence (option `persistence`):
+// - 'none' (default): --save '' --appendonly no. Nothing reaches the disk, so every
+//   restart() / pause()+resume() comes back empty.
+// - 'aof': --appendonly yes --appendfsync always (still no RDB snapshots). Redis writes
+//   and fsyncs the append-only file before it answers a write, so every acknowledged
+//   write survives restart(), pause()+resume() and outage(), even when the pause is a
+//   crash (signal SIGKILL). 'everysec' would let a crash drop up to the last second or
+//   two of writes: fine for production, a coin toss in a test.
+//
+// Outages, all on the same port and the same data directory (the URL stays valid):
+// - restart(): stop the process (SIGTERM) and start a new one at once.
+// - pause({ signal }): stop the process (SIGTERM: a clean shutdown, the default; SIGKILL: a
+//   crash) and leave it down: connections are refused until resume().
+// - resume(): start it again (reloading the AOF with 'aof'); a no-op when not paused.
+// - outage(ms, { signal }): pause, wait ms, resume.
+// Binding the port again right after the old process died can fail with "Address already
+// in use" for a moment: the start is retried every 100 ms for up to ~3 s. While paused the
+// port is free, so another process could take it; resume() then fails saying so.
+// stop() kills the server and removes its directory, paused or not. Every server still
+// running when the test process exits (or is interrupted) is killed and every directory
+// not yet removed is removed, restarted children included, so no redis-server outlives
+// its file.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, rmSync } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
+export type RedisPersistence = 'none' | 'aof';
+
+/** How a pause stops the process: SIGTERM is a clean shutdown, SIGKILL a crash. */
+export interface RedisPauseOptions {
+  /** Default SIGTERM. */
+  signal?: 'SIGTERM' | 'SIGKILL';
+}
+
 export interface RedisTestServer {
   /** redis://127.0.0.1:<port> */
   url: string;
   port: number;
+  /** The server's working directory (with 'aof', its appendonlydir/ lives here). */
+  readonly directory: string;
+  readonly persistence: RedisPersistence;
+  /** True between pause() and resume(). */
+  readonly paused: boolean;
   /** Kill the server (SIGTERM, then SIGKILL after 3 s) and remove its directory. Idempotent. */
   stop(): Promise<void>;
-  /** Stop and start again on the same port (data is not kept). */
+  /** Stop and start again on the same port and directory (data kept only with persistence 'aof'). */
   restart(): Promise<void>;
+  /**
+   * Stop the process and leave it stopped: the port is closed (connections are refused),
+   * the directory is kept. Resolves once the process has exited. A no-op when already paused.
+   */
+  pause(options?: RedisPauseOptions): Promise<void>;
+  /**
+   * Start again on the same port and directory; resolves once it accepts connections
+   * (with 'aof', after the data is loaded). A no-op when not paused.
+   */
+  resume(): Promise<void>;
+  /** pause(options), wait `ms`, resume(). */
+  outage(ms: number, options?: RedisPauseOptions): Promise<void>;
 }
 
 export interface RedisTestServerOptions {
@@ -29,14 +73,29 @@ export interface RedisTestServerOptions {
   maxmemoryPolicy?: string;
   /** How long to wait for "Ready to accept connections". Default 10 s. */
   startTimeoutMs?: number;
+  /** 'aof' keeps the data across restart() and pause()/resume(); default 'none'. */
+  persistence?: RedisPersistence;
 }
 
 const BINARY = 'redis-server';
 const KILL_GRACE_MS = 3_000;
 const READY_LINE = 'Ready to accept connections';
+/** Rebinding a port a process just released: tries 100 ms apart for up to 3 s. */
+const REBIND_WINDOW_MS = 3_000;
+const REBIND_DELAY_MS = 100;
 
 /** Servers started by this process and not yet stopped: killed when the process exits. */
 const live = new Set<ChildProcess>();
+/** Directories of servers not yet stopped: removed when the process exits. */
+const directories = new Set<string>();
+
+interface LaunchSettings {
+  binary: string;
+  directory: string;
+  policy: string;
+  persistence: RedisPersistence;
+  timeoutMs: number;
+}
 
 export async function startRedis(options: RedisTestServerOptions = {}): Promise<RedisTestServer> {
   const binary = await findOnPath(BINARY);
@@ -47,9 +106,15 @@ export async function startRedis(options: RedisTestServerOptions = {}): Promise<
   }
   installExitHooks();
 
-  const policy = options.maxmemoryPolicy ?? 'noeviction';
-  const timeoutMs = options.startTimeoutMs ?? 10_000;
   const directory = await mkdtemp(path.join(tmpdir(), 'imgsim-redis-'));
+  directories.add(directory);
+  const settings: LaunchSettings = {
+    binary,
+    directory,
+    policy: options.maxmemoryPolicy ?? 'noeviction',
+    persistence: options.persistence ?? 'none',
+    timeoutMs: options.startTimeoutMs ?? 10_000,
+  };
 
   // The free port may be taken by someone else between our probe and the server's bind:
   // pick another one a few times before giving up.
@@ -59,64 +124,120 @@ export async function startRedis(options: RedisTestServerOptions = {}): Promise<
   for (let attempt = 0; attempt < 5 && !child; attempt++) {
     port = await freePort();
     try {
-      child = await launch(binary, port, directory, policy, timeoutMs);
+      child = await launch(settings, port);
     } catch (error) {
       lastError = error;
       if (!(error instanceof AddressInUseError)) break;
     }
   }
   if (!child) {
+    directories.delete(directory);
     await rm(directory, { recursive: true, force: true });
     throw lastError instanceof Error ? lastError : new Error(String(lastError));
   }
 
   let current: ChildProcess | undefined = child;
+  let paused = false;
   let stopped = false;
-  return {
+  // pause/resume/restart/stop run one after another, never interleaved.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(step: () => Promise<T>): Promise<T> => {
+    const result = queue.then(step);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+  const assertNotStopped = (method: string): void => {
+    if (stopped) throw new Error(`redis test server: ${method}() after stop()`);
+  };
+  const halt = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<void> => {
+    const running = current;
+    current = undefined;
+    if (running) await killChild(running, signal);
+  };
+  const relaunch = async (): Promise<void> => {
+    current = await relaunchOnPort(settings, port);
+  };
+
+  const server: RedisTestServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
-    async stop(): Promise<void> {
-      if (stopped) return;
-      stopped = true;
-      const running = current;
-      current = undefined;
-      if (running) await killChild(running);
-      await rm(directory, { recursive: true, force: true });
+    directory,
+    persistence: settings.persistence,
+    get paused(): boolean {
+      return paused;
     },
-    async restart(): Promise<void> {
-      if (stopped) throw new Error('redis test server: restart() after stop()');
-      const running = current;
-      current = undefined;
-      if (running) await killChild(running);
-      // The port was just released; the kernel may need a moment before another bind.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          current = await launch(binary, port, directory, policy, timeoutMs);
-          return;
-        } catch (error) {
-          if (!(error instanceof AddressInUseError) || attempt >= 20) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      }
+    stop: () =>
+      serially(async () => {
+        if (stopped) return;
+        stopped = true;
+        await halt('SIGTERM');
+        directories.delete(directory);
+        await rm(directory, { recursive: true, force: true });
+      }),
+    restart: () =>
+      serially(async () => {
+        assertNotStopped('restart');
+        await halt('SIGTERM');
+        paused = true; // if the start fails, resume() may try again
+        await relaunch();
+        paused = false;
+      }),
+    pause: (pauseOptions = {}) =>
+      serially(async () => {
+        assertNotStopped('pause');
+        if (paused) return;
+        paused = true;
+        await halt(pauseOptions.signal ?? 'SIGTERM');
+      }),
+    resume: () =>
+      serially(async () => {
+        assertNotStopped('resume');
+        if (!paused) return;
+        await relaunch();
+        paused = false;
+      }),
+    async outage(ms: number, pauseOptions?: RedisPauseOptions): Promise<void> {
+      await server.pause(pauseOptions);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      await server.resume();
     },
   };
+  return server;
+}
+
+/** Start on a port a process of ours just released, retrying while the bind fails. */
+async function relaunchOnPort(settings: LaunchSettings, port: number): Promise<ChildProcess> {
+  const deadline = Date.now() + REBIND_WINDOW_MS;
+  for (;;) {
+    try {
+      return await launch(settings, port);
+    } catch (error) {
+      if (!(error instanceof AddressInUseError)) throw error;
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `redis test server: port ${port} is still in use after ${REBIND_WINDOW_MS / 1000} s; another process took it while the server was down`,
+          { cause: error },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, REBIND_DELAY_MS));
+    }
+  }
 }
 
 class AddressInUseError extends Error {}
 
 /** Spawn the server and resolve once it accepts connections. */
-async function launch(
-  binary: string,
-  port: number,
-  directory: string,
-  policy: string,
-  timeoutMs: number,
-): Promise<ChildProcess> {
+async function launch(settings: LaunchSettings, port: number): Promise<ChildProcess> {
+  const { binary, directory, policy, persistence, timeoutMs } = settings;
+  const persistenceArgs =
+    persistence === 'aof'
+      ? ['--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
   const args = [
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--save', '',
-    '--appendonly', 'no',
+    ...persistenceArgs,
     '--maxmemory-policy', policy,
     '--dir', directory,
     '--daemonize', 'no',
@@ -151,13 +272,14 @@ async function launch(
       const finish = (error?: Error): void => {
         clearTimeout(timer);
         stdout.off('line', onLine);
-        child.off('exit', onExit);
+        child.off('close', onExit);
         child.off('error', onError);
         if (error) reject(error);
         else resolve();
       };
       stdout.on('line', onLine);
-      child.once('exit', onExit);
+      // 'close', not 'exit': by then the output has been read to its end ("Address already in use").
+      child.once('close', onExit);
       child.once('error', onError);
     });
   } catch (error) {
@@ -213,13 +335,14 @@ async function findOnPath(name: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function killChild(child: ChildProcess): Promise<void> {
+/** Send `signal` (SIGKILL after 3 s if SIGTERM is not enough) and wait for the exit. */
+async function killChild(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     live.delete(child);
     return;
   }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
   await exited;
   clearTimeout(timer);
@@ -228,7 +351,10 @@ async function killChild(child: ChildProcess): Promise<void> {
 
 let hooksInstalled = false;
 
-/** Kill every live server when this process exits or is interrupted. */
+/**
+ * Kill every live server (whichever process of a restarted server is current) and remove
+ * every directory not yet removed when this process exits or is interrupted.
+ */
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
@@ -237,6 +363,14 @@ function installExitHooks(): void {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
     live.clear();
+    for (const directory of directories) {
+      try {
+        rmSync(directory, { recursive: true, force: true, maxRetries: 2 });
+      } catch {
+        // best effort: the process is going away
+      }
+    }
+    directories.clear();
   };
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

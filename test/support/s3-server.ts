@@ -8,22 +8,45 @@
 // - SigV4 checking is relaxed (allowMismatchedSignatures) unless strictSignatures is set;
 //   unknown access key ids are rejected (InvalidAccessKeyId) either way;
 // - s3rver 5 declares engines node >= 24, but runs unchanged on Node 20.
+//
+// Outages, all on the same port and the same store (the endpoint stays valid, buckets and
+// objects survive):
+// - pause(): kill the server process (SIGKILL: a crash; on a clean exit the launcher
+//   deletes its store) and leave it down: connections are refused, so a request through
+//   shared/storage/s3 fails with a transient S3UnreachableError. s3rver writes an object's
+//   files before it answers the PUT, so nothing acknowledged is lost. A no-op when paused.
+// - resume(): start a new server process on the same port and store; resolves once it
+//   listens. A no-op when not paused. seedObjects() and createBucket() need it running.
+// - restart(): pause() then resume(). outage(ms): pause(), wait ms, resume().
+// Binding the port again right after the old process died can fail with EADDRINUSE for a
+// moment: the start is retried every 100 ms for up to ~3 s. While paused the port is free,
+// so another process could take it; resume() then fails saying so.
+// stop() ends the server and removes its store, paused or not. When the test process exits
+// (or is interrupted) every server process still running, restarted ones included, is
+// killed and every store not yet removed is removed; a child whose parent died without
+// that (SIGKILL) sees its stdin close and cleans up itself.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, rmSync } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../shared/storage/s3/client.js';
 
 export interface S3TestServer {
   /** http://127.0.0.1:<port> */
   endpoint: string;
+  port: number;
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
+  /** The server's store (kept across pause/resume/restart, removed by stop()). */
+  readonly directory: string;
+  /** True between pause() and resume(). */
+  readonly paused: boolean;
   createBucket(name: string): Promise<void>;
   /**
    * Test set-up shortcut: writes objects straight into the server's store (no HTTP, no
@@ -31,7 +54,16 @@ export interface S3TestServer {
    * through the S3 API, so use it to prepare listings, never to test writes.
    */
   seedObjects(bucket: string, objects: ReadonlyArray<{ key: string; body: Uint8Array | string }>): Promise<void>;
+  /** End the server and remove its store. Idempotent. */
   stop(): Promise<void>;
+  /** Kill the server process and leave it down (port closed, store kept). No-op when paused. */
+  pause(): Promise<void>;
+  /** Start it again on the same port and store; resolves once it listens. No-op when running. */
+  resume(): Promise<void>;
+  /** pause() then resume(). */
+  restart(): Promise<void>;
+  /** pause(), wait `ms`, resume(). */
+  outage(ms: number): Promise<void>;
 }
 
 export interface S3TestServerOptions {
@@ -46,62 +78,192 @@ const LAUNCHER = fileURLToPath(new URL('./s3rver-process.mjs', import.meta.url))
 const ACCESS_KEY_ID = 'S3RVER';
 const SECRET_ACCESS_KEY = 'S3RVER';
 const REGION = 'us-east-1';
+/** Rebinding a port a process just released: tries 100 ms apart for up to 3 s. */
+const REBIND_WINDOW_MS = 3_000;
+const REBIND_DELAY_MS = 100;
+
+/** Server processes running now: killed when the test process exits. */
+const live = new Set<ChildProcess>();
+/** Stores of servers not yet stopped: removed when the test process exits. */
+const stores = new Set<string>();
+
+interface Launched {
+  child: ChildProcess;
+  lines: LineReader;
+  port: number;
+}
 
 export async function startS3Server(options: S3TestServerOptions = {}): Promise<S3TestServer> {
+  installExitHooks();
   const directory = await mkdtemp(path.join(await dataRoot(), 'imgsim-s3rver-'));
-  const args = ['--openssl-legacy-provider', LAUNCHER, directory];
-  if (options.strictSignatures) args.push('--strict-signatures');
-  // The child must not inherit --import tsx or test-runner flags through NODE_OPTIONS.
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+  stores.add(directory);
+  const strict = options.strictSignatures ?? false;
+  const timeoutMs = options.startTimeoutMs ?? 15_000;
 
-  const lines = new LineReader(child);
-  let port: number;
+  let current: Launched | undefined;
   try {
-    port = await lines.waitForPort(options.startTimeoutMs ?? 15_000);
+    current = await launch(directory, 0, strict, timeoutMs);
   } catch (error) {
-    await killChild(child);
+    stores.delete(directory);
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
 
+  const port = current.port;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = createS3Client({
-    endpoint,
-    region: REGION,
-    accessKeyId: ACCESS_KEY_ID,
-    secretAccessKey: SECRET_ACCESS_KEY,
-    forcePathStyle: true,
-    timeoutMs: 5_000,
-    maxAttempts: 1,
-  });
+  // One client per server process: a new process gets a client with no pooled sockets.
+  const newClient = (): S3Client =>
+    createS3Client({
+      endpoint,
+      region: REGION,
+      accessKeyId: ACCESS_KEY_ID,
+      secretAccessKey: SECRET_ACCESS_KEY,
+      forcePathStyle: true,
+      timeoutMs: 5_000,
+      maxAttempts: 1,
+    });
+  let client = newClient();
 
   let stopped = false;
-  return {
+  // stop/pause/resume run one after another, never interleaved.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(step: () => Promise<T>): Promise<T> => {
+    const result = queue.then(step);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+  const running = (method: string): Launched => {
+    if (stopped) throw new Error(`s3 test server: ${method}() after stop()`);
+    if (!current) throw new Error(`s3 test server: ${method}() while paused; resume() first`);
+    return current;
+  };
+  const pause = async (): Promise<void> => {
+    if (stopped) throw new Error('s3 test server: pause() after stop()');
+    if (!current) return;
+    const { child, lines } = current;
+    current = undefined;
+    client.destroy();
+    lines.close();
+    // SIGKILL: on SIGTERM the launcher would delete the store.
+    await killChild(child, 'SIGKILL');
+  };
+  const resume = async (): Promise<void> => {
+    if (stopped) throw new Error('s3 test server: resume() after stop()');
+    if (current) return;
+    current = await relaunchOnPort(directory, port, strict, timeoutMs);
+    client = newClient();
+  };
+
+  const server: S3TestServer = {
     endpoint,
+    port,
     accessKeyId: ACCESS_KEY_ID,
     secretAccessKey: SECRET_ACCESS_KEY,
     region: REGION,
+    directory,
+    get paused(): boolean {
+      return !stopped && !current;
+    },
     async createBucket(name: string): Promise<void> {
+      running('createBucket');
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
     async seedObjects(bucket, objects): Promise<void> {
-      await lines.command({
+      await running('seedObjects').lines.command({
         op: 'seed',
         bucket,
         objects: objects.map((o) => ({ key: o.key, base64: Buffer.from(o.body).toString('base64') })),
       });
     },
-    async stop(): Promise<void> {
-      if (stopped) return;
-      stopped = true;
-      client.destroy();
-      lines.close();
-      await killChild(child);
-      await rm(directory, { recursive: true, force: true });
+    stop: () =>
+      serially(async () => {
+        if (stopped) return;
+        stopped = true;
+        client.destroy();
+        const last = current;
+        current = undefined;
+        if (last) {
+          last.lines.close();
+          await killChild(last.child, 'SIGTERM');
+        }
+        stores.delete(directory);
+        await rm(directory, { recursive: true, force: true });
+      }),
+    pause: () => serially(pause),
+    resume: () => serially(resume),
+    restart: () =>
+      serially(async () => {
+        await pause();
+        await resume();
+      }),
+    async outage(ms: number): Promise<void> {
+      await server.pause();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      await server.resume();
     },
   };
+  return server;
+}
+
+class AddressInUseError extends Error {}
+
+/** Start a server process on `port` (0: any) over `directory`; resolves once it listens. */
+async function launch(directory: string, port: number, strict: boolean, timeoutMs: number): Promise<Launched> {
+  const args = ['--openssl-legacy-provider', LAUNCHER, directory];
+  if (strict) args.push('--strict-signatures');
+  if (port !== 0) args.push('--port', String(port));
+  // The child must not inherit --import tsx or test-runner flags through NODE_OPTIONS.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+
+  const lines = new LineReader(child);
+  try {
+    return { child, lines, port: await lines.waitForPort(timeoutMs) };
+  } catch (error) {
+    lines.close();
+    // SIGKILL: a SIGTERM would make the launcher delete the store, which a restart keeps.
+    await killChild(child, 'SIGKILL');
+    if (error instanceof Error && /EADDRINUSE/.test(error.message)) throw new AddressInUseError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Start on a port a process of ours just released. A start costs a Node process (~0.5 s),
+ * so wait until the port can be bound here first, then start, and retry a start that
+ * still meets EADDRINUSE, all within REBIND_WINDOW_MS.
+ */
+async function relaunchOnPort(directory: string, port: number, strict: boolean, timeoutMs: number): Promise<Launched> {
+  const deadline = Date.now() + REBIND_WINDOW_MS;
+  for (;;) {
+    try {
+      if (await portIsFree(port)) return await launch(directory, port, strict, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof AddressInUseError)) throw error;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `s3 test server: port ${port} is still in use after ${REBIND_WINDOW_MS / 1000} s; another process took it while the server was down`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, REBIND_DELAY_MS));
+  }
+}
+
+/** Whether 127.0.0.1:port can be bound right now (bound and released at once). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') resolve(false);
+      else reject(error);
+    });
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 /** The child's stdout: the ready line with the port, then answers to stdin commands. */
@@ -135,13 +297,14 @@ class LineReader {
         finish(new Error(`s3rver exited before listening (code ${code}, signal ${signal})${this.stderrTail()}`));
       };
       const onError = (error: Error): void => finish(error);
-      this.child.once('exit', onExit);
+      // 'close', not 'exit': by then stderr has been read to its end (EADDRINUSE…).
+      this.child.once('close', onExit);
       this.child.once('error', onError);
       this.onPort = (port) => finish(undefined, port);
 
       const finish = (error: Error | undefined, port?: number): void => {
         clearTimeout(timer);
-        this.child.off('exit', onExit);
+        this.child.off('close', onExit);
         this.child.off('error', onError);
         this.onPort = undefined;
         if (error) reject(error);
@@ -201,11 +364,48 @@ async function dataRoot(): Promise<string> {
   }
 }
 
-async function killChild(child: ChildProcess): Promise<void> {
+/** Send `signal` (SIGKILL after 3 s if SIGTERM is not enough) and wait for the exit. */
+async function killChild(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
   await exited;
   clearTimeout(timer);
+}
+
+let hooksInstalled = false;
+
+/**
+ * Kill every server process still running (whichever process of a restarted server is
+ * current) and remove every store not yet removed when this process exits or is
+ * interrupted: a paused server has no child left to clean up after it.
+ */
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  const cleanUp = (): void => {
+    for (const child of live) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    live.clear();
+    for (const directory of stores) {
+      try {
+        rmSync(directory, { recursive: true, force: true, maxRetries: 2 });
+      } catch {
+        // best effort: the process is going away
+      }
+    }
+    stores.clear();
+  };
+  process.on('exit', cleanUp);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      cleanUp();
+      process.off(signal, onSignal);
+      // Nobody else handles it: die of the signal as if we had not listened.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
 }

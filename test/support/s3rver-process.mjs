@@ -1,7 +1,10 @@
 // Runs @20minutes/s3rver in its own process for the S3 integration tests.
 // Started by test/support/s3-server.ts as:
-//   node --openssl-legacy-provider test/support/s3rver-process.mjs <directory> [--strict-signatures]
-// <directory> is the server's own scratch folder: it is deleted when the server exits.
+//   node --openssl-legacy-provider test/support/s3rver-process.mjs <directory> [--strict-signatures] [--port N]
+// <directory> is the server's own scratch folder: it is deleted when the server exits on
+// SIGTERM/SIGINT or a closed stdin (not when it is killed with SIGKILL: that is how the
+// parent simulates an outage and starts a new server on the same store later).
+// --port N: listen on N (default 0: any free port); a port in use makes it exit with 1.
 // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES,
 // which OpenSSL 3 only offers through its legacy provider.
 // Prints one JSON line {"port": N} on stdout once listening; exits on SIGTERM/SIGINT or
@@ -19,15 +22,17 @@ import S3rver from '@20minutes/s3rver';
 const require = createRequire(import.meta.url);
 
 const [directory, ...flags] = process.argv.slice(2);
-if (!directory) {
-  process.stderr.write('usage: s3rver-process.mjs <directory> [--strict-signatures]\n');
+const portFlag = flags.indexOf('--port');
+const port = portFlag === -1 ? 0 : Number(flags[portFlag + 1]);
+if (!directory || !Number.isInteger(port) || port < 0 || port > 65_535) {
+  process.stderr.write('usage: s3rver-process.mjs <directory> [--strict-signatures] [--port N]\n');
   process.exit(2);
 }
 const strict = flags.includes('--strict-signatures');
 
 const server = new S3rver({
   address: '127.0.0.1',
-  port: 0,
+  port,
   silent: true,
   directory,
   // Path-style requests only: never read the Host header as a bucket name.

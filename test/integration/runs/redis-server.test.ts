@@ -1,6 +1,7 @@
 // The redis-server test helper, and the Redis start-up checks of shared/queue/connection.ts.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { access } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import { test } from 'node:test';
 import { UserError } from '../../../shared/errors.js';
 import { assertNoEviction, connectRedis, createRedis } from '../../../shared/queue/connection.js';
@@ -39,6 +40,125 @@ test('a connection made before restart reconnects on its own', async () => {
     redis.disconnect();
     await server.stop();
   }
+});
+
+/** Open a raw TCP connection to the port: resolves on connect, rejects with its error. */
+function tcpConnect(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
+async function refused(port: number): Promise<void> {
+  await assert.rejects(tcpConnect(port), (error: unknown) => {
+    assert.equal((error as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+    return true;
+  });
+}
+
+test("persistence 'aof': restart() keeps the data and the port", async () => {
+  const server = await startRedis({ persistence: 'aof' });
+  const redis = createRedis(server.url);
+  try {
+    assert.equal(server.persistence, 'aof');
+    await connectRedis(redis, server.url);
+    await redis.set('k', 'v');
+    await redis.rpush('list', 'a', 'b', 'c');
+    const port = server.port;
+
+    await server.restart();
+    assert.equal(server.port, port);
+    assert.equal(server.url, `redis://127.0.0.1:${port}`);
+    assert.equal(await redis.get('k'), 'v'); // the same client reconnects on its own
+    assert.deepEqual(await redis.lrange('list', 0, -1), ['a', 'b', 'c']);
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+});
+
+test("persistence 'aof': while paused the port refuses connections; resume() serves the same data on the same port", async () => {
+  const server = await startRedis({ persistence: 'aof' });
+  const port = server.port;
+  try {
+    const before = createRedis(server.url);
+    await connectRedis(before, server.url);
+    await before.set('k', 'before pause');
+    await before.quit();
+
+    await server.pause();
+    assert.equal(server.paused, true);
+    await server.pause(); // already paused: nothing happens
+    await refused(port);
+
+    await server.resume();
+    assert.equal(server.paused, false);
+    assert.equal(server.port, port);
+    const after = createRedis(server.url);
+    await connectRedis(after, server.url);
+    assert.equal(await after.get('k'), 'before pause');
+    await after.quit();
+    await server.resume(); // not paused: nothing happens
+  } finally {
+    await server.stop();
+  }
+});
+
+test("persistence 'aof': a crash (pause with SIGKILL) loses no acknowledged write", async () => {
+  const server = await startRedis({ persistence: 'aof' });
+  const redis = createRedis(server.url);
+  redis.on('error', () => undefined); // the crash drops the connection
+  try {
+    await connectRedis(redis, server.url);
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 2_000; i++) pipeline.set(`key:${i}`, String(i));
+    await pipeline.exec();
+    await redis.incr('last'); // acknowledged: on disk before the reply (appendfsync always)
+
+    await server.pause({ signal: 'SIGKILL' });
+    await refused(server.port);
+    await server.resume();
+
+    assert.equal(await redis.dbsize(), 2_001);
+    assert.equal(await redis.get('key:1999'), '1999');
+    assert.equal(await redis.get('last'), '1');
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+});
+
+test('outage(ms): a client made before it works again after it; without persistence the data is gone', async () => {
+  const server = await startRedis();
+  const redis = createRedis(server.url);
+  redis.on('error', () => undefined);
+  try {
+    await connectRedis(redis, server.url);
+    await redis.set('k', 'v');
+    const started = Date.now();
+    await server.outage(300);
+    assert.ok(Date.now() - started >= 300);
+    assert.equal(await redis.ping(), 'PONG');
+    assert.equal(await redis.get('k'), null, 'nothing is persisted by default');
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+});
+
+test('stop() while paused removes the directory; the server cannot be resumed after stop()', async () => {
+  const server = await startRedis({ persistence: 'aof' });
+  await server.pause();
+  await access(server.directory);
+  await server.stop();
+  await assert.rejects(access(server.directory), { code: 'ENOENT' });
+  await assert.rejects(server.resume(), /resume\(\) after stop\(\)/);
+  await assert.rejects(server.restart(), /restart\(\) after stop\(\)/);
 });
 
 test('stop() frees the port and is idempotent', async () => {
