@@ -1,56 +1,125 @@
 // Build the adapters a worker or command needs from the configuration: Redis (checked
-// for noeviction), the run store, the artefact store, Qdrant and the job scheduler.
+// for noeviction, its outages reported by a RedisWatch), the run store, the artefact
+// store, Qdrant and the job scheduler.
+//
+// Only Redis is connected here. The artefact store and the sources open on first use,
+// and the BullMQ queues are created on first use: run state lives in Redis, so
+// `run-status`, `runs`, `schedule`… work while S3 is down, and a command fails only when
+// it touches a service it needs and that service is unreachable. A failed open is retried
+// on the next use (S3 may be back by then). Qdrant is an HTTP client: lazy already.
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config/index.js';
 import type { Logger } from '../shared/logger.js';
-import { assertNoEviction, connectRedis, createRedis } from '../shared/queue/connection.js';
+import { assertNoEviction, connectRedis, createRedis, queueErrorListener, RedisWatch, type RedisWatchOptions } from '../shared/queue/connection.js';
+import { retryPolicyFrom } from '../shared/queue/retry-policy.js';
 import { BullScheduler } from '../shared/queue/scheduler.js';
 import { RunStore } from '../shared/runs/index.js';
-import { openSource, s3ConfigFrom } from '../shared/storage/open.js';
-import type { Storage } from '../shared/storage/types.js';
+import { openSource, s3ConfigFrom, type OpenOptions } from '../shared/storage/open.js';
+import { formatS3Uri, isS3Uri, parseS3Uri } from '../shared/storage/s3/index.js';
+import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import { QdrantStore } from '../shared/vectors/qdrant/index.js';
 import type { StageDeps } from '../pipelines/distributed/deps.js';
 
 export interface Services extends StageDeps {
   redis: Redis;
+  /** Reports Redis outages; a process adds its other connections (a worker's blocking one). */
+  redisWatch: RedisWatch;
   scheduler: BullScheduler;
   close(): Promise<void>;
 }
 
-export async function connectServices(config: Config, logger: Logger, o: { forWorker?: boolean } = {}): Promise<Services> {
+export interface ConnectOptions {
+  /** Connection settings for BullMQ workers (commands wait through reconnects). */
+  forWorker?: boolean;
+  /** How Redis outages are reported; default: a warn line and an info line on `logger`. */
+  redisWatch?: RedisWatchOptions;
+}
+
+export async function connectServices(config: Config, logger: Logger, o: ConnectOptions = {}): Promise<Services> {
   const redis = createRedis(config.redisUrl, { forWorker: o.forWorker ?? false });
   await connectRedis(redis, config.redisUrl);
+  const redisWatch = new RedisWatch(config.redisUrl, o.redisWatch ?? { logger }).watch(redis);
   try {
     await assertNoEviction(redis, config.redisUrl);
-    const s3 = s3ConfigFrom(config);
-    const artifacts = await openSource(config.artifacts, { s3, create: true });
-    const scheduler = new BullScheduler(redis, config.queuePrefix);
-    const qdrant = new QdrantStore({ url: config.qdrantUrl, ...(config.qdrantApiKey ? { apiKey: config.qdrantApiKey } : {}) });
-    const sources = new Map<string, Promise<Storage>>();
-    return {
-      config,
-      logger,
-      redis,
-      runs: new RunStore(redis, config.queuePrefix),
-      artifacts,
-      qdrant,
-      scheduler,
-      openSource(uri: string) {
-        let source = sources.get(uri);
-        if (!source) {
-          source = openSource(uri, { s3 });
-          void source.catch(() => sources.delete(uri));
-          sources.set(uri, source);
-        }
-        return source;
-      },
-      async close() {
-        await scheduler.close();
-        redis.disconnect();
-      },
-    };
   } catch (error) {
+    redisWatch.close();
     redis.disconnect();
     throw error;
   }
+  const s3 = s3ConfigFrom(config);
+  const sources = new Map<string, Promise<Storage>>();
+  /** One open per URI, shared; forgotten when it fails so the next use tries again. */
+  const opened = (key: string, uri: string, options: OpenOptions): Promise<Storage> => {
+    let source = sources.get(key);
+    if (!source) {
+      source = openSource(uri, options);
+      void source.catch(() => sources.delete(key));
+      sources.set(key, source);
+    }
+    return source;
+  };
+  let scheduler: BullScheduler | undefined;
+  return {
+    config,
+    logger,
+    redis,
+    redisWatch,
+    runs: new RunStore(redis, config.queuePrefix),
+    artifacts: lazyStorage(storageUri(config.artifacts), () => opened(`artifacts ${config.artifacts}`, config.artifacts, { s3, create: true })),
+    qdrant: new QdrantStore({ url: config.qdrantUrl, ...(config.qdrantApiKey ? { apiKey: config.qdrantApiKey } : {}) }),
+    get scheduler(): BullScheduler {
+      if (!scheduler) {
+        scheduler = new BullScheduler(redis, config.queuePrefix, retryPolicyFrom(config));
+        for (const [name, queue] of Object.entries(scheduler.queues)) queue.on('error', queueErrorListener(logger, { queue: name }, 'queue error'));
+      }
+      return scheduler;
+    },
+    openSource(uri: string) {
+      return opened(`source ${uri}`, uri, { s3 });
+    },
+    async close() {
+      await scheduler?.close();
+      redisWatch.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * A Storage that opens the real one (S3: a client and a bucket check) when first used.
+ * `open` is called on every use until it succeeds; callers cache the promise.
+ */
+function lazyStorage(uri: string, open: () => Promise<Storage>): Storage {
+  return {
+    uri,
+    async *list(prefix?: string): AsyncIterable<ObjectInfo> {
+      yield* (await open()).list(prefix);
+    },
+    async get(key: string) {
+      return (await open()).get(key);
+    },
+    async put(key: string, data: Uint8Array | string) {
+      return (await open()).put(key, data);
+    },
+    async exists(key: string) {
+      return (await open()).exists(key);
+    },
+    async delete(key: string) {
+      return (await open()).delete(key);
+    },
+  };
+}
+
+/** The URI the opened storage will report (file:///abs/path or s3://bucket/prefix), without opening it. */
+function storageUri(source: string): string {
+  try {
+    if (isS3Uri(source)) return formatS3Uri(parseS3Uri(source));
+    if (source.startsWith('file://')) return pathToFileURL(fileURLToPath(source)).href;
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return pathToFileURL(path.resolve(source)).href;
+  } catch {
+    // an invalid URI: opening it says what is wrong
+  }
+  return source;
 }

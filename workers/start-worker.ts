@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import type { Config } from '../shared/config/index.js';
 import type { Stage } from '../shared/jobs/contracts.js';
 import type { Logger } from '../shared/logger.js';
+import { watchEventLoop } from '../shared/loop-watch.js';
 import { initBackend } from '../shared/model/backend.js';
 import { createRedis, connectRedis } from '../shared/queue/connection.js';
 import { startScheduleWorker } from '../shared/queue/schedules.js';
@@ -74,10 +75,16 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
   const scheduleWorker = scheduleConnection
     ? startScheduleWorker((run) => runScheduled(run, services), { connection: scheduleConnection, prefix: config.queuePrefix, logger })
     : undefined;
+  const loop = watchEventLoop(logger);
   logger.info({ stage, concurrency: config.concurrency, queuePrefix: config.queuePrefix }, `${stage} worker started`);
   onShutdown(
     [
       () => worker.close(),
+      async () => {
+        loop.stop();
+        logger.info({ stage, worstEventLoopBlockMs: loop.worstMs() }, `${stage} worker stopped`);
+        return Promise.resolve();
+      },
       async () => scheduleWorker?.close(),
       () => services.close(),
       async () => {

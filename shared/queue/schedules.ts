@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { errorMessage, UserError } from '../errors.js';
 import { datasetNameSchema } from '../jobs/contracts.js';
 import type { Logger } from '../logger.js';
+import { queueErrorListener } from './connection.js';
 
 export const SCHEDULE_QUEUE = 'schedule';
 export const SCHEDULED_JOB_NAME = 'scheduled-run';
@@ -187,6 +188,6 @@ export function startScheduleWorker(handler: ScheduledRunHandler, o: { connectio
   );
   worker.on('completed', (job, result) => o.logger.info({ schedule: job.repeatJobKey, jobId: job.id, result }, 'scheduled run enqueued'));
   worker.on('failed', (job, error) => o.logger.warn({ schedule: job?.repeatJobKey, jobId: job?.id, err: error.message }, 'scheduled run failed'));
-  worker.on('error', (error) => o.logger.error({ queue: SCHEDULE_QUEUE, err: error.message }, 'schedule worker error'));
+  worker.on('error', queueErrorListener(o.logger, { queue: SCHEDULE_QUEUE }, 'schedule worker error'));
   return worker;
 }

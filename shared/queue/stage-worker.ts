@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { errorMessage } from '../errors.js';
 import { parsePayload, type JobPayload, type Stage } from '../jobs/contracts.js';
 import type { Logger } from '../logger.js';
+import { queueErrorListener } from './connection.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, failureKind, isFinalAttempt, isPermanent, type FailureKind, type RetryPolicy } from './retry-policy.js';
 
 export type StageHandler<S extends Stage> = (payload: JobPayload<S>, job: Job) => Promise<unknown>;
@@ -74,6 +75,7 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
     const line = final ? `${stage} job failed for good` : `${stage} job failed; retrying`;
     o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, final, err: error.message }, line);
   });
-  worker.on('error', (error) => o.logger.error({ stage, err: error.message }, 'worker error'));
+  // Connection errors at debug: the process's RedisWatch reports an outage once.
+  worker.on('error', queueErrorListener(o.logger, { stage }, 'worker error'));
   return worker;
 }
