@@ -89,6 +89,16 @@ function parseSpec(spec: ScheduleSpec): ScheduleSpec {
   return { ...run.data, cron: spec.cron.trim(), ...(spec.tz ? { tz: spec.tz } : {}) };
 }
 
+/**
+ * How often a schedule has fired, from BullMQ's iterationCount: that counts the jobs the
+ * scheduler has *created*, and upsertJobScheduler creates the first (delayed) one at once
+ * (count 1 before anything fired); each firing creates the next (+1). So the pending job
+ * is one more than the firings.
+ */
+export function firedCount(iterationCount: number | undefined): number {
+  return Math.max(0, (iterationCount ?? 0) - 1);
+}
+
 function toInfo(s: JobSchedulerJson<unknown>): ScheduleInfo | undefined {
   const data = scheduledRunSchema.safeParse(s.template?.data);
   if (!data.success || !s.pattern) return undefined;
@@ -97,7 +107,7 @@ function toInfo(s: JobSchedulerJson<unknown>): ScheduleInfo | undefined {
     cron: s.pattern,
     ...(s.tz ? { tz: s.tz } : {}),
     ...(s.next !== undefined ? { next: new Date(s.next).toISOString() } : {}),
-    iterations: s.iterationCount ?? 0,
+    iterations: firedCount(s.iterationCount),
   };
 }
 

@@ -170,6 +170,42 @@ describe('scheduled re-indexing', () => {
     assert.match(rm2.stderr, /Schedule "nightly" not found/);
   });
 
+  test('fired N× counts firings: 0 for a schedule that never fired, then one per job a worker took', async () => {
+    // Another key prefix: the ingest worker of this suite does not run these.
+    const prefix = 'imgsim-fired';
+    const own = new Schedules(redis, prefix);
+    const logger = createLogger('silent');
+    let worker: ReturnType<typeof startScheduleWorker> | undefined;
+    try {
+      await own.upsert({ schedule: 'later', dataset: 'photos', source: 's3://images/photos/', mode: 'missing', cron: '0 3 * * *' });
+      assert.equal((await own.get('later'))?.iterations, 0, 'BullMQ counts the pending job it created: iterationCount 1');
+      const list = await runCli(['schedule', 'list'], { ...env, IMGSIM_QUEUE_PREFIX: prefix });
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^later {2}"0 3 \* \* \*" .* fired 0×$/m);
+
+      let calls = 0;
+      await own.upsert({ schedule: 'often', dataset: 'photos', source: 's3://images/photos/', mode: 'missing', cron: '* * * * * *' });
+      worker = startScheduleWorker(
+        () => {
+          calls += 1;
+          return Promise.resolve(undefined);
+        },
+        { connection: redis, prefix, logger },
+      );
+      await until('two firings', () => (calls >= 2 ? true : undefined), 15_000);
+      await worker.close();
+      worker = undefined;
+      // Every job taken was handled (close waits for it); nothing fires without a worker.
+      assert.equal((await own.get('often'))?.iterations, calls);
+      assert.equal((await own.get('later'))?.iterations, 0);
+    } finally {
+      await worker?.close();
+      await own.remove('later');
+      await own.remove('often');
+      await own.close();
+    }
+  });
+
   test('a fired schedule enqueues a run through the ingest worker: missing uses the current model, none yet trains; firing again joins the active run', async () => {
     const runsOf = async (dataset: string): Promise<RunRecord[]> => (await runs.list({ limit: 100 })).filter((r) => r.dataset === dataset);
     // No model yet → a run that trains first (mode all, no model).
@@ -188,7 +224,7 @@ describe('scheduled re-indexing', () => {
 
     // Let both fire a few more times: the first run is still active (nothing trains or
     // embeds here), so every later firing returns it instead of creating another.
-    await until('three firings', async () => ((await schedules.get('fresh'))?.iterations ?? 0) >= 4 ? true : undefined);
+    await until('three firings', async () => ((await schedules.get('fresh'))?.iterations ?? 0) >= 3 ? true : undefined);
     await schedules.remove('fresh');
     await schedules.remove('known');
     assert.equal((await runsOf('fresh')).length, 1, workers.logs());
