@@ -7,8 +7,17 @@
 // `dirs` lists the key's ancestor folders for key-prefix filters (see filter.ts).
 // Keyword indexes: dataset, key, dirs, modelId; integer index: cluster.
 // Writes use `wait: true`: when a call returns, the change is searchable.
+//
+// Every request is retried (QDRANT_RETRY) when it failed on the connection (a pooled
+// keep-alive socket the server had already closed, a reset, refused, a DNS failure), timed
+// out, or got 5xx/429; never on another 4xx. The first retry goes at once: a stale pooled
+// socket fails immediately and a fresh connection succeeds immediately. The budget is
+// seconds; a longer outage is the job-level retry's. Repeating a request is safe because
+// every request the adapter sends is idempotent (each method says why), so a request that
+// was applied but whose answer was lost does no harm when it is sent again.
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
-import { UserError } from '../../errors.js';
+import { UserError, isTransient } from '../../errors.js';
+import { withRetry, type RetryInfo, type RetryPolicy } from '../../retry.js';
 import { QdrantError, displayUrl, toQdrantError } from './errors.js';
 import { keyDirs, toQdrantFilter, type PointFilter } from './filter.js';
 import { pointId } from './point-id.js';
@@ -20,7 +29,39 @@ export interface QdrantStoreOptions {
   apiKey?: string;
   /** Per-request timeout (ms); default 300 000 as in the client. */
   timeoutMs?: number;
+  /** Retries of failed requests: changes to QDRANT_RETRY, or false for none. */
+  retry?: Partial<RetryPolicy> | false;
+  /** Called before each retry, for a log line. */
+  onRetry?: (info: QdrantRetryInfo) => void;
 }
+
+export interface QdrantRetryInfo extends RetryInfo {
+  /** What the failed request was doing, as error messages say it ("upsert 12 points into …"). */
+  action: string;
+}
+
+/**
+ * The adapter's retry budget per request: 6 attempts, the first retry at once, then full-
+ * jitter backoff of at most 1, 2, 4 and 8 s (≤ 15 s of waiting, ~7.5 s on average), and no
+ * retry starting more than 20 s after the first attempt. That rides out a stale socket, a
+ * reset, or a restart/failover of a few seconds; longer outages fail the call (transient)
+ * for the job-level retry, which waits minutes. A request that itself timed out after the
+ * client's timeout (default 300 s) is therefore not repeated here.
+ */
+export const QDRANT_RETRY: Readonly<Required<RetryPolicy>> = Object.freeze({
+  attempts: 6,
+  baseDelayMs: 1_000,
+  maxDelayMs: 8_000,
+  maxElapsedMs: 20_000,
+  immediateFirstRetry: true,
+});
+
+/**
+ * The budget for a caller that answers a person and has its own deadline (the HTTP API's
+ * search and readiness checks): one immediate retry, which still covers a stale pooled
+ * socket, and no backoff: a Qdrant that is down is reported at once (503), not after 15 s.
+ */
+export const QDRANT_RETRY_INTERACTIVE: Readonly<Required<RetryPolicy>> = Object.freeze({ ...QDRANT_RETRY, attempts: 2 });
 
 export interface ImagePayloadInput {
   etag: string;
@@ -94,9 +135,13 @@ export class QdrantStore {
   /** The server URL as shown in messages (credentials masked). */
   readonly url: string;
   private readonly client: QdrantClient;
+  private readonly retry: Required<RetryPolicy>;
+  private readonly onRetry: ((info: QdrantRetryInfo) => void) | undefined;
 
   constructor(options: QdrantStoreOptions) {
     this.url = displayUrl(options.url);
+    this.retry = options.retry === false ? { ...QDRANT_RETRY, attempts: 1 } : { ...QDRANT_RETRY, ...options.retry };
+    this.onRetry = options.onRetry;
     this.client = new QdrantClient({
       url: options.url,
       ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
@@ -110,6 +155,8 @@ export class QdrantStore {
   /**
    * Creates `name` (cosine, `size` dimensions) with its payload indexes, or checks that the
    * existing one has that size and distance. Idempotent, and safe when two workers race.
+   * Retry-safe: a repeated create that was applied the first time gets 409, handled as
+   * "created meanwhile"; creating a payload index that exists re-creates the same index.
    */
   async ensureCollection(name: string, size: number): Promise<void> {
     if (!Number.isInteger(size) || size < 1) throw new UserError(`Vector size must be a positive integer, got ${size}`);
@@ -149,12 +196,21 @@ export class QdrantStore {
     return r.collections.map((c) => c.name).sort();
   }
 
-  /** True when it existed. Its aliases go with it. */
+  /**
+   * True when it existed. Its aliases go with it. Retry-safe: deleting a deleted collection
+   * changes nothing. The answer comes from an existence check first, because the delete's own
+   * `true`/`false` would read false when a retry follows an attempt that deleted it.
+   */
   async deleteCollection(name: string): Promise<boolean> {
-    return this.call(`delete collection "${name}"`, () => this.client.deleteCollection(name));
+    if (!(await this.collectionExists(name))) return false;
+    await this.call(`delete collection "${name}"`, () => this.client.deleteCollection(name));
+    return true;
   }
 
   // ---- aliases --------------------------------------------------------------------
+
+  // Reads (exists, info, list, aliases, search, query, scroll, count, retrieve) change
+  // nothing: repeating them is always safe.
 
   async getAliasTarget(alias: string): Promise<string | undefined> {
     const r = await this.call('list aliases', () => this.client.getAliases());
@@ -165,19 +221,33 @@ export class QdrantStore {
    * Points `alias` at `newCollection` in ONE aliases request (delete + create), which Qdrant
    * applies under one lock: readers see the old or the new collection, never none.
    * Returns the collection the alias pointed at before, if any.
+   *
+   * Retry-safe by its outcome: delete+create repeated leaves the alias on `newCollection`
+   * again. A lone create_alias (no alias before) repeated after it was applied may be refused
+   * (the alias exists now), and so may a swap that raced another one making the same change;
+   * so a refusal is checked against the alias: already on `newCollection` is success.
    */
   async swapAlias(alias: string, newCollection: string): Promise<string | undefined> {
     const previous = await this.getAliasTarget(alias);
     const actions: Schemas['AliasOperations'][] = [];
     if (previous !== undefined) actions.push({ delete_alias: { alias_name: alias } });
     actions.push({ create_alias: { alias_name: alias, collection_name: newCollection } });
-    await this.call(`point alias "${alias}" at "${newCollection}"`, () => this.client.updateCollectionAliases({ actions }));
+    try {
+      await this.call(`point alias "${alias}" at "${newCollection}"`, () => this.client.updateCollectionAliases({ actions }));
+    } catch (error) {
+      if (error instanceof QdrantError && !error.transient && (await this.getAliasTarget(alias)) === newCollection) return previous;
+      throw error;
+    }
     return previous;
   }
 
   // ---- points ---------------------------------------------------------------------
 
-  /** Upserts in batches of `batchSize` (one request each, `wait: true`); same key → same point. */
+  /**
+   * Upserts in batches of `batchSize` (one request each, `wait: true`); same key → same point.
+   * Retry-safe: the point id is UUIDv5(dataset, key), so a repeated batch overwrites the same
+   * points with the same vectors and payloads instead of adding any.
+   */
   async upsert(collection: string, points: readonly PointInput[], batchSize = 256): Promise<void> {
     checkBatchSize(batchSize);
     for (let start = 0; start < points.length; start += batchSize) {
@@ -209,7 +279,7 @@ export class QdrantStore {
     }
   }
 
-  /** Removes the points of these keys (absent keys are ignored). */
+  /** Removes the points of these keys (absent keys are ignored). Retry-safe: deleting twice = once. */
   async deleteKeys(collection: string, dataset: string, keys: readonly string[], batchSize = 1000): Promise<void> {
     checkBatchSize(batchSize);
     for (let start = 0; start < keys.length; start += batchSize) {
@@ -221,6 +291,7 @@ export class QdrantStore {
   /**
    * Merges payload fields (cluster labels, 2-D coordinates…) into existing points: one
    * batch-update request per `batchSize` updates. A key without a point fails the call.
+   * Retry-safe: set_payload merges the given values, so repeating it writes the same values.
    */
   async setPayload(
     collection: string,
@@ -327,12 +398,27 @@ export class QdrantStore {
     });
   }
 
-  private async call<T>(action: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw toQdrantError(error, this.url, action);
-    }
+  /**
+   * One request: its failure mapped to a QdrantError, retried under the retry budget when it
+   * may pass (connection-level, timeout, 5xx, 429). Only for idempotent requests: every
+   * caller above is one.
+   */
+  private call<T>(action: string, run: () => Promise<T>): Promise<T> {
+    return withRetry(
+      async () => {
+        try {
+          return await run();
+        } catch (error) {
+          throw toQdrantError(error, this.url, action);
+        }
+      },
+      {
+        ...this.retry,
+        isRetryable: (error) => isTransient(error),
+        delayHint: (error) => (error instanceof QdrantError ? error.retryAfterMs : undefined),
+        ...(this.onRetry ? { onRetry: (info: RetryInfo) => this.onRetry?.({ ...info, action }) } : {}),
+      },
+    );
   }
 }
 

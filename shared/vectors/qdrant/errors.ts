@@ -6,14 +6,17 @@ export class QdrantError extends Error {
   override readonly name: string = 'QdrantError';
   /** Unreachable, timed out, 5xx or 429: retrying later can succeed (see shared/errors.ts). */
   readonly transient: boolean;
+  /** How long Qdrant asked to wait before the next request (a 429's Retry-After), in ms. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     message: string,
     /** HTTP status when Qdrant answered, undefined when it could not be reached. */
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.transient = status === undefined || status >= 500 || status === 429;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -82,6 +85,13 @@ export function toQdrantError(error: unknown, url: string, action: string): unkn
     const reason = qdrantReason(error.data);
     const hint = error.status === 401 || error.status === 403 ? ' (check the Qdrant API key)' : '';
     return new QdrantError(`${where} refused to ${action}: ${error.status}${statusText}${reason ? `: ${reason}` : ''}${hint}`, error.status, { cause: error });
+  }
+  if (error instanceof Error && error.name === 'QdrantClientResourceExhaustedError') {
+    // The client turns a 429 with a Retry-After header (seconds) into this error.
+    const seconds = (error as { retry_after?: unknown }).retry_after;
+    const retryAfterMs = typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+    const wait = retryAfterMs !== undefined ? ` (retry after ${seconds as number} s)` : '';
+    return new QdrantError(`${where} refused to ${action}: 429 Too Many Requests: ${error.message}${wait}`, 429, { cause: error, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
   if (error instanceof Error && error.name === 'QdrantClientTimeoutError') {
     return new QdrantError(`${where} did not answer in time (${action}): ${error.message}`, undefined, { cause: error });

@@ -9,11 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { UserError } from '../../../shared/errors.js';
+import { UserError, isTransient } from '../../../shared/errors.js';
 import { createRng } from '../../../shared/random.js';
 import { FlatIndex } from '../../../shared/vectors/flat-index.js';
+import { maxTotalDelay } from '../../../shared/retry.js';
+import { QDRANT_RETRY, type QdrantRetryInfo } from '../../../shared/vectors/qdrant/adapter.js';
 import { QdrantError, QdrantStore, QdrantVectorIndex, pointId, type PointInput } from '../../../shared/vectors/qdrant/index.js';
-import { startQdrantEmulator, type QdrantEmulator } from '../../support/qdrant-emulator/index.js';
+import { startQdrantEmulator, type QdrantEmulator, type QdrantEmulatorOptions } from '../../support/qdrant-emulator/index.js';
 
 const emulator: QdrantEmulator | undefined = process.env.QDRANT_URL ? undefined : await startQdrantEmulator();
 const target = {
@@ -44,6 +46,30 @@ function setup(t: TestContext): { name: (tag?: string) => string; requestsSince:
     requestsSince: (method, path) =>
       (emulator?.requests ?? []).slice(requestsBefore).filter((r) => r.method === method && path.test(r.path)).length,
   };
+}
+
+/** The adapter's retry budget with short waits, for tests that exercise it. */
+const FAST_RETRY = { baseDelayMs: 5, maxDelayMs: 20 };
+
+/**
+ * An emulator of the test's own (for keep-alive settings and injected faults, whatever
+ * QDRANT_URL says), closed after the test; it must have seen no schema violation.
+ */
+async function ownEmulator(t: TestContext, options: QdrantEmulatorOptions = {}): Promise<QdrantEmulator> {
+  const em = await startQdrantEmulator(options);
+  t.after(async () => {
+    await em.close();
+    assert.deepEqual(em.errors, [], 'the emulator saw no schema violation or unmodelled call');
+  });
+  return em;
+}
+
+/** Blocks this thread for `ms`, as CPU-bound work on a worker's event loop does (t-SNE, k-means…). */
+function blockEventLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy: no timer, no socket event is handled meanwhile
+  }
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -349,13 +375,17 @@ test('errors name Qdrant and the URL; Qdrant refusals carry its status text', as
   const s = setup(t);
   const secret = 'sk-do-not-print-1234';
   const port = await freePort();
-  const down = new QdrantStore({ url: `https://user:hunter2@127.0.0.1:${port}`, apiKey: secret, timeoutMs: 5000 });
+  const retries: QdrantRetryInfo[] = [];
+  const down = new QdrantStore({ url: `https://user:hunter2@127.0.0.1:${port}`, apiKey: secret, timeoutMs: 5000, retry: FAST_RETRY, onRetry: (i) => retries.push(i) });
   await assert.rejects(down.count('anything'), (e: unknown) => {
     assert.ok(e instanceof QdrantError);
     assert.match(e.message, new RegExp(`^Qdrant at https://127\\.0\\.0\\.1:${port} is unreachable: .*ECONNREFUSED`));
     assert.ok(!e.message.includes(secret) && !e.message.includes('hunter2'));
+    assert.ok(isTransient(e), 'unreachable is transient: the job-level retry takes over');
     return true;
   });
+  assert.equal(retries.length, QDRANT_RETRY.attempts - 1, 'refused connections were retried up to the budget');
+  assert.ok(retries.every((r) => r.action === 'count points of "anything"'));
   const missing = s.name('missing');
   await assert.rejects(store.search(missing, new Float32Array(8).fill(1), { k: 1 }), (e: unknown) => {
     assert.ok(e instanceof QdrantError);
@@ -404,4 +434,129 @@ test('the emulator rejects a malformed request with 400 naming the path, and rec
     await store.deleteCollection(name);
     em.errors.splice(before);
   }
+});
+
+// ---- retries (issue 10) ------------------------------------------------------------------
+
+test('a pooled socket the server closed while the event loop was blocked is retried at once', async (t) => {
+  // The drill of issue 10, shortened: the server closes idle keep-alive sockets after 0.5 s
+  // (+1 s Node adds), and sends no Keep-Alive hint, so undici keeps the socket pooled; the
+  // thread is then blocked longer than that, and the next call goes out on the dead socket.
+  const em = await ownEmulator(t, { keepAliveTimeoutMs: 500, advertiseKeepAlive: false });
+  const retries: QdrantRetryInfo[] = [];
+  const s = new QdrantStore({ url: em.url, onRetry: (i) => retries.push(i) });
+  const name = `imgsim-test-stale-${randomUUID().slice(0, 8)}`;
+  await s.ensureCollection(name, 8);
+  const data = points(randomVectors(20, 8, 30));
+  await s.upsert(name, data);
+  assert.equal(retries.length, 0);
+
+  blockEventLoop(2_000);
+  await s.setPayload(name, 'ds', data.map((p, i) => ({ key: p.key, payload: { cluster: i % 2 } })));
+
+  assert.equal(retries.length, 1, 'the call on the stale socket failed once, then passed');
+  const retry = retries[0];
+  assert.ok(retry);
+  assert.equal(retry.delayMs, 0, 'a stale socket is retried at once');
+  assert.match(retry.action, /^set payload of 20 points in /);
+  assert.ok(retry.error instanceof QdrantError && retry.error.status === undefined, String(retry.error));
+  assert.match(retry.error.message, /is unreachable: /);
+  const hits = await s.search(name, data[3]?.vector as Float32Array, { k: 1 });
+  assert.equal(hits[0]?.key, data[3]?.key);
+  assert.equal(hits[0]?.payload.cluster, 1);
+  assert.equal(await s.count(name, { cluster: 0 }), 10);
+  assert.equal(em.requests.filter((r) => r.path.endsWith('/points/batch')).length, 1, 'the failed attempt never reached the handler');
+});
+
+test('5xx, 429 and dropped connections are retried (first at once, then backoff); other 4xx never', async (t) => {
+  const em = await ownEmulator(t);
+  const retries: QdrantRetryInfo[] = [];
+  const s = new QdrantStore({ url: em.url, retry: FAST_RETRY, onRetry: (i) => retries.push(i) });
+  const name = `imgsim-test-faults-${randomUUID().slice(0, 8)}`;
+  await s.ensureCollection(name, 4);
+  await s.upsert(name, points(randomVectors(3, 4, 31)));
+  const counts = (): number[] => em.requests.filter((r) => r.path.endsWith('/points/count')).map((r) => r.status);
+
+  for (const fault of [503, 'reset', 429, 502] as const) em.failNext(1, fault);
+  assert.equal(await s.count(name), 3);
+  assert.deepEqual(counts(), [503, 0, 429, 502, 200]);
+  assert.deepEqual(retries.map((r) => r.attempt), [1, 2, 3, 4]);
+  assert.equal(retries[0]?.delayMs, 0, 'the first retry goes at once');
+  assert.ok(retries.every((r) => r.delayMs <= FAST_RETRY.maxDelayMs));
+  assert.equal((retries[0]?.error as QdrantError).status, 503);
+
+  for (const status of [400, 401, 403, 404, 409, 422]) {
+    retries.length = 0;
+    const before = counts().length;
+    em.failNext(1, status);
+    await assert.rejects(s.count(name), (e: unknown) => e instanceof QdrantError && e.status === status && !isTransient(e));
+    assert.equal(counts().length - before, 1, `${status} is sent once`);
+    assert.equal(retries.length, 0, `${status} is not retried`);
+  }
+
+  // The budget is bounded: a server that keeps failing fails the call, as a transient error.
+  retries.length = 0;
+  const before = counts().length;
+  em.failNext(QDRANT_RETRY.attempts, 503);
+  await assert.rejects(s.count(name), (e: unknown) => e instanceof QdrantError && e.status === 503 && isTransient(e));
+  assert.equal(counts().length - before, QDRANT_RETRY.attempts);
+  assert.equal(retries.length, QDRANT_RETRY.attempts - 1);
+  assert.equal(await s.count(name), 3, 'no fault left over');
+
+  // retry: false sends each request once.
+  const once = new QdrantStore({ url: em.url, retry: false });
+  em.failNext(1, 503);
+  await assert.rejects(once.count(name), (e: unknown) => e instanceof QdrantError && e.status === 503);
+  assert.equal(await once.count(name), 3);
+});
+
+test('the default retry budget: 6 attempts, at most 15 s of waiting, none after 20 s', () => {
+  assert.equal(QDRANT_RETRY.attempts, 6);
+  assert.equal(QDRANT_RETRY.immediateFirstRetry, true);
+  assert.equal(maxTotalDelay(QDRANT_RETRY), 15_000);
+  assert.equal(QDRANT_RETRY.maxElapsedMs, 20_000);
+});
+
+test('a request applied whose answer was lost is sent again without harm (every call is idempotent)', async (t) => {
+  const em = await ownEmulator(t);
+  const s = new QdrantStore({ url: em.url, retry: FAST_RETRY });
+  const tag = randomUUID().slice(0, 8);
+  const [c1, c2, alias] = [`imgsim-test-lost-a-${tag}`, `imgsim-test-lost-b-${tag}`, `imgsim-test-lost-alias-${tag}`];
+  const sent = (method: string, path: RegExp): number => em.requests.filter((r) => r.method === method && path.test(r.path)).length;
+
+  em.failNext(1, 'lost-answer', { method: 'PUT', path: /^\/collections\/[^/]+$/ }); // created; the repeat gets 409
+  await s.ensureCollection(c1, 4);
+  assert.equal(sent('PUT', /^\/collections\/[^/]+$/), 2);
+  await s.ensureCollection(c2, 4);
+
+  const data = points(randomVectors(10, 4, 32));
+  em.failNext(1, 'lost-answer', { method: 'PUT', path: /\/points$/ });
+  await s.upsert(c1, data);
+  assert.equal(sent('PUT', /\/points$/), 2);
+  assert.equal(await s.count(c1), 10, 'the repeated upsert overwrote the same points');
+
+  em.failNext(1, 'lost-answer', { path: /\/points\/batch$/ });
+  await s.setPayload(c1, 'ds', [{ key: (data[0] as PointInput).key, payload: { cluster: 3 } }]);
+  assert.equal(await s.count(c1, { cluster: 3 }), 1);
+
+  em.failNext(1, 'lost-answer', { path: /\/points\/delete$/ });
+  await s.deleteKeys(c1, 'ds', [(data[0] as PointInput).key]);
+  assert.equal(await s.count(c1), 9);
+
+  em.failNext(1, 'lost-answer', { method: 'POST', path: /^\/collections\/aliases$/ });
+  assert.equal(await s.swapAlias(alias, c1), undefined);
+  assert.equal(await s.getAliasTarget(alias), c1);
+  em.failNext(1, 'lost-answer', { method: 'POST', path: /^\/collections\/aliases$/ });
+  assert.equal(await s.swapAlias(alias, c2), c1);
+  assert.equal(await s.getAliasTarget(alias), c2);
+  // A refused swap (here injected) whose alias already points where asked is done; one that does not is an error.
+  em.failNext(1, 400, { method: 'POST', path: /^\/collections\/aliases$/ });
+  assert.equal(await s.swapAlias(alias, c2), c2);
+  await assert.rejects(s.swapAlias(alias, `imgsim-test-lost-none-${tag}`), (e: unknown) => e instanceof QdrantError && e.status === 404);
+
+  em.failNext(1, 'lost-answer', { method: 'DELETE' });
+  assert.equal(await s.deleteCollection(c1), true, 'it existed, though the repeated delete found nothing');
+  assert.equal(await s.collectionExists(c1), false);
+  assert.equal(await s.deleteCollection(c1), false);
+  assert.equal(await s.deleteCollection(c2), true);
 });

@@ -8,7 +8,7 @@
 // Legitimate Qdrant errors (unknown collection 404, duplicate 409, wrong dimension 400)
 // are answered like Qdrant and NOT recorded. Tests assert `errors.length === 0`.
 
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import type { OperationId } from './derive-schema.js';
@@ -24,13 +24,44 @@ export interface EmulatorIssue {
   message: string;
 }
 
+export interface QdrantEmulatorOptions {
+  /**
+   * How long (ms) the HTTP server keeps an idle keep-alive socket open before closing it
+   * (Node's `server.keepAliveTimeout`). Default: Node's 5 000. Node 20 closes the socket
+   * 1 s later than this (a built-in buffer): 500 → closed after 1.5 s idle. A short value
+   * reproduces a server that closes pooled sockets under a client whose event loop is blocked.
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Send the `Keep-Alive: timeout=<s>` hint Node adds to every response (default true).
+   * Undici stops reusing a socket once that hint minus 2 s has passed, so with the hint
+   * a keep-alive under ~3 s means sockets are never reused. false answers with a bare
+   * `Connection: keep-alive`, as servers that send no hint do; the client then keeps the
+   * socket for its own default (10 s in @qdrant/js-client-rest).
+   */
+  advertiseKeepAlive?: boolean;
+}
+
+/**
+ * An injected fault: an HTTP error status (answered with Qdrant's error body, nothing
+ * applied); 'reset': the connection is destroyed without an answer, nothing applied (a
+ * crashed or restarting server); 'lost-answer': the request is applied, then the connection
+ * is destroyed instead of answering (the client cannot tell it was applied).
+ */
+export type EmulatorFault = number | 'reset' | 'lost-answer';
+
 export interface QdrantEmulator {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   url: string;
-  /** Every request received, in order. */
+  /** Every request received, in order (status 0: reset by an injected fault, see failNext). */
   requests: Array<{ method: string; path: string; status: number }>;
   /** Schema violations and unmodelled calls (see the header comment). */
   errors: EmulatorIssue[];
+  /**
+   * The next `count` requests (of those matching `only`: a method and/or a path pattern)
+   * meet `fault` (see EmulatorFault). Injected faults are not recorded in `errors`.
+   */
+  failNext(count: number, fault: EmulatorFault, only?: { method?: string; path?: RegExp }): void;
   close(): Promise<void>;
 }
 
@@ -71,7 +102,7 @@ export function loadDerivedSchema(): Promise<DerivedSchema> {
   return schemaCache;
 }
 
-export async function startQdrantEmulator(): Promise<QdrantEmulator> {
+export async function startQdrantEmulator(options: QdrantEmulatorOptions = {}): Promise<QdrantEmulator> {
   const schema = await loadDerivedSchema();
   const validator = new SchemaValidator(schema.components.schemas);
   const routes: Route[] = Object.entries(schema.operations).map(([id, op]) => ({
@@ -82,12 +113,28 @@ export async function startQdrantEmulator(): Promise<QdrantEmulator> {
   const qdrant = new EmulatedQdrant();
   const requests: QdrantEmulator['requests'] = [];
   const errors: EmulatorIssue[] = [];
+  const faults: Array<{ fault: EmulatorFault; method?: string; path?: RegExp }> = [];
+  const advertise = options.advertiseKeepAlive ?? true;
 
   const server = createServer((req, res) => {
+    const fault = takeFault(req);
+    if (fault !== undefined && fault !== 'lost-answer') {
+      injectFault(req, res, fault);
+      return;
+    }
     handle(req)
       .then(({ status, body }) => {
+        if (fault === 'lost-answer') {
+          req.socket.destroy();
+          return;
+        }
         const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+          // An explicit Connection header stops Node from adding its Keep-Alive hint.
+          ...(advertise ? {} : { connection: 'keep-alive' }),
+        });
         res.end(text);
       })
       .catch((error: unknown) => {
@@ -95,6 +142,33 @@ export async function startQdrantEmulator(): Promise<QdrantEmulator> {
         res.destroy();
       });
   });
+
+  if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
+
+  function takeFault(req: IncomingMessage): EmulatorFault | undefined {
+    const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+    const i = faults.findIndex((f) => (f.method === undefined || f.method === req.method) && (f.path === undefined || f.path.test(path)));
+    return i < 0 ? undefined : faults.splice(i, 1)[0]?.fault;
+  }
+
+  function injectFault(req: IncomingMessage, res: ServerResponse, fault: number | 'reset'): void {
+    const entry = { method: req.method ?? 'GET', path: new URL(req.url ?? '/', 'http://emulator').pathname, status: 0 };
+    requests.push(entry);
+    if (fault === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    entry.status = fault;
+    // Read the request first: answering before it is consumed could reset the socket.
+    readBody(req).then(
+      () => {
+        const text = JSON.stringify({ status: { error: `emulator: injected fault ${fault}` }, time: 0 });
+        res.writeHead(fault, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      },
+      () => res.destroy(),
+    );
+  }
 
   async function handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const started = performance.now();
@@ -207,6 +281,13 @@ export async function startQdrantEmulator(): Promise<QdrantEmulator> {
     url: `http://127.0.0.1:${port}`,
     requests,
     errors,
+    failNext(count, fault, only = {}) {
+      if (!Number.isInteger(count) || count < 0) throw new Error(`failNext: count must be a non-negative integer, got ${count}`);
+      if (fault !== 'reset' && fault !== 'lost-answer' && !(Number.isInteger(fault) && fault >= 400 && fault <= 599)) {
+        throw new Error(`failNext: fault must be an HTTP error status (400-599), 'reset' or 'lost-answer', got ${fault}`);
+      }
+      for (let i = 0; i < count; i++) faults.push({ fault, ...only });
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
