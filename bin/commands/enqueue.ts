@@ -14,8 +14,8 @@ export function enqueueCommand(): Command {
     .argument('<source>', 's3://bucket/prefix, file:///absolute/path or a folder path')
     .requiredOption('-d, --dataset <name>', 'dataset name (lowercase letters, digits, - and _)')
     .addOption(new Option('--mode <mode>', 'all: embed everything; missing: only keys whose version is not indexed for the model').choices(['all', 'missing']).default('all'))
-    .option('--model <id>', 'use this trained model (see `imgsim runs` / models/ in the artefact store)')
-    .option('--train', 'train a new model on a sample of the source first (the default without --model)')
+    .option('--model <id>', "use this trained model (see `imgsim runs` / models/ in the artefact store); default: --mode all trains one, --mode missing uses the dataset's current model")
+    .option('--train', 'train a new model on a sample of the source first (the default without --model for --mode all)')
     .option('--json', 'print the run as JSON')
     .addHelpText(
       'after',
@@ -26,6 +26,7 @@ export function enqueueCommand(): Command {
         '',
         'Examples:',
         '  imgsim enqueue s3://photos/2026/ --dataset photos --train',
+        '  imgsim enqueue s3://photos/2026/ --dataset photos --mode missing            # the dataset\'s current model',
         '  imgsim enqueue s3://photos/2026/ --dataset photos --mode missing --model cae-64-20261128T101500-s42',
         '  imgsim enqueue s3://scans/ --dataset scans --task denoise --noise gaussian,crosshair',
       ].join('\n'),
@@ -34,9 +35,12 @@ export function enqueueCommand(): Command {
   return cmd.action(async (source: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     if (opts.train === true && typeof opts.model === 'string') throw new UserError('--train and --model exclude each other');
+    if (opts.train === true && opts.mode === 'missing') {
+      throw new UserError("--train trains a new model; --mode missing embeds with an existing one (--model ID, or the dataset's current model without it)");
+    }
     const services = await connectServices(ctx.config, ctx.logger);
     try {
-      const { run, created } = await enqueueRun(
+      const { run, created, modelFrom } = await enqueueRun(
         {
           source: toSourceUri(source),
           dataset: String(opts.dataset),
@@ -46,8 +50,9 @@ export function enqueueCommand(): Command {
         },
         services,
       );
-      print(ctx, { ...run, created }, [
+      print(ctx, { ...run, created, modelFrom }, [
         (created ? `run ${run.id} enqueued` : `run ${run.id} is already doing this work (status ${run.status})`) + (run.task ? `: trains ${run.task}` : ''),
+        ...(modelFrom === 'dataset' ? [`model ${run.modelId ?? '?'}: the current model of dataset ${run.dataset} (--mode missing without --model)`] : []),
         `follow it: imgsim run-status ${run.id} --wait`,
       ]);
     } finally {

@@ -20,39 +20,63 @@ export interface EnqueueInput {
   task?: TaskSpec;
 }
 
-export async function enqueueRun(
-  input: EnqueueInput,
-  deps: { runs: RunStore; scheduler: JobScheduler },
-): Promise<{ run: RunRecord; created: boolean }> {
+/** Where a run's model comes from: given, the dataset's current one (mode missing without a model), or trained by the run. */
+export type ModelFrom = 'request' | 'dataset' | 'training';
+
+export interface EnqueueResult {
+  run: RunRecord;
+  created: boolean;
+  modelFrom: ModelFrom;
+}
+
+export async function enqueueRun(input: EnqueueInput, deps: { runs: RunStore; scheduler: JobScheduler }): Promise<EnqueueResult> {
   const name = datasetNameSchema.safeParse(input.dataset);
   if (!name.success) throw new UserError(`--dataset: received "${input.dataset}"; ${name.error.issues[0]?.message ?? 'invalid'}`);
   if (!/^(s3|file):\/\/.+/.test(input.source)) {
     throw new UserError(`source: received "${input.source}"; expected s3://bucket/prefix or file:///absolute/path`);
   }
-  if (input.mode === 'missing' && !input.modelId) {
-    throw new UserError('--mode missing needs --model ID: "missing" means not yet indexed with that model');
-  }
   const task = input.task && input.task.task !== 'reconstruct' ? input.task : undefined;
   if (task && input.modelId) {
     throw new UserError(`--task ${task.task} trains a new model; it cannot be combined with --model (${input.modelId})`);
+  }
+  if (task && input.mode === 'missing') {
+    throw new UserError(`--task ${task.task} trains a new model; --mode missing embeds with an existing one (use --mode all)`);
+  }
+  let modelId = input.modelId;
+  let modelFrom: ModelFrom = modelId ? 'request' : 'training';
+  if (input.mode === 'missing' && !modelId) {
+    // "missing" = not yet indexed with a model: without one given, the model the dataset's live collection was built with.
+    modelId = await currentModel(input.dataset, deps.runs);
+    if (!modelId) {
+      throw new ConflictError(
+        `Dataset "${input.dataset}" has no current model yet (no build of it went live), so --mode missing needs --model ID; ` +
+          `build it first: imgsim enqueue ${input.source} --dataset ${input.dataset} (mode all trains a model)`,
+      );
+    }
+    modelFrom = 'dataset';
   }
   const { run, created } = await deps.runs.createOrJoin({
     source: input.source,
     dataset: input.dataset,
     mode: input.mode,
-    ...(input.modelId ? { modelId: input.modelId } : {}),
+    ...(modelId ? { modelId } : {}),
     ...(task ? { task: runTaskLabel(task) } : {}),
   });
-  if (!created) return { run, created };
+  if (!created) return { run, created, modelFrom };
   await deps.scheduler.ingest({
     runId: run.id,
     dataset: input.dataset,
     source: input.source,
     mode: input.mode,
-    ...(input.modelId ? { modelId: input.modelId } : {}),
+    ...(modelId ? { modelId } : {}),
     ...(task ? { task } : {}),
   });
-  return { run, created: true };
+  return { run, created: true, modelFrom };
+}
+
+/** The model of the dataset's live collection (the registry), or undefined when none went live yet. */
+export async function currentModel(dataset: string, runs: RunStore): Promise<string | undefined> {
+  return (await runs.getDataset(dataset))?.modelId;
 }
 
 /** Embed and index again the items a run recorded as failed (their failure records are cleared). */

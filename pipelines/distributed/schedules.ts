@@ -3,7 +3,7 @@
 // work already running). The schedules themselves live in shared/queue/schedules.ts.
 import type { RunRecord, RunStore } from '../../shared/runs/index.js';
 import type { JobScheduler } from './deps.js';
-import { enqueueRun, type EnqueueInput } from './runs.js';
+import { currentModel, enqueueRun, type EnqueueInput, type ModelFrom } from './runs.js';
 
 export interface ScheduledRunInput {
   dataset: string;
@@ -20,8 +20,10 @@ export interface ScheduledRunInput {
 export async function resolveScheduledRun(s: ScheduledRunInput, deps: { runs: RunStore }): Promise<EnqueueInput> {
   if (s.modelId) return { source: s.source, dataset: s.dataset, mode: s.mode, modelId: s.modelId };
   if (s.mode === 'missing') {
-    const record = await deps.runs.getDataset(s.dataset);
-    if (record) return { source: s.source, dataset: s.dataset, mode: 'missing', modelId: record.modelId };
+    // The same lookup as `enqueue --mode missing` without --model; a schedule trains instead
+    // of refusing, so a nightly schedule set up before the first build still builds it.
+    const modelId = await currentModel(s.dataset, deps.runs);
+    if (modelId) return { source: s.source, dataset: s.dataset, mode: 'missing', modelId };
   }
   return { source: s.source, dataset: s.dataset, mode: 'all' };
 }
@@ -29,8 +31,9 @@ export async function resolveScheduledRun(s: ScheduledRunInput, deps: { runs: Ru
 export async function runScheduled(
   s: ScheduledRunInput,
   deps: { runs: RunStore; scheduler: JobScheduler },
-): Promise<{ runId: string; created: boolean; mode: RunRecord['mode']; modelId?: string }> {
+): Promise<{ runId: string; created: boolean; mode: RunRecord['mode']; modelId?: string; modelFrom: ModelFrom }> {
   const input = await resolveScheduledRun(s, deps);
   const { run, created } = await enqueueRun(input, deps);
-  return { runId: run.id, created, mode: input.mode, ...(input.modelId ? { modelId: input.modelId } : {}) };
+  const modelFrom: ModelFrom = s.modelId ? 'request' : input.modelId ? 'dataset' : 'training';
+  return { runId: run.id, created, mode: input.mode, ...(input.modelId ? { modelId: input.modelId } : {}), modelFrom };
 }

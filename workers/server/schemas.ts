@@ -128,16 +128,12 @@ export const createRunBody = z
     source: z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket/prefix or file:///absolute/path').describe('where the images are'),
     dataset: datasetNameSchema,
     mode: z.enum(RUN_MODES).default('all').describe('all: embed everything; missing: only keys whose version is not indexed for the model'),
-    model: modelId.optional().describe('use this trained model; absent: train one on a sample first'),
+    model: modelId.optional().describe("use this trained model; absent: mode all trains one on a sample first, mode missing uses the dataset's current model"),
     task: taskRequestSchema
       .optional()
       .describe('train a model for this task (default reconstruct), e.g. {"task":"denoise","noise":{"kinds":["gaussian","crosshair"]}}; see docs/tasks.md'),
   })
   .strict()
-  .refine((b) => b.mode !== 'missing' || b.model !== undefined, {
-    path: ['model'],
-    message: 'mode "missing" needs a model: "missing" means not yet indexed with that model',
-  })
   .refine((b) => b.task === undefined || b.task.task === 'reconstruct' || b.model === undefined, {
     path: ['task'],
     message: 'a task trains a new model: it cannot be combined with "model"',
@@ -164,7 +160,13 @@ export const runRecord = z.object({
   etaSeconds: z.number().optional().describe('seconds left at the current throughput'),
 });
 
-export const createRunResponse = z.object({ run: runRecord, created: z.boolean().describe('false: an active run already does this work') });
+export const createRunResponse = z.object({
+  run: runRecord,
+  created: z.boolean().describe('false: an active run already does this work'),
+  modelFrom: z
+    .enum(['request', 'dataset', 'training'])
+    .describe("where the run's model comes from: the request's model, the dataset's current model (mode missing without model), or trained by the run"),
+});
 export const listRunsResponse = z.object({ runs: z.array(runRecord), limit: z.number().int(), offset: z.number().int() });
 
 export const itemFailure = z.object({ key: z.string(), reason: z.string(), message: z.string(), at: z.string() });

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { RUN_STATUSES } from '../../../shared/runs/index.js';
-import { eventually, seedDataset, startStack, testImage, uploadForm, type SeededDataset, type Stack } from './helpers.js';
+import { eventually, MODEL_ID, seedDataset, startStack, testImage, uploadForm, type SeededDataset, type Stack } from './helpers.js';
 
 interface Neighbor {
   key: string;
@@ -97,7 +97,6 @@ describe('HTTP API', () => {
         [{ source: 'http://nope', dataset: 'x' }, /body\.source: expected s3:\/\/bucket\/prefix/],
         [{ source: 's3://b/p', dataset: 'Bad Name' }, /body\.dataset/],
         [{ source: 's3://b/p', dataset: 'x', mode: 'some' }, /body\.mode/],
-        [{ source: 's3://b/p', dataset: 'x', mode: 'missing' }, /body\.model: mode "missing" needs a model/],
         [{ source: 's3://b/p', dataset: 'x', colour: 'red' }, /body: Unrecognized key: "colour"/],
         [{ source: 's3://b/p', dataset: 'x', task: { task: 'sharpen' } }, /body\.task/],
         [{ source: 's3://b/p', dataset: 'x', task: { task: 'denoise', noise: { sigma: 2 } } }, /body\.task\.noise\.sigma/],
@@ -116,6 +115,23 @@ describe('HTTP API', () => {
       const limit = await stack.api('/v1/runs?limit=1000');
       assert.equal(limit.status, 400);
       assert.match(((await limit.json()) as ErrorBody).message, /query\.limit/);
+    });
+
+    test("POST /v1/runs with mode missing and no model: the dataset's current model (modelFrom dataset); 409 naming what to do when it has none", async () => {
+      const r = await stack.api('/v1/runs', json({ source: 's3://imgsim-src/photos/', dataset: 'photos', mode: 'missing' }));
+      assert.equal(r.status, 201, await r.clone().text());
+      const body = (await r.json()) as { run: { id: string; mode: string; modelId?: string }; created: boolean; modelFrom: string };
+      assert.deepEqual([body.run.mode, body.run.modelId, body.modelFrom], ['missing', MODEL_ID, 'dataset']);
+      const given = await stack.api('/v1/runs', json({ source: 's3://imgsim-src/photos/', dataset: 'photos', mode: 'missing', model: MODEL_ID }));
+      assert.equal(given.status, 200, 'the same work as the run just created');
+      assert.equal(((await given.json()) as { modelFrom: string }).modelFrom, 'request');
+      // Leave the queues and runs as the other tests expect them.
+      await stack.services.scheduler.queues.ingest.remove(`${body.run.id}-ingest`);
+      await stack.services.runs.delete(body.run.id);
+
+      const none = await stack.api('/v1/runs', json({ source: 's3://b/p', dataset: 'never-built', mode: 'missing' }));
+      assert.equal(none.status, 409);
+      assert.match(((await none.json()) as ErrorBody).message, /^Dataset "never-built" has no current model yet .*--mode missing needs --model ID; build it first: imgsim enqueue s3:\/\/b\/p --dataset never-built/);
     });
 
     test('POST /v1/runs with a task: the run records it, defaults fill the omitted noise parameters', async () => {

@@ -12,7 +12,7 @@ export function runRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post('/v1/runs', async (request, reply) => {
     const body = parseRequest(createRunBody, request.body ?? {}, 'body');
-    const { run, created } = await enqueueRun(
+    const { run, created, modelFrom } = await enqueueRun(
       {
         source: body.source,
         dataset: body.dataset,
@@ -25,7 +25,7 @@ export function runRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return reply
       .code(created ? 201 : 200)
       .header('location', `/v1/runs/${run.id}`)
-      .send({ run: withMetrics(run), created });
+      .send({ run: withMetrics(run), created, modelFrom });
   });
 
   app.get('/v1/runs', async (request) => {
