@@ -2,6 +2,17 @@
 // SDK's standard strategy (exponential backoff with jitter), checksums only where an
 // operation requires them (S3-compatible servers reject the newer default checksums).
 // Credentials are never logged: describeS3Config() redacts them.
+//
+// What the SDK retries (@smithy/core retry: StandardRetryStrategy + isTransientError, read
+// for issue 10 and tested against s3rver in test/integration/s3/storage.test.ts): any
+// request failing with ECONNRESET/ECONNREFUSED/EPIPE/ETIMEDOUT or a DNS/unreachable code
+// (so a pooled keep-alive socket the server had closed: "socket hang up"/ECONNRESET, which
+// the Node handler also renames TimeoutError), a connect or socket-idle timeout, 500/502/
+// 503/504 and throttling, up to maxAttempts with full-jitter backoff (50 ms base, 1 s when
+// throttled), errors raised while the response is parsed included. Retries draw on a quota
+// per client (500 tokens, 14 a retry, refilled by successes): in a long outage the SDK stops
+// retrying and fails at once, and the job-level retry takes over. Not covered: a GetObject
+// body, which streams after the SDK returned; S3Storage.get() repeats the GET itself then.
 import { S3Client } from '@aws-sdk/client-s3';
 // A dependency of @aws-sdk/client-s3 (it is the SDK's default Node request handler).
 import { NodeHttpHandler } from '@smithy/node-http-handler';

@@ -1,6 +1,14 @@
 // Storage on an S3 bucket/prefix. Keys are relative to the prefix, exactly like
 // LocalStorage keys are relative to its folder. Listing follows the server's order
 // (S3 returns keys in UTF-8 binary order), page by page, so it streams.
+//
+// Retries: the SDK retries every request (standard mode, the client's maxAttempts) that
+// failed before or while its response was parsed: refused, reset, a stale pooled keep-alive
+// socket, timeouts, 5xx, throttling. It does not cover reading a GetObject body, which
+// streams after the SDK has returned; get() therefore repeats the whole GET (idempotent)
+// when the body breaks off, under the same number of attempts. Every failure that retrying
+// later can fix surfaces as S3UnreachableError (transient): network codes and timeouts,
+// a body that broke off, and 5xx/429 left after the SDK's own retries (toStorageError).
 import {
   GetObjectCommand,
   HeadBucketCommand,
@@ -10,15 +18,18 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { UserError } from '../../errors.js';
+import { UserError, errorMessage, isTransient } from '../../errors.js';
+import { withRetry } from '../../retry.js';
 import type { ObjectInfo, Storage } from '../types.js';
-import { httpStatusOf, mapS3Error, s3ErrorCode, type S3ErrorContext } from './errors.js';
+import { httpStatusOf, mapS3Error, s3ErrorCode, S3UnreachableError, type S3ErrorContext } from './errors.js';
 import { formatS3Uri } from './uri.js';
 
 /** Multipart part size for put(): bodies above it are uploaded in parts. */
 export const PART_SIZE = 8 * 1024 * 1024;
 /** Parts uploaded concurrently by one put(). */
 export const UPLOAD_QUEUE_SIZE = 4;
+/** Backoff between GETs repeated because their body broke off: full jitter, 100 ms base, at most 5 s. */
+const BODY_RETRY = { baseDelayMs: 100, maxDelayMs: 5_000 } as const;
 
 export interface S3StorageOptions {
   client: S3Client;
@@ -74,7 +85,7 @@ export class S3Storage implements Storage {
           }),
         );
       } catch (error) {
-        throw mapS3Error(error, this.context());
+        throw toStorageError(error, this.context());
       }
       for (const object of page.Contents ?? []) {
         const key = object.Key;
@@ -93,16 +104,36 @@ export class S3Storage implements Storage {
     } while (token);
   }
 
+  /**
+   * The object's bytes. A body that breaks off mid-way (a reset, the idle timeout) is read
+   * again with a new GET: up to the client's maxAttempts GETs, which is safe because a GET
+   * changes nothing. A failure of the request itself was already retried by the SDK.
+   */
   async get(key: string): Promise<Buffer> {
     const fullKey = this.fullKey(key);
-    try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }));
-      if (!response.Body) return Buffer.alloc(0);
-      const bytes = await response.Body.transformToByteArray();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    } catch (error) {
-      throw mapS3Error(error, this.context(fullKey));
-    }
+    const ctx = this.context(fullKey);
+    const attempts = await this.client.config.maxAttempts();
+    let bodyFailed = false;
+    return withRetry(
+      async () => {
+        bodyFailed = false;
+        let response;
+        try {
+          response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }));
+        } catch (error) {
+          throw toStorageError(error, ctx);
+        }
+        if (!response.Body) return Buffer.alloc(0);
+        try {
+          const bytes = await response.Body.transformToByteArray();
+          return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        } catch (error) {
+          bodyFailed = true;
+          throw bodyReadError(error, ctx, response.ContentLength);
+        }
+      },
+      { attempts, ...BODY_RETRY, isRetryable: () => bodyFailed },
+    );
   }
 
   async put(key: string, data: Uint8Array | string): Promise<void> {
@@ -118,7 +149,7 @@ export class S3Storage implements Storage {
     try {
       await upload.done();
     } catch (error) {
-      throw mapS3Error(error, this.context(fullKey));
+      throw toStorageError(error, this.context(fullKey));
     }
   }
 
@@ -127,7 +158,7 @@ export class S3Storage implements Storage {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: fullKey }));
     } catch (error) {
-      throw mapS3Error(error, this.context(fullKey));
+      throw toStorageError(error, this.context(fullKey));
     }
   }
 
@@ -142,7 +173,7 @@ export class S3Storage implements Storage {
         await this.ensureBucket();
         return false;
       }
-      throw mapS3Error(error, this.context(fullKey));
+      throw toStorageError(error, this.context(fullKey));
     }
   }
 
@@ -156,7 +187,7 @@ export class S3Storage implements Storage {
         if (httpStatusOf(error) === 404 || code === 'NotFound' || code === 'NoSuchBucket') {
           throw mapS3Error(Object.assign(new Error('NoSuchBucket'), { name: 'NoSuchBucket' }), this.context());
         }
-        throw mapS3Error(error, this.context());
+        throw toStorageError(error, this.context());
       },
     );
     return this.bucketCheck;
@@ -177,6 +208,48 @@ export class S3Storage implements Storage {
   private context(key?: string): S3ErrorContext {
     return { endpoint: this.endpoint, bucket: this.bucket, ...(key !== undefined ? { key } : {}) };
   }
+}
+
+/**
+ * mapS3Error, plus what it leaves as a plain error although retrying later can succeed:
+ * a 5xx or 429 answer (or a throttling code) still there after the SDK's retries, and any
+ * connection-level failure it does not list (isTransient: undici codes, cause chains).
+ */
+function toStorageError(error: unknown, ctx: S3ErrorContext): Error {
+  const mapped = mapS3Error(error, ctx);
+  if (mapped instanceof S3UnreachableError || mapped instanceof UserError || mapped !== error) return mapped;
+  const status = httpStatusOf(error);
+  const code = s3ErrorCode(error);
+  if ((status !== undefined && (status >= 500 || status === 429)) || (code !== undefined && THROTTLING_CODES.has(code))) {
+    const what = status !== undefined ? `HTTP ${status}${code && code !== 'Unknown' ? ` ${code}` : ''}` : (code as string);
+    return new S3UnreachableError(`S3 endpoint ${ctx.endpoint} is unavailable: it answered ${what}${attemptsNote(error)}`, { cause: error });
+  }
+  if (isTransient(error)) {
+    return new S3UnreachableError(`S3 endpoint ${ctx.endpoint} is unreachable: ${errorMessage(error)}`, { cause: error });
+  }
+  return mapped;
+}
+
+/** Codes S3 and compatible servers use to ask for less traffic. */
+const THROTTLING_CODES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+
+function attemptsNote(error: unknown): string {
+  const attempts = (error as { $metadata?: { attempts?: unknown } } | null)?.$metadata?.attempts;
+  return typeof attempts === 'number' && attempts > 1 ? ` (${attempts} attempts)` : '';
+}
+
+/**
+ * A failure while a GetObject body streams in: the response had begun, so it is the
+ * connection's (a reset, the idle timeout, the server gone), never the object's. Always
+ * transient, whatever the stream reports (ECONNRESET "aborted", TimeoutError, premature close).
+ */
+function bodyReadError(error: unknown, ctx: S3ErrorContext, contentLength: number | undefined): S3UnreachableError {
+  const object = ctx.key !== undefined ? `s3://${ctx.bucket}/${ctx.key}` : `bucket "${ctx.bucket}"`;
+  const size = contentLength !== undefined ? ` of ${contentLength} bytes` : '';
+  const code = s3ErrorCode(error);
+  const reason = errorMessage(error);
+  const detail = code && !reason.startsWith(code) ? `${code}: ${reason}` : reason;
+  return new S3UnreachableError(`S3 endpoint ${ctx.endpoint} is unreachable: the body${size} of ${object} broke off (${detail})`, { cause: error });
 }
 
 /** S3 quotes ETags ("abc…" or "abc…-3" for multipart); store them bare. */

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, mock, test } from 'node:test';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { UserError } from '../../../shared/errors.js';
+import { UserError, isTransient } from '../../../shared/errors.js';
 import {
   createS3Client,
   openS3Storage,
@@ -297,6 +297,196 @@ describe('S3Storage on s3rver', () => {
     }
   });
 });
+
+describe('S3Storage when connections fail (issue 10)', () => {
+  const body = randomBytes(256 * 1024);
+  let bucket: string;
+  before(async () => {
+    bucket = uniqueBucket('faults');
+    await server.createBucket(bucket);
+    await storageOn(server, bucket).put('obj.bin', body);
+  });
+
+  /** S3Storage on `bucket` through a proxy with these faults. */
+  async function throughProxy(options: FaultyProxyOptions, overrides: Partial<S3ClientConfig> = {}): Promise<{ storage: S3Storage; proxy: FaultyProxy }> {
+    const proxy = await faultyProxy(server.port, options);
+    proxies.push(proxy);
+    return { storage: storageOn(server, bucket, '', { endpoint: proxy.endpoint, ...overrides }), proxy };
+  }
+
+  const unreachable = (pattern: RegExp) => (error: Error): void => {
+    assert.ok(error instanceof S3UnreachableError, `expected S3UnreachableError, got ${error.name}: ${error.message}`);
+    assert.ok(isTransient(error), 'transient: a job-level retry may succeed');
+    assert.match(error.message, pattern);
+  };
+
+  test('a GET on a pooled socket the server closed while the event loop was blocked is retried by the SDK', async () => {
+    // The server side closes idle connections after 200 ms; the thread is blocked for 1 s, so
+    // the pooled socket is dead when the GET goes out on it (as after the cluster math).
+    for (const maxAttempts of [1, 3]) {
+      const { storage, proxy } = await throughProxy({ idleCloseMs: 200 }, { maxAttempts });
+      assert.equal(await storage.exists('obj.bin'), true);
+      assert.equal(proxy.connections(), 1);
+      blockEventLoop(1_000);
+      if (maxAttempts === 1) {
+        // Without the SDK's retry the stale socket fails the call: the failure is real.
+        await rejectsWith(storage.get('obj.bin'), unreachable(/is unreachable: .*ECONNRESET/));
+      } else {
+        assert.ok((await storage.get('obj.bin')).equals(body));
+        assert.equal(proxy.connections(), 2, 'the retry opened a new connection');
+      }
+    }
+  });
+
+  test('a connection reset before the answer is retried by the SDK; with no attempt left it is S3UnreachableError', async () => {
+    const once = await throughProxy({ faults: [{ kind: 'cut', afterBytes: 10 }] }, { maxAttempts: 2 });
+    assert.ok((await once.storage.get('obj.bin')).equals(body));
+    assert.equal(once.proxy.connections(), 2);
+    const always = await throughProxy({ faults: [{ kind: 'cut', afterBytes: 10 }, { kind: 'cut', afterBytes: 10 }] }, { maxAttempts: 2 });
+    await rejectsWith(always.storage.exists('obj.bin'), unreachable(/is unreachable: .*ECONNRESET/));
+    assert.equal(always.proxy.connections(), 2);
+  });
+
+  test('a body that breaks off mid-way is read again with a new GET; out of attempts it is S3UnreachableError', async () => {
+    const cut = { kind: 'cut', afterBytes: 64 * 1024 } as const;
+    const once = await throughProxy({ faults: [cut] }, { maxAttempts: 2 });
+    assert.ok((await once.storage.get('obj.bin')).equals(body), 'the second GET read it whole');
+    assert.equal(once.proxy.connections(), 2);
+
+    const always = await throughProxy({ faults: [cut, cut, cut] }, { maxAttempts: 3 });
+    await rejectsWith(always.storage.get('obj.bin'), unreachable(new RegExp(`the body of ${body.length} bytes of s3://${bucket}/obj\\.bin broke off \\(ECONNRESET: aborted\\)`)));
+    assert.equal(always.proxy.connections(), 3, 'maxAttempts GETs in all');
+
+    const single = await throughProxy({ faults: [cut] }, { maxAttempts: 1 });
+    await rejectsWith(single.storage.get('obj.bin'), unreachable(/broke off/));
+    assert.equal(single.proxy.connections(), 1);
+  });
+
+  test('a body that stalls mid-way times out (socket idle timeout) and is read again', async () => {
+    const stall = { kind: 'stall', afterBytes: 64 * 1024 } as const;
+    const once = await throughProxy({ faults: [stall] }, { maxAttempts: 2, timeoutMs: 300 });
+    assert.ok((await once.storage.get('obj.bin')).equals(body));
+    const single = await throughProxy({ faults: [stall] }, { maxAttempts: 1, timeoutMs: 300 });
+    await rejectsWith(single.storage.get('obj.bin'), unreachable(/broke off .*timed out after 300 ms/));
+  });
+
+  test('5xx is retried by the SDK; a 5xx left after its retries is S3UnreachableError, not a permanent error', async () => {
+    const once = await throughProxy({ faults: [{ kind: 'status', status: 503 }] }, { maxAttempts: 2 });
+    assert.ok((await once.storage.get('obj.bin')).equals(body));
+    assert.equal(once.proxy.connections(), 2);
+    const down = { kind: 'status', status: 503 } as const;
+    const always = await throughProxy({ faults: [down, down, down, down] }, { maxAttempts: 2 });
+    await rejectsWith(always.storage.get('obj.bin'), unreachable(/is unavailable: it answered HTTP 503 \(2 attempts\)/));
+    await rejectsWith(always.storage.exists('obj.bin'), unreachable(/is unavailable: it answered HTTP 503/));
+    const internal = await throughProxy({ faults: [{ kind: 'status', status: 500 }] }, { maxAttempts: 1 });
+    await rejectsWith(collect(internal.storage.list()), unreachable(/HTTP 500/));
+  });
+});
+
+const proxies: FaultyProxy[] = [];
+after(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+});
+
+/** Blocks this thread for `ms`, as CPU-bound work on a worker's event loop does. */
+function blockEventLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy: no timer, no socket event is handled meanwhile
+  }
+}
+
+/** What goes wrong on one proxied connection. */
+type ConnectionFault =
+  /** After `afterBytes` bytes of the answer: reset the connection (RST) / stop forwarding (it stalls). */
+  | { kind: 'cut' | 'stall'; afterBytes: number }
+  /** Answer the first request with this status (no body) and close. */
+  | { kind: 'status'; status: number };
+
+interface FaultyProxyOptions {
+  /** Close a connection idle this long (no byte either way), as a server's keep-alive timeout does. */
+  idleCloseMs?: number;
+  /** faults[i]: what goes wrong on the i-th connection (none past the end). */
+  faults?: ConnectionFault[];
+}
+
+interface FaultyProxy {
+  endpoint: string;
+  /** Connections accepted so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy in front of 127.0.0.1:`targetPort` that fails connections as told. */
+async function faultyProxy(targetPort: number, options: FaultyProxyOptions): Promise<FaultyProxy> {
+  const sockets = new Set<Socket>();
+  let count = 0;
+  const srv = createServer((client) => {
+    const fault = options.faults?.[count];
+    count += 1;
+    sockets.add(client);
+    client.on('error', () => undefined);
+    client.on('close', () => sockets.delete(client));
+    if (fault?.kind === 'status') {
+      client.once('data', () => client.end(`HTTP/1.1 ${fault.status} Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`));
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(upstream);
+    let idle: NodeJS.Timeout | undefined;
+    const touch = (): void => {
+      if (options.idleCloseMs === undefined) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        client.destroy();
+        upstream.destroy();
+      }, options.idleCloseMs);
+    };
+    const drop = (): void => {
+      clearTimeout(idle);
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(upstream);
+    };
+    upstream.on('error', drop).on('close', drop);
+    client.on('close', drop);
+    touch();
+    client.on('data', (chunk: Buffer) => {
+      touch();
+      upstream.write(chunk);
+    });
+    let forwarded = 0;
+    let stopped = false;
+    upstream.on('data', (chunk: Buffer) => {
+      touch();
+      if (stopped) return;
+      if (fault && forwarded + chunk.length > fault.afterBytes) {
+        client.write(chunk.subarray(0, fault.afterBytes - forwarded));
+        stopped = true;
+        clearTimeout(idle);
+        if (fault.kind === 'cut') {
+          client.resetAndDestroy();
+          upstream.destroy();
+        }
+        return;
+      }
+      forwarded += chunk.length;
+      client.write(chunk);
+    });
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    connections: () => count,
+    async close() {
+      for (const s of sockets) s.destroy();
+      srv.close();
+      await once(srv, 'close');
+    },
+  };
+}
 
 /** A port on 127.0.0.1 with nothing listening (bound, then released). */
 async function closedPort(): Promise<number> {
