@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config/index.js';
+import { errorMessage } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { assertNoEviction, connectRedis, createRedis, queueErrorListener, RedisWatch, type RedisWatchOptions } from '../shared/queue/connection.js';
 import { retryPolicyFrom } from '../shared/queue/retry-policy.js';
@@ -19,7 +20,7 @@ import { RunStore } from '../shared/runs/index.js';
 import { openSource, s3ConfigFrom, type OpenOptions } from '../shared/storage/open.js';
 import { formatS3Uri, isS3Uri, parseS3Uri } from '../shared/storage/s3/index.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
-import { QdrantStore } from '../shared/vectors/qdrant/index.js';
+import { QDRANT_RETRY, QDRANT_RETRY_INTERACTIVE, QdrantStore } from '../shared/vectors/qdrant/index.js';
 import type { StageDeps } from '../pipelines/distributed/deps.js';
 
 export interface Services extends StageDeps {
@@ -68,7 +69,14 @@ export async function connectServices(config: Config, logger: Logger, o: Connect
     redisWatch,
     runs: new RunStore(redis, config.queuePrefix),
     artifacts: lazyStorage(storageUri(config.artifacts), () => opened(`artifacts ${config.artifacts}`, config.artifacts, { s3, create: true })),
-    qdrant: new QdrantStore({ url: config.qdrantUrl, ...(config.qdrantApiKey ? { apiKey: config.qdrantApiKey } : {}) }),
+    // Workers ride out a Qdrant restart of a few seconds inside each call; the server and
+    // the CLI answer at once (one immediate retry still covers a stale pooled socket).
+    qdrant: new QdrantStore({
+      url: config.qdrantUrl,
+      retry: o.forWorker ? QDRANT_RETRY : QDRANT_RETRY_INTERACTIVE,
+      onRetry: (info) => logger.warn({ action: info.action, attempt: info.attempt, delayMs: info.delayMs, err: errorMessage(info.error) }, 'Qdrant request failed; retrying'),
+      ...(config.qdrantApiKey ? { apiKey: config.qdrantApiKey } : {}),
+    }),
     get scheduler(): BullScheduler {
       if (!scheduler) {
         scheduler = new BullScheduler(redis, config.queuePrefix, retryPolicyFrom(config));

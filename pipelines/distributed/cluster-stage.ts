@@ -6,15 +6,15 @@
 //   2. a complete build goes live first (one atomic alias swap, unless a newer build
 //      superseded it; old collections beyond keep-last-N are deleted, see reindex.ts):
 //      search never waits for the map;
-//   3. read the collection's vectors back, PCA → t-SNE → k-means in a worker thread
-//      (cluster-off-thread.ts: the event loop keeps serving lock renewals and sockets),
+//   3. read the collection's vectors back, PCA → t-SNE → k-means in a child process
+//      (cluster-subprocess.ts: the event loop keeps serving lock renewals and sockets),
 //      write cluster/x/y into each point's payload and clusters.json/png to the artefact
 //      store; the dataset-level copies follow the live collection.
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import { summariseFailures, type FailureSummary } from '../../shared/runs/index.js';
 import { renderScatterPlot } from '../../shared/images/scatter-plot.js';
 import type { ClusterProgress } from '../cluster.js';
-import { clusterOffThread } from '../cluster-off-thread.js';
+import { clusterInSubprocess } from '../cluster-subprocess.js';
 import type { StageDeps } from './deps.js';
 import type { CollectionHistory } from './history.js';
 import { readCollectionVectors } from './collection-vectors.js';
@@ -85,7 +85,7 @@ async function clusterCollection(
   const { keys, dim, vectors } = await readCollectionVectors(qdrant, p.collection, p.dataset);
   if (keys.length < 3) return undefined;
   let lastReport = 0;
-  const result = await clusterOffThread(
+  const result = await clusterInSubprocess(
     { keys, dim, vectors },
     { pcaComponents: c.pcaComponents, perplexity: c.perplexity, iterations: c.tsneIterations, clusters: c.clusters, seed: c.seed },
     (progress) => {

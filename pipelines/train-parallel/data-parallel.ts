@@ -14,7 +14,7 @@
 // exits rejects the pending step.
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { spawnModuleThread } from '../../shared/threads.js';
+import { spawnModuleThread } from '../../shared/spawn-module.js';
 import type { FromWorker, StepMessage, ToWorker } from './protocol.js';
 
 export interface DataParallelOptions {

@@ -9,6 +9,8 @@ export interface WorkerPool {
   /** stderr of every worker so far (for failure messages). */
   logs(): string;
   kill(stage: Stage, signal?: NodeJS.Signals): Promise<void>;
+  /** The process id of a stage's worker (undefined when it is not running). */
+  pid(stage: Stage): number | undefined;
   start(stage: Stage): void;
   stop(): Promise<void>;
 }
@@ -29,6 +31,10 @@ export function startWorkers(env: Record<string, string>, stages: readonly Stage
   return {
     logs: () => logs,
     start,
+    pid: (stage) => {
+      const child = children.get(stage);
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async kill(stage, signal = 'SIGKILL') {
       const child = children.get(stage);
       if (!child) return;

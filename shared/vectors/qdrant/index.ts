@@ -10,6 +10,9 @@ export {
   type ScrolledPoint,
   type ScrollOptions,
   type PointFilter,
+  QDRANT_RETRY,
+  QDRANT_RETRY_INTERACTIVE,
+  type QdrantRetryInfo,
 } from './adapter.js';
 export { QdrantError, displayUrl } from './errors.js';
 export { keyDirs, folderPrefix, toQdrantFilter } from './filter.js';

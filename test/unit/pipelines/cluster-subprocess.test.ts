@@ -1,13 +1,13 @@
-// Clustering in a worker thread: the same result as in-process, and the caller's event
+// Clustering in a child process: the same result as in-process, and the caller's event
 // loop keeps turning meanwhile (what BullMQ lock renewal and pooled sockets need).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterEmbeddings, type ClusterProgress } from '../../../pipelines/cluster.js';
-import { clusterOffThread } from '../../../pipelines/cluster-off-thread.js';
+import { clusterInSubprocess } from '../../../pipelines/cluster-subprocess.js';
 import { UserError } from '../../../shared/errors.js';
 import { makeBlobs } from '../analysis/blobs.js';
 
-describe('clusterOffThread', () => {
+describe('clusterInSubprocess', () => {
   test('gives the in-process result, reports progress, and leaves the event loop free', async () => {
     const dim = 64;
     const { matrix } = makeBlobs([300, 300, 300, 300], dim, 6, 3);
@@ -29,12 +29,12 @@ describe('clusterOffThread', () => {
       ticks++;
     }, 20);
     const started = performance.now();
-    const threaded = await clusterOffThread({ keys, dim, vectors: data }, options, (p: ClusterProgress) => phases.add(p.phase));
+    const inChild = await clusterInSubprocess({ keys, dim, vectors: data }, options, (p: ClusterProgress) => phases.add(p.phase));
     const seconds = (performance.now() - started) / 1000;
     clearInterval(timer);
 
-    assert.equal(threaded.k, inline.k);
-    assert.deepEqual(threaded.points, inline.points);
+    assert.equal(inChild.k, inline.k);
+    assert.deepEqual(inChild.points, inline.points);
     assert.deepEqual([...phases], ['pca', 'tsne', 'kmeans', 'done']);
     // The loop turned all along: a 20 ms timer never waited for the clustering.
     assert.ok(ticks >= Math.floor((seconds * 1000) / 40), `${ticks} ticks in ${seconds.toFixed(1)} s`);
@@ -42,9 +42,9 @@ describe('clusterOffThread', () => {
     assert.equal(data.length, n * dim, 'the caller keeps its vectors');
   });
 
-  test('a UserError from the thread stays a UserError', async () => {
+  test('a UserError from the child process stays a UserError', async () => {
     await assert.rejects(
-      clusterOffThread({ keys: ['a', 'b'], dim: 2, vectors: new Float32Array(4) }, { pcaComponents: 2, perplexity: 5, iterations: 250, clusters: 2, seed: 1 }),
+      clusterInSubprocess({ keys: ['a', 'b'], dim: 2, vectors: new Float32Array(4) }, { pcaComponents: 2, perplexity: 5, iterations: 250, clusters: 2, seed: 1 }),
       (e: unknown) => e instanceof UserError && /at least 3 images/.test(e.message),
     );
   });
