@@ -3,13 +3,17 @@ import { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
 import type { RunRecord } from '../../shared/runs/index.js';
 import { retryFailed } from '../../pipelines/distributed/runs.js';
-import { connectServices, type Services } from '../../workers/services.js';
+import { connectServices, type ConnectOptions, type Services } from '../../workers/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 
-async function withServices<T>(opts: Record<string, unknown>, fn: (ctx: CommandContext, s: Services) => Promise<T>): Promise<T> {
+async function withServices<T>(
+  opts: Record<string, unknown>,
+  fn: (ctx: CommandContext, s: Services) => Promise<T>,
+  connect: ConnectOptions = {},
+): Promise<T> {
   const ctx = contextFrom(opts);
-  const services = await connectServices(ctx.config, ctx.logger);
+  const services = await connectServices(ctx.config, ctx.logger, connect);
   try {
     return await fn(ctx, services);
   } finally {
@@ -44,28 +48,42 @@ export function runStatusCommand(): Command {
     .addHelpText('after', '\nExample:\n  imgsim run-status lq3x9z2k-1a2b3c --wait --json');
   addConfigFlags(cmd, SERVICE_SETTINGS);
   return cmd.action((id: string, opts: Record<string, unknown>) =>
-    withServices(opts, async (ctx, s) => {
-      if (!(await s.runs.get(id))) throw new UserError(`Run ${id} not found`);
-      const run =
-        opts.wait === true
-          ? await s.runs.waitFor(id, {
-              timeoutMs: Number(opts.timeout) * 1000,
-              pollMs: 500,
-              onProgress: (r: RunRecord) => {
-                if (!ctx.json) process.stderr.write(`${line(r)}\n`);
-              },
-            })
-          : await s.runs.progress(id);
-      const failures = await s.runs.failures(id, { limit: 1000 });
-      print(ctx, { run, failures: failures.items, failuresTotal: failures.total }, [
-        line(run),
-        ...(run.modelId || run.task ? [`model: ${run.modelId ?? '(training)'}${run.task ? `, task ${run.task}` : ''}`] : []),
-        ...(run.error ? [`error: ${run.error}`] : []),
-        ...failures.items.map((f) => `  failed ${f.key}: ${f.reason} — ${f.message}`),
-      ]);
-      if (opts.wait === true && run.status === 'failed') process.exitCode = 1;
-    }),
+    withServices(
+      opts,
+      async (ctx, s) => {
+        if (!(await s.runs.get(id))) throw new UserError(`Run ${id} not found`);
+        const run =
+          opts.wait === true
+            ? await s.runs.waitFor(id, {
+                timeoutMs: Number(opts.timeout) * 1000,
+                pollMs: 500,
+                onProgress: (r: RunRecord) => {
+                  if (!ctx.json) process.stderr.write(`${line(r)}\n`);
+                },
+              })
+            : await s.runs.progress(id);
+        const failures = await s.runs.failures(id, { limit: 1000 });
+        print(ctx, { run, failures: failures.items, failuresTotal: failures.total }, [
+          line(run),
+          ...(run.modelId || run.task ? [`model: ${run.modelId ?? '(training)'}${run.task ? `, task ${run.task}` : ''}`] : []),
+          ...(run.error ? [`error: ${run.error}`] : []),
+          ...failures.items.map((f) => `  failed ${f.key}: ${f.reason} — ${f.message}`),
+        ]);
+        if (opts.wait === true && run.status === 'failed') process.exitCode = 1;
+      },
+      opts.wait === true ? waitThroughOutages(id) : {},
+    ),
   );
+}
+
+/** While waiting, a Redis outage is two lines on stderr (gone, back) and the wait goes on. */
+function waitThroughOutages(id: string): ConnectOptions {
+  return {
+    redisWatch: {
+      onDown: (o) => process.stderr.write(`Redis at ${o.redis} unreachable (${o.cause}); waiting for it to come back\n`),
+      onUp: (r) => process.stderr.write(`Redis at ${r.redis} is back after ${(r.awayMs / 1000).toFixed(1)} s; still waiting for run ${id}\n`),
+    },
+  };
 }
 
 export function retryFailedCommand(): Command {

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
+import { isRedisConnectionError } from '../queue/connection.js';
 import { DatasetRegistry } from './datasets.js';
 import { StoreKeys } from './keys.js';
 import { withMetrics } from './metrics.js';
@@ -374,18 +375,37 @@ export class RunStore {
     return withMetrics(await this.mustGet(id));
   }
 
-  /** Poll until the run is completed or failed; resolves its final record. */
+  /**
+   * Poll until the run is completed or failed; resolves its final record. A poll that
+   * fails because Redis is unreachable (restarting, a network blip) is not the end: the
+   * connection reconnects by itself and polling goes on until the deadline (whoever owns
+   * the connection reports the outage, e.g. a RedisWatch).
+   */
   async waitFor(id: string, options: WaitOptions = {}): Promise<RunRecord> {
     const timeoutMs = options.timeoutMs ?? 30 * 60_000;
     const pollMs = options.pollMs ?? 1_000;
     const deadline = Date.now() + timeoutMs;
+    let last: RunRecord | undefined;
     for (;;) {
-      const run = await this.progress(id);
-      options.onProgress?.(run);
-      if (TERMINAL_STATUSES.has(run.status)) return run;
+      let run: RunRecord | undefined;
+      try {
+        run = await this.progress(id);
+      } catch (error) {
+        if (!isRedisConnectionError(error)) throw error;
+        if (Date.now() >= deadline) {
+          if (last) throw new RunWaitTimeoutError(last, timeoutMs);
+          throw error;
+        }
+      }
+      if (run) {
+        last = run;
+        options.onProgress?.(run);
+        if (TERMINAL_STATUSES.has(run.status)) return run;
+      }
       const left = deadline - Date.now();
-      if (left <= 0) throw new RunWaitTimeoutError(run, timeoutMs);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)));
+      // Past the deadline without any record read: one more poll answers or throws.
+      if (left <= 0 && last) throw new RunWaitTimeoutError(last, timeoutMs);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(pollMs, left))));
     }
   }
 

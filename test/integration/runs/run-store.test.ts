@@ -289,6 +289,42 @@ describe('RunStore: runs', () => {
     await assert.rejects(store.waitFor('nosuchrun', { timeoutMs: 100 }), RunNotFoundError);
   });
 
+  test('waitFor polls on through a Redis outage; if Redis stays away past the deadline, the timeout names the last record read', async () => {
+    const own = await startRedis({ persistence: 'aof' });
+    const conn = createRedis(own.url);
+    const other = createRedis(own.url);
+    try {
+      await connectRedis(conn, own.url);
+      await connectRedis(other, own.url);
+      const prefix = freshPrefix();
+      const store = new RunStore(conn, prefix);
+      const run = await store.create(base);
+      await store.setStatus(run.id, 'embedding');
+      const waiting = store.waitFor(run.id, { timeoutMs: 30_000, pollMs: 50 });
+      await sleep(150);
+      await own.outage(1_500);
+      await new RunStore(other, prefix).setStatus(run.id, 'completed');
+      assert.equal((await waiting).status, 'completed');
+
+      const second = await store.create(base);
+      await store.setStatus(second.id, 'clustering');
+      const started = Date.now();
+      const timingOut = store.waitFor(second.id, { timeoutMs: 1_000, pollMs: 50 });
+      await sleep(150);
+      await own.pause();
+      await assert.rejects(timingOut, (error: unknown) => {
+        assert.ok(error instanceof RunWaitTimeoutError, String(error));
+        assert.equal(error.run.status, 'clustering');
+        return true;
+      });
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    } finally {
+      conn.disconnect();
+      other.disconnect();
+      await own.stop();
+    }
+  });
+
   test('delete removes every key of the run', async () => {
     const { store, prefix } = newStore();
     const keep = await store.create(base);
