@@ -2,8 +2,8 @@
 // ingest worker processes run the schedule queue; a fired schedule enqueues a normal run.
 import { Command, Option } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { assertNoEviction, connectRedis, createRedis } from '../../shared/queue/connection.js';
-import { Schedules, type ScheduleInfo } from '../../shared/queue/schedules.js';
+import { assertNoEviction, connectRedis, createRedis, queueErrorListener, RedisWatch } from '../../shared/queue/connection.js';
+import { SCHEDULE_QUEUE, Schedules, type ScheduleInfo } from '../../shared/queue/schedules.js';
 import { addConfigFlags, contextFrom, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
@@ -12,12 +12,15 @@ async function withSchedules<T>(command: Command, fn: (ctx: CommandContext, s: S
   const ctx = contextFrom(command.optsWithGlobals());
   const redis = createRedis(ctx.config.redisUrl);
   await connectRedis(redis, ctx.config.redisUrl);
+  const watch = new RedisWatch(ctx.config.redisUrl, { logger: ctx.logger }).watch(redis);
   const schedules = new Schedules(redis, ctx.config.queuePrefix);
+  schedules.queue.on('error', queueErrorListener(ctx.logger, { queue: SCHEDULE_QUEUE }, 'queue error'));
   try {
     await assertNoEviction(redis, ctx.config.redisUrl);
     return await fn(ctx, schedules);
   } finally {
     await schedules.close();
+    watch.close();
     redis.disconnect();
   }
 }
