@@ -1,7 +1,7 @@
 // imgsim runs | run-status <id> [--wait] | retry-failed <id>: runs of the queue-driven pipeline.
 import { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import type { RunRecord } from '../../shared/runs/index.js';
+import { summariseFailures, type ItemFailure, type RunRecord } from '../../shared/runs/index.js';
 import { retryFailed } from '../../pipelines/distributed/runs.js';
 import { connectServices, type ConnectOptions, type Services } from '../../workers/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
@@ -24,7 +24,8 @@ async function withServices<T>(
 function line(r: RunRecord): string {
   const eta = r.etaSeconds !== undefined ? `, ETA ${Math.round(r.etaSeconds)} s` : '';
   const rate = r.imagesPerSecond !== undefined ? `, ${r.imagesPerSecond.toFixed(1)} img/s` : '';
-  return `${r.id}  ${r.status.padEnd(10)} ${r.dataset}  ${r.done}/${r.total} done, ${r.failed} failed${rate}${eta}  ${r.source}`;
+  const status = r.heldBack !== undefined ? 'held back' : r.status;
+  return `${r.id}  ${status.padEnd(10)} ${r.dataset}  ${r.done}/${r.total} done, ${r.failed} failed${rate}${eta}  ${r.source}`;
 }
 
 export function runsCommand(): Command {
@@ -42,7 +43,7 @@ export function runStatusCommand(): Command {
   const cmd = new Command('run-status')
     .description('progress of a run: counts, throughput, ETA and the items that failed with their reasons')
     .argument('<id>', 'run id (printed by enqueue)')
-    .option('--wait', 'poll until the run completes or fails; exit 1 if it failed')
+    .option('--wait', 'poll until the run completes or fails; exit 1 if it failed or was held back (not live)')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '86400')
     .option('--json', 'print JSON {run, failures}')
     .addHelpText('after', '\nExample:\n  imgsim run-status lq3x9z2k-1a2b3c --wait --json');
@@ -62,18 +63,28 @@ export function runStatusCommand(): Command {
                 },
               })
             : await s.runs.progress(id);
-        const failures = await s.runs.failures(id, { limit: 1000 });
-        print(ctx, { run, failures: failures.items, failuresTotal: failures.total }, [
+        const all = await s.runs.failures(id, { limit: Number.MAX_SAFE_INTEGER });
+        const failureSummary = summariseFailures(all.items.map((f) => f.reason));
+        const failures = all.items.slice(0, 1000);
+        print(ctx, { run, failures, failuresTotal: all.total, failureSummary }, [
           line(run),
           ...(run.modelId || run.task ? [`model: ${run.modelId ?? '(training)'}${run.task ? `, task ${run.task}` : ''}`] : []),
           ...(run.error ? [`error: ${run.error}`] : []),
-          ...failures.items.map((f) => `  failed ${f.key}: ${f.reason} — ${f.message}`),
+          ...(run.heldBack !== undefined ? [`held back: ${run.heldBack}`] : []),
+          ...(all.total > 0 ? [failureLine(failureSummary)] : []),
+          ...failures.map((f: ItemFailure) => `  failed ${f.key}: ${f.reason} — ${f.message}`),
+          ...(all.total > failures.length ? [`  … and ${all.total - failures.length} more (--json lists the first ${failures.length})`] : []),
         ]);
-        if (opts.wait === true && run.status === 'failed') process.exitCode = 1;
+        if (opts.wait === true && (run.status === 'failed' || run.heldBack !== undefined)) process.exitCode = 1;
       },
       opts.wait === true ? waitThroughOutages(id) : {},
     ),
   );
+}
+
+function failureLine(s: ReturnType<typeof summariseFailures>): string {
+  const other = Object.entries(s.other).map(([reason, n]) => `${n} ${reason}`);
+  return `failures: ${s.badInput} bad input (never retried)${other.length ? `, ${other.join(', ')} (retry-failed retries them)` : ''}`;
 }
 
 /** While waiting, a Redis outage is two lines on stderr (gone, back) and the wait goes on. */

@@ -156,6 +156,7 @@ export const runRecord = z.object({
   finishedAt: z.string().optional(),
   embeddingStartedAt: z.string().optional(),
   error: z.string().optional(),
+  heldBack: z.string().optional().describe("completed but not live: why (items failed for other reasons than their own bytes); POST /v1/runs/{id}/retry-failed completes it"),
   imagesPerSecond: z.number().optional(),
   etaSeconds: z.number().optional().describe('seconds left at the current throughput'),
 });
@@ -172,7 +173,19 @@ export const listRunsResponse = z.object({ runs: z.array(runRecord), limit: z.nu
 export const itemFailure = z.object({ key: z.string(), reason: z.string(), message: z.string(), at: z.string() });
 export const runResponse = z.object({
   run: runRecord,
-  failures: z.object({ total: z.number().int(), offset: z.number().int(), limit: z.number().int(), items: z.array(itemFailure) }),
+  failures: z.object({
+    total: z.number().int(),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    items: z.array(itemFailure),
+    summary: z
+      .object({
+        badInput: z.number().int().describe("the items' own bytes (corrupt, truncated…): never retried"),
+        other: z.record(z.string(), z.number().int()).describe("the rest by reason, e.g. transient (a service stayed down past the job's retries)"),
+        otherTotal: z.number().int(),
+      })
+      .describe('every failure of the run, counted by kind'),
+  }),
 });
 export const retryResponse = z.object({ runId: z.string(), retried: z.number().int().describe('items re-enqueued') });
 

@@ -1,7 +1,7 @@
 // Runs: POST /v1/runs (enqueue a bulk dataset job, as `imgsim enqueue`), GET /v1/runs,
 // GET /v1/runs/{id} (progress, ETA, a page of failures), POST /v1/runs/{id}/retry-failed.
 import type { FastifyInstance } from 'fastify';
-import { withMetrics } from '../../../shared/runs/index.js';
+import { summariseFailures, withMetrics } from '../../../shared/runs/index.js';
 import { enqueueRun, retryFailed } from '../../../pipelines/distributed/runs.js';
 import type { RouteContext } from '../context.js';
 import { HttpError, notFound, parseRequest } from '../errors.js';
@@ -39,8 +39,10 @@ export function runRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const q = parseRequest(runQuery, request.query, 'query');
     const run = await deps.runs.get(id);
     if (!run) throw notFound(`Run "${id}" not found`);
-    const failures = await deps.runs.failures(id, { offset: q.failuresOffset, limit: q.failuresLimit });
-    return { run: withMetrics(run), failures: { total: failures.total, offset: q.failuresOffset, limit: q.failuresLimit, items: failures.items } };
+    const all = await deps.runs.failures(id, { limit: Number.MAX_SAFE_INTEGER });
+    const items = all.items.slice(q.failuresOffset, q.failuresOffset + q.failuresLimit);
+    const summary = summariseFailures(all.items.map((f) => f.reason));
+    return { run: withMetrics(run), failures: { total: all.total, offset: q.failuresOffset, limit: q.failuresLimit, items, summary } };
   });
 
   app.post('/v1/runs/:id/retry-failed', async (request) => {
