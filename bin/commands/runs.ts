@@ -53,13 +53,14 @@ export function runStatusCommand(): Command {
       opts,
       async (ctx, s) => {
         if (!(await s.runs.get(id))) throw new UserError(`Run ${id} not found`);
+        const progressLines = changedLines();
         const run =
           opts.wait === true
             ? await s.runs.waitFor(id, {
                 timeoutMs: Number(opts.timeout) * 1000,
                 pollMs: 500,
                 onProgress: (r: RunRecord) => {
-                  if (!ctx.json) process.stderr.write(`${line(r)}\n`);
+                  if (!ctx.json) progressLines.write(r);
                 },
               })
             : await s.runs.progress(id);
@@ -80,6 +81,22 @@ export function runStatusCommand(): Command {
       opts.wait === true ? waitThroughOutages(id) : {},
     ),
   );
+}
+
+/** Progress lines on stderr while waiting: when the counts or status change, else every 30 s. */
+function changedLines(): { write(r: RunRecord): void } {
+  let last = '';
+  let lastAt = 0;
+  return {
+    write(r) {
+      const key = `${r.status} ${r.done} ${r.failed} ${r.total} ${r.heldBack ?? ''}`;
+      const now = Date.now();
+      if (key === last && now - lastAt < 30_000) return;
+      last = key;
+      lastAt = now;
+      process.stderr.write(`${line(r)}\n`);
+    },
+  };
 }
 
 function failureLine(s: ReturnType<typeof summariseFailures>): string {

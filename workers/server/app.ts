@@ -7,6 +7,7 @@ import { ModelCache } from '../../pipelines/distributed/model-cache.js';
 import { checkExposure, credentialsFrom, registerAuth } from './auth.js';
 import { registerBoard } from './board.js';
 import { Queue } from 'bullmq';
+import { queueErrorListener } from '../../shared/queue/connection.js';
 import { SCHEDULE_QUEUE } from '../../shared/queue/schedules.js';
 import { RedisState, type RouteContext, type ServerDeps } from './context.js';
 import { errorBody, HttpError, toHttpError, unavailable } from './errors.js';
@@ -100,6 +101,7 @@ export async function buildServer(deps: ServerDeps, opts: ServerOptions = {}): P
     const document = openApiDocument();
     app.get('/openapi.json', () => document);
     const schedules = new Queue(SCHEDULE_QUEUE, { connection: deps.redis, prefix: deps.config.queuePrefix });
+    schedules.on('error', queueErrorListener(logger, { queue: SCHEDULE_QUEUE }, 'queue error'));
     app.addHook('onClose', () => schedules.close());
     await registerBoard(app, deps.scheduler.queues, schedules);
     await app.ready();
