@@ -18,7 +18,7 @@
 // neighbours, with a warning naming the file.
 
 import path from 'node:path';
-import { mapConcurrent } from '../shared/concurrency.js';
+import { mapConcurrent, yieldToEventLoop } from '../shared/concurrency.js';
 import { errorMessage, ImageError, UserError } from '../shared/errors.js';
 import { reducePca } from '../shared/analysis/pca.js';
 import { DEFAULT_MATCH_OPTIONS, matchFeatures, type FeatureMatch, type MatchOptions } from '../shared/features/match.js';
@@ -124,14 +124,17 @@ export class FeatureExtractor {
 /** Re-rank candidates by ORB matching with the query; the top k. */
 export async function rerankByFeatures(query: OrbFeatures, candidates: readonly FeatureCandidate[], k: number, extractor: FeatureExtractor): Promise<FeatureHit[]> {
   const features = await mapConcurrent(candidates, 4, (c) => extractor.ofKey(c.key, c.image));
-  const hits = candidates.map((c, i): FeatureHit => {
+  const hits: FeatureHit[] = [];
+  for (const [i, c] of candidates.entries()) {
     const f = features[i];
     const m: FeatureMatch = f ? matchFeatures(extractor.cv, query, f, extractor.settings.match) : { matches: [], homography: false, inliers: 0, score: -1 };
     // Below minMatches the ORB score is no evidence (unrelated images reach a few
     // accidental matches): it counts as 0, so the AE order decides among those.
     const score = m.score >= extractor.settings.match.minMatches ? m.score : 0;
-    return { key: c.key, score, aeScore: c.aeScore, goodMatches: m.matches.length, inliers: m.inliers, homography: m.homography, image: c.image };
-  });
+    hits.push({ key: c.key, score, aeScore: c.aeScore, goodMatches: m.matches.length, inliers: m.inliers, homography: m.homography, image: c.image });
+    // One match is milliseconds; a server answering other requests meanwhile needs the loop between them.
+    await yieldToEventLoop();
+  }
   hits.sort((a, b) => b.score - a.score || (b.aeScore ?? 0) - (a.aeScore ?? 0));
   return hits.slice(0, k);
 }
