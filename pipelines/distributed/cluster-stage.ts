@@ -42,12 +42,12 @@ export async function runClusterStage(
 
   let published: PublishResult = { live: inPlace, deleted: [], ...(exists ? {} : { reason: 'nothing was indexed' }) };
   let heldBack: string | undefined;
-  if (exists && !inPlace) {
-    heldBack = await incompleteReason(p, deps);
-    if (heldBack === undefined) {
+  if (!inPlace) {
+    heldBack = await incompleteReason(p, exists, deps);
+    if (heldBack === undefined && exists) {
       published = await publishBuild({ dataset: p.dataset, collection: p.collection, modelId: p.modelId, runId: p.runId }, { ...deps, history });
       if (published.live) await restoreClusters(p.dataset, p.collection, deps);
-    } else {
+    } else if (heldBack !== undefined) {
       published = { live: false, deleted: [], reason: heldBack };
     }
     if (!published.live) deps.logger.warn({ runId: p.runId, collection: p.collection, reason: published.reason }, 'cluster: the collection does not go live');
@@ -62,12 +62,13 @@ export async function runClusterStage(
 }
 
 /** Why the run's build is incomplete (undefined when every failure is a bad image). */
-async function incompleteReason(p: JobPayload<'cluster'>, deps: Pick<StageDeps, 'runs'>): Promise<string | undefined> {
+async function incompleteReason(p: JobPayload<'cluster'>, exists: boolean, deps: Pick<StageDeps, 'runs'>): Promise<string | undefined> {
   const { total, items } = await deps.runs.failures(p.runId, { limit: Number.MAX_SAFE_INTEGER });
   if (total === 0) return undefined;
   const summary = summariseFailures(items.map((f) => f.reason));
   if (summary.otherTotal === 0) return undefined;
-  return `${describeOther(summary)}; collection ${p.collection} is kept but not live — run \`imgsim retry-failed ${p.runId}\` once the cause is fixed`;
+  const kept = exists ? `collection ${p.collection} is kept but not live` : 'nothing was indexed';
+  return `${describeOther(summary)}; ${kept} — run \`imgsim retry-failed ${p.runId}\` once the cause is fixed`;
 }
 
 function describeOther(s: FailureSummary): string {
