@@ -76,6 +76,16 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
     o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, final, err: error.message }, line);
   });
   // Connection errors at debug: the process's RedisWatch reports an outage once.
-  worker.on('error', queueErrorListener(o.logger, { stage }, 'worker error'));
+  const onError = queueErrorListener(o.logger, { stage }, 'worker error');
+  worker.on('error', (error) => {
+    // The job's lock expired while it ran (Redis was away, or the loop was blocked past
+    // IMGSIM_JOB_LOCK_MS): BullMQ hands it to another attempt, and every stage is
+    // idempotent on point ids, so this is a warning, not an error.
+    if (/Missing lock for job|could not renew lock/i.test(error.message)) {
+      o.logger.warn({ stage, err: error.message }, `${stage} job lost its lock; it runs again (idempotent)`);
+      return;
+    }
+    onError(error);
+  });
   return worker;
 }
