@@ -6,7 +6,7 @@
 //   2. a complete build goes live first (one atomic alias swap, unless a newer build
 //      superseded it; old collections beyond keep-last-N are deleted, see reindex.ts):
 //      search never waits for the map;
-//   3. read the collection's vectors back, PCA → t-SNE → k-means in a child process
+//   3. unless held back, read the collection's vectors back, PCA → t-SNE → k-means in a child process
 //      (cluster-subprocess.ts: the event loop keeps serving lock renewals and sockets),
 //      write cluster/x/y into each point's payload and clusters.json/png to the artefact
 //      store; the dataset-level copies follow the live collection.
@@ -53,7 +53,8 @@ export async function runClusterStage(
     if (!published.live) deps.logger.warn({ runId: p.runId, collection: p.collection, reason: published.reason }, 'cluster: the collection does not go live');
   }
 
-  const k = exists ? await clusterCollection(p, deps, onProgress) : undefined;
+  // A held-back build is mapped when retry-failed completes it (and it goes live).
+  const k = exists && heldBack === undefined ? await clusterCollection(p, deps, onProgress) : undefined;
   if (k !== undefined && published.live) await restoreClusters(p.dataset, p.collection, deps);
   await deps.runs.setStatus(p.runId, 'completed', heldBack !== undefined ? { heldBack } : {});
   const points = exists ? await qdrant.count(p.collection, { dataset: p.dataset }) : 0;

@@ -7,9 +7,13 @@ import type { StageDeps } from './deps.js';
 import { readSnapshot } from './embed-stage.js';
 
 export async function runIndexStage(p: JobPayload<'index'>, deps: StageDeps): Promise<{ indexed: number }> {
+  // Every key already failed: the embed job gave up (it records its keys before it fails)
+  // or the whole batch was bad images. Nothing to index, and no need to reach the
+  // artefact store, which may be the very service that is down.
+  const recorded = await deps.runs.failuresOf(p.runId, p.keys);
+  if (recorded.every((f) => f !== undefined)) return { indexed: 0 };
   const snapshot = await readSnapshot(p.runId, p.attempt, p.batch, deps);
   if (!snapshot) {
-    const recorded = await deps.runs.failuresOf(p.runId, p.keys);
     const unrecorded = p.keys.filter((_, i) => recorded[i] === undefined);
     if (unrecorded.length > 0) {
       await deps.runs.markFailed(

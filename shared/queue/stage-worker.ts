@@ -11,6 +11,7 @@ import { errorMessage } from '../errors.js';
 import { parsePayload, type JobPayload, type Stage } from '../jobs/contracts.js';
 import type { Logger } from '../logger.js';
 import { queueErrorListener } from './connection.js';
+import { createRetryLog } from './retry-log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, failureKind, isFinalAttempt, isPermanent, type FailureKind, type RetryPolicy } from './retry-policy.js';
 
 export type StageHandler<S extends Stage> = (payload: JobPayload<S>, job: Job) => Promise<unknown>;
@@ -69,12 +70,17 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
     },
   );
   worker.on('completed', (job) => o.logger.info({ stage, jobId: job.id }, `${stage} job done`));
+  const retries = createRetryLog(o.logger, stage);
   worker.on('failed', (job, error) => {
     if (!job) return;
     const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    const line = final ? `${stage} job failed for good` : `${stage} job failed; retrying`;
-    o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, final, err: error.message }, line);
+    if (final) o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, err: error.message }, `${stage} job failed for good`);
+    else retries.failed({ jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, err: error.message });
   });
+  worker.on('closed', () => retries.flush());
+  worker.on('stalled', (jobId) =>
+    o.logger.warn({ stage, jobId }, `${stage} job ${jobId} stalled (its worker died or stopped renewing the lock); it runs again`),
+  );
   // Connection errors at debug: the process's RedisWatch reports an outage once.
   const onError = queueErrorListener(o.logger, { stage }, 'worker error');
   worker.on('error', (error) => {
