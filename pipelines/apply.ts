@@ -192,7 +192,9 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
       try {
         return { img, at: b + i, data: (await decodeImage(await img.read(), { size: side, fit: model.meta.fit, maxPixels: o.maxPixels })).data };
       } catch (error) {
-        failures.push(failureOf(img.key, error));
+        const failure = failureOf(img.key, error);
+        if (!failure) throw error; // not the image's fault: stop, as for a bad --model
+        failures.push(failure);
         return undefined;
       }
     });

@@ -13,7 +13,7 @@ process.once('message', (m: ClusterChildRequest) => {
   try {
     const result = clusterEmbeddings(
       { keys: m.keys, dim: m.dim, vectors: m.vectors },
-      { ...m.options, onProgress: (progress) => void send({ type: 'progress', progress }) },
+      { ...m.options, progressBar: false, onProgress: (progress) => void send({ type: 'progress', progress }) },
     );
     reply = { type: 'result', result };
   } catch (error) {

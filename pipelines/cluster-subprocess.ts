@@ -9,6 +9,7 @@
 // `npm run bench:cluster-soak`); a child's memory is returned whole when it exits, and
 // a crash or an out-of-memory kill there fails the job, not the worker. Start-up costs
 // well under a second beside a clustering step of seconds to minutes.
+import type { ChildProcess } from 'node:child_process';
 import { UserError } from '../shared/errors.js';
 import { forkModuleProcess } from '../shared/spawn-module.js';
 import type { ClusterOptions, ClusterProgress, ClusterResult } from './cluster.js';
@@ -28,9 +29,24 @@ export type ClusterChildReply =
   | { type: 'result'; result: ClusterResult }
   | { type: 'error'; message: string; user: boolean; stack?: string };
 
+/** Children still computing: killed if this process exits first (a worker stopped past its deadline). */
+const running = new Set<ChildProcess>();
+let exitHook = false;
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGKILL');
+  });
+}
+
 /** clusterEmbeddings off the event loop, in a child process that exits when done. */
 export function clusterInSubprocess(e: Embeddings, o: ClusterChildOptions, onProgress?: (p: ClusterProgress) => void): Promise<ClusterResult> {
   const child = forkModuleProcess(import.meta.url, 'cluster-child');
+  track(child);
   return new Promise<ClusterResult>((resolve, reject) => {
     let settled = false;
     const finish = (fn: () => void): void => {

@@ -21,7 +21,7 @@ export interface ClusterOptions {
   seed: number;
   logger?: Logger;
   progressBar?: boolean;
-  /** Called as the work advances (cluster-thread.ts forwards it to the job's progress). */
+  /** Called as the work advances (cluster-child.ts forwards it to the job's progress). */
   onProgress?: (p: ClusterProgress) => void;
 }
 

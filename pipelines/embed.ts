@@ -85,12 +85,16 @@ export async function embedFromStorage(
   const progress = createProgress({ label: 'embed', total: objects.length, logger: o.logger, bar: o.progressBar });
 
   type Decoded = { key: string; data: Float32Array } | undefined;
+  /** A fault that is not an image's own (the store down…): it stops the whole embedding. */
+  let fatal: Error | undefined;
   const decodeOne = async (obj: ObjectInfo): Promise<Decoded> => {
     try {
       const img = await decodeImage(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
       return { key: obj.key, data: img.data };
     } catch (error) {
-      failures.push(failureOf(obj.key, error));
+      const failure = failureOf(obj.key, error);
+      if (failure) failures.push(failure);
+      else fatal ??= error instanceof Error ? error : new Error(String(error));
       return undefined;
     }
   };
@@ -122,6 +126,10 @@ export async function embedFromStorage(
     const end = Math.min(objects.length, start + o.batchSize);
     pump();
     const decoded = (await Promise.all(slots.slice(start, end).map((s) => s.promise))).filter((d): d is NonNullable<Decoded> => d !== undefined);
+    if (fatal !== undefined) {
+      progress.stop();
+      throw fatal;
+    }
     consumed = end;
     pump(); // the next images start decoding before this batch is encoded
     if (decoded.length > 0) {

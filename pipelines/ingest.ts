@@ -1,9 +1,12 @@
 // Ingest: list a source, decode every image to size×size RGB (concurrently, in sharp's
 // thread pool) and keep the good ones in memory. Files that are not images or that
 // fail to decode are returned as failures with a reason; they never stop the batch.
-// A transient fault (the store unreachable, slow, 5xx) is NOT the image's fault: it is
-// thrown, so the whole batch is retried later, and never recorded as a failure.
-import { errorMessage, ImageError, isTransient, UserError } from '../shared/errors.js';
+// Only the image's own faults are recorded: its bytes (ImageError) or the file itself
+// (gone since listing, unreadable by permissions). Anything else — a store unreachable
+// or failing (transient), rejected credentials, a bug — is NOT the image's fault: it is
+// thrown, so the whole batch is retried or gives up as a job, never recorded per image.
+import { errorMessage, ImageError, UserError } from '../shared/errors.js';
+import { S3NoSuchKeyError } from '../shared/storage/s3/errors.js';
 import { decodeImageToRgb8 } from '../shared/images/decode.js';
 import { isImagePath } from '../shared/images/formats.js';
 import type { Logger } from '../shared/logger.js';
@@ -39,9 +42,17 @@ export async function listImages(source: Storage): Promise<{ images: ObjectInfo[
   return { images, ignored };
 }
 
-/** The failure record of an image that could not be read or decoded (never for a transient fault). */
-export function failureOf(key: string, error: unknown): Failure {
-  return { key, reason: error instanceof ImageError ? error.reason : 'unreadable', message: errorMessage(error) };
+/** File-level errors of one object: it is gone, or this process may not read it. */
+const FILE_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENAMETOOLONG']);
+
+/** The failure record of an image's own fault; undefined when the fault is not the image's. */
+export function failureOf(key: string, error: unknown): Failure | undefined {
+  if (error instanceof ImageError) return { key, reason: error.reason, message: errorMessage(error) };
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof S3NoSuchKeyError || (typeof code === 'string' && FILE_CODES.has(code))) {
+    return { key, reason: 'unreadable', message: errorMessage(error) };
+  }
+  return undefined;
 }
 
 /** Decode these objects; the good ones in order, the bad ones as failures sorted by key. */
@@ -57,13 +68,13 @@ export async function decodeObjects(
       const img = await decodeImageToRgb8(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
       return { ok: true as const, obj, img };
     } catch (error) {
-      if (isTransient(error)) throw error;
-      return { ok: false as const, failure: failureOf(obj.key, error) };
+      const failure = failureOf(obj.key, error);
+      if (!failure) throw error;
+      return { ok: false as const, failure };
     } finally {
       progress.update(++done);
     }
-  });
-  progress.stop();
+  }).finally(() => progress.stop());
   const good = decoded.flatMap((d) => (d.ok ? [d] : []));
   const per = o.size * o.size * 3;
   const pixels = new Uint8Array(good.length * per);

@@ -84,10 +84,18 @@ export function isTransient(error: unknown): boolean {
     const { transient, code, cause, errors } = e as { transient?: unknown; code?: unknown; cause?: unknown; errors?: unknown };
     if (transient === true) return true;
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    if (isRedisConnectionLoss(e)) return true;
     if (Array.isArray(errors) && errors.some((inner) => walk(inner, depth + 1))) return true;
     return walk(cause, depth + 1);
   };
   return walk(error, 0);
+}
+
+/** ioredis's errors for a command sent while the connection is down (no `code` of their own). */
+function isRedisConnectionLoss(e: object): boolean {
+  const { name, message } = e as { name?: unknown; message?: unknown };
+  if (name === 'MaxRetriesPerRequestError' || name === 'ConnectionClosedError') return true;
+  return typeof message === 'string' && /^(Connection is closed|Stream isn't writeable)/.test(message);
 }
 
 /** The message of anything thrown, for logs and failure records. */

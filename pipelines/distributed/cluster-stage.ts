@@ -39,37 +39,51 @@ export async function runClusterStage(
   await deps.runs.setStatus(p.runId, 'clustering');
   const exists = await qdrant.collectionExists(p.collection);
   const inPlace = exists && (await liveCollection(p.dataset, deps)) === p.collection;
+  const heldBack = await incompleteReason(p, exists, inPlace, deps);
 
   let published: PublishResult = { live: inPlace, deleted: [], ...(exists ? {} : { reason: 'nothing was indexed' }) };
-  let heldBack: string | undefined;
-  if (!inPlace) {
-    heldBack = await incompleteReason(p, exists, deps);
-    if (heldBack === undefined && exists) {
-      published = await publishBuild({ dataset: p.dataset, collection: p.collection, modelId: p.modelId, runId: p.runId }, { ...deps, history });
-      if (published.live) await restoreClusters(p.dataset, p.collection, deps);
-    } else if (heldBack !== undefined) {
-      published = { live: false, deleted: [], reason: heldBack };
-    }
-    if (!published.live) deps.logger.warn({ runId: p.runId, collection: p.collection, reason: published.reason }, 'cluster: the collection does not go live');
+  if (!inPlace && exists && heldBack === undefined) {
+    const reindex = { qdrant, runs: deps.runs, artifacts: deps.artifacts, config: deps.config, logger: deps.logger, history };
+    published = await publishBuild({ dataset: p.dataset, collection: p.collection, modelId: p.modelId, runId: p.runId }, reindex);
+    if (published.live) await restoreClusters(p.dataset, p.collection, deps);
+  } else if (!inPlace && heldBack !== undefined) {
+    published = { live: false, deleted: [], reason: heldBack };
   }
+  if (!published.live) deps.logger.warn({ runId: p.runId, collection: p.collection, reason: published.reason }, 'cluster: the collection does not go live');
+  if (inPlace && heldBack !== undefined) deps.logger.warn({ runId: p.runId, collection: p.collection, reason: heldBack }, 'cluster: the live collection was updated without some images');
 
-  // A held-back build is mapped when retry-failed completes it (and it goes live).
-  const k = exists && heldBack === undefined ? await clusterCollection(p, deps, onProgress) : undefined;
-  if (k !== undefined && published.live) await restoreClusters(p.dataset, p.collection, deps);
-  await deps.runs.setStatus(p.runId, 'completed', heldBack !== undefined ? { heldBack } : {});
-  const points = exists ? await qdrant.count(p.collection, { dataset: p.dataset }) : 0;
+  // Only a live collection is mapped (a held-back build is, once retry-failed completes it).
+  const k = published.live ? await clusterCollection(p, deps, onProgress) : undefined;
+  if (k !== undefined) await restoreClusters(p.dataset, p.collection, deps);
+  const points = published.live ? await qdrant.count(p.collection, { dataset: p.dataset }) : 0;
+  // Complete but not live: a newer build (or a rollback) superseded it meanwhile.
+  const superseded = heldBack === undefined && exists && !published.live ? `not live: ${published.reason ?? 'superseded'}` : undefined;
+  await deps.runs.setStatus(p.runId, 'completed', { ...(heldBack !== undefined ? { heldBack } : {}), ...(superseded ? { error: superseded } : {}) });
   deps.logger.info({ runId: p.runId, points, k, live: published.live, previous: published.previous, deleted: published.deleted, heldBack }, 'cluster: run completed');
   return { points, ...(k !== undefined ? { k } : {}), live: published.live, deleted: published.deleted, ...(heldBack !== undefined ? { heldBack } : {}) };
 }
 
-/** Why the run's build is incomplete (undefined when every failure is a bad image). */
-async function incompleteReason(p: JobPayload<'cluster'>, exists: boolean, deps: Pick<StageDeps, 'runs'>): Promise<string | undefined> {
-  const { total, items } = await deps.runs.failures(p.runId, { limit: Number.MAX_SAFE_INTEGER });
-  if (total === 0) return undefined;
+/**
+ * Why the run's build is incomplete: images that failed for other reasons than their own
+ * bytes, or images neither indexed nor failed (a record lost, a job that vanished).
+ * Undefined when complete.
+ */
+async function incompleteReason(p: JobPayload<'cluster'>, exists: boolean, inPlace: boolean, deps: Pick<StageDeps, 'runs'>): Promise<string | undefined> {
+  const run = await deps.runs.get(p.runId);
+  const { items } = await deps.runs.failures(p.runId, { limit: Number.MAX_SAFE_INTEGER });
   const summary = summariseFailures(items.map((f) => f.reason));
-  if (summary.otherTotal === 0) return undefined;
-  const kept = exists ? `collection ${p.collection} is kept but not live` : 'nothing was indexed';
-  return `${describeOther(summary)}; ${kept} — run \`imgsim retry-failed ${p.runId}\` once the cause is fixed`;
+  const unaccounted = run ? Math.max(0, run.total - run.done - run.failed) : 0;
+  if (summary.otherTotal === 0 && unaccounted === 0) return undefined;
+  const what = [
+    ...(summary.otherTotal > 0 ? [describeOther(summary)] : []),
+    ...(unaccounted > 0 ? [`${unaccounted} image(s) neither indexed nor recorded as failed`] : []),
+  ].join('; ');
+  const state = inPlace
+    ? `the live collection ${p.collection} lacks them`
+    : exists
+      ? `collection ${p.collection} is kept but not live`
+      : 'nothing was indexed';
+  return `${what}; ${state} — run \`imgsim retry-failed ${p.runId}\` once the cause is fixed`;
 }
 
 function describeOther(s: FailureSummary): string {
@@ -87,10 +101,15 @@ async function clusterCollection(
   const { keys, dim, vectors } = await readCollectionVectors(qdrant, p.collection, p.dataset);
   if (keys.length < 3) return undefined;
   let lastReport = 0;
+  let phase = '';
   const result = await clusterInSubprocess(
     { keys, dim, vectors },
     { pcaComponents: c.pcaComponents, perplexity: c.perplexity, iterations: c.tsneIterations, clusters: c.clusters, seed: c.seed },
     (progress) => {
+      if (progress.phase !== phase) {
+        phase = progress.phase;
+        deps.logger.info({ runId: p.runId, points: keys.length, phase }, `cluster: ${phase === 'done' ? 'map computed' : `${phase} started`}`);
+      }
       const now = Date.now();
       if (now - lastReport < 1000 && progress.phase === 'tsne') return;
       lastReport = now;

@@ -46,6 +46,9 @@ export async function runEmbedStage(
   const snapshot: SnapshotMeta = { modelId: p.modelId, keys: images.keys, etags: images.etags, widths: images.widths, heights: images.heights };
   await deps.artifacts.put(artifactKeys.snapshot(p.runId, p.attempt, p.batch), encodeNpy({ rows: n, cols: dim, data: vectors }));
   await deps.artifacts.put(artifactKeys.snapshotIds(p.runId, p.attempt, p.batch), JSON.stringify(snapshot));
+  // An earlier attempt may have recorded these keys as given up (it lost its lock, this one
+  // ran on): they are embedded now, and the index job must not skip them.
+  if (images.keys.length > 0) await deps.runs.clearFailures(p.runId, images.keys);
   return { embedded: n, failed: failures.length };
 }
 

@@ -4,6 +4,7 @@
 // A `missing` run of the live collection's model updates that collection in place (it is
 // recorded on the run, so the fan-out and any retry write there); every other run builds
 // a new collection that goes live when the run completes (reindex.ts).
+import { UserError } from '../../shared/errors.js';
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import { createRng, shuffled } from '../../shared/random.js';
 import { listImages } from '../ingest.js';
@@ -49,7 +50,7 @@ export async function runIngestStage(p: JobPayload<'ingest'>, deps: StageDeps): 
     await fanOutRun(p.runId, p.modelId, deps);
     return { listed: images.length, toEmbed: toEmbed.length, removed, next: 'embed' };
   }
-  if (images.length < 2) throw new Error(`Cannot train on ${images.length} image(s) in ${p.source}: at least 2 are needed`);
+  if (images.length < 2) throw new UserError(`Cannot train on ${images.length} image(s) in ${p.source}: at least 2 are needed`);
   const sample = shuffled(images, createRng(config.seed))
     .slice(0, config.trainSample)
     .map((o) => ({ key: o.key, etag: o.etag }));

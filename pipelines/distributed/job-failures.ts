@@ -1,6 +1,7 @@
 // What a run records when one of its jobs gives up (stage-worker.ts calls this from the
 // attempt that gives up, before the job is moved to failed, so the parent job sees it):
-//   - ingest, train, cluster: the run fails, with the cause and whether it was transient;
+//   - ingest, train, cluster: the run fails, with the cause and whether it was transient
+//     (a cluster job whose collection already went live completes the run with the cause);
 //   - embed, index: the batch's keys not already recorded (bad images) are marked failed
 //     with reason 'transient' (a service stayed down past the retry window) or
 //     '<stage>-failed'; the run then completes without going live (cluster-stage.ts).
@@ -24,6 +25,11 @@ export async function recordGiveUp(stage: Stage, data: unknown, f: FinalFailure,
   const runId = (data as { runId?: unknown } | null)?.runId;
   if (typeof runId !== 'string') return;
   const message = describeGiveUp(stage, f);
+  if (stage === 'cluster' && (await wentLive(data, runs))) {
+    // The build went live before the map failed: searchable, so completed, with the cause.
+    await runs.setStatus(runId, 'completed', { error: `the cluster map failed (the collection is live and searchable): ${message}` });
+    return;
+  }
   if (stage === 'ingest' || stage === 'train' || stage === 'cluster') {
     await runs.setStatus(runId, 'failed', { error: message });
     return;
@@ -34,6 +40,14 @@ export async function recordGiveUp(stage: Stage, data: unknown, f: FinalFailure,
   const fresh = keys.filter((_, i) => recorded[i] === undefined);
   const reason = f.kind === 'transient' ? TRANSIENT_REASON : `${stage}-failed`;
   if (fresh.length > 0) await runs.markFailed(runId, fresh.map((key) => ({ key, reason, message })));
+}
+
+/** Whether a cluster job's collection is its dataset's live one. */
+async function wentLive(data: unknown, runs: RunStore): Promise<boolean> {
+  const p = payloadSchemas.cluster.safeParse(data);
+  if (!p.success) return false;
+  const record = await runs.getDataset(p.data.dataset);
+  return record?.collection === p.data.collection;
 }
 
 /** The item keys of an embed or index payload (none when it does not parse). */

@@ -87,6 +87,10 @@ export async function retryFailed(
   const run = await deps.runs.get(runId);
   if (!run) throw new UserError(`Run ${runId} not found`);
   if (!run.modelId) throw new UserError(`Run ${runId} has no model yet (status ${run.status}); nothing to retry`);
+  if (!TERMINAL_STATUSES.has(run.status)) {
+    // Its own cluster job would judge the build while the retried images are in flight.
+    throw new ConflictError(`Run ${runId} is still ${run.status}; retry its failed items once it has finished (imgsim run-status ${runId} --wait)`);
+  }
   const failed = new Set(await deps.runs.failedKeys(runId));
   if (failed.size === 0) return { retried: 0 };
   await refuseIfSuperseded(run, deps.runs);
@@ -105,7 +109,7 @@ export async function retryFailed(
  * The live collection gets the missing images from an incremental run instead.
  */
 async function refuseIfSuperseded(run: RunRecord, runs: RunStore): Promise<void> {
-  if (!TERMINAL_STATUSES.has(run.status) || run.collection === undefined) return;
+  if (run.collection === undefined) return;
   // Held back (incomplete, never live): retrying is how it completes and goes live.
   if (run.heldBack !== undefined) return;
   const live = await runs.getDataset(run.dataset);

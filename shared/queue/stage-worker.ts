@@ -39,6 +39,14 @@ export interface StageWorkerOptions {
 export { isPermanent };
 
 export function startStageWorker<S extends Stage>(stage: S, handler: StageHandler<S>, o: StageWorkerOptions): Worker {
+  /** Jobs whose give-up the processor recorded (the 'failed' listener records the others). */
+  const recorded = new Set<string>();
+  const record = async (job: Job, failure: FinalFailure): Promise<void> => {
+    if (!o.onFinalFailure) return;
+    await o.onFinalFailure(job, failure).catch((e: unknown) =>
+      o.logger.error({ stage, jobId: job.id, err: errorMessage(e) }, 'could not record the failed job on its run'),
+    );
+  };
   const worker = new Worker(
     stage,
     async (job: Job) => {
@@ -48,11 +56,8 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
         const error = thrown instanceof Error ? thrown : new Error(String(thrown));
         const kind = failureKind(error);
         if (!isFinalAttempt(error, job.attemptsMade, job.opts.attempts ?? 1)) throw error;
-        if (o.onFinalFailure) {
-          await o.onFinalFailure(job, { error, kind, attempts: job.attemptsMade + 1 }).catch((e: unknown) =>
-            o.logger.error({ stage, jobId: job.id, err: errorMessage(e) }, 'could not record the failed job on its run'),
-          );
-        }
+        if (job.id !== undefined) recorded.add(job.id);
+        await record(job, { error, kind, attempts: job.attemptsMade + 1 });
         // Give up now, whatever attempts the job has left (BullMQ keeps the message).
         throw error instanceof UnrecoverableError ? error : new UnrecoverableError(`${kind === 'transient' ? 'gave up after transient faults: ' : ''}${error.message}`);
       }
@@ -74,8 +79,15 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
   worker.on('failed', (job, error) => {
     if (!job) return;
     const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (final) o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, err: error.message }, `${stage} job failed for good`);
-    else retries.failed({ jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, err: error.message });
+    if (!final) {
+      retries.failed({ jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, err: error.message });
+      return;
+    }
+    o.logger.warn({ stage, jobId: job.id, attempt: job.attemptsMade, of: job.opts.attempts, err: error.message }, `${stage} job failed for good`);
+    // Failed without the processor deciding it: BullMQ fails a job that stalled more than
+    // maxStalledCount times (its worker died again and again) without running it.
+    if (job.id !== undefined && recorded.delete(job.id)) return;
+    void record(job, { error, kind: failureKind(error) === 'permanent' ? 'error' : failureKind(error), attempts: job.attemptsMade });
   });
   worker.on('closed', () => retries.flush());
   worker.on('stalled', (jobId) =>

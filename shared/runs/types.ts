@@ -38,7 +38,7 @@ export interface RunRecord {
   finishedAt?: string;
   /** First time the run entered the embedding stage; throughput is measured from here. */
   embeddingStartedAt?: string;
-  /** Why the run failed (status failed). */
+  /** Why the run failed (status failed), or what failed after its collection went live (the cluster map). */
   error?: string;
   /**
    * Status completed, but the run's collection did not go live: why (items failed for
