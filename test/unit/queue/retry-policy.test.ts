@@ -35,6 +35,11 @@ describe('isTransient', () => {
     assert.equal(isTransient(new TypeError('fetch failed', { cause: stale })), true);
   });
 
+  test("ioredis's errors for a command sent while Redis is away are transient", () => {
+    assert.equal(isTransient(new Error('Connection is closed.')), true);
+    assert.equal(isTransient(Object.assign(new Error('Reached the max retries per request limit (which is 3).'), { name: 'MaxRetriesPerRequestError' })), true);
+  });
+
   test('permanent families stop the walk, and plain errors are not transient', () => {
     assert.equal(isTransient(new UserError('S3 credentials rejected', 2)), false);
     assert.equal(isTransient(new ImageError('corrupt', 'corrupt jpeg data')), false);
