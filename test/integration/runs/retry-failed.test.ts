@@ -67,3 +67,19 @@ test('retry-failed refuses a run whose collection was superseded and retries the
     await scheduler.close();
   }
 });
+
+test('retry-failed is refused while the run is still going (its cluster job would judge the build mid-retry)', async () => {
+  const prefix = `retryrunning${process.pid}`;
+  const runs = new RunStore(redis, prefix);
+  const scheduler = new BullScheduler(redis, prefix);
+  const deps = { runs, scheduler, artifacts: new LocalStorage(dir), config: loadConfig({}) };
+  try {
+    const run = await runs.create({ dataset: 'photos', source: 's3://bucket/photos', mode: 'all' });
+    await runs.setStatus(run.id, 'embedding', { modelId: 'm1', collection: 'imgsim_photos__m1__c' });
+    await runs.markFailed(run.id, [{ key: 'b.jpg', reason: 'transient', message: 'embed gave up after 16 attempts' }]);
+    await assert.rejects(retryFailed(run.id, deps), (error: unknown) => error instanceof ConflictError && /is still embedding/.test(error.message));
+    assert.deepEqual(await runs.failedKeys(run.id), ['b.jpg'], 'nothing cleared');
+  } finally {
+    await scheduler.close();
+  }
+});
