@@ -3,43 +3,23 @@
 // dataset has none yet. Real redis-server, the real CLI in a child process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Redis } from 'ioredis';
-import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
 import { RunStore, type RunRecord } from '../../../shared/runs/index.js';
 import { jsonOf, runCli } from '../../support/cli.js';
-import { startRedis, type RedisTestServer } from '../../support/redis-server.js';
+import { startCliRedis, type CliRedis } from '../../support/cli-redis.js';
 
 describe('enqueue --mode missing without --model', () => {
-  let server: RedisTestServer;
-  let redis: Redis;
+  let stack: CliRedis;
   let runs: RunStore;
-  let dir: string;
   let env: Record<string, string>;
   const enqueue = (args: string[]) => runCli(['enqueue', 's3://images/photos/', ...args], env);
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-enqueue-missing-'));
-    server = await startRedis();
-    redis = createRedis(server.url);
-    await connectRedis(redis, server.url);
-    runs = new RunStore(redis, 'imgsim');
-    env = {
-      IMGSIM_REDIS_URL: server.url,
-      IMGSIM_ARTIFACTS: pathToFileURL(path.join(dir, 'artifacts')).href,
-      IMGSIM_QDRANT_URL: 'http://127.0.0.1:9',
-    };
+    stack = await startCliRedis('enqueue-missing');
+    ({ runs, env } = stack);
     await runs.setDataset({ name: 'photos', source: 's3://images/photos/', modelId: 'cae-32-live', collection: 'imgsim_photos__cae-32-live__r1', alias: 'imgsim_photos' });
   });
 
-  after(async () => {
-    redis.disconnect();
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
   test("uses the dataset's current model and says so; --json tells modelFrom", async () => {
     const r = await enqueue(['--dataset', 'photos', '--mode', 'missing']);

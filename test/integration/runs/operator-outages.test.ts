@@ -5,16 +5,12 @@
 // line for an outage, not a dump per connection per attempt.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
-import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
 import { RunStore } from '../../../shared/runs/index.js';
 import { runCli } from '../../support/cli.js';
-import { startRedis, type RedisTestServer } from '../../support/redis-server.js';
+import { startCliRedis, type CliRedis } from '../../support/cli-redis.js';
+import type { RedisTestServer } from '../../support/redis-server.js';
 import { startWorkers } from '../../support/workers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,10 +41,10 @@ function closedPort(): Promise<number> {
 }
 
 describe('operator commands and workers through outages', () => {
+  let stack: CliRedis;
   let server: RedisTestServer;
   let redis: Redis;
   let runs: RunStore;
-  let dir: string;
   let env: Record<string, string>;
 
   /** Whether a client other than this test's ran a MULTI/EXEC last (a RunStore read: the CLI is polling). */
@@ -59,23 +55,11 @@ describe('operator commands and workers through outages', () => {
   };
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-outages-'));
-    server = await startRedis({ persistence: 'aof' });
-    redis = createRedis(server.url);
-    await connectRedis(redis, server.url);
-    runs = new RunStore(redis, 'imgsim');
-    env = {
-      IMGSIM_REDIS_URL: server.url,
-      IMGSIM_ARTIFACTS: pathToFileURL(path.join(dir, 'artifacts')).href,
-      IMGSIM_QDRANT_URL: 'http://127.0.0.1:9',
-    };
+    stack = await startCliRedis('outages', { persistence: 'aof' });
+    ({ server, redis, runs, env } = stack);
   });
 
-  after(async () => {
-    redis.disconnect();
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stack.stop());
 
   test('run-status --wait: Redis stopped and started again → one line when it goes, one when it is back, exit 0 when the run completes', async () => {
     const run = await runs.create({ dataset: 'photos', source: 's3://images/photos/', mode: 'all' });
@@ -122,8 +106,8 @@ describe('operator commands and workers through outages', () => {
     assert.match(enqueued.stdout, /^run \S+ enqueued$/m);
 
     // retry-failed reads the run's listing from the artefact store: that one needs S3.
-    await runs.setStatus(run.id, 'embedding', { modelId: 'cae-32-test' });
-    await runs.markFailed(run.id, [{ key: 'x.png', reason: 'error', message: 'boom' }]);
+    await runs.setStatus(run.id, 'completed', { modelId: 'cae-32-test' });
+    await runs.markFailed(run.id, [{ key: 'x.png', reason: 'transient', message: 'embed gave up after 16 attempts' }]);
     const retry = await runCli(['retry-failed', run.id], s3env);
     assert.notEqual(retry.code, 0);
     const stderr = withoutNodeWarnings(retry.stderr);
