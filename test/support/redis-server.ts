@@ -26,12 +26,13 @@
 // not yet removed is removed, restarted children included, so no redis-server outlives
 // its file.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, rmSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { forgetDirectory, killChild, serialQueue, trackChild, trackDirectory } from './server-processes.js';
 
 export type RedisPersistence = 'none' | 'aof';
 
@@ -78,16 +79,10 @@ export interface RedisTestServerOptions {
 }
 
 const BINARY = 'redis-server';
-const KILL_GRACE_MS = 3_000;
 const READY_LINE = 'Ready to accept connections';
 /** Rebinding a port a process just released: tries 100 ms apart for up to 3 s. */
 const REBIND_WINDOW_MS = 3_000;
 const REBIND_DELAY_MS = 100;
-
-/** Servers started by this process and not yet stopped: killed when the process exits. */
-const live = new Set<ChildProcess>();
-/** Directories of servers not yet stopped: removed when the process exits. */
-const directories = new Set<string>();
 
 interface LaunchSettings {
   binary: string;
@@ -104,10 +99,9 @@ export async function startRedis(options: RedisTestServerOptions = {}): Promise<
       `${BINARY} is not on PATH; the Redis integration tests start their own server. Install it (apt-get install redis-server) and run them again.`,
     );
   }
-  installExitHooks();
 
   const directory = await mkdtemp(path.join(tmpdir(), 'imgsim-redis-'));
-  directories.add(directory);
+  trackDirectory(directory);
   const settings: LaunchSettings = {
     binary,
     directory,
@@ -131,7 +125,7 @@ export async function startRedis(options: RedisTestServerOptions = {}): Promise<
     }
   }
   if (!child) {
-    directories.delete(directory);
+    forgetDirectory(directory);
     await rm(directory, { recursive: true, force: true });
     throw lastError instanceof Error ? lastError : new Error(String(lastError));
   }
@@ -140,12 +134,7 @@ export async function startRedis(options: RedisTestServerOptions = {}): Promise<
   let paused = false;
   let stopped = false;
   // pause/resume/restart/stop run one after another, never interleaved.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(step: () => Promise<T>): Promise<T> => {
-    const result = queue.then(step);
-    queue = result.catch(() => undefined);
-    return result;
-  };
+  const serially = serialQueue();
   const assertNotStopped = (method: string): void => {
     if (stopped) throw new Error(`redis test server: ${method}() after stop()`);
   };
@@ -171,7 +160,7 @@ export async function startRedis(options: RedisTestServerOptions = {}): Promise<
         if (stopped) return;
         stopped = true;
         await halt('SIGTERM');
-        directories.delete(directory);
+        forgetDirectory(directory);
         await rm(directory, { recursive: true, force: true });
       }),
     restart: () =>
@@ -244,8 +233,7 @@ async function launch(settings: LaunchSettings, port: number): Promise<ChildProc
     '--logfile', '', // log to stdout, where the ready line is read
   ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  trackChild(child);
 
   let output = '';
   const remember = (line: string): void => {
@@ -333,53 +321,4 @@ async function findOnPath(name: string): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-/** Send `signal` (SIGKILL after 3 s if SIGTERM is not enough) and wait for the exit. */
-async function killChild(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    live.delete(child);
-    return;
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-  await exited;
-  clearTimeout(timer);
-  live.delete(child);
-}
-
-let hooksInstalled = false;
-
-/**
- * Kill every live server (whichever process of a restarted server is current) and remove
- * every directory not yet removed when this process exits or is interrupted.
- */
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  const killAll = (): void => {
-    for (const child of live) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    live.clear();
-    for (const directory of directories) {
-      try {
-        rmSync(directory, { recursive: true, force: true, maxRetries: 2 });
-      } catch {
-        // best effort: the process is going away
-      }
-    }
-    directories.clear();
-  };
-  process.on('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      killAll();
-      process.off(signal, onSignal);
-      // Nobody else handles it: die of the signal as if we had not listened.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
 }

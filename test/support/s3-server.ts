@@ -26,7 +26,7 @@
 // killed and every store not yet removed is removed; a child whose parent died without
 // that (SIGKILL) sees its stdin close and cleans up itself.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, rmSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../shared/storage/s3/client.js';
+import { forgetDirectory, killChild, serialQueue, trackChild, trackDirectory } from './server-processes.js';
 
 export interface S3TestServer {
   /** http://127.0.0.1:<port> */
@@ -82,11 +83,6 @@ const REGION = 'us-east-1';
 const REBIND_WINDOW_MS = 3_000;
 const REBIND_DELAY_MS = 100;
 
-/** Server processes running now: killed when the test process exits. */
-const live = new Set<ChildProcess>();
-/** Stores of servers not yet stopped: removed when the test process exits. */
-const stores = new Set<string>();
-
 interface Launched {
   child: ChildProcess;
   lines: LineReader;
@@ -94,9 +90,8 @@ interface Launched {
 }
 
 export async function startS3Server(options: S3TestServerOptions = {}): Promise<S3TestServer> {
-  installExitHooks();
   const directory = await mkdtemp(path.join(await dataRoot(), 'imgsim-s3rver-'));
-  stores.add(directory);
+  trackDirectory(directory);
   const strict = options.strictSignatures ?? false;
   const timeoutMs = options.startTimeoutMs ?? 15_000;
 
@@ -104,7 +99,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
   try {
     current = await launch(directory, 0, strict, timeoutMs);
   } catch (error) {
-    stores.delete(directory);
+    forgetDirectory(directory);
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
@@ -126,12 +121,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
 
   let stopped = false;
   // stop/pause/resume run one after another, never interleaved.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(step: () => Promise<T>): Promise<T> => {
-    const result = queue.then(step);
-    queue = result.catch(() => undefined);
-    return result;
-  };
+  const serially = serialQueue();
   const running = (method: string): Launched => {
     if (stopped) throw new Error(`s3 test server: ${method}() after stop()`);
     if (!current) throw new Error(`s3 test server: ${method}() while paused; resume() first`);
@@ -186,7 +176,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
           last.lines.close();
           await killChild(last.child, 'SIGTERM');
         }
-        stores.delete(directory);
+        forgetDirectory(directory);
         await rm(directory, { recursive: true, force: true });
       }),
     pause: () => serially(pause),
@@ -216,8 +206,7 @@ async function launch(directory: string, port: number, strict: boolean, timeoutM
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  trackChild(child);
 
   const lines = new LineReader(child);
   try {
@@ -361,51 +350,5 @@ async function dataRoot(): Promise<string> {
     return shm;
   } catch {
     return tmpdir();
-  }
-}
-
-/** Send `signal` (SIGKILL after 3 s if SIGTERM is not enough) and wait for the exit. */
-async function killChild(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-let hooksInstalled = false;
-
-/**
- * Kill every server process still running (whichever process of a restarted server is
- * current) and remove every store not yet removed when this process exits or is
- * interrupted: a paused server has no child left to clean up after it.
- */
-function installExitHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  const cleanUp = (): void => {
-    for (const child of live) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-    live.clear();
-    for (const directory of stores) {
-      try {
-        rmSync(directory, { recursive: true, force: true, maxRetries: 2 });
-      } catch {
-        // best effort: the process is going away
-      }
-    }
-    stores.clear();
-  };
-  process.on('exit', cleanUp);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      cleanUp();
-      process.off(signal, onSignal);
-      // Nobody else handles it: die of the signal as if we had not listened.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
   }
 }
