@@ -6,7 +6,6 @@
 // or failing (transient), rejected credentials, a bug — is NOT the image's fault: it is
 // thrown, so the whole batch is retried or gives up as a job, never recorded per image.
 import { errorMessage, ImageError, UserError } from '../shared/errors.js';
-import { S3NoSuchKeyError } from '../shared/storage/s3/errors.js';
 import { decodeImageToRgb8 } from '../shared/images/decode.js';
 import { isImagePath } from '../shared/images/formats.js';
 import type { Logger } from '../shared/logger.js';
@@ -42,14 +41,14 @@ export async function listImages(source: Storage): Promise<{ images: ObjectInfo[
   return { images, ignored };
 }
 
-/** File-level errors of one object: it is gone, or this process may not read it. */
+/** File-level errors of one object: it is gone (S3 NoSuchKey maps to ENOENT too), or this process may not read it. */
 const FILE_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENAMETOOLONG']);
 
 /** The failure record of an image's own fault; undefined when the fault is not the image's. */
 export function failureOf(key: string, error: unknown): Failure | undefined {
   if (error instanceof ImageError) return { key, reason: error.reason, message: errorMessage(error) };
   const code = (error as { code?: unknown } | null)?.code;
-  if (error instanceof S3NoSuchKeyError || (typeof code === 'string' && FILE_CODES.has(code))) {
+  if (typeof code === 'string' && FILE_CODES.has(code)) {
     return { key, reason: 'unreadable', message: errorMessage(error) };
   }
   return undefined;

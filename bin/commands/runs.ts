@@ -1,7 +1,7 @@
 // imgsim runs | run-status <id> [--wait] | retry-failed <id>: runs of the queue-driven pipeline.
 import { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { summariseFailures, type ItemFailure, type RunRecord } from '../../shared/runs/index.js';
+import { describeOtherFailures, summariseFailures, type FailureSummary, type ItemFailure, type RunRecord } from '../../shared/runs/index.js';
 import { retryFailed } from '../../pipelines/distributed/runs.js';
 import { connectServices, type ConnectOptions, type Services } from '../../workers/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
@@ -99,9 +99,8 @@ function changedLines(): { write(r: RunRecord): void } {
   };
 }
 
-function failureLine(s: ReturnType<typeof summariseFailures>): string {
-  const other = Object.entries(s.other).map(([reason, n]) => `${n} ${reason}`);
-  return `failures: ${s.badInput} bad input (never retried)${other.length ? `, ${other.join(', ')} (retry-failed retries them)` : ''}`;
+function failureLine(s: FailureSummary): string {
+  return `failures: ${s.badInput} bad input (never retried)${s.otherTotal > 0 ? `, ${describeOtherFailures(s)} (retry-failed retries them)` : ''}`;
 }
 
 /** While waiting, a Redis outage is two lines on stderr (gone, back) and the wait goes on. */

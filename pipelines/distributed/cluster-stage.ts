@@ -11,7 +11,7 @@
 //      write cluster/x/y into each point's payload and clusters.json/png to the artefact
 //      store; the dataset-level copies follow the live collection.
 import type { JobPayload } from '../../shared/jobs/contracts.js';
-import { summariseFailures, type FailureSummary } from '../../shared/runs/index.js';
+import { describeOtherFailures, summariseFailures, type FailureSummary } from '../../shared/runs/index.js';
 import { renderScatterPlot } from '../../shared/images/scatter-plot.js';
 import type { ClusterProgress } from '../cluster.js';
 import { clusterInSubprocess } from '../cluster-subprocess.js';
@@ -87,8 +87,7 @@ async function incompleteReason(p: JobPayload<'cluster'>, exists: boolean, inPla
 }
 
 function describeOther(s: FailureSummary): string {
-  const parts = Object.entries(s.other).map(([reason, n]) => `${n} ${reason}`);
-  return `${s.otherTotal} image(s) failed for reasons other than their own bytes (${parts.join(', ')})`;
+  return `${s.otherTotal} image(s) failed for reasons other than their own bytes (${describeOtherFailures(s)})`;
 }
 
 /** Cluster the collection's vectors off the event loop; returns k, or undefined below 3 points. */

@@ -53,7 +53,7 @@ export function jobOptions(p: RetryPolicy): JobsOptions {
   };
 }
 
-export function isPermanent(error: unknown): boolean {
+function isPermanent(error: unknown): boolean {
   return error instanceof UserError || error instanceof InvalidPayloadError || error instanceof UnrecoverableError;
 }
 

@@ -12,7 +12,7 @@ import { parsePayload, type JobPayload, type Stage } from '../jobs/contracts.js'
 import type { Logger } from '../logger.js';
 import { queueErrorListener } from './connection.js';
 import { createRetryLog } from './retry-log.js';
-import { backoffDelay, DEFAULT_RETRY_POLICY, failureKind, isFinalAttempt, isPermanent, type FailureKind, type RetryPolicy } from './retry-policy.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, failureKind, isFinalAttempt, type FailureKind, type RetryPolicy } from './retry-policy.js';
 
 export type StageHandler<S extends Stage> = (payload: JobPayload<S>, job: Job) => Promise<unknown>;
 
@@ -35,8 +35,6 @@ export interface StageWorkerOptions {
   /** Called once by the attempt that gives up (no retry left, or unrecoverable), before the job fails. */
   onFinalFailure?: (job: Job, failure: FinalFailure) => Promise<void>;
 }
-
-export { isPermanent };
 
 export function startStageWorker<S extends Stage>(stage: S, handler: StageHandler<S>, o: StageWorkerOptions): Worker {
   /** Jobs whose give-up the processor recorded (the 'failed' listener records the others). */
@@ -87,7 +85,8 @@ export function startStageWorker<S extends Stage>(stage: S, handler: StageHandle
     // Failed without the processor deciding it: BullMQ fails a job that stalled more than
     // maxStalledCount times (its worker died again and again) without running it.
     if (job.id !== undefined && recorded.delete(job.id)) return;
-    void record(job, { error, kind: failureKind(error) === 'permanent' ? 'error' : failureKind(error), attempts: job.attemptsMade });
+    const kind = failureKind(error);
+    void record(job, { error, kind: kind === 'permanent' ? 'error' : kind, attempts: job.attemptsMade });
   });
   worker.on('closed', () => retries.flush());
   worker.on('stalled', (jobId) =>

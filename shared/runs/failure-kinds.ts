@@ -44,3 +44,10 @@ export function summariseFailures(reasons: Iterable<string>): FailureSummary {
   }
   return summary;
 }
+
+/** The non-bad-input failures as "3 transient, 1 embed-failed" ('' when none). */
+export function describeOtherFailures(s: FailureSummary): string {
+  return Object.entries(s.other)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
+}

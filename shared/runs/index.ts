@@ -4,4 +4,4 @@ export { CorruptRecordError } from './schema.js';
 export { withMetrics } from './metrics.js';
 export { StoreKeys } from './keys.js';
 export * from './types.js';
-export { BAD_INPUT_REASONS, TRANSIENT_REASON, isBadInput, summariseFailures, type FailureSummary } from './failure-kinds.js';
+export { BAD_INPUT_REASONS, TRANSIENT_REASON, describeOtherFailures, isBadInput, summariseFailures, type FailureSummary } from './failure-kinds.js';
