@@ -1,6 +1,7 @@
 // Split a run's listing into embed batches and schedule embed → index → cluster.
 import { z } from 'zod';
-import type { ObjectRef, StageDeps } from './deps.js';
+import type { ObjectRef } from '../../shared/jobs/scheduler.js';
+import type { StageDeps } from './deps.js';
 import { artifactKeys, collectionName } from './naming.js';
 
 const listingSchema = z.array(z.object({ key: z.string(), etag: z.string() }));

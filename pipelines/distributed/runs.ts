@@ -6,7 +6,7 @@ import type { Config } from '../../shared/config/index.js';
 import { ConflictError, UserError } from '../../shared/errors.js';
 import { TERMINAL_STATUSES } from '../../shared/runs/types.js';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
-import type { JobScheduler } from './deps.js';
+import type { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { fanOutRun, readListing } from './fan-out.js';
 import { describeNoise, type TaskSpec } from '../../shared/images/corruptions.js';
 import { taskLabel } from '../tasks.js';

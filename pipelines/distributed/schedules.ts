@@ -2,7 +2,7 @@
 // scheduled re-index is the same as `imgsim enqueue` (same run record, same dedup of
 // work already running). The schedules themselves live in shared/queue/schedules.ts.
 import type { RunRecord, RunStore } from '../../shared/runs/index.js';
-import type { JobScheduler } from './deps.js';
+import type { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { currentModel, enqueueRun, type EnqueueInput, type ModelFrom } from './runs.js';
 
 export interface ScheduledRunInput {

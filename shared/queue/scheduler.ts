@@ -8,7 +8,7 @@
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { STAGES, type JobPayload, type Stage } from '../jobs/contracts.js';
-import type { FanOut, JobScheduler } from '../../pipelines/distributed/deps.js';
+import type { FanOut, JobScheduler } from '../jobs/scheduler.js';
 import { DEFAULT_RETRY_POLICY, jobOptions, type RetryPolicy } from './retry-policy.js';
 
 export class BullScheduler implements JobScheduler {

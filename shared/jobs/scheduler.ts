@@ -1,0 +1,28 @@
+// The scheduling port: how a stage asks for follow-up jobs without knowing the queue.
+// Declared next to the job contracts it carries; implemented on BullMQ by
+// shared/queue/scheduler.ts (BullScheduler) and by tests with their own fakes.
+import type { JobPayload } from './contracts.js';
+
+/** An object of a source, pinned to the version (etag) that was listed. */
+export interface ObjectRef {
+  key: string;
+  etag: string;
+}
+
+export interface FanOut {
+  runId: string;
+  dataset: string;
+  source: string;
+  modelId: string;
+  collection: string;
+  batches: ObjectRef[][];
+  /** Distinguishes a retry's jobs and snapshots from the original fan-out ('' for the first). */
+  attempt: string;
+}
+
+export interface JobScheduler {
+  ingest(payload: JobPayload<'ingest'>): Promise<void>;
+  train(payload: JobPayload<'train'>): Promise<void>;
+  /** embed(batch) → index(batch) for every batch, then one cluster job after all. */
+  fanOut(plan: FanOut): Promise<void>;
+}
