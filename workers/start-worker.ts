@@ -19,7 +19,7 @@ import { runIngestStage } from '../pipelines/distributed/ingest-stage.js';
 import { ModelCache } from '../pipelines/distributed/model-cache.js';
 import { runScheduled } from '../pipelines/distributed/schedules.js';
 import { runTrainStage } from '../pipelines/distributed/train-stage.js';
-import { connectServices, type Services } from './services.js';
+import { connectServices, type Services } from '../shared/services.js';
 import { onShutdown } from './shutdown.js';
 
 /** Long stages hold their job lock longer; the lock renews while the event loop turns. */

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { CollectionHistory } from '../../pipelines/distributed/history.js';
 import { describeDataset, rollbackDataset, type ReindexDeps } from '../../pipelines/distributed/reindex.js';
-import { connectServices } from '../../workers/services.js';
+import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 

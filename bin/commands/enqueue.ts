@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../../shared/errors.js';
 import { enqueueRun } from '../../pipelines/distributed/runs.js';
-import { connectServices } from '../../workers/services.js';
+import { connectServices } from '../../shared/services.js';
 import { taskSpecFromConfig } from '../../pipelines/tasks.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
 import { print } from '../print.js';

@@ -27,7 +27,7 @@ import {
 import { openIndex, readQuery } from '../../pipelines/search.js';
 import { candidatesFromDataset } from '../../pipelines/distributed/features-dataset.js';
 import { ModelCache } from '../../pipelines/distributed/model-cache.js';
-import { connectServices } from '../../workers/services.js';
+import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 

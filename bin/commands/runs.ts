@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
 import { describeOtherFailures, summariseFailures, type FailureSummary, type ItemFailure, type RunRecord } from '../../shared/runs/index.js';
 import { retryFailed } from '../../pipelines/distributed/runs.js';
-import { connectServices, type ConnectOptions, type Services } from '../../workers/services.js';
+import { connectServices, type ConnectOptions, type Services } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 

@@ -10,7 +10,7 @@ import { openIndex, readQuery, renderSearchSheet, searchSimilar } from '../../pi
 import { hitImages, searchDataset } from '../../pipelines/distributed/search-dataset.js';
 import { ModelCache } from '../../pipelines/distributed/model-cache.js';
 import { OUTPUT } from '../../pipelines/layout.js';
-import { connectServices } from '../../workers/services.js';
+import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 

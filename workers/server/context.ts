@@ -11,7 +11,7 @@ import type { Storage } from '../../shared/storage/types.js';
 import type { QdrantStore } from '../../shared/vectors/qdrant/index.js';
 import type { ModelCache } from '../../pipelines/distributed/model-cache.js';
 
-/** The services the server uses (workers/services.ts connectServices gives them all). */
+/** The services the server uses (shared/services.ts connectServices gives them all). */
 export interface ServerDeps {
   config: Config;
   logger: Logger;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { initBackend } from '../../shared/model/backend.js';
-import { connectServices } from '../services.js';
+import { connectServices } from '../../shared/services.js';
 import { onShutdown } from '../shutdown.js';
 import { checkExposure } from './auth.js';
 import { buildServer } from './app.js';

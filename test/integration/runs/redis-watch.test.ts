@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../../shared/config/index.js';
 import { connectRedis, createRedis, displayRedisUrl, isRedisConnectionError, RedisWatch } from '../../../shared/queue/connection.js';
 import { startStageWorker } from '../../../shared/queue/stage-worker.js';
-import { connectServices, type Services } from '../../../workers/services.js';
+import { connectServices, type Services } from '../../../shared/services.js';
 import { startRedis, type RedisTestServer } from '../../support/redis-server.js';
 
 interface LogLine {

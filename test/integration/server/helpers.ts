@@ -14,7 +14,7 @@ import { saveLayersModel, saveMeta } from '../../../shared/model/store.js';
 import { decodeImage } from '../../../shared/images/decode.js';
 import { encodeBatch } from '../../../pipelines/embed.js';
 import { aliasName, artifactKeys, collectionName } from '../../../pipelines/distributed/naming.js';
-import { connectServices, type Services } from '../../../workers/services.js';
+import { connectServices, type Services } from '../../../shared/services.js';
 import { buildServer, type ServerOptions } from '../../../workers/server/app.js';
 import { startRedis, type RedisTestServer } from '../../support/redis-server.js';
 import { startS3Server, type S3TestServer } from '../../support/s3-server.js';

@@ -1,6 +1,6 @@
-// Build the adapters a worker or command needs from the configuration: Redis (checked
-// for noeviction, its outages reported by a RedisWatch), the run store, the artefact
-// store, Qdrant and the job scheduler.
+// Build the adapters a worker, the server or a command needs from the configuration:
+// Redis (checked for noeviction, its outages reported by a RedisWatch), the run store,
+// the artefact store, Qdrant and the job scheduler.
 //
 // Only Redis is connected here. The artefact store and the sources open on first use,
 // and the BullMQ queues are created on first use: run state lives in Redis, so
@@ -10,24 +10,37 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
-import type { Config } from '../shared/config/index.js';
-import { errorMessage } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
-import { assertNoEviction, connectRedis, createRedis, queueErrorListener, RedisWatch, type RedisWatchOptions } from '../shared/queue/connection.js';
-import { retryPolicyFrom } from '../shared/queue/retry-policy.js';
-import { BullScheduler } from '../shared/queue/scheduler.js';
-import { RunStore } from '../shared/runs/index.js';
-import { openSource, s3ConfigFrom, type OpenOptions } from '../shared/storage/open.js';
-import { formatS3Uri, isS3Uri, parseS3Uri } from '../shared/storage/s3/index.js';
-import type { ObjectInfo, Storage } from '../shared/storage/types.js';
-import { QDRANT_RETRY, QDRANT_RETRY_INTERACTIVE, QdrantStore } from '../shared/vectors/qdrant/index.js';
-import type { StageDeps } from '../pipelines/distributed/deps.js';
+import type { Config } from './config/index.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+import { assertNoEviction, connectRedis, createRedis, queueErrorListener, RedisWatch, type RedisWatchOptions } from './queue/connection.js';
+import { retryPolicyFrom } from './queue/retry-policy.js';
+import { BullScheduler } from './queue/scheduler.js';
+import { RunStore } from './runs/index.js';
+import { openSource, s3ConfigFrom, type OpenOptions } from './storage/open.js';
+import { formatS3Uri, isS3Uri, parseS3Uri } from './storage/s3/index.js';
+import type { ObjectInfo, Storage } from './storage/types.js';
+import { QDRANT_RETRY, QDRANT_RETRY_INTERACTIVE, QdrantStore } from './vectors/qdrant/index.js';
 
-export interface Services extends StageDeps {
+/**
+ * Everything connectServices builds. It is what a stage's dependencies are made of
+ * (pipelines/distributed/deps.ts StageDeps is a subset of these fields), declared here
+ * without importing pipelines/: shared/ depends on nothing above it.
+ */
+export interface Services {
+  config: Config;
+  logger: Logger;
   redis: Redis;
   /** Reports Redis outages; a process adds its other connections (a worker's blocking one). */
   redisWatch: RedisWatch;
+  runs: RunStore;
+  /** The artefact store (models, listings, snapshots, cluster plots), opened on first use. */
+  artifacts: Storage;
+  qdrant: QdrantStore;
+  /** BullMQ queues, created on first use. */
   scheduler: BullScheduler;
+  /** The storage of a source URI (s3://… or a folder), opened once and shared. */
+  openSource(uri: string): Promise<Storage>;
   close(): Promise<void>;
 }
 
