@@ -11,7 +11,7 @@ import { startScheduleWorker } from '../shared/queue/schedules.js';
 import { retryPolicyFrom } from '../shared/queue/retry-policy.js';
 import { startStageWorker, type StageHandler } from '../shared/queue/stage-worker.js';
 import { runClusterStage } from '../pipelines/distributed/cluster-stage.js';
-import { CollectionHistory } from '../pipelines/distributed/history.js';
+import { CollectionHistory } from '../shared/runs/history.js';
 import { runEmbedStage } from '../pipelines/distributed/embed-stage.js';
 import { runIndexStage } from '../pipelines/distributed/index-stage.js';
 import { recordGiveUp } from '../pipelines/distributed/job-failures.js';

@@ -1,7 +1,7 @@
 // imgsim dataset list|show|rollback: the datasets of the queue-driven pipeline, the
 // Qdrant collections kept for each, and pointing a dataset back at the previous one.
 import { Command } from 'commander';
-import { CollectionHistory } from '../../pipelines/distributed/history.js';
+import { CollectionHistory } from '../../shared/runs/history.js';
 import { describeDataset, rollbackDataset, type ReindexDeps } from '../../pipelines/distributed/reindex.js';
 import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';

@@ -16,7 +16,7 @@ import { renderScatterPlot } from '../../shared/images/scatter-plot.js';
 import type { ClusterProgress } from '../cluster.js';
 import { clusterInSubprocess } from '../cluster-subprocess.js';
 import type { StageDeps } from './deps.js';
-import type { CollectionHistory } from './history.js';
+import type { CollectionHistory } from '../../shared/runs/history.js';
 import { readCollectionVectors } from './collection-vectors.js';
 import { artifactKeys } from './naming.js';
 import { liveCollection, publishBuild, restoreClusters, type PublishResult } from './reindex.js';

@@ -13,7 +13,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { DatasetRecord, RunStore } from '../../shared/runs/index.js';
 import type { Storage } from '../../shared/storage/types.js';
 import type { QdrantStore } from '../../shared/vectors/qdrant/index.js';
-import type { CollectionHistory, HistoryEntry } from './history.js';
+import type { CollectionHistory, HistoryEntry } from '../../shared/runs/history.js';
 import { aliasName, artifactKeys } from './naming.js';
 
 export interface ReindexDeps {

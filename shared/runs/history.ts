@@ -1,6 +1,6 @@
 // The collections a dataset has served, most recently live first: entry 0 is the live
 // one, the next ones are kept for `imgsim dataset rollback`. Stored in Redis next to the
-// dataset registry:
+// dataset registry (key layout in keys.ts):
 //
 //   <prefix>:dataset:<name>:history      LIST  collection names, most recently live first
 //   <prefix>:dataset:<name>:collections  HASH  collection → JSON HistoryEntry
@@ -8,7 +8,8 @@
 // Every change is one Lua script (atomic, no WATCH on a shared connection).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { CorruptRecordError } from '../../shared/runs/index.js';
+import { StoreKeys } from './keys.js';
+import { CorruptRecordError } from './schema.js';
 
 export const historyEntrySchema = z.object({
   collection: z.string().min(1),
@@ -38,14 +39,17 @@ return dropped
 `;
 
 export class CollectionHistory {
+  private readonly storeKeys: StoreKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.storeKeys = new StoreKeys(prefix);
+  }
 
   private keys(dataset: string): { list: string; entries: string } {
-    const base = `${this.prefix}:dataset:${dataset}`;
-    return { list: `${base}:history`, entries: `${base}:collections` };
+    return { list: this.storeKeys.datasetHistory(dataset), entries: this.storeKeys.datasetCollections(dataset) };
   }
 
   /** Most recently live first. */
