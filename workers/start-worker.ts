@@ -16,7 +16,7 @@ import { runEmbedStage } from '../pipelines/distributed/embed-stage.js';
 import { runIndexStage } from '../pipelines/distributed/index-stage.js';
 import { recordGiveUp } from '../pipelines/distributed/job-failures.js';
 import { runIngestStage } from '../pipelines/distributed/ingest-stage.js';
-import { ModelCache } from '../pipelines/distributed/model-cache.js';
+import { ModelCache } from '../shared/model/cache.js';
 import { runScheduled } from '../pipelines/distributed/schedules.js';
 import { runTrainStage } from '../pipelines/distributed/train-stage.js';
 import { connectServices, type Services } from '../shared/services.js';

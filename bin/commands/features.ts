@@ -26,7 +26,7 @@ import {
 } from '../../pipelines/features.js';
 import { openIndex, readQuery } from '../../pipelines/search.js';
 import { candidatesFromDataset } from '../../pipelines/distributed/features-dataset.js';
-import { ModelCache } from '../../pipelines/distributed/model-cache.js';
+import { ModelCache } from '../../shared/model/cache.js';
 import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
 import { print } from '../print.js';

@@ -8,7 +8,7 @@ import { UserError } from '../../shared/errors.js';
 import { renderContactSheet } from '../../shared/images/contact-sheet.js';
 import { openIndex, readQuery, renderSearchSheet, searchSimilar } from '../../pipelines/search.js';
 import { hitImages, searchDataset } from '../../pipelines/distributed/search-dataset.js';
-import { ModelCache } from '../../pipelines/distributed/model-cache.js';
+import { ModelCache } from '../../shared/model/cache.js';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';

@@ -18,7 +18,7 @@ import { clusterInSubprocess } from '../cluster-subprocess.js';
 import type { StageDeps } from './deps.js';
 import type { CollectionHistory } from '../../shared/runs/history.js';
 import { readCollectionVectors } from './collection-vectors.js';
-import { artifactKeys } from './naming.js';
+import { artifactKeys } from '../../shared/runs/naming.js';
 import { liveCollection, publishBuild, restoreClusters, type PublishResult } from './reindex.js';
 
 export interface ClusterStageResult {

@@ -8,8 +8,8 @@ import { batchFloats } from '../dataset.js';
 import { encodeBatch, embeddingDimOf } from '../embed.js';
 import { decodeObjects } from '../ingest.js';
 import type { StageDeps } from './deps.js';
-import type { ModelCache } from './model-cache.js';
-import { artifactKeys } from './naming.js';
+import type { ModelCache } from '../../shared/model/cache.js';
+import { artifactKeys } from '../../shared/runs/naming.js';
 
 export const snapshotMetaSchema = z.object({
   modelId: z.string(),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ObjectRef } from '../../shared/jobs/scheduler.js';
 import type { StageDeps } from './deps.js';
-import { artifactKeys, collectionName } from './naming.js';
+import { artifactKeys, collectionName } from '../../shared/runs/naming.js';
 
 const listingSchema = z.array(z.object({ key: z.string(), etag: z.string() }));
 

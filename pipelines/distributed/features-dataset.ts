@@ -8,7 +8,7 @@ import type { FeatureCandidate, ImageSource } from '../features.js';
 import { ReferenceIndex } from '../features.js';
 import { readCollectionVectors } from './collection-vectors.js';
 import type { StageDeps } from './deps.js';
-import type { ModelCache } from './model-cache.js';
+import type { ModelCache } from '../../shared/model/cache.js';
 import { searchDataset } from './search-dataset.js';
 
 type Deps = Pick<StageDeps, 'runs' | 'qdrant' | 'config' | 'openSource'> & { models: ModelCache };

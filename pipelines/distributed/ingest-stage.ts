@@ -11,7 +11,7 @@ import { listImages } from '../ingest.js';
 import type { ObjectRef } from '../../shared/jobs/scheduler.js';
 import type { StageDeps } from './deps.js';
 import { fanOutRun } from './fan-out.js';
-import { artifactKeys } from './naming.js';
+import { artifactKeys } from '../../shared/runs/naming.js';
 import { inPlaceTarget } from './reindex.js';
 
 export interface IngestOutcome {

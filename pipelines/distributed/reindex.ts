@@ -14,7 +14,7 @@ import type { DatasetRecord, RunStore } from '../../shared/runs/index.js';
 import type { Storage } from '../../shared/storage/types.js';
 import type { QdrantStore } from '../../shared/vectors/qdrant/index.js';
 import type { CollectionHistory, HistoryEntry } from '../../shared/runs/history.js';
-import { aliasName, artifactKeys } from './naming.js';
+import { aliasName, artifactKeys } from '../../shared/runs/naming.js';
 
 export interface ReindexDeps {
   qdrant: QdrantStore;

@@ -5,7 +5,7 @@ import { UserError } from '../../shared/errors.js';
 import type { RunStore } from '../../shared/runs/index.js';
 import type { Storage } from '../../shared/storage/types.js';
 import type { QdrantStore, SearchHit } from '../../shared/vectors/qdrant/index.js';
-import type { ModelCache } from './model-cache.js';
+import type { ModelCache } from '../../shared/model/cache.js';
 import { embedQuery } from '../search.js';
 
 export async function searchDataset(

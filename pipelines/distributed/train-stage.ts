@@ -7,7 +7,7 @@ import { saveModel } from '../local-run.js';
 import { trainAutoencoder } from '../train.js';
 import type { StageDeps } from './deps.js';
 import { fanOutRun } from './fan-out.js';
-import { artifactKeys } from './naming.js';
+import { artifactKeys } from '../../shared/runs/naming.js';
 
 export async function runTrainStage(
   p: JobPayload<'train'>,

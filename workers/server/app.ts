@@ -3,7 +3,7 @@
 // production, the tests' own in tests); nothing here connects to anything.
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { ModelCache } from '../../pipelines/distributed/model-cache.js';
+import { ModelCache } from '../../shared/model/cache.js';
 import { checkExposure, credentialsFrom, registerAuth } from './auth.js';
 import { registerBoard } from './board.js';
 import { Queue } from 'bullmq';

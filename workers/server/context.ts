@@ -9,7 +9,7 @@ import type { BullScheduler } from '../../shared/queue/scheduler.js';
 import type { RunStore } from '../../shared/runs/index.js';
 import type { Storage } from '../../shared/storage/types.js';
 import type { QdrantStore } from '../../shared/vectors/qdrant/index.js';
-import type { ModelCache } from '../../pipelines/distributed/model-cache.js';
+import type { ModelCache } from '../../shared/model/cache.js';
 
 /** The services the server uses (shared/services.ts connectServices gives them all). */
 export interface ServerDeps {

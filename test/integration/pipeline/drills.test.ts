@@ -24,7 +24,7 @@ import type { Redis } from 'ioredis';
 import { generateShapesDataset } from '../../../shared/images/synthetic.js';
 import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
 import { RunStore, type RunRecord } from '../../../shared/runs/index.js';
-import { aliasName } from '../../../pipelines/distributed/naming.js';
+import { aliasName } from '../../../shared/runs/naming.js';
 import { writeBadInputFixtures } from '../../support/image-fixtures.js';
 import { jsonOf, ROOT, runCli, type CliResult } from '../../support/cli.js';
 import { SOURCE_BUCKET, startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';

@@ -14,7 +14,7 @@ import { QdrantStore } from '../../../shared/vectors/qdrant/index.js';
 import { decodeObjects } from '../../../pipelines/ingest.js';
 import { encodeBatch } from '../../../pipelines/embed.js';
 import { batchFloats } from '../../../pipelines/dataset.js';
-import { aliasName } from '../../../pipelines/distributed/naming.js';
+import { aliasName } from '../../../shared/runs/naming.js';
 import { writeBadInputFixtures } from '../../support/image-fixtures.js';
 import { jsonOf, runCli } from '../../support/cli.js';
 import { startPipelineStack } from '../../support/pipeline-stack.js';

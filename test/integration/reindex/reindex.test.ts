@@ -17,7 +17,7 @@ import { RunStore, type RunRecord } from '../../../shared/runs/index.js';
 import { openS3Storage, type S3ClientConfig } from '../../../shared/storage/s3/index.js';
 import { QdrantStore } from '../../../shared/vectors/qdrant/index.js';
 import { CollectionHistory } from '../../../shared/runs/history.js';
-import { aliasName, collectionName } from '../../../pipelines/distributed/naming.js';
+import { aliasName, collectionName } from '../../../shared/runs/naming.js';
 import { describeDataset, publishBuild, type DatasetDetails } from '../../../pipelines/distributed/reindex.js';
 import { enqueueRun } from '../../../pipelines/distributed/runs.js';
 import { jsonOf, runCli } from '../../support/cli.js';

@@ -14,7 +14,7 @@ import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
 import { BullScheduler } from '../../../shared/queue/scheduler.js';
 import { RunStore } from '../../../shared/runs/index.js';
 import { LocalStorage } from '../../../shared/storage/local.js';
-import { artifactKeys } from '../../../pipelines/distributed/naming.js';
+import { artifactKeys } from '../../../shared/runs/naming.js';
 import { retryFailed } from '../../../pipelines/distributed/runs.js';
 import { startRedis, type RedisTestServer } from '../../support/redis-server.js';
 

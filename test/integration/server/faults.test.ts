@@ -3,7 +3,7 @@
 // everything works again once the service returns, without restarting the server.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aliasName, collectionName } from '../../../pipelines/distributed/naming.js';
+import { aliasName, collectionName } from '../../../shared/runs/naming.js';
 import { eventually, MODEL_ID, seedDataset, startStack, uploadForm, type SeededDataset, type Stack } from './helpers.js';
 
 interface Ready {

@@ -13,7 +13,7 @@ import type { ModelMeta } from '../../../shared/model/meta.js';
 import { saveLayersModel, saveMeta } from '../../../shared/model/store.js';
 import { decodeImage } from '../../../shared/images/decode.js';
 import { encodeBatch } from '../../../pipelines/embed.js';
-import { aliasName, artifactKeys, collectionName } from '../../../pipelines/distributed/naming.js';
+import { aliasName, artifactKeys, collectionName } from '../../../shared/runs/naming.js';
 import { connectServices, type Services } from '../../../shared/services.js';
 import { buildServer, type ServerOptions } from '../../../workers/server/app.js';
 import { startRedis, type RedisTestServer } from '../../support/redis-server.js';

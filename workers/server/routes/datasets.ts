@@ -3,7 +3,7 @@
 // written by the cluster stage into the artefact store.
 import type { FastifyInstance } from 'fastify';
 import type { DatasetRecord } from '../../../shared/runs/index.js';
-import { artifactKeys } from '../../../pipelines/distributed/naming.js';
+import { artifactKeys } from '../../../shared/runs/naming.js';
 import type { RouteContext } from '../context.js';
 import { notFound, parseRequest } from '../errors.js';
 import { datasetParams } from '../schemas.js';

@@ -1,11 +1,12 @@
-// Names shared by the distributed stages: Qdrant collections and aliases, and where
-// artefacts live in the artefact store.
+// Names shared by the distributed stages, the server and the CLI: Qdrant collections and
+// aliases, and where artefacts live in the artefact store. (Redis keys: keys.ts.)
 
 /**
  * The collection a run builds: one per (dataset, model, run), so a full re-index never
  * writes into the live collection (searches keep using it through the alias until the
  * build completes). Incremental `missing` runs update the live collection in place
- * instead (see ingest-stage.ts). Qdrant names allow letters, digits, - and _.
+ * instead (pipelines/distributed/ingest-stage.ts). Qdrant names allow letters, digits,
+ * - and _.
  */
 export function collectionName(dataset: string, modelId: string, runId: string): string {
   return `imgsim_${dataset}__${modelId.replace(/[^A-Za-z0-9_-]/g, '_')}__${runId}`;
@@ -24,6 +25,8 @@ export const artifactKeys = {
   clusters: (dataset: string) => `datasets/${dataset}/clusters.json`,
   clusterPlot: (dataset: string) => `datasets/${dataset}/clusters.png`,
   /** Per-collection copies, restored by a rollback to that collection. */
+  /** A collection's own artefacts (clusters.json/png), restored by a rollback to it. */
+  collectionDir: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/`,
   collectionClusters: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/clusters.json`,
   collectionClusterPlot: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/clusters.png`,
 };

@@ -1,9 +1,9 @@
-// Encoders loaded from the artefact store, kept per model id in a worker process
-// (a run's hundreds of embed jobs all use the same model).
-import type { LoadedModel } from '../../shared/model/store.js';
-import { loadEncoder } from '../../shared/model/store.js';
-import type { Storage } from '../../shared/storage/types.js';
-import { artifactKeys } from './naming.js';
+// Encoders loaded from the artefact store, kept per model id in a process (a run's
+// hundreds of embed jobs, or the server's uploaded queries, all use the same model).
+import type { LoadedModel } from './store.js';
+import { loadEncoder } from './store.js';
+import type { Storage } from '../storage/types.js';
+import { artifactKeys } from '../runs/naming.js';
 
 export class ModelCache {
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
