@@ -16,7 +16,6 @@ import path from 'node:path';
 import type { Config } from '../shared/config/index.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { errorMessage, UserError } from '../shared/errors.js';
-import { baselineOutput, imageSeed, taskInput, TASKS, upscaleNearest, type Task } from '../shared/images/corruptions.js';
 import { decodeImage } from '../shared/images/decode.js';
 import { isImagePath } from '../shared/images/formats.js';
 import { renderImageGrid, toBytes } from '../shared/images/image-grid.js';
@@ -29,10 +28,23 @@ import { createRng } from '../shared/random.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import { openSource, s3ConfigFrom } from '../shared/storage/open.js';
 import type { Storage } from '../shared/storage/types.js';
-import type { Failure } from './dataset.js';
+import type { Failure } from '../shared/images/decoded.js';
 import { failureOf, listImages } from './ingest.js';
 import { OUTPUT } from './layout.js';
-import { predict, splitImages, taskLabel, TaskMeter, taskSpecFromMeta, type TaskSpec } from './tasks.js';
+import {
+  baselineOutput,
+  imageSeed,
+  predict,
+  splitImages,
+  taskInput,
+  taskLabel,
+  TaskMeter,
+  TASKS,
+  taskSpecFromMeta,
+  upscaleNearest,
+  type Task,
+  type TaskSpec,
+} from '../shared/tasks/index.js';
 
 export interface TaskModel extends Autoencoder {
   meta: ModelMeta;

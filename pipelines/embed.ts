@@ -7,7 +7,7 @@ import type { Logger } from '../shared/logger.js';
 import { yieldToEventLoop } from '../shared/concurrency.js';
 import { createProgress } from '../shared/progress.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
-import { batchFloats, type DecodedImages, type Failure } from './dataset.js';
+import { batchFloats, type DecodedImages, type Failure } from '../shared/images/decoded.js';
 import { failureOf } from './ingest.js';
 
 export interface Embeddings {

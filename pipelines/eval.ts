@@ -1,7 +1,7 @@
 // Eval: on a labelled folder (class = immediate sub-folder), train, embed and compare
 // precision@10 of the CAE embedding with the raw-pixel baseline at the same size.
 import { openSource } from '../shared/storage/open.js';
-import { pixelMatrix } from './dataset.js';
+import { pixelMatrix } from '../shared/images/decoded.js';
 import { listImages } from './ingest.js';
 import { labelsOf, precisionAtK } from './evaluate.js';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from './local-run.js';

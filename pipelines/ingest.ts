@@ -12,7 +12,7 @@ import type { Logger } from '../shared/logger.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { createProgress } from '../shared/progress.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
-import type { DecodedImages, Failure } from './dataset.js';
+import type { DecodedImages, Failure } from '../shared/images/decoded.js';
 
 export interface DecodeSettings {
   size: number;

@@ -10,11 +10,11 @@ import { openSource } from '../shared/storage/open.js';
 import type { Storage } from '../shared/storage/types.js';
 import { FlatIndex } from '../shared/vectors/flat-index.js';
 import { clusterEmbeddings, writeClusters, type ClusterResult } from './cluster.js';
-import type { DecodedImages, Failure } from './dataset.js';
+import type { DecodedImages, Failure } from '../shared/images/decoded.js';
 import { embedDecoded, type Embeddings } from './embed.js';
 import { ingest } from './ingest.js';
 import { OUTPUT, type IndexManifest } from './layout.js';
-import { taskPreview, taskSpecFromMeta } from './tasks.js';
+import { taskPreview, taskSpecFromMeta } from '../shared/tasks/index.js';
 import { trainAutoencoder, type TrainResult } from './train.js';
 
 export interface LocalRunOptions {

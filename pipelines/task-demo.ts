@@ -17,11 +17,11 @@ import type { TaskMetrics } from '../shared/model/meta.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import { openSource } from '../shared/storage/open.js';
 import { applyBatch, applyModel, type TaskModel } from './apply.js';
-import { batchFloats, type DecodedImages } from './dataset.js';
+import { batchFloats, type DecodedImages } from '../shared/images/decoded.js';
 import { ingest } from './ingest.js';
 import { OUTPUT } from './layout.js';
 import { saveModel } from './local-run.js';
-import { TaskMeter, taskSpecFromConfig, type TaskSpec } from './tasks.js';
+import { TaskMeter, taskSpecFromConfig, type TaskSpec } from '../shared/tasks/index.js';
 import { trainAutoencoder } from './train.js';
 
 export interface TaskDemoOptions {

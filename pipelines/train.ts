@@ -18,10 +18,10 @@ import { buildAutoencoder, embeddingDim, forward, type Autoencoder } from '../sh
 import { activeBackend } from '../shared/model/backend.js';
 import type { ModelMeta } from '../shared/model/meta.js';
 import { createProgress } from '../shared/progress.js';
-import { upscaleBicubic } from '../shared/images/corruptions.js';
+import { upscaleBicubic } from '../shared/tasks/index.js';
 import { createRng, shuffleInPlace, type Rng } from '../shared/random.js';
-import { batchFloats, type DecodedImages } from './dataset.js';
-import { checkTaskSize, evaluateTask, fixedRngs, taskBatch, taskParams, type TaskSpec } from './tasks.js';
+import { batchFloats, type DecodedImages } from '../shared/images/decoded.js';
+import { checkTaskSize, evaluateTask, fixedRngs, taskBatch, taskParams, type TaskSpec } from '../shared/tasks/index.js';
 import { startDataParallel, type DataParallelStep } from './train-parallel/data-parallel.js';
 
 export interface TrainOptions {

@@ -3,9 +3,8 @@
 // input, a preview grid, and PSNR/SSIM when targets are known.
 import { Command } from 'commander';
 import { applyModel, checkExpectedTask, loadTaskModel } from '../../pipelines/apply.js';
-import { taskLabel } from '../../pipelines/tasks.js';
 import { UserError } from '../../shared/errors.js';
-import { formatPsnr } from '../../shared/images/quality.js';
+import { formatPsnr, taskLabel } from '../../shared/tasks/index.js';
 import { initBackend } from '../../shared/model/backend.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { addConfigFlags, contextFrom } from '../options.js';

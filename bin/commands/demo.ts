@@ -10,7 +10,7 @@ import { retrievalReport } from '../../pipelines/eval.js';
 import { runLocal } from '../../pipelines/local-run.js';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { runTaskDemo, type TaskDemoReport } from '../../pipelines/task-demo.js';
-import { formatPsnr } from '../../shared/images/quality.js';
+import { formatPsnr } from '../../shared/tasks/index.js';
 import type { TaskMetrics } from '../../shared/model/meta.js';
 import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { UserError } from '../../shared/errors.js';
 import { enqueueRun } from '../../pipelines/distributed/runs.js';
 import { connectServices } from '../../shared/services.js';
-import { taskSpecFromConfig } from '../../pipelines/tasks.js';
+import { taskSpecFromConfig } from '../../shared/tasks/index.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import { decodeNpy, encodeNpy } from '../../shared/npy.js';
-import { batchFloats } from '../dataset.js';
+import { batchFloats } from '../../shared/images/decoded.js';
 import { encodeBatch, embeddingDimOf } from '../embed.js';
 import { decodeObjects } from '../ingest.js';
 import type { StageDeps } from './deps.js';

@@ -8,8 +8,7 @@ import { TERMINAL_STATUSES } from '../../shared/runs/types.js';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import type { JobScheduler } from '../../shared/jobs/scheduler.js';
 import { fanOutRun, readListing } from './fan-out.js';
-import { describeNoise, type TaskSpec } from '../../shared/images/corruptions.js';
-import { taskLabel } from '../tasks.js';
+import { describeNoise, taskLabel, type TaskSpec } from '../../shared/tasks/index.js';
 
 export interface EnqueueInput {
   source: string;

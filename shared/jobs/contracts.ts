@@ -3,7 +3,7 @@
 // old jobs may still sit in a queue after an upgrade, and a malformed one must fail
 // permanently with the offending field named.
 import { z } from 'zod';
-import { taskSpecSchema } from '../model/task-schema.js';
+import { taskSpecSchema } from '../tasks/schema.js';
 
 export const STAGES = ['ingest', 'train', 'embed', 'index', 'cluster'] as const;
 export type Stage = (typeof STAGES)[number];

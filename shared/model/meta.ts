@@ -1,10 +1,10 @@
 // meta.json of a trained model: what it was trained on, how, and how it went.
 // Read back through a zod schema so an unreadable or foreign file gets a clear error.
 import { z } from 'zod';
-import { TASKS } from '../images/corruptions.js';
-import { noiseParamsSchema } from './task-schema.js';
+import { noiseParamsSchema } from '../tasks/schema.js';
+import { TASKS } from '../tasks/spec.js';
 
-/** Task parameters: how the input is made from the clean image (shared/images/corruptions.ts). */
+/** Task parameters: how the input is made from the clean image (shared/tasks/corruptions.ts). */
 export const taskParamsSchema = z.object({
   /** Side of the decoder's output (= inputSize, or inputSize × scale for superres). */
   outputSize: z.number().int(),

@@ -35,7 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeObjects } from '../../pipelines/ingest.js';
-import type { DecodedImages } from '../../pipelines/dataset.js';
+import type { DecodedImages } from '../../shared/images/decoded.js';
 import { trainAutoencoder } from '../../pipelines/train.js';
 import { REFERENCE_FILTERS } from '../../shared/model/architecture.js';
 import { initBackend } from '../../shared/model/backend.js';

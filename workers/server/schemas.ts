@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import { runIdSchema } from '../../shared/runs/schema.js';
 import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
-import { taskRequestSchema } from '../../shared/model/task-schema.js';
+import { taskRequestSchema } from '../../shared/tasks/schema.js';
 import { FEATURE_METHODS } from '../../pipelines/features.js';
 
 export const MAX_K = 1000;

@@ -13,7 +13,7 @@ import { openS3Storage, type S3ClientConfig } from '../../../shared/storage/s3/i
 import { QdrantStore } from '../../../shared/vectors/qdrant/index.js';
 import { decodeObjects } from '../../../pipelines/ingest.js';
 import { encodeBatch } from '../../../pipelines/embed.js';
-import { batchFloats } from '../../../pipelines/dataset.js';
+import { batchFloats } from '../../../shared/images/decoded.js';
 import { aliasName } from '../../../shared/runs/naming.js';
 import { writeBadInputFixtures } from '../../support/image-fixtures.js';
 import { jsonOf, runCli } from '../../support/cli.js';

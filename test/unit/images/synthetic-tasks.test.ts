@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeImage } from '../../../shared/images/decode.js';
 import { COLORIZE_LABELS_FILE, fractionCloser, generateColorizeDataset, shapeMasks } from '../../../shared/images/synthetic-tasks.js';
-import { toGreyscale } from '../../../shared/images/corruptions.js';
+import { toGreyscale } from '../../../shared/tasks/index.js';
 
 test('colourisation set: circles red, squares blue on grey, labels written, deterministic; grey input hides the colour', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'imgsim-col-'));

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildAutoencoder, forward, outputSide } from '../../../shared/model/architecture.js';
 import { UserError } from '../../../shared/errors.js';
 import { initBackend } from '../../../shared/model/backend.js';
-import { checkTaskSize } from '../../../pipelines/tasks.js';
+import { checkTaskSize } from '../../../shared/tasks/index.js';
 
 test('superres ×2 and ×4: encoder takes the low-res side, decoder outputs factor × larger', async () => {
   await initBackend('wasm');

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { DecodedImages } from '../../../pipelines/dataset.js';
+import type { DecodedImages } from '../../../shared/images/decoded.js';
 import { trainAutoencoder } from '../../../pipelines/train.js';
 import { createDataParallelStep, shardCounts } from '../../../pipelines/train-parallel/data-parallel.js';
 import { buildAutoencoder, type Autoencoder } from '../../../shared/model/architecture.js';

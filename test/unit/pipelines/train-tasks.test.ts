@@ -4,10 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../shared/model/backend.js';
 import { modelMetaSchema } from '../../../shared/model/meta.js';
 import { createRng } from '../../../shared/random.js';
-import type { DecodedImages } from '../../../pipelines/dataset.js';
+import type { DecodedImages } from '../../../shared/images/decoded.js';
 import { trainAutoencoder } from '../../../pipelines/train.js';
-import { taskSpecFromConfig, taskSpecFromMeta, taskPreview } from '../../../pipelines/tasks.js';
-import { DEFAULT_NOISE } from '../../../shared/images/corruptions.js';
+import { DEFAULT_NOISE, taskSpecFromConfig, taskSpecFromMeta, taskPreview } from '../../../shared/tasks/index.js';
 import { tinyTrainOptions } from '../../support/train-options.js';
 
 function toyImages(n: number, size = 16): DecodedImages {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../shared/model/backend.js';
 import { createRng } from '../../../shared/random.js';
-import type { DecodedImages } from '../../../pipelines/dataset.js';
+import type { DecodedImages } from '../../../shared/images/decoded.js';
 import { splitIndices, trainAutoencoder } from '../../../pipelines/train.js';
 import { embedDecoded } from '../../../pipelines/embed.js';
 import { tinyTrainOptions } from '../../support/train-options.js';

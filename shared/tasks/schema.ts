@@ -1,8 +1,8 @@
-// zod schemas of an image-to-image task (shared/images/corruptions.ts TaskSpec): the
-// full spec carried by job payloads and meta.json, and the request form of the HTTP API
-// where every noise parameter may be left out (the CLI's defaults fill it in).
+// zod schemas of an image-to-image task (TaskSpec, spec.ts): the full spec carried by
+// job payloads and meta.json, and the request form of the HTTP API where every noise
+// parameter may be left out (the CLI's defaults fill it in).
 import { z } from 'zod';
-import { DEFAULT_NOISE, NOISE_KINDS, type TaskSpec } from '../images/corruptions.js';
+import { DEFAULT_NOISE, NOISE_KINDS, type TaskSpec } from './spec.js';
 
 export const noiseParamsSchema = z.object({
   kinds: z.array(z.enum(NOISE_KINDS)).min(1),

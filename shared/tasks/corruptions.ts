@@ -1,6 +1,6 @@
 // Image-to-image tasks: how a model's input is made from a clean image, on the fly.
 // Pure functions on Float32Array HWC RGB images in [0, 1] (one image, or a batch of
-// n images laid out one after the other, as pipelines/dataset.ts batchFloats makes
+// n images laid out one after the other, as shared/images/decoded.ts batchFloats makes
 // them). No tfjs; every random choice comes from a seeded Rng (shared/random.ts).
 //
 //   reconstruct  input = target = the clean image (the embedding autoencoder)
@@ -18,82 +18,7 @@
 //                image at full size
 
 import { randomBetween, randomInt, type Rng } from '../random.js';
-
-export const TASKS = ['reconstruct', 'denoise', 'colorize', 'superres'] as const;
-export type Task = (typeof TASKS)[number];
-
-export const NOISE_KINDS = ['gaussian', 'salt-pepper', 'crosshair', 'erase'] as const;
-export type NoiseKind = (typeof NOISE_KINDS)[number];
-
-export const SUPERRES_SCALES = [2, 4] as const;
-export type SuperresScale = (typeof SUPERRES_SCALES)[number];
-
-export interface NoiseParams {
-  /** Applied in the order of NOISE_KINDS, each to every image. */
-  kinds: NoiseKind[];
-  /** Standard deviation of the Gaussian noise (pixel values in [0, 1]). */
-  sigma: number;
-  /** Fraction of pixels turned black or white by salt-and-pepper noise. */
-  saltPepperAmount: number;
-  /** Crosshair line width range in pixels, [min, max] inclusive. */
-  crosshairWidth: [number, number];
-  /** Largest fraction of the image area a random-erasing rectangle covers. */
-  eraseFraction: number;
-  /** What fills the erased rectangle: uniform noise or one random grey. */
-  eraseFill: 'noise' | 'constant';
-}
-
-export type TaskSpec =
-  | { task: 'reconstruct' }
-  | { task: 'denoise'; noise: NoiseParams }
-  | { task: 'colorize' }
-  | { task: 'superres'; scale: SuperresScale };
-
-export const DEFAULT_NOISE: NoiseParams = {
-  kinds: ['gaussian'],
-  sigma: 0.1,
-  saltPepperAmount: 0.05,
-  crosshairWidth: [1, 3],
-  eraseFraction: 0.2,
-  eraseFill: 'noise',
-};
-
-/** Side of the model's input for a target side (superres: target / scale). */
-export function inputSideOf(spec: TaskSpec, targetSide: number): number {
-  return spec.task === 'superres' ? targetSide / spec.scale : targetSide;
-}
-
-/** The noise kinds with their parameters: "gaussian sigma 0.1 + crosshair width 1-3". */
-export function describeNoise(n: NoiseParams): string {
-  return n.kinds
-    .map((k) => {
-      switch (k) {
-        case 'gaussian':
-          return `gaussian sigma ${n.sigma}`;
-        case 'salt-pepper':
-          return `salt-pepper ${n.saltPepperAmount}`;
-        case 'crosshair':
-          return `crosshair width ${n.crosshairWidth[0]}-${n.crosshairWidth[1]}`;
-        case 'erase':
-          return `erase ≤${n.eraseFraction} of the area (${n.eraseFill})`;
-      }
-    })
-    .join(' + ');
-}
-
-/** One line saying how the input is made, for meta.json and help. */
-export function describeTask(spec: TaskSpec): string {
-  switch (spec.task) {
-    case 'reconstruct':
-      return 'input = target = the image';
-    case 'denoise':
-      return `input = image + ${describeNoise(spec.noise)}; target = the clean image`;
-    case 'colorize':
-      return 'input = Rec.601 luma replicated to 3 channels; target = the colour image';
-    case 'superres':
-      return `input = area (box) downscale ×1/${spec.scale}; target = the image at full size`;
-  }
-}
+import { NOISE_KINDS, type NoiseParams, type TaskSpec } from './spec.js';
 
 const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
 

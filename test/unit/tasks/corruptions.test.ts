@@ -12,7 +12,7 @@ import {
   toGreyscale,
   upscaleBicubic,
   upscaleNearest,
-} from '../../../shared/images/corruptions.js';
+} from '../../../shared/tasks/index.js';
 import { createRng } from '../../../shared/random.js';
 
 const filled = (n: number, v: number) => new Float32Array(n).fill(v);

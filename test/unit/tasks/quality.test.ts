@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPsnr, psnr, QualityMeter, ssim } from '../../../shared/images/quality.js';
+import { formatPsnr, psnr, QualityMeter, ssim } from '../../../shared/tasks/index.js';
 import { createRng } from '../../../shared/random.js';
 
 const random = (n: number, seed: number) => {
