@@ -2,6 +2,11 @@
 // become Qdrant points (id = UUIDv5(dataset, key), cosine distance, a fixed payload) and
 // how a failure reads ("Qdrant at http://… is unreachable: …").
 //
+// One file on purpose, though past 300 lines: one class over one client, each method one
+// idempotent request with the reason it is safe to retry written beside it, all through
+// the one `call` (errors mapped, retried). What stands apart already lives beside it:
+// options.ts (retry budgets), types.ts, errors.ts, filter.ts, point-id.ts.
+//
 // Payload of every point: {dataset, key, dirs, etag, modelId, width, height} plus the
 // optional cluster / x / y written by the cluster stage and any extra fields given.
 // `dirs` lists the key's ancestor folders for key-prefix filters (see filter.ts).
