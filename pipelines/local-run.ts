@@ -15,7 +15,7 @@ import { embedDecoded, type Embeddings } from './embed.js';
 import { ingest } from './ingest.js';
 import { OUTPUT, type IndexManifest } from './layout.js';
 import { taskPreview, taskSpecFromMeta } from '../shared/tasks/index.js';
-import { trainAutoencoder, type TrainResult } from './train.js';
+import { trainAutoencoder, type TrainResult } from '../shared/model/training/index.js';
 
 export interface LocalRunOptions {
   source: string;

@@ -22,7 +22,7 @@ import { ingest } from './ingest.js';
 import { OUTPUT } from './layout.js';
 import { saveModel } from './local-run.js';
 import { TaskMeter, taskSpecFromConfig, type TaskSpec } from '../shared/tasks/index.js';
-import { trainAutoencoder } from './train.js';
+import { trainAutoencoder } from '../shared/model/training/index.js';
 
 export interface TaskDemoOptions {
   out: string;

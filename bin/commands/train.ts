@@ -6,7 +6,7 @@ import { openSource } from '../../shared/storage/open.js';
 import { ingest } from '../../pipelines/ingest.js';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { saveModel } from '../../pipelines/local-run.js';
-import { trainAutoencoder } from '../../pipelines/train.js';
+import { trainAutoencoder } from '../../shared/model/training/index.js';
 import { formatPsnr, taskLabel, taskSpecFromConfig } from '../../shared/tasks/index.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';

@@ -4,7 +4,7 @@
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import { decodeObjects } from '../ingest.js';
 import { saveModel } from '../local-run.js';
-import { trainAutoencoder } from '../train.js';
+import { trainAutoencoder } from '../../shared/model/training/index.js';
 import type { StageDeps } from './deps.js';
 import { fanOutRun } from './fan-out.js';
 import { artifactKeys } from '../../shared/runs/naming.js';

@@ -1,7 +1,7 @@
 // Per-kernel profile of one training step of the reference CAE on the wasm backend:
-// the same step as pipelines/train.ts (forward, MSE, backward, Adam), run under
-// tf.profile after warm-up steps, kernel times summed by kernel name and averaged
-// over the profiled steps. A tool for finding the next kernel to speed up, not a
+// the same step as shared/model/training/train-step.ts (forward, MSE, backward, Adam),
+// run under tf.profile after warm-up steps, kernel times summed by kernel name and
+// averaged over the profiled steps. A tool for finding the next kernel to speed up, not a
 // throughput benchmark (bench:train is).
 //
 //   node --import tsx test/bench/profile-train.ts [-- --size=64 --batch=32 --steps=3 --warmup=2 --detail=1]

@@ -1,4 +1,4 @@
-// Training throughput: the project's trainer (pipelines/train.ts on the wasm backend)
+// Training throughput: the project's trainer (shared/model/training/ on the wasm backend)
 // against the reference PyTorch CAE (test/bench/reference_cae.py), same images, same
 // architecture (filters 16..256, conv 3×3), Adam lr 1e-3, MSE, same batch size, at
 // each image size; measurements interleaved (ours 64, torch 64, ours 128, torch 128,
@@ -13,8 +13,8 @@
 //
 // --threads: the trainer's trainThreads values to run (each round runs ours once per
 // value, then the reference); 2 = data-parallel over a worker thread
-// (pipelines/train-parallel/). --memory-every=N prints numTensors and RSS every N
-// measured steps (the memory check: e.g. --sizes=32 --steps=1000 --rounds=1
+// (shared/model/training/data-parallel.ts). --memory-every=N prints numTensors and RSS
+// every N measured steps (the memory check: e.g. --sizes=32 --steps=1000 --rounds=1
 // --memory-every=100 --threads=1).
 //
 // Ours: trainAutoencoder itself, on a training set of exactly (warmup + steps) batches
@@ -36,7 +36,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeObjects } from '../../pipelines/ingest.js';
 import type { DecodedImages } from '../../shared/images/decoded.js';
-import { trainAutoencoder } from '../../pipelines/train.js';
+import { trainAutoencoder } from '../../shared/model/training/index.js';
 import { REFERENCE_FILTERS } from '../../shared/model/architecture.js';
 import { initBackend } from '../../shared/model/backend.js';
 import { LocalStorage } from '../../shared/storage/local.js';

@@ -1,6 +1,6 @@
 // Training options of the tiny models the trainer tests use (2 stages, few filters, a
 // held-out quarter); each test overrides what it is about.
-import type { TrainOptions } from '../../pipelines/train.js';
+import type { TrainOptions } from '../../shared/model/training/index.js';
 
 export function tinyTrainOptions(overrides: Partial<TrainOptions> = {}): Omit<TrainOptions, 'epochs'> & Partial<Pick<TrainOptions, 'epochs'>> {
   return {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { batchFloats, type DecodedImages } from '../../../shared/images/decoded.js';
 import { encodeBatch } from '../../../pipelines/embed.js';
-import { trainAutoencoder } from '../../../pipelines/train.js';
+import { trainAutoencoder } from '../../../shared/model/training/index.js';
 import { loadLayersModel, saveLayersModel } from '../../../shared/model/store.js';
 import { initBackend } from '../../../shared/model/backend.js';
 import { createRng } from '../../../shared/random.js';

@@ -5,7 +5,7 @@
 // gradient of the mean MSE over its shard, and writes it into its grads buffer.
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, type BackendChoice } from '../../shared/model/backend.js';
+import { initBackend, type BackendChoice } from '../backend.js';
 import type { FromWorker, InitMessage, StepMessage, ToWorker } from './protocol.js';
 
 interface Replica {

@@ -1,18 +1,17 @@
-// Data-parallel training (pipelines/train-parallel/) on the wasm backend: a step
-// with 2 or 3 threads updates the weights as one thread does on the same batch
-// (Adam, within float tolerance), numTensors stays flat on the main thread and in
-// the workers, the workers end with close(), and trainAutoencoder with
+// Data-parallel training (shared/model/training/data-parallel.ts) on the wasm
+// backend: a step with 2 or 3 threads updates the weights as one thread does on the
+// same batch (Adam, within float tolerance), numTensors stays flat on the main thread
+// and in the workers, the workers end with close(), and trainAutoencoder with
 // trainThreads 2 follows the single-thread loss curve.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { DecodedImages } from '../../../shared/images/decoded.js';
-import { trainAutoencoder } from '../../../pipelines/train.js';
-import { createDataParallelStep, shardCounts } from '../../../pipelines/train-parallel/data-parallel.js';
-import { buildAutoencoder, type Autoencoder } from '../../../shared/model/architecture.js';
-import { initBackend } from '../../../shared/model/backend.js';
-import { createRng } from '../../../shared/random.js';
-import { tinyTrainOptions } from '../../support/train-options.js';
+import type { DecodedImages } from '../../../../shared/images/decoded.js';
+import { createDataParallelStep, shardCounts, trainAutoencoder } from '../../../../shared/model/training/index.js';
+import { buildAutoencoder, type Autoencoder } from '../../../../shared/model/architecture.js';
+import { initBackend } from '../../../../shared/model/backend.js';
+import { createRng } from '../../../../shared/random.js';
+import { tinyTrainOptions } from '../../../support/train-options.js';
 
 const SIZE = 16;
 const ARCH = { inputSize: SIZE, filters: [4, 8], kernelSize: 3, seed: 11 };

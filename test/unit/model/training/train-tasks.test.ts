@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../../shared/model/backend.js';
-import { modelMetaSchema } from '../../../shared/model/meta.js';
-import { createRng } from '../../../shared/random.js';
-import type { DecodedImages } from '../../../shared/images/decoded.js';
-import { trainAutoencoder } from '../../../pipelines/train.js';
-import { DEFAULT_NOISE, taskSpecFromConfig, taskSpecFromMeta, taskPreview } from '../../../shared/tasks/index.js';
-import { tinyTrainOptions } from '../../support/train-options.js';
+import { initBackend } from '../../../../shared/model/backend.js';
+import { modelMetaSchema } from '../../../../shared/model/meta.js';
+import { createRng } from '../../../../shared/random.js';
+import type { DecodedImages } from '../../../../shared/images/decoded.js';
+import { trainAutoencoder } from '../../../../shared/model/training/index.js';
+import { DEFAULT_NOISE, taskSpecFromConfig, taskSpecFromMeta, taskPreview } from '../../../../shared/tasks/index.js';
+import { tinyTrainOptions } from '../../../support/train-options.js';
 
 function toyImages(n: number, size = 16): DecodedImages {
   const rng = createRng(5);

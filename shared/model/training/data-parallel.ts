@@ -9,12 +9,12 @@
 // that the workers read; each worker writes its gradients into its own one.
 //
 // The result equals single-thread training on the same batches up to float
-// rounding (test/unit/pipelines/train-parallel.test.ts). Workers are terminated by
-// close(), which the trainer calls in a finally block; a worker that fails or
+// rounding (test/unit/model/training/train-parallel.test.ts). Workers are terminated
+// by close(), which the trainer calls in a finally block; a worker that fails or
 // exits rejects the pending step.
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { spawnModuleThread } from '../../shared/spawn-module.js';
+import { spawnModuleThread } from '../../spawn-module.js';
 import type { FromWorker, StepMessage, ToWorker } from './protocol.js';
 
 export interface DataParallelOptions {
