@@ -23,6 +23,7 @@ export function addConfigFlags(cmd: Command, names: readonly SettingName[]): Com
 export const GLOBAL_SETTINGS: readonly SettingName[] = ['logLevel', 'backend'];
 export const DECODE_SETTINGS: readonly SettingName[] = ['imageSize', 'fit', 'maxPixels', 'decodeConcurrency'];
 export const TRAIN_SETTINGS: readonly SettingName[] = [
+  'trainSample',
   'filters',
   'kernelSize',
   'epochs',

@@ -1,86 +1,93 @@
-// Cluster: PCA (to ~50 components) → Barnes-Hut t-SNE to 2-D for the picture, and
-// k-means on the PCA-reduced vectors for the labels (clustering the t-SNE coordinates
-// would cluster an artefact of the layout). Output: clusters.json (key → x, y, label)
-// and a scatter plot coloured by cluster.
-import { reducePca } from '../shared/analysis/pca.js';
-import { runTsne } from '../shared/analysis/tsne.js';
-import { clusterKMeans } from '../shared/analysis/kmeans.js';
-import { UserError } from '../shared/errors.js';
+// The cluster stage: the map of everything in a vector index. Reads every vector
+// (VectorIndex.scan: the local FlatIndex, or the collection's points in Qdrant), sorts
+// them by key and scales them to length 1 (the cosine geometry search uses; Qdrant
+// stores them so already), then PCA → t-SNE → k-means in a child process
+// (shared/analysis/cluster-subprocess.ts: the caller's event loop keeps serving job
+// locks and sockets), records each point's label and place on the index, and writes
+// clusters.json (shared/analysis/clusters-file.ts) and clusters.png under `prefix` of
+// `out`. Sorting and scaling make the result independent of the index's order and of
+// how it stores vectors: both drivers write the same clusters.json for the same vectors.
+import type { Config } from '../shared/config/index.js';
+import type { ClusterProgress, ClusterResult, VectorMatrix } from '../shared/analysis/cluster-map.js';
+import { clusterInSubprocess } from '../shared/analysis/cluster-subprocess.js';
+import { CLUSTER_PLOT_FILE, CLUSTERS_FILE, type ClustersFile } from '../shared/analysis/clusters-file.js';
 import { renderScatterPlot } from '../shared/images/scatter-plot.js';
 import type { Logger } from '../shared/logger.js';
 import { createProgress } from '../shared/progress.js';
 import type { Storage } from '../shared/storage/types.js';
-import type { Embeddings } from './embed.js';
-import { OUTPUT } from './layout.js';
+import type { VectorIndex } from '../shared/vectors/types.js';
+import { sortByKey } from './ingest.js';
 
-export interface ClusterOptions {
-  pcaComponents: number;
-  perplexity: number;
-  iterations: number;
-  clusters: number | 'auto';
-  seed: number;
+export type { ClusterProgress, ClusterResult } from '../shared/analysis/cluster-map.js';
+
+export type ClusterSettings = Pick<Config, 'pcaComponents' | 'perplexity' | 'tsneIterations' | 'clusters' | 'seed'>;
+
+export interface ClusterInput {
+  index: VectorIndex;
+  /** clusters.json and clusters.png go to `prefix` in `out`. */
+  out: Storage;
+  prefix?: string;
+  modelId: string;
+  /** The Qdrant collection mapped (recorded in clusters.json). */
+  collection?: string;
+  settings: ClusterSettings;
+  /** What the plot's title names (a dataset, a folder). */
+  title: string;
   logger?: Logger;
   progressBar?: boolean;
-  /** Called as the work advances (cluster-child.ts forwards it to the job's progress). */
   onProgress?: (p: ClusterProgress) => void;
 }
 
-export interface ClusterProgress {
-  phase: 'pca' | 'tsne' | 'kmeans' | 'done';
-  /** Within the phase (t-SNE: iterations). */
-  done: number;
-  total: number;
-}
-
-export interface ClusterPoint {
-  key: string;
-  x: number;
-  y: number;
-  label: number;
-}
-
-export interface ClusterResult {
-  k: number;
-  silhouette?: number;
-  explainedVariance: number;
-  points: ClusterPoint[];
-}
-
-export function clusterEmbeddings(e: Embeddings, o: ClusterOptions): ClusterResult {
-  const n = e.keys.length;
-  if (n < 3) throw new UserError(`Clustering needs at least 3 images, found ${n}`);
-  o.onProgress?.({ phase: 'pca', done: 0, total: 1 });
-  const pca = reducePca({ rows: n, dim: e.dim, data: e.vectors }, o.pcaComponents);
-  const explained = pca.explainedVariance.reduce((a, b) => a + b, 0);
-  o.logger?.info({ components: pca.data.dim, explainedVariance: explained }, 'PCA done');
-  const progress = createProgress({ label: 't-SNE', total: o.iterations, logger: o.logger, bar: o.progressBar });
-  const coords = runTsne(pca.data, {
-    perplexity: o.perplexity,
-    iterations: o.iterations,
-    seed: o.seed,
-    onProgress: (i) => {
-      progress.update(i);
-      o.onProgress?.({ phase: 'tsne', done: i, total: o.iterations });
+/** The map, or undefined when the index holds fewer than 3 points (nothing is written). */
+export async function clusterIndex(input: ClusterInput): Promise<ClusterResult | undefined> {
+  const matrix = await readUnitVectors(input.index);
+  const n = matrix.keys.length;
+  if (n < 3) return undefined;
+  const s = input.settings;
+  const bar = createProgress({ label: 't-SNE', total: s.tsneIterations, logger: input.logger, bar: input.progressBar });
+  let phase = '';
+  const result = await clusterInSubprocess(
+    matrix,
+    { pcaComponents: s.pcaComponents, perplexity: s.perplexity, iterations: s.tsneIterations, clusters: s.clusters, seed: s.seed },
+    (p) => {
+      if (p.phase !== phase) {
+        phase = p.phase;
+        input.logger?.info({ points: n, phase }, `cluster: ${phase === 'done' ? 'map computed' : `${phase} started`}`);
+      }
+      if (p.phase === 'tsne') bar.update(p.done);
+      input.onProgress?.(p);
     },
-  });
-  progress.stop();
-  o.onProgress?.({ phase: 'kmeans', done: 0, total: 1 });
-  const km = clusterKMeans(pca.data, { k: o.clusters === 'auto' ? 'auto' : Math.min(o.clusters, n), seed: o.seed });
-  o.logger?.info({ k: km.k, silhouette: km.silhouette }, 'k-means done');
-  o.onProgress?.({ phase: 'done', done: 1, total: 1 });
-  return {
-    k: km.k,
-    ...(km.silhouette !== undefined ? { silhouette: km.silhouette } : {}),
-    explainedVariance: explained,
-    points: e.keys.map((key, i) => ({ key, x: coords[2 * i] as number, y: coords[2 * i + 1] as number, label: km.labels[i] as number })),
+  ).finally(() => bar.stop());
+  input.logger?.info({ k: result.k, silhouette: result.silhouette, explainedVariance: result.explainedVariance }, 'cluster: k-means done');
+  await input.index.setClusters(result.points);
+  const prefix = input.prefix ?? '';
+  const file: ClustersFile = {
+    version: 1,
+    modelId: input.modelId,
+    ...(input.collection !== undefined ? { collection: input.collection } : {}),
+    count: n,
+    k: result.k,
+    ...(result.silhouette !== undefined ? { silhouette: result.silhouette } : {}),
+    explainedVariance: result.explainedVariance,
+    points: Object.fromEntries(result.points.map((p) => [p.key, { x: p.x, y: p.y, label: p.label }])),
   };
+  await input.out.put(prefix + CLUSTERS_FILE, JSON.stringify(file, null, 1));
+  await input.out.put(prefix + CLUSTER_PLOT_FILE, await renderScatterPlot(result.points, { title: `${input.title}: ${n} images, ${result.k} clusters` }));
+  return result;
 }
 
-export async function writeClusters(storage: Storage, result: ClusterResult, title: string): Promise<void> {
-  const byKey = Object.fromEntries(result.points.map((p) => [p.key, { x: p.x, y: p.y, label: p.label }]));
-  await storage.put(
-    OUTPUT.clusters,
-    JSON.stringify({ k: result.k, silhouette: result.silhouette, explainedVariance: result.explainedVariance, points: byKey }, null, 1),
-  );
-  await storage.put(OUTPUT.clusterPlot, await renderScatterPlot(result.points, { title }));
+/** Every vector of the index, sorted by key, each scaled to length 1 (a zero vector stays zero). */
+export async function readUnitVectors(index: VectorIndex): Promise<VectorMatrix> {
+  const rows: Array<{ key: string; vector: Float32Array }> = [];
+  for await (const p of index.scan()) rows.push({ key: p.key, vector: p.vector.slice() });
+  sortByKey(rows);
+  const dim = index.dim;
+  const vectors = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => {
+    let norm = 0;
+    for (let j = 0; j < dim; j++) norm += (r.vector[j] as number) ** 2;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let j = 0; j < dim; j++) vectors[i * dim + j] = (r.vector[j] as number) * scale;
+  });
+  return { keys: rows.map((r) => r.key), dim, vectors };
 }

@@ -1,20 +1,52 @@
-// Embed: encode images with a trained encoder into flattened float32 vectors.
-// Two entry points: images already decoded in memory (a local run), or a stream from
-// storage where the next batch is decoding (sharp's thread pool) while this one encodes.
+// The embed stage: decode images from a source and encode them with a trained encoder
+// into flattened float32 vectors. The local runner calls it on every listed image, a
+// queue embed job on one batch of a run; both get the same vectors for the same image.
+//
+// Decoding (storage read + sharp, on libuv's thread pool) runs as a pipeline up to
+// `2 × batchSize` images ahead of the encoder, `concurrency` images at a time, and the
+// encoder (one wasm thread, synchronous) yields to the event loop after every batch, so
+// both cores stay busy and a worker's job lock keeps renewing. Output order is the
+// order of `objects`; images whose own bytes or file are bad are left out and returned
+// as failures; any other fault (the store unreachable…) stops the stage and is thrown.
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../shared/images/decode.js';
+import type { Failure } from '../shared/images/decoded.js';
 import type { Logger } from '../shared/logger.js';
 import { yieldToEventLoop } from '../shared/concurrency.js';
+import type { LoadedModel } from '../shared/model/store.js';
 import { createProgress } from '../shared/progress.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
-import { batchFloats, type DecodedImages, type Failure } from '../shared/images/decoded.js';
-import { failureOf } from './ingest.js';
+import { failureOf, sortByKey } from './ingest.js';
 
-export interface Embeddings {
-  keys: string[];
+/** Vectors of a set of images with what is known about each (the index stage's input). */
+export interface EmbeddedImages {
+  modelId: string;
   dim: number;
+  keys: string[];
+  etags: string[];
+  /** Original sizes after EXIF orientation. */
+  widths: number[];
+  heights: number[];
   /** keys.length × dim, row-major. */
   vectors: Float32Array;
+}
+
+export interface EmbedSettings {
+  maxPixels: number;
+  /** Images per encoder call. */
+  batchSize: number;
+  /** Images decoding at once. */
+  concurrency: number;
+}
+
+export interface EmbedInput {
+  source: Storage;
+  objects: ReadonlyArray<Pick<ObjectInfo, 'key' | 'etag'>>;
+  /** The encoder and its meta.json (input size, resize fit). */
+  model: LoadedModel;
+  settings: EmbedSettings;
+  logger?: Logger;
+  progressBar?: boolean;
 }
 
 /** Encode one NHWC float batch; returns batch × dim values. */
@@ -34,63 +66,31 @@ export function embeddingDimOf(encoder: tf.LayersModel): number {
   return shape.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1);
 }
 
-export async function embedDecoded(
-  encoder: tf.LayersModel,
-  images: DecodedImages,
-  o: { batchSize: number; logger?: Logger; progressBar?: boolean },
-): Promise<Embeddings> {
-  const n = images.keys.length;
-  const dim = embeddingDimOf(encoder);
-  const vectors = new Float32Array(n * dim);
-  const progress = createProgress({ label: 'embed', total: n, logger: o.logger, bar: o.progressBar });
-  for (let start = 0; start < n; start += o.batchSize) {
-    const idx = Array.from({ length: Math.min(o.batchSize, n - start) }, (_, i) => start + i);
-    vectors.set(encodeBatch(encoder, batchFloats(images, idx), idx.length, images.size), start * dim);
-    progress.update(start + idx.length);
-    await yieldToEventLoop();
-  }
-  progress.stop();
-  return { keys: [...images.keys], dim, vectors };
+interface Decoded {
+  key: string;
+  etag: string;
+  width: number;
+  height: number;
+  data: Float32Array;
 }
 
-export interface StreamEmbedOptions {
-  size: number;
-  fit: 'crop' | 'letterbox';
-  maxPixels: number;
-  batchSize: number;
-  concurrency: number;
-  logger?: Logger;
-  progressBar?: boolean;
-}
-
-/**
- * Decode-and-encode from storage as a pipeline that keeps both cores busy: decoding
- * (storage read + sharp, on libuv's thread pool) runs continuously up to
- * `2 × batchSize` images ahead of the encoder, `concurrency` images at a time, and
- * the encoder (one wasm thread, synchronous) yields to the event loop after every
- * batch so finished decodes are collected and the next ones started while it works.
- * Output order is the order of `objects` (failures left out and listed).
- */
-export async function embedFromStorage(
-  encoder: tf.LayersModel,
-  source: Storage,
-  objects: readonly ObjectInfo[],
-  o: StreamEmbedOptions,
-): Promise<{ embeddings: Embeddings; failures: Failure[] }> {
+export async function embedImages(input: EmbedInput): Promise<{ embedded: EmbeddedImages; failures: Failure[] }> {
+  const { source, objects, settings: o } = input;
+  const { meta, encoder } = input.model;
+  const size = meta.inputSize;
   const dim = embeddingDimOf(encoder);
-  const per = o.size * o.size * 3;
-  const keys: string[] = [];
+  const per = size * size * 3;
+  const embedded: EmbeddedImages = { modelId: meta.modelId, dim, keys: [], etags: [], widths: [], heights: [], vectors: new Float32Array(0) };
   const chunks: Float32Array[] = [];
   const failures: Failure[] = [];
-  const progress = createProgress({ label: 'embed', total: objects.length, logger: o.logger, bar: o.progressBar });
+  const progress = createProgress({ label: 'embed', total: objects.length, logger: input.logger, bar: input.progressBar });
 
-  type Decoded = { key: string; data: Float32Array } | undefined;
-  /** A fault that is not an image's own (the store down…): it stops the whole embedding. */
+  /** A fault that is not an image's own (the store down…): it stops the whole stage. */
   let fatal: Error | undefined;
-  const decodeOne = async (obj: ObjectInfo): Promise<Decoded> => {
+  const decodeOne = async (obj: Pick<ObjectInfo, 'key' | 'etag'>): Promise<Decoded | undefined> => {
     try {
-      const img = await decodeImage(await source.get(obj.key), { size: o.size, fit: o.fit, maxPixels: o.maxPixels });
-      return { key: obj.key, data: img.data };
+      const img = await decodeImage(await source.get(obj.key), { size, fit: meta.fit, maxPixels: o.maxPixels });
+      return { key: obj.key, etag: obj.etag, width: img.width, height: img.height, data: img.data };
     } catch (error) {
       const failure = failureOf(obj.key, error);
       if (failure) failures.push(failure);
@@ -102,8 +102,8 @@ export async function embedFromStorage(
   // One settled-later slot per object; the pump starts decodes in order, at most
   // `concurrency` in flight and at most `ahead` beyond what the encoder has taken.
   const slots = objects.map(() => {
-    let resolve: (d: Decoded) => void = () => undefined;
-    const promise = new Promise<Decoded>((r) => (resolve = r));
+    let resolve: (d: Decoded | undefined) => void = () => undefined;
+    const promise = new Promise<Decoded | undefined>((r) => (resolve = r));
     return { promise, resolve };
   });
   const ahead = Math.max(2 * o.batchSize, o.concurrency);
@@ -114,7 +114,7 @@ export async function embedFromStorage(
     while (running < o.concurrency && started < objects.length && started < consumed + ahead) {
       const i = started++;
       running++;
-      void decodeOne(objects[i] as ObjectInfo).then((d) => {
+      void decodeOne(objects[i] as Pick<ObjectInfo, 'key' | 'etag'>).then((d) => {
         running--;
         (slots[i] as (typeof slots)[number]).resolve(d);
         pump();
@@ -122,32 +122,41 @@ export async function embedFromStorage(
     }
   };
 
-  for (let start = 0; start < objects.length; start += o.batchSize) {
-    const end = Math.min(objects.length, start + o.batchSize);
-    pump();
-    const decoded = (await Promise.all(slots.slice(start, end).map((s) => s.promise))).filter((d): d is NonNullable<Decoded> => d !== undefined);
-    if (fatal !== undefined) {
-      progress.stop();
-      throw fatal;
+  try {
+    for (let start = 0; start < objects.length; start += o.batchSize) {
+      const end = Math.min(objects.length, start + o.batchSize);
+      pump();
+      const decoded = (await Promise.all(slots.slice(start, end).map((s) => s.promise))).filter((d): d is Decoded => d !== undefined);
+      if (fatal !== undefined) throw fatal;
+      consumed = end;
+      pump(); // the next images start decoding before this batch is encoded
+      if (decoded.length > 0) {
+        const batch = new Float32Array(decoded.length * per);
+        decoded.forEach((d, i) => batch.set(d.data, i * per));
+        chunks.push(encodeBatch(encoder, batch, decoded.length, size));
+        for (const d of decoded) {
+          embedded.keys.push(d.key);
+          embedded.etags.push(d.etag);
+          embedded.widths.push(d.width);
+          embedded.heights.push(d.height);
+        }
+      }
+      progress.update(end);
+      await yieldToEventLoop();
     }
-    consumed = end;
-    pump(); // the next images start decoding before this batch is encoded
-    if (decoded.length > 0) {
-      const input = new Float32Array(decoded.length * per);
-      decoded.forEach((d, i) => input.set(d.data, i * per));
-      chunks.push(encodeBatch(encoder, input, decoded.length, o.size));
-      keys.push(...decoded.map((d) => d.key));
-    }
-    progress.update(end);
-    await yieldToEventLoop();
+  } finally {
+    progress.stop();
   }
-  progress.stop();
-  const vectors = new Float32Array(keys.length * dim);
+  embedded.vectors = concat(chunks, embedded.keys.length * dim);
+  return { embedded, failures: sortByKey(failures) };
+}
+
+function concat(chunks: readonly Float32Array[], length: number): Float32Array {
+  const out = new Float32Array(length);
   let offset = 0;
   for (const c of chunks) {
-    vectors.set(c, offset);
+    out.set(c, offset);
     offset += c.length;
   }
-  failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { embeddings: { keys, dim, vectors }, failures };
+  return out;
 }

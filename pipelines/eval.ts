@@ -2,7 +2,7 @@
 // precision@10 of the CAE embedding with the raw-pixel baseline at the same size.
 import { openSource } from '../shared/storage/open.js';
 import { pixelMatrix } from '../shared/images/decoded.js';
-import { listImages } from './ingest.js';
+import { decodeObjects, listImages } from './ingest.js';
 import { labelsOf, precisionAtK } from './evaluate.js';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from './local-run.js';
 
@@ -22,24 +22,28 @@ export async function evaluateFolder(o: LocalRunOptions): Promise<{ report: Eval
   const { images } = await listImages(await openSource(o.source));
   labelsOf(images.map((i) => i.key));
   const run = await runLocal({ ...o, cluster: o.cluster ?? false });
-  return { report: retrievalReport(run), run };
+  return { report: await retrievalReport(run), run };
 }
 
-export function retrievalReport(run: LocalRunResult, k = 10): EvalReport {
-  const { images, embeddings } = run;
-  const labels = labelsOf(images.keys);
+/** precision@k of the run's embeddings against the raw pixels of the same images (decoded again at the model's size). */
+export async function retrievalReport(run: LocalRunResult, k = 10): Promise<EvalReport> {
+  const { embedded, model } = run;
+  const labels = labelsOf(embedded.keys);
+  const objects = embedded.keys.map((key, i) => ({ key, etag: embedded.etags[i] ?? '' }));
+  const { images } = await decodeObjects(run.source, objects, { size: model.inputSize, fit: model.fit, maxPixels: Number.MAX_SAFE_INTEGER, concurrency: 4 });
+  if (images.keys.length !== embedded.keys.length) throw new Error(`eval: ${embedded.keys.length - images.keys.length} embedded image(s) no longer decode`);
   const rawDim = images.size * images.size * 3;
   return {
-    images: images.keys.length,
+    images: embedded.keys.length,
     classes: new Set(labels).size,
     failed: run.failures.length,
     precisionAt10: {
-      embedding: precisionAtK(embeddings.vectors, embeddings.dim, labels, k),
+      embedding: precisionAtK(embedded.vectors, embedded.dim, labels, k),
       rawPixels: precisionAtK(pixelMatrix(images), rawDim, labels, k),
     },
-    embeddingDim: embeddings.dim,
+    embeddingDim: embedded.dim,
     rawPixelDim: rawDim,
-    epochsRun: run.model.meta.training.epochsRun,
+    epochsRun: model.training.epochsRun,
     seconds: run.seconds.total,
   };
 }

@@ -16,7 +16,7 @@ import type { Logger } from '../shared/logger.js';
 import { createRng, randomBetween, randomInt, shuffleInPlace, type Rng } from '../shared/random.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import { initBackend } from '../shared/model/backend.js';
-import { DEFAULT_NFEATURES, FeatureExtractor, featureSettings, localImageOf, ReferenceIndex, searchWithFeatures, type FeatureCandidate, type FeatureMethod } from './features.js';
+import { DEFAULT_NFEATURES, FeatureExtractor, featureSettings, indexImages, referenceIndexOf, searchWithFeatures, type FeatureCandidate, type FeatureMethod } from './features.js';
 import { listImages } from './ingest.js';
 import { runLocal } from './local-run.js';
 import { openIndex } from './search.js';
@@ -173,8 +173,8 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
     match: new FeatureExtractor(cv, featureSettings('match', { ...base, nfeatures: nfeatures.match }), o.logger),
     reference: new FeatureExtractor(cv, featureSettings('reference', { ...base, nfeatures: nfeatures.reference }), o.logger),
   };
-  const imageOf = localImageOf(opened);
-  const reference = ReferenceIndex.fromIndex(opened.index, nfeatures.reference * 32);
+  const imageOf = indexImages(opened);
+  const reference = await referenceIndexOf(opened.index, nfeatures.reference * 32, opened.dir);
   const quiet = o.logger?.child({}, { level: 'error' });
 
   const sums: Recall = { autoencoder: 0, reference: 0, match: 0 };

@@ -12,8 +12,9 @@
 //                    to that length. It compares an ORB vector with PCA'd AE
 //                    embeddings — two unrelated spaces — exactly as the reference does.
 //
-// The stage takes its candidates as input (keys, AE scores, where each image is), so
-// the local index (candidatesFromIndex) and later a Qdrant dataset can feed it alike.
+// The stage takes its candidates as input (keys, AE scores, where each image is):
+// featureCandidates finds them in any vector index, so a local index folder and a
+// queued dataset's Qdrant collection feed it alike.
 // A query without ORB keypoints (flat colour, tiny image) falls back to the AE
 // neighbours, with a warning naming the file.
 
@@ -27,9 +28,10 @@ import { decodeWorkingImage, DEFAULT_WORKING_SIZE, orbFeatures, referenceVector,
 import { renderMatchPng } from '../shared/features/draw.js';
 import type { Logger } from '../shared/logger.js';
 import { LocalStorage } from '../shared/storage/local.js';
+import type { Storage } from '../shared/storage/types.js';
 import { FlatIndex } from '../shared/vectors/flat-index.js';
-import type { Neighbor } from '../shared/vectors/types.js';
-import { embedQuery, type OpenedIndex } from './search.js';
+import type { Neighbor, VectorIndex } from '../shared/vectors/types.js';
+import { indexSource, searchIndex, type OpenedIndex, type SearchInput } from './search.js';
 
 export const FEATURE_METHODS = ['match', 'reference'] as const;
 export type FeatureMethod = (typeof FEATURE_METHODS)[number];
@@ -160,10 +162,6 @@ export class ReferenceIndex {
     return new ReferenceIndex(FlatIndex.fromMatrix(keys, padded, length), length, c);
   }
 
-  static fromIndex(index: FlatIndex, length: number): ReferenceIndex {
-    return ReferenceIndex.build(index.allKeys(), index.matrix(), index.dim, length);
-  }
-
   search(vector: Float32Array, k: number, excludeKeys?: ReadonlySet<string>): Neighbor[] {
     return this.index.searchSync(vector, { k, ...(excludeKeys ? { excludeKeys } : {}) });
   }
@@ -220,35 +218,46 @@ export async function searchWithFeatures(query: OrbFeatures, input: FeatureSearc
 }
 
 // ---------------------------------------------------------------------------------
-// Local index (imgsim run's output folder) as the candidate source.
+// Candidates from any vector index (a local index folder, a queued dataset's collection).
 
-/** Where an indexed image lives: the file under the index's local source folder. */
-export function localImageOf(opened: OpenedIndex): (key: string) => ImageSource {
-  const root = opened.sourceRoot;
-  if (!root) throw new UserError(`The index in ${opened.dir} was built from ${opened.manifest.source}; feature search needs its images in a local folder`);
-  const storage = new LocalStorage(root);
-  return (key) => path.join(storage.root, ...key.split('/'));
-}
-
-/** The top-n AE neighbours of a query image in a local index, as feature candidates. */
-export async function candidatesFromIndex(
-  opened: OpenedIndex,
-  query: Buffer,
-  queryName: string,
-  n: number,
-  maxPixels: number,
+/** The top-n AE neighbours of a query image, as feature candidates whose images `imageOf` finds. */
+export async function featureCandidates(
+  input: Omit<SearchInput, 'k'> & { n: number; imageOf: (key: string) => ImageSource },
 ): Promise<FeatureCandidate[]> {
-  const imageOf = localImageOf(opened);
-  const vector = await embedQuery(opened.model, query, queryName, maxPixels);
-  const hits = opened.index.searchSync(vector, { k: n });
-  return hits.map((h) => ({ key: h.key, aeScore: h.score, image: imageOf(h.key) }));
+  const hits = await searchIndex({ ...input, k: input.n });
+  return hits.map((h) => ({ key: h.key, aeScore: h.score, image: input.imageOf(h.key) }));
 }
 
-/** The query's key when the query file lies inside the index's source folder. */
-export function selfKey(opened: OpenedIndex, queryPath: string): string | undefined {
-  if (!opened.sourceRoot) return undefined;
-  const rel = path.relative(opened.sourceRoot, path.resolve(queryPath));
-  return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel.split(path.sep).join('/');
+/** The reference method's space over every vector of an index (reads them all). */
+export async function referenceIndexOf(index: VectorIndex, length: number, name: string): Promise<ReferenceIndex> {
+  const { keys, vectors, dim } = await readVectors(index);
+  if (keys.length < 2) throw new UserError(`${name} has ${keys.length} indexed image(s); the reference method needs at least 2`);
+  return ReferenceIndex.build(keys, vectors, dim, length);
+}
+
+async function readVectors(index: VectorIndex): Promise<{ keys: string[]; vectors: Float32Array; dim: number }> {
+  const keys: string[] = [];
+  const rows: Float32Array[] = [];
+  for await (const p of index.scan()) {
+    keys.push(p.key);
+    rows.push(p.vector.slice());
+  }
+  const vectors = new Float32Array(keys.length * index.dim);
+  rows.forEach((r, i) => vectors.set(r, i * index.dim));
+  return { keys, vectors, dim: index.dim };
+}
+
+/** Where the images of a local index folder live; refuses an index built from a source that is not a local folder. */
+export function indexImages(opened: OpenedIndex): (key: string) => ImageSource {
+  const source = indexSource(opened);
+  if (!source) throw new UserError(`The index in ${opened.dir} was built from ${opened.manifest.source}; feature search needs its images in a local folder`);
+  return imagesOf(source);
+}
+
+/** Where an indexed image lives: a file of a local source folder (a path), or an object of any source. */
+export function imagesOf(source: Storage): (key: string) => ImageSource {
+  if (source instanceof LocalStorage) return (key) => path.join(source.root, ...key.split('/'));
+  return (key) => () => source.get(key);
 }
 
 /** Default settings for one method. */

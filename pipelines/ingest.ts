@@ -1,6 +1,9 @@
-// Ingest: list a source, decode every image to size×size RGB (concurrently, in sharp's
-// thread pool) and keep the good ones in memory. Files that are not images or that
-// fail to decode are returned as failures with a reason; they never stop the batch.
+// The ingest stage: list a source (listSource: what to embed, what is not an image, what
+// an incremental run removes) and choose the seeded training sample; plus decoding a set
+// of objects to size×size RGB in memory (decodeObjects, concurrently in sharp's thread
+// pool), which the train stage uses on its sample. Both drivers call these.
+// Files that are not images or that fail to decode are returned as failures with a
+// reason; they never stop the batch.
 // Only the image's own faults are recorded: its bytes (ImageError) or the file itself
 // (gone since listing, unreadable by permissions). Anything else — a store unreachable
 // or failing (transient), rejected credentials, a bug — is NOT the image's fault: it is
@@ -11,8 +14,12 @@ import { isImagePath } from '../shared/images/formats.js';
 import type { Logger } from '../shared/logger.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { createProgress } from '../shared/progress.js';
+import { createRng, shuffled } from '../shared/random.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import type { DecodedImages, Failure } from '../shared/images/decoded.js';
+
+/** An object of a source at the version listed. */
+export type ObjectVersion = Pick<ObjectInfo, 'key' | 'etag'>;
 
 export interface DecodeSettings {
   size: number;
@@ -23,11 +30,15 @@ export interface DecodeSettings {
   progressBar?: boolean;
 }
 
-export interface IngestResult {
-  images: DecodedImages;
-  failures: Failure[];
-  /** Every object listed, images or not. */
-  listed: number;
+export interface Listing {
+  /** Every image object of the source, in listing order. */
+  images: ObjectVersion[];
+  /** The images to embed: all, or (incremental) those not indexed at their current version. */
+  toEmbed: ObjectVersion[];
+  /** Files that are not images, as failures. */
+  ignored: Failure[];
+  /** Indexed keys whose object is gone from the source (an incremental run removes them). */
+  gone: string[];
 }
 
 /** Objects of a source, split into image candidates and ignored files. */
@@ -92,17 +103,37 @@ export async function decodeObjects(
   };
 }
 
-export async function ingest(source: Storage, o: DecodeSettings): Promise<IngestResult> {
-  const { images: objects, ignored } = await listImages(source);
-  if (objects.length === 0) {
-    throw new UserError(`No images found in ${source.uri} (${ignored.length} other files)`);
-  }
-  o.logger?.info({ source: source.uri, images: objects.length, ignored: ignored.length }, 'decoding images');
-  const { images, failures } = await decodeObjects(source, objects, o);
-  o.logger?.info({ decoded: images.keys.length, failed: failures.length }, 'decoded');
-  return { images, failures: sortByKey([...failures, ...ignored]), listed: objects.length + ignored.length };
+/**
+ * List the source and decide what to embed. `indexed` (key → etag of what the index
+ * holds) makes the run incremental: only new or changed images are embedded, and the
+ * indexed keys whose object is gone are returned in `gone`.
+ */
+export async function listSource(source: Storage, o: { indexed?: ReadonlyMap<string, string> } = {}): Promise<Listing> {
+  const listed = await listImages(source);
+  const images = listed.images.map((obj) => ({ key: obj.key, etag: obj.etag }));
+  if (!o.indexed) return { images, toEmbed: images, ignored: listed.ignored, gone: [] };
+  const indexed = o.indexed;
+  const present = new Set(images.map((obj) => obj.key));
+  return {
+    images,
+    toEmbed: images.filter((obj) => indexed.get(obj.key) !== obj.etag),
+    ignored: listed.ignored,
+    gone: [...indexed.keys()].filter((key) => !present.has(key)),
+  };
 }
 
-function sortByKey(failures: Failure[]): Failure[] {
+/**
+ * The seeded training sample: `size` images drawn from the listing (all of them when
+ * there are fewer), in key order, so the same source and seed give the same sample
+ * whichever driver lists it.
+ */
+export function trainingSample(images: readonly ObjectVersion[], size: number, seed: number, where: string): ObjectVersion[] {
+  if (images.length < 2) throw new UserError(`Cannot train on ${images.length} image(s) in ${where}: at least 2 are needed`);
+  const sample = images.length <= size ? [...images] : shuffled(images, createRng(seed)).slice(0, size);
+  return sortByKey(sample);
+}
+
+/** Sorts in place by key and returns the array (failures.json and run records list them so). */
+export function sortByKey<T extends { key: string }>(failures: T[]): T[] {
   return failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -1,8 +1,10 @@
 // The files a local run writes under its output folder, and index.json, which ties an
 // index folder to its model and source so `search` needs only `--index <dir>`.
 import { z } from 'zod';
+import { CLUSTER_PLOT_FILE, CLUSTERS_FILE } from '../shared/analysis/clusters-file.js';
 import { errorMessage, UserError } from '../shared/errors.js';
 import type { Storage } from '../shared/storage/types.js';
+import type { FlatIndex } from '../shared/vectors/flat-index.js';
 
 export const OUTPUT = {
   manifest: 'manifest.json',
@@ -10,8 +12,8 @@ export const OUTPUT = {
   modelPrefix: 'model/',
   preview: 'model/preview.png',
   index: 'index.json',
-  clusters: 'clusters.json',
-  clusterPlot: 'clusters.png',
+  clusters: CLUSTERS_FILE,
+  clusterPlot: CLUSTER_PLOT_FILE,
   searches: 'searches/',
 } as const;
 
@@ -39,4 +41,11 @@ export async function readIndexManifest(storage: Storage): Promise<IndexManifest
   const parsed = indexManifestSchema.safeParse(raw);
   if (!parsed.success) throw new UserError(`Invalid index manifest ${where}: ${parsed.error.issues[0]?.message ?? ''}`);
   return parsed.data;
+}
+
+/** Save a local index (embeddings.npy, ids.json) and its index.json. */
+export async function writeIndexFolder(out: Storage, index: FlatIndex, ref: Pick<IndexManifest, 'source' | 'model' | 'modelId'>): Promise<void> {
+  await index.save(out);
+  const manifest: IndexManifest = { version: 1, ...ref, dim: index.dim, count: await index.count(), createdAt: new Date().toISOString() };
+  await out.put(OUTPUT.index, JSON.stringify(manifest, null, 2));
 }

@@ -1,18 +1,70 @@
-// Search: embed a query image with the index's model and return its nearest
-// neighbours by cosine similarity, plus a contact sheet (query, then results labelled
-// with key and score).
+// The search stage: embed a query image with the index's model and return its nearest
+// neighbours by cosine similarity, from any vector index — a local index folder
+// (openIndex) or a queued dataset's Qdrant collection (shared/runs/open-dataset.ts).
+// Plus the contact sheet (the query, then each neighbour labelled with key and score).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLUSTERS_FILE, clustersFileSchema } from '../shared/analysis/clusters-file.js';
 import { errorMessage, ImageError, UserError } from '../shared/errors.js';
 import { renderContactSheet } from '../shared/images/contact-sheet.js';
 import { decodeImage } from '../shared/images/decode.js';
 import { loadEncoder, type LoadedModel } from '../shared/model/store.js';
 import { LocalStorage } from '../shared/storage/local.js';
+import type { Storage } from '../shared/storage/types.js';
 import { FlatIndex } from '../shared/vectors/flat-index.js';
-import type { Neighbor } from '../shared/vectors/types.js';
+import type { Neighbor, SearchFilter, VectorIndex } from '../shared/vectors/types.js';
 import { encodeBatch } from './embed.js';
 import { readIndexManifest, type IndexManifest } from './layout.js';
+
+/** A query image that does not decode: a UserError that keeps the decoder's reason (the API maps it to 413/415). */
+export class QueryImageError extends UserError {
+  override readonly name = 'QueryImageError';
+  constructor(
+    readonly reason: string,
+    /** "<reason>: <decoder message>". */
+    readonly detail: string,
+    queryName: string,
+  ) {
+    super(`Cannot decode the query image ${queryName} (${detail})`);
+  }
+}
+
+/** The embedding of one query image under a model. */
+export async function embedQuery(model: LoadedModel, image: Buffer, name: string, maxPixels: number): Promise<Float32Array> {
+  const { meta, encoder } = model;
+  let decoded;
+  try {
+    decoded = await decodeImage(image, { size: meta.inputSize, fit: meta.fit, maxPixels });
+  } catch (error) {
+    if (!(error instanceof ImageError)) throw error;
+    throw new QueryImageError(error.reason, `${error.reason}: ${error.message}`, name);
+  }
+  return encodeBatch(encoder, decoded.data, 1, meta.inputSize);
+}
+
+export interface SearchInput {
+  index: VectorIndex;
+  model: LoadedModel;
+  query: Buffer;
+  /** Shown in messages (a path, an upload's file name). */
+  queryName: string;
+  k: number;
+  excludeKeys?: ReadonlySet<string>;
+  filter?: SearchFilter;
+  maxPixels: number;
+}
+
+export async function searchIndex(input: SearchInput): Promise<Neighbor[]> {
+  const vector = await embedQuery(input.model, input.query, input.queryName, input.maxPixels);
+  return input.index.search(vector, {
+    k: input.k,
+    ...(input.excludeKeys ? { excludeKeys: input.excludeKeys } : {}),
+    ...(input.filter ? { filter: input.filter } : {}),
+  });
+}
+
+// ---- local index folders (imgsim run / embed output) ---------------------------------
 
 export interface OpenedIndex {
   dir: string;
@@ -23,6 +75,7 @@ export interface OpenedIndex {
   sourceRoot?: string;
 }
 
+/** The local adapters of an index folder: its FlatIndex (with clusters.json's labels when present) and its model. */
 export async function openIndex(dir: string): Promise<OpenedIndex> {
   const storage = new LocalStorage(dir);
   const manifest = await readIndexManifest(storage);
@@ -32,6 +85,7 @@ export async function openIndex(dir: string): Promise<OpenedIndex> {
   if (model.meta.embeddingDim !== index.dim) {
     throw new UserError(`The index in ${dir} has ${index.dim}-dimensional vectors but its model produces ${model.meta.embeddingDim}`);
   }
+  await applyClusterLabels(storage, index);
   return {
     dir: storage.root,
     manifest,
@@ -41,38 +95,16 @@ export async function openIndex(dir: string): Promise<OpenedIndex> {
   };
 }
 
-/** The embedding of one image (bytes or path) under the index's model. */
-export async function embedQuery(model: LoadedModel, image: Buffer, name: string, maxPixels: number): Promise<Float32Array> {
-  const { meta, encoder } = model;
-  let decoded;
-  try {
-    decoded = await decodeImage(image, { size: meta.inputSize, fit: meta.fit, maxPixels });
-  } catch (error) {
-    const why = error instanceof ImageError ? `${error.reason}: ${error.message}` : errorMessage(error);
-    throw new UserError(`Cannot decode the query image ${name} (${why})`);
-  }
-  return encodeBatch(encoder, decoded.data, 1, meta.inputSize);
+async function applyClusterLabels(storage: Storage, index: FlatIndex): Promise<void> {
+  if (!(await storage.exists(CLUSTERS_FILE))) return;
+  const parsed = clustersFileSchema.safeParse(JSON.parse((await storage.get(CLUSTERS_FILE)).toString('utf8')));
+  if (!parsed.success) return; // an unreadable map only loses the cluster filter
+  await index.setClusters(Object.entries(parsed.data.points).map(([key, p]) => ({ key, ...p })));
 }
 
-export interface SearchOptions {
-  k: number;
-  excludeSelf: boolean;
-  maxPixels: number;
-}
-
-export interface SearchResult {
-  query: string;
-  neighbors: Neighbor[];
-}
-
-export async function searchSimilar(opened: OpenedIndex, queryPath: string, o: SearchOptions): Promise<SearchResult> {
-  const vector = await embedQuery(opened.model, await readQuery(queryPath), queryPath, o.maxPixels);
-  const selfKey = o.excludeSelf ? keyWithinSource(opened, queryPath) : undefined;
-  const neighbors = await opened.index.search(vector, {
-    k: o.k,
-    ...(selfKey !== undefined ? { excludeKeys: new Set([selfKey]) } : {}),
-  });
-  return { query: queryPath, neighbors };
+/** The source folder of a local index, as storage (contact sheets, feature matching). */
+export function indexSource(opened: OpenedIndex): Storage | undefined {
+  return opened.sourceRoot ? new LocalStorage(opened.sourceRoot) : undefined;
 }
 
 export async function readQuery(queryPath: string): Promise<Buffer> {
@@ -83,21 +115,20 @@ export async function readQuery(queryPath: string): Promise<Buffer> {
   }
 }
 
-/** The query's key when it lies inside the indexed folder. */
-function keyWithinSource(opened: OpenedIndex, queryPath: string): string | undefined {
+/** The query's key when the query file lies inside the index's source folder. */
+export function keyWithinSource(opened: OpenedIndex, queryPath: string): string | undefined {
   if (!opened.sourceRoot) return undefined;
   const rel = path.relative(opened.sourceRoot, path.resolve(queryPath));
   return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel.split(path.sep).join('/');
 }
 
-/** PNG: the query first, then each neighbour labelled with its key and score. */
-export async function renderSearchSheet(opened: OpenedIndex, result: SearchResult): Promise<Buffer> {
-  const source = opened.sourceRoot ? new LocalStorage(opened.sourceRoot) : undefined;
+/** PNG: the query first, then each neighbour (read from `source` when given) labelled with its key and score. */
+export async function renderSearchSheet(query: { image: Buffer; name: string }, neighbors: readonly Neighbor[], source: Storage | undefined): Promise<Buffer> {
   const tiles = await Promise.all(
-    result.neighbors.map(async (n) => ({
+    neighbors.map(async (n) => ({
       image: source ? await source.get(n.key).catch(() => Buffer.alloc(0)) : Buffer.alloc(0),
       label: `${n.key}  ${n.score.toFixed(3)}`,
     })),
   );
-  return renderContactSheet({ image: await readFile(result.query), label: `query: ${path.basename(result.query)}` }, tiles);
+  return renderContactSheet({ image: query.image, label: `query: ${path.basename(query.name)}` }, tiles);
 }

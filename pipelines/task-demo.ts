@@ -18,11 +18,10 @@ import { LocalStorage } from '../shared/storage/local.js';
 import { openSource } from '../shared/storage/open.js';
 import { applyBatch, applyModel, type TaskModel } from './apply.js';
 import { batchFloats, type DecodedImages } from '../shared/images/decoded.js';
-import { ingest } from './ingest.js';
+import { listSource, trainingSample } from './ingest.js';
 import { OUTPUT } from './layout.js';
-import { saveModel } from './local-run.js';
+import { trainModel } from './train.js';
 import { TaskMeter, taskSpecFromConfig, type TaskSpec } from '../shared/tasks/index.js';
-import { trainAutoencoder } from '../shared/model/training/index.js';
 
 export interface TaskDemoOptions {
   out: string;
@@ -96,12 +95,12 @@ export async function runTaskDemo(o: TaskDemoOptions): Promise<TaskDemoReport> {
   o.logger?.info({ dir: data, task: spec.task }, 'demo dataset ready');
   const common = { logger: o.logger, progressBar: o.progressBar };
   const source = await openSource(data);
-  const { images } = await ingest(source, { size: c.imageSize, fit: c.fit, maxPixels: c.maxPixels, concurrency: c.decodeConcurrency, ...common });
+  const listing = await listSource(source);
   const t1 = performance.now();
 
   const out = new LocalStorage(o.out);
-  const trained = await trainAutoencoder(images, { ...c, taskSpec: spec, source: source.uri, ...common });
-  await saveModel(out, OUTPUT.modelPrefix, trained, images);
+  const sample = trainingSample(listing.images, Number.MAX_SAFE_INTEGER, c.seed, source.uri);
+  const { model: trained, images } = await trainModel({ source, sample, settings: c, task: spec, models: { storage: out, prefixOf: () => OUTPUT.modelPrefix }, ...common });
   const t2 = performance.now();
 
   const model: TaskModel = { ...trained, spec, location: out.resolveKey(OUTPUT.modelPrefix) };

@@ -3,23 +3,20 @@
 import type { Job } from 'bullmq';
 import type { Config } from '../shared/config/index.js';
 import type { Stage } from '../shared/jobs/contracts.js';
+import type { StageHandlers } from '../shared/jobs/handlers.js';
 import type { Logger } from '../shared/logger.js';
 import { watchEventLoop } from '../shared/loop-watch.js';
 import { initBackend } from '../shared/model/backend.js';
+import { ModelCache } from '../shared/model/cache.js';
 import { createRedis, connectRedis } from '../shared/queue/connection.js';
 import { startScheduleWorker } from '../shared/queue/schedules.js';
 import { retryPolicyFrom } from '../shared/queue/retry-policy.js';
-import { startStageWorker, type StageHandler } from '../shared/queue/stage-worker.js';
-import { runClusterStage } from '../pipelines/distributed/cluster-stage.js';
+import { startStageWorker, type StageWorkerOptions } from '../shared/queue/stage-worker.js';
 import { CollectionHistory } from '../shared/runs/history.js';
-import { runEmbedStage } from '../pipelines/distributed/embed-stage.js';
-import { runIndexStage } from '../pipelines/distributed/index-stage.js';
+import { connectServices } from '../shared/services.js';
+import { stageHandlers } from '../pipelines/distributed/handlers.js';
 import { recordGiveUp } from '../pipelines/distributed/job-failures.js';
-import { runIngestStage } from '../pipelines/distributed/ingest-stage.js';
-import { ModelCache } from '../shared/model/cache.js';
 import { runScheduled } from '../pipelines/distributed/schedules.js';
-import { runTrainStage } from '../pipelines/distributed/train-stage.js';
-import { connectServices, type Services } from '../shared/services.js';
 import { onShutdown } from './shutdown.js';
 
 /** Long stages hold their job lock longer; the lock renews while the event loop turns. */
@@ -28,26 +25,9 @@ function lockMs(stage: Stage, config: Config): number {
   return Math.max(config.jobLockMs, floor[stage]);
 }
 
-function handlerFor(stage: Stage, s: Services): StageHandler<Stage> {
-  switch (stage) {
-    case 'ingest':
-      return (p) => runIngestStage(p as Parameters<typeof runIngestStage>[0], s);
-    case 'train':
-      return (p, job) =>
-        runTrainStage(p as Parameters<typeof runTrainStage>[0], s, async ({ epoch, batch, batches }) => {
-          if (batch === batches) await job.updateProgress({ epoch });
-        });
-    case 'embed': {
-      const models = new ModelCache(s.artifacts);
-      return (p) => runEmbedStage(p as Parameters<typeof runEmbedStage>[0], s, models);
-    }
-    case 'index':
-      return (p) => runIndexStage(p as Parameters<typeof runIndexStage>[0], s);
-    case 'cluster': {
-      const history = new CollectionHistory(s.redis, s.config.queuePrefix);
-      return (p, job) => runClusterStage(p as Parameters<typeof runClusterStage>[0], s, history, (progress) => job.updateProgress({ ...progress }));
-    }
-  }
+/** The BullMQ worker of one stage, dispatching to that stage's handler (typed by the stage, no casts). */
+function startFor<S extends Stage>(stage: S, handlers: StageHandlers, o: StageWorkerOptions) {
+  return startStageWorker(stage, handlers[stage], o);
 }
 
 export async function startWorker(stage: Stage, config: Config, logger: Logger): Promise<void> {
@@ -57,7 +37,11 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
   const connection = createRedis(config.redisUrl, { forWorker: true });
   await connectRedis(connection, config.redisUrl);
   services.redisWatch.watch(connection);
-  const worker = startStageWorker(stage, handlerFor(stage, services), {
+  const handlers = stageHandlers(services, {
+    models: new ModelCache(services.artifacts),
+    history: new CollectionHistory(services.redis, config.queuePrefix),
+  });
+  const worker = startFor(stage, handlers, {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,

@@ -1,9 +1,10 @@
-// imgsim cluster --index <dir>: PCA → t-SNE → k-means on an index folder's embeddings.
+// imgsim cluster --index <dir>: the cluster stage (PCA → t-SNE → k-means) on an index folder.
 import { Command } from 'commander';
 import { LocalStorage } from '../../shared/storage/local.js';
+import { clusterIndex } from '../../pipelines/cluster.js';
+import { OUTPUT, readIndexManifest } from '../../pipelines/layout.js';
 import { FlatIndex } from '../../shared/vectors/flat-index.js';
-import { clusterEmbeddings, writeClusters } from '../../pipelines/cluster.js';
-import { OUTPUT } from '../../pipelines/layout.js';
+import { UserError } from '../../shared/errors.js';
 import { addConfigFlags, CLUSTER_SETTINGS, contextFrom } from '../options.js';
 import { print } from '../print.js';
 
@@ -16,17 +17,21 @@ export function clusterCommand(): Command {
   addConfigFlags(cmd, CLUSTER_SETTINGS);
   return cmd.action(async (opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
-    const c = ctx.config;
     const storage = new LocalStorage(String(opts.index));
+    const manifest = await readIndexManifest(storage);
     const index = await FlatIndex.load(storage);
-    const keys = [...index.allKeys()];
-    const result = clusterEmbeddings(
-      { keys, dim: index.dim, vectors: index.matrix() },
-      { pcaComponents: c.pcaComponents, perplexity: c.perplexity, iterations: c.tsneIterations, clusters: c.clusters, seed: c.seed, logger: ctx.logger, progressBar: ctx.progressBar },
-    );
-    await writeClusters(storage, result, `${keys.length} images, ${result.k} clusters`);
-    print(ctx, { k: result.k, silhouette: result.silhouette, images: keys.length }, [
-      `${keys.length} images in ${result.k} clusters → ${storage.resolveKey(OUTPUT.clusters)}, ${storage.resolveKey(OUTPUT.clusterPlot)}`,
+    const result = await clusterIndex({
+      index,
+      out: storage,
+      modelId: manifest.modelId,
+      settings: ctx.config,
+      title: storage.root.split('/').pop() ?? 'index',
+      logger: ctx.logger,
+      progressBar: ctx.progressBar,
+    });
+    if (!result) throw new UserError(`Clustering needs at least 3 images; the index in ${storage.root} has ${await index.count()}`);
+    print(ctx, { k: result.k, silhouette: result.silhouette, images: result.points.length }, [
+      `${result.points.length} images in ${result.k} clusters → ${storage.resolveKey(OUTPUT.clusters)}, ${storage.resolveKey(OUTPUT.clusterPlot)}`,
     ]);
   });
 }

@@ -87,12 +87,12 @@ export function demoCommand(): Command {
     const generated = await generateShapesDataset(data, { perClass, seed: ctx.config.seed });
     ctx.logger.info({ dir: data, classes: generated.classes.length, files: generated.files }, 'demo dataset generated');
     const run = await runLocal({ source: data, out: path.join(out, 'run'), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });
-    const report = retrievalReport(run);
+    const report = await retrievalReport(run);
     print(ctx, { ...report, dataset: data, out: run.out, clusters: run.clusters?.k }, [
       `demo dataset: ${generated.files} images in ${generated.classes.length} classes → ${data}`,
       `pipeline outputs → ${run.out} (model/, embeddings.npy, ids.json, ${OUTPUT.clusters}, ${OUTPUT.clusterPlot})`,
       `precision@10  embedding: ${report.precisionAt10.embedding.toFixed(3)}   raw pixels: ${report.precisionAt10.rawPixels.toFixed(3)}`,
-      `try: imgsim search ${path.join(data, run.images.keys[0] ?? '')} --index ${run.out} -k 5`,
+      `try: imgsim search ${path.join(data, run.embedded.keys[0] ?? '')} --index ${run.out} -k 5`,
     ]);
   });
 }

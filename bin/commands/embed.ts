@@ -6,10 +6,10 @@ import { initBackend } from '../../shared/model/backend.js';
 import { loadEncoder } from '../../shared/model/store.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { openSource } from '../../shared/storage/open.js';
-import { embedFromStorage } from '../../pipelines/embed.js';
-import { listImages } from '../../pipelines/ingest.js';
+import { embedImages } from '../../pipelines/embed.js';
+import { listSource, sortByKey } from '../../pipelines/ingest.js';
 import { OUTPUT } from '../../pipelines/layout.js';
-import { writeIndex } from '../../pipelines/local-run.js';
+import { indexLocally } from '../../pipelines/local-run.js';
 import { addConfigFlags, contextFrom, EMBED_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
@@ -27,23 +27,23 @@ export function embedCommand(): Command {
     const c = ctx.config;
     await initBackend(c.backend, ctx.logger);
     const modelDir = path.resolve(String(opts.model));
-    const { meta, encoder } = await loadEncoder(new LocalStorage(modelDir), '');
+    const model = await loadEncoder(new LocalStorage(modelDir), '');
     const source = await openSource(folder);
-    const { images: objects, ignored } = await listImages(source);
-    const { embeddings, failures } = await embedFromStorage(encoder, source, objects, {
-      size: meta.inputSize,
-      fit: meta.fit,
-      maxPixels: c.maxPixels,
-      batchSize: c.embedBatchSize,
-      concurrency: c.decodeConcurrency,
+    const listing = await listSource(source);
+    const { embedded, failures } = await embedImages({
+      source,
+      objects: listing.toEmbed,
+      model,
+      settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
       logger: ctx.logger,
       progressBar: ctx.progressBar,
     });
+    const skipped = sortByKey([...failures, ...listing.ignored]);
     const out = new LocalStorage(String(opts.out));
-    await out.put(OUTPUT.failures, JSON.stringify([...failures, ...ignored], null, 2));
-    await writeIndex(out, embeddings, { source: source.uri, model: modelDir, modelId: meta.modelId });
-    print(ctx, { out: out.root, images: embeddings.keys.length, failed: failures.length + ignored.length, dim: embeddings.dim }, [
-      `${embeddings.keys.length} images embedded (${embeddings.dim}-d) → ${out.root}; ${failures.length + ignored.length} skipped`,
+    await out.put(OUTPUT.failures, JSON.stringify(skipped, null, 2));
+    await indexLocally(out, embedded, { source: source.uri, model: modelDir });
+    print(ctx, { out: out.root, images: embedded.keys.length, failed: skipped.length, dim: embedded.dim }, [
+      `${embedded.keys.length} images embedded (${embedded.dim}-d) → ${out.root}; ${skipped.length} skipped`,
     ]);
   });
 }

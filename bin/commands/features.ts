@@ -9,24 +9,25 @@ import { DEFAULT_WORKING_SIZE } from '../../shared/features/orb.js';
 import { loadOpenCv } from '../../shared/features/opencv.js';
 import { initBackend } from '../../shared/model/backend.js';
 import {
-  candidatesFromIndex,
   DEFAULT_NFEATURES,
   FEATURE_METHODS,
   FeatureExtractor,
+  featureCandidates,
   featureSettings,
-  localImageOf,
+  imagesOf,
+  indexImages,
+  referenceIndexOf,
   type FeatureCandidate,
   type FeatureSearchInput,
   type FeatureSearchResult,
-  ReferenceIndex,
+  type ReferenceIndex,
   renderHitPng,
   searchFeatures,
-  selfKey,
   type FeatureMethod,
 } from '../../pipelines/features.js';
-import { openIndex, readQuery } from '../../pipelines/search.js';
-import { candidatesFromDataset } from '../../pipelines/distributed/features-dataset.js';
+import { keyWithinSource, openIndex, readQuery } from '../../pipelines/search.js';
 import { ModelCache } from '../../shared/model/cache.js';
+import { openDataset } from '../../shared/runs/open-dataset.js';
 import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
 import { print } from '../print.js';
@@ -88,9 +89,11 @@ export function featuresCommand(): Command {
     if (typeof opts.dataset === 'string') {
       const services = await connectServices(ctx.config, ctx.logger);
       try {
-        const found = await candidatesFromDataset(opts.dataset, bytes, image, Math.max(nCandidates, k), { ...services, models: new ModelCache(services.artifacts) });
-        const reference = method === 'reference' ? await found.referenceIndex(nfeatures * 32) : undefined;
-        result = await search(found.candidates, reference ? { index: () => reference, imageOf: found.imageOf } : undefined);
+        const opened = await openDataset(opts.dataset, { ...services, models: new ModelCache(services.artifacts) });
+        const imageOf = imagesOf(await opened.source());
+        const candidates = await featureCandidates({ index: opened.index, model: opened.model, query: bytes, queryName: image, n: Math.max(nCandidates, k), imageOf, maxPixels: ctx.config.maxPixels });
+        const reference = method === 'reference' ? await referenceIndexOf(opened.index, nfeatures * 32, `Dataset "${opts.dataset}"`) : undefined;
+        result = await search(candidates, reference ? { index: () => reference, imageOf } : undefined);
         // Read the hits' images while the storage connection is open (for the PNGs).
         for (const hit of result.neighbors) if (typeof hit.image === 'function') hit.image = await hit.image();
       } finally {
@@ -99,11 +102,12 @@ export function featuresCommand(): Command {
       searched = `dataset ${opts.dataset}`;
     } else {
       const opened = await openIndex(String(opts.index));
-      const imageOf = localImageOf(opened);
-      const exclude = opts.excludeSelf === true ? selfKey(opened, image) : undefined;
-      const candidates = await candidatesFromIndex(opened, bytes, image, Math.max(nCandidates, k) + (exclude !== undefined ? 1 : 0), ctx.config.maxPixels);
-      let reference: ReferenceIndex | undefined;
-      result = await search(candidates, { index: () => (reference ??= ReferenceIndex.fromIndex(opened.index, nfeatures * 32)), imageOf }, exclude !== undefined ? new Set([exclude]) : undefined);
+      const imageOf = indexImages(opened);
+      const exclude = opts.excludeSelf === true ? keyWithinSource(opened, image) : undefined;
+      const n = Math.max(nCandidates, k) + (exclude !== undefined ? 1 : 0);
+      const candidates = await featureCandidates({ index: opened.index, model: opened.model, query: bytes, queryName: image, n, imageOf, maxPixels: ctx.config.maxPixels });
+      const reference: ReferenceIndex | undefined = method === 'reference' ? await referenceIndexOf(opened.index, nfeatures * 32, `The index in ${opened.dir}`) : undefined;
+      result = await search(candidates, reference ? { index: () => reference, imageOf } : undefined, exclude !== undefined ? new Set([exclude]) : undefined);
       searched = opened.dir;
     }
     const pngs: string[] = [];

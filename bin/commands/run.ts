@@ -23,17 +23,17 @@ export function runCommand(): Command {
     const r = await runLocal({ source: folder, out: String(opts.out), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });
     const summary = {
       out: r.out,
-      images: r.images.keys.length,
+      images: r.embedded.keys.length,
       failed: r.failures.length,
-      modelId: r.model.meta.modelId,
-      bestValidationLoss: r.model.meta.training.bestValidationLoss,
-      embeddingDim: r.embeddings.dim,
+      modelId: r.model.modelId,
+      bestValidationLoss: r.model.training.bestValidationLoss,
+      embeddingDim: r.embedded.dim,
       clusters: r.clusters?.k,
       seconds: r.seconds,
     };
     print(ctx, summary, [
       `${summary.images} images embedded (${summary.embeddingDim}-d), ${summary.failed} skipped (see ${OUTPUT.failures})`,
-      `model ${summary.modelId}: best validation loss ${summary.bestValidationLoss.toFixed(5)} after ${r.model.meta.training.epochsRun} epoch(s)`,
+      `model ${summary.modelId}: best validation loss ${summary.bestValidationLoss.toFixed(5)} after ${r.model.training.epochsRun} epoch(s)`,
       summary.clusters !== undefined ? `${summary.clusters} clusters → ${OUTPUT.clusterPlot}` : 'too few images to cluster',
       `outputs in ${r.out} (${r.seconds.total.toFixed(1)} s)`,
     ]);

@@ -5,11 +5,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { initBackend } from '../../shared/model/backend.js';
 import { UserError } from '../../shared/errors.js';
-import { renderContactSheet } from '../../shared/images/contact-sheet.js';
-import { openIndex, readQuery, renderSearchSheet, searchSimilar } from '../../pipelines/search.js';
-import { hitImages, searchDataset } from '../../pipelines/distributed/search-dataset.js';
-import { ModelCache } from '../../shared/model/cache.js';
+import { openIndex, keyWithinSource, indexSource, readQuery, renderSearchSheet, searchIndex } from '../../pipelines/search.js';
 import { OUTPUT } from '../../pipelines/layout.js';
+import { ModelCache } from '../../shared/model/cache.js';
+import { openDataset } from '../../shared/runs/open-dataset.js';
 import { connectServices } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
@@ -34,11 +33,21 @@ export function searchCommand(): Command {
     await initBackend(ctx.config.backend, ctx.logger);
     if (typeof opts.dataset === 'string') return searchInDataset(ctx, image, opts.dataset, k, opts);
     const opened = await openIndex(String(opts.index));
-    const result = await searchSimilar(opened, image, { k, excludeSelf: opts.excludeSelf === true, maxPixels: ctx.config.maxPixels });
+    const bytes = await readQuery(image);
+    const self = opts.excludeSelf === true ? keyWithinSource(opened, image) : undefined;
+    const neighbors = await searchIndex({
+      index: opened.index,
+      model: opened.model,
+      query: bytes,
+      queryName: image,
+      k,
+      ...(self !== undefined ? { excludeKeys: new Set([self]) } : {}),
+      maxPixels: ctx.config.maxPixels,
+    });
     const sheet = typeof opts.sheet === 'string' ? path.resolve(opts.sheet) : path.join(opened.dir, OUTPUT.searches, `${path.parse(image).name}.png`);
     await mkdir(path.dirname(sheet), { recursive: true });
-    await writeFile(sheet, await renderSearchSheet(opened, result));
-    printNeighbors(ctx, image, result.neighbors, sheet);
+    await writeFile(sheet, await renderSearchSheet({ image: bytes, name: image }, neighbors, indexSource(opened)));
+    printNeighbors(ctx, image, neighbors, sheet);
   });
 }
 
@@ -46,20 +55,12 @@ async function searchInDataset(ctx: CommandContext, image: string, dataset: stri
   const services = await connectServices(ctx.config, ctx.logger);
   try {
     const bytes = await readQuery(image);
-    const models = new ModelCache(services.artifacts);
-    const { hits } = await searchDataset(dataset, bytes, image, { k }, { ...services, models });
-    const record = await services.runs.getDataset(dataset);
-    const source = record ? await services.openSource(record.source).catch(() => undefined) : undefined;
-    const images = source ? await hitImages(source, hits) : hits.map(() => Buffer.alloc(0));
+    const opened = await openDataset(dataset, { ...services, models: new ModelCache(services.artifacts) });
+    const neighbors = await searchIndex({ index: opened.index, model: opened.model, query: bytes, queryName: image, k, maxPixels: ctx.config.maxPixels });
+    const source = await opened.source().catch(() => undefined);
     const sheet = typeof opts.sheet === 'string' ? path.resolve(opts.sheet) : path.resolve(`search-${path.parse(image).name}.png`);
-    await writeFile(
-      sheet,
-      await renderContactSheet(
-        { image: bytes, label: `query: ${path.basename(image)}` },
-        hits.map((h, i) => ({ image: images[i] ?? Buffer.alloc(0), label: `${h.key}  ${h.score.toFixed(3)}` })),
-      ),
-    );
-    printNeighbors(ctx, image, hits.map((h) => ({ key: h.key, score: h.score })), sheet);
+    await writeFile(sheet, await renderSearchSheet({ image: bytes, name: image }, neighbors, source));
+    printNeighbors(ctx, image, neighbors, sheet);
   } finally {
     await services.close();
   }

@@ -3,10 +3,10 @@ import { Command } from 'commander';
 import { initBackend } from '../../shared/model/backend.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { openSource } from '../../shared/storage/open.js';
-import { ingest } from '../../pipelines/ingest.js';
+import { UserError } from '../../shared/errors.js';
+import { listSource, sortByKey, trainingSample } from '../../pipelines/ingest.js';
 import { OUTPUT } from '../../pipelines/layout.js';
-import { saveModel } from '../../pipelines/local-run.js';
-import { trainAutoencoder } from '../../shared/model/training/index.js';
+import { trainModel } from '../../pipelines/train.js';
 import { formatPsnr, taskLabel, taskSpecFromConfig } from '../../shared/tasks/index.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
@@ -42,12 +42,16 @@ export function trainCommand(): Command {
     const source = await openSource(folder);
     const out = new LocalStorage(String(opts.out));
     const common = { logger: ctx.logger, progressBar: ctx.progressBar };
-    const { images, failures } = await ingest(source, { size: c.imageSize, fit: c.fit, maxPixels: c.maxPixels, concurrency: c.decodeConcurrency, ...common });
-    await out.put(OUTPUT.failures, JSON.stringify(failures, null, 2));
+    const listing = await listSource(source);
+    if (listing.images.length === 0) throw new UserError(`No images found in ${source.uri} (${listing.ignored.length} other files)`);
+    const sample = trainingSample(listing.images, c.trainSample, c.seed, source.uri);
     const taskSpec = taskSpecFromConfig(c);
-    const model = await trainAutoencoder(images, { ...c, taskSpec, source: source.uri, ...common });
-    await saveModel(out, OUTPUT.modelPrefix, model, images);
-    const m = model.meta;
+    const trained = await trainModel({ source, sample, settings: c, task: taskSpec, models: { storage: out, prefixOf: () => OUTPUT.modelPrefix }, ...common });
+    trained.model.encoder.dispose();
+    trained.model.decoder.dispose();
+    const failures = sortByKey([...listing.ignored, ...trained.failures]);
+    await out.put(OUTPUT.failures, JSON.stringify(failures, null, 2));
+    const m = trained.model.meta;
     print(ctx, m, [
       `model ${m.modelId} → ${out.resolveKey(OUTPUT.modelPrefix)}`,
       `${m.training.trainImages} train / ${m.training.validationImages} validation images, ${failures.length} skipped`,

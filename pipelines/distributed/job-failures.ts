@@ -4,7 +4,7 @@
 //     (a cluster job whose collection already went live completes the run with the cause);
 //   - embed, index: the batch's keys not already recorded (bad images) are marked failed
 //     with reason 'transient' (a service stayed down past the retry window) or
-//     '<stage>-failed'; the run then completes without going live (cluster-stage.ts).
+//     '<stage>-failed'; the run then completes without going live (publish.ts).
 import type { FinalFailure } from '../../shared/queue/stage-worker.js';
 import { payloadSchemas, type Stage } from '../../shared/jobs/contracts.js';
 import { TRANSIENT_REASON, type RunStore } from '../../shared/runs/index.js';

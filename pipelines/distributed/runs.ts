@@ -7,7 +7,8 @@ import { ConflictError, UserError } from '../../shared/errors.js';
 import { TERMINAL_STATUSES } from '../../shared/runs/types.js';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import type { JobScheduler } from '../../shared/jobs/scheduler.js';
-import { fanOutRun, readListing } from './fan-out.js';
+import { fanOut } from './graph.js';
+import { readListing } from './handoffs.js';
 import { describeNoise, taskLabel, type TaskSpec } from '../../shared/tasks/index.js';
 
 export interface EnqueueInput {
@@ -93,12 +94,12 @@ export async function retryFailed(
   const failed = new Set(await deps.runs.failedKeys(runId));
   if (failed.size === 0) return { retried: 0 };
   await refuseIfSuperseded(run, deps.runs);
-  const listing = await readListing(runId, deps);
+  const listing = await readListing(deps.artifacts, runId);
   const objects = listing.filter((o) => failed.has(o.key));
   if (objects.length === 0) return { retried: 0 };
   await deps.runs.clearFailures(runId, objects.map((o) => o.key));
   const attempt = `r${Date.now().toString(36)}`;
-  await fanOutRun(runId, run.modelId, deps, { objects, attempt });
+  await fanOut(runId, run.modelId, deps, { objects, attempt });
   return { retried: objects.length };
 }
 

@@ -319,7 +319,7 @@ export const settings = {
     flag: '--train-sample',
     schema: int(2, 10_000_000),
     default: 5000,
-    doc: 'images (seeded sample) a queued training job trains on',
+    doc: 'images (a seeded sample) the model trains on, in a local run and in a queued run alike; the rest are embedded only',
   }),
   jobLockMs: setting({
     env: 'IMGSIM_JOB_LOCK_MS',

@@ -8,13 +8,14 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../errors.js';
-import { parsePayload, type JobPayload, type Stage } from '../jobs/contracts.js';
+import { parsePayload, type Stage } from '../jobs/contracts.js';
+import type { StageHandler } from '../jobs/handlers.js';
 import type { Logger } from '../logger.js';
 import { queueErrorListener } from './connection.js';
 import { createRetryLog } from './retry-log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, failureKind, isFinalAttempt, type FailureKind, type RetryPolicy } from './retry-policy.js';
 
-export type StageHandler<S extends Stage> = (payload: JobPayload<S>, job: Job) => Promise<unknown>;
+export type { StageHandler } from '../jobs/handlers.js';
 
 export interface FinalFailure {
   error: Error;

@@ -5,7 +5,7 @@
  * The collection a run builds: one per (dataset, model, run), so a full re-index never
  * writes into the live collection (searches keep using it through the alias until the
  * build completes). Incremental `missing` runs update the live collection in place
- * instead (pipelines/distributed/ingest-stage.ts). Qdrant names allow letters, digits,
+ * instead (pipelines/distributed/handlers.ts, ingest). Qdrant names allow letters, digits,
  * - and _.
  */
 export function collectionName(dataset: string, modelId: string, runId: string): string {

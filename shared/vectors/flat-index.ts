@@ -1,11 +1,15 @@
 // The embedded vector index: exact cosine k-nearest-neighbours by brute force over
 // every stored vector (O(N·D) per query: ~0.1 s for 100k × 1024 on one core).
 // Persisted as `embeddings.npy` (N×D float32, numpy-readable) + `ids.json` (row → key).
+// It keeps vectors only: point attributes (etag, size) are not stored, and cluster
+// labels given by setClusters live in memory (clusters.json, written by the cluster
+// stage, is the local record of the map; pipelines/search.ts openIndex applies it).
 import { errorMessage, UserError } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../npy.js';
 import type { Storage } from '../storage/types.js';
 import { TopK } from './top-k.js';
-import type { Neighbor, SearchOptions, VectorIndex } from './types.js';
+import { folderPrefix } from './key-prefix.js';
+import type { ClusterPlacement, IndexPoint, Neighbor, SearchOptions, VectorIndex } from './types.js';
 
 export const EMBEDDINGS_FILE = 'embeddings.npy';
 export const IDS_FILE = 'ids.json';
@@ -13,6 +17,7 @@ export const IDS_FILE = 'ids.json';
 export class FlatIndex implements VectorIndex {
   private keys: string[] = [];
   private rowOf = new Map<string, number>();
+  private labels = new Map<string, number>();
   private data: Float32Array;
   private norms: Float32Array;
 
@@ -35,7 +40,7 @@ export class FlatIndex implements VectorIndex {
     return Promise.resolve(this.keys.length);
   }
 
-  upsert(points: ReadonlyArray<{ key: string; vector: Float32Array }>): Promise<void> {
+  upsert(points: readonly IndexPoint[]): Promise<void> {
     this.upsertRows(
       points.map((p) => p.key),
       (i) => (points[i] as { vector: Float32Array }).vector,
@@ -44,6 +49,7 @@ export class FlatIndex implements VectorIndex {
   }
 
   remove(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.labels.delete(k);
     const drop = new Set(keys.filter((k) => this.rowOf.has(k)));
     if (drop.size === 0) return Promise.resolve();
     const keep = this.keys.filter((k) => !drop.has(k));
@@ -65,27 +71,51 @@ export class FlatIndex implements VectorIndex {
     return Promise.resolve(this.searchSync(vector, options));
   }
 
-  searchSync(vector: Float32Array, { k, excludeKeys }: SearchOptions): Neighbor[] {
+  searchSync(vector: Float32Array, { k, excludeKeys, filter }: SearchOptions): Neighbor[] {
     if (vector.length !== this.dim) {
       throw new UserError(`Query vector has ${vector.length} dimensions, the index has ${this.dim}`);
     }
+    if (filter?.cluster !== undefined && this.labels.size === 0) {
+      throw new UserError('This index has no cluster labels yet: run `imgsim cluster --index <dir>` first');
+    }
+    const folder = folderPrefix(filter?.keyPrefix ?? '');
     const qn = Math.sqrt(dot(vector, vector, 0, this.dim));
     const top = new TopK(k);
     const n = this.keys.length;
     const d = this.dim;
     const data = this.data;
     for (let r = 0; r < n; r++) {
-      if (excludeKeys?.has(this.keys[r] as string)) continue;
+      const key = this.keys[r] as string;
+      if (excludeKeys?.has(key)) continue;
+      if (folder !== '' && !key.startsWith(folder)) continue;
+      if (filter?.cluster !== undefined && this.labels.get(key) !== filter.cluster) continue;
       const denom = qn * (this.norms[r] as number);
       const s = denom > 0 ? dot(vector, data, r * d, d) / denom : 0;
       top.push(r, s);
     }
-    return top.sorted().map(({ item, score }) => ({ key: this.keys[item] as string, score }));
+    return top.sorted().map(({ item, score }) => {
+      const key = this.keys[item] as string;
+      const cluster = this.labels.get(key);
+      return { key, score, ...(cluster !== undefined ? { cluster } : {}) };
+    });
   }
 
   vectorOf(key: string): Promise<Float32Array | undefined> {
     const r = this.rowOf.get(key);
     return Promise.resolve(r === undefined ? undefined : this.data.slice(r * this.dim, (r + 1) * this.dim));
+  }
+
+  scan(): AsyncIterable<{ key: string; vector: Float32Array }> {
+    const rows = function* (index: FlatIndex): Generator<{ key: string; vector: Float32Array }> {
+      for (let r = 0; r < index.keys.length; r++) yield { key: index.keys[r] as string, vector: index.data.subarray(r * index.dim, (r + 1) * index.dim) };
+    };
+    const iterator = rows(this);
+    return { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(iterator.next()) }) };
+  }
+
+  setClusters(points: readonly ClusterPlacement[]): Promise<void> {
+    for (const p of points) if (this.rowOf.has(p.key)) this.labels.set(p.key, p.label);
+    return Promise.resolve();
   }
 
   /** Keys in row order. */

@@ -1,4 +1,4 @@
-// Embedding throughput from JPEG files on disk: the project's embedFromStorage (read
+// Embedding throughput from JPEG files on disk: the project's embed stage (embedImages) (read
 // from LocalStorage → sharp decode + resize in libuv's thread pool, the next batch
 // decoding while this one encodes → encoder on the wasm backend → vectors) against the
 // reference (PIL open + centre crop + resize, encoder forward in PyTorch, batch by
@@ -19,7 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { embedFromStorage } from '../../pipelines/embed.js';
+import { embedImages, type EmbedInput } from '../../pipelines/embed.js';
 import { buildAutoencoder, REFERENCE_FILTERS } from '../../shared/model/architecture.js';
 import { initBackend } from '../../shared/model/backend.js';
 import { LocalStorage } from '../../shared/storage/local.js';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const backend = await initBackend('wasm');
   console.log(`bench:embed — ${machineLine()}`);
   console.log(
-    `ours: imgsim embedFromStorage (LocalStorage, sharp decode concurrency ${concurrency}), tfjs ${tf.version.tfjs} backend ${backend}; ` +
+    `ours: imgsim embedImages, the embed stage (LocalStorage, sharp decode concurrency ${concurrency}), tfjs ${tf.version.tfjs} backend ${backend}; ` +
       `${count} JPEGs 800×533 → ${size}×${size}, batch ${batch}, ${rounds} round(s)`,
   );
   const jpegs = await ensureJpegSet({ count, width: 800, height: 533, seed });
@@ -75,8 +75,9 @@ async function main(): Promise<void> {
 
   const { encoder, decoder } = buildAutoencoder({ inputSize: size, filters: REFERENCE_FILTERS, kernelSize: 3, seed });
   decoder.dispose();
-  const embedOptions = { size, fit: 'crop' as const, maxPixels: 1e8, batchSize: batch, concurrency, progressBar: false };
-  await embedFromStorage(encoder, storage, objects.slice(0, batch), embedOptions); // warm-up
+  const model = { encoder, meta: { modelId: 'bench', inputSize: size, fit: 'crop' } } as unknown as EmbedInput['model'];
+  const embedOptions = { source: storage, model, settings: { maxPixels: 1e8, batchSize: batch, concurrency }, progressBar: false };
+  await embedImages({ ...embedOptions, objects: objects.slice(0, batch) }); // warm-up
 
   const reference = detectReference();
   if (reference.ok) console.log(`reference: PyTorch ${reference.torch} (${REFERENCE_PYTHON}) + PIL, torch.set_num_threads(${torchThreads})`);
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     const tensorsBefore = tf.memory().numTensors;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const { embeddings, failures } = await embedFromStorage(encoder, storage, objects, embedOptions);
+    const { embedded: embeddings, failures } = await embedImages({ ...embedOptions, objects });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
     if (failures.length > 0 || embeddings.keys.length !== count) {

@@ -6,6 +6,9 @@
 // ('a/b/c.jpg' → ['a/', 'a/b/']). A key prefix is a folder: `match: {value: 'a/b/'}` on
 // `dirs` (a keyword index) selects everything under it. 'a/b' is read as the folder 'a/b/'.
 import type { Schemas } from '@qdrant/js-client-rest';
+import { folderPrefix } from '../key-prefix.js';
+
+export { folderPrefix };
 
 export interface PointFilter {
   dataset?: string;
@@ -28,11 +31,6 @@ export function keyDirs(key: string): string[] {
   return dirs;
 }
 
-/** A key prefix as the folder it denotes: '' stays '', 'a/b' and 'a/b/' become 'a/b/'. */
-export function folderPrefix(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+/, '');
-  return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
-}
 
 export function toQdrantFilter(
   filter: PointFilter | undefined,

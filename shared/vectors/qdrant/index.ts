@@ -17,4 +17,4 @@ export {
 export { QdrantError, displayUrl } from './errors.js';
 export { keyDirs, folderPrefix, toQdrantFilter } from './filter.js';
 export { pointId, uuidV5, POINT_ID_NAMESPACE } from './point-id.js';
-export { QdrantVectorIndex, type QdrantIndexPoint, type QdrantVectorIndexOptions } from './vector-index.js';
+export { QdrantVectorIndex, type QdrantVectorIndexOptions } from './vector-index.js';

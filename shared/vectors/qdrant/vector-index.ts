@@ -1,20 +1,13 @@
-// VectorIndex (shared/vectors/types.ts) over one dataset in one Qdrant collection, so
-// code written for the embedded FlatIndex runs unchanged against Qdrant.
+// VectorIndex (shared/vectors/types.ts) over one dataset in one Qdrant collection: what
+// the queue workers hand to the stages, where the local runner hands them a FlatIndex.
 //
-// Differences from FlatIndex: vectorOf returns the stored vector normalised to length 1
-// (Qdrant keeps cosine vectors so; cosine scores are unaffected), and upsert writes the
-// payload {etag, width, height} as given or ''/0/0 when the caller has none.
+// Differences from FlatIndex: vectorOf/scan return the stored vector normalised to
+// length 1 (Qdrant keeps cosine vectors so; cosine scores are unaffected), upsert writes
+// the payload {etag, width, height, modelId} ('' / 0 where the caller has none), and
+// setClusters writes {cluster, x, y} into each point's payload (search filters use it).
 import { UserError } from '../../errors.js';
-import type { Neighbor, SearchOptions, VectorIndex } from '../types.js';
+import type { ClusterPlacement, IndexPoint, Neighbor, SearchOptions, VectorIndex } from '../types.js';
 import type { QdrantStore } from './adapter.js';
-
-export interface QdrantIndexPoint {
-  key: string;
-  vector: Float32Array;
-  etag?: string;
-  width?: number;
-  height?: number;
-}
 
 export interface QdrantVectorIndexOptions {
   collection: string;
@@ -50,7 +43,7 @@ export class QdrantVectorIndex implements VectorIndex {
     return this.store.count(this.collection, { dataset: this.dataset });
   }
 
-  upsert(points: ReadonlyArray<QdrantIndexPoint>): Promise<void> {
+  upsert(points: readonly IndexPoint[]): Promise<void> {
     for (const p of points) this.checkDim(p.vector, `Vector for "${p.key}"`, Error);
     return this.store.upsert(
       this.collection,
@@ -71,14 +64,28 @@ export class QdrantVectorIndex implements VectorIndex {
     this.checkDim(vector, 'Query vector', UserError);
     const hits = await this.store.search(this.collection, vector, {
       k: options.k,
-      filter: { dataset: this.dataset },
+      filter: { dataset: this.dataset, ...options.filter },
       ...(options.excludeKeys ? { excludeKeys: options.excludeKeys } : {}),
     });
-    return hits.map(({ key, score }) => ({ key, score }));
+    return hits.map(({ key, score, payload }) => ({ key, score, ...(typeof payload.cluster === 'number' ? { cluster: payload.cluster } : {}) }));
   }
 
   async vectorOf(key: string): Promise<Float32Array | undefined> {
     return (await this.store.vectorsOf(this.collection, this.dataset, [key])).get(key);
+  }
+
+  async *scan(): AsyncIterable<{ key: string; vector: Float32Array }> {
+    for await (const point of this.store.scroll(this.collection, { dataset: this.dataset, withVectors: true, payloadFields: ['key'] })) {
+      if (point.vector) yield { key: point.key, vector: point.vector };
+    }
+  }
+
+  setClusters(points: readonly ClusterPlacement[]): Promise<void> {
+    return this.store.setPayload(
+      this.collection,
+      this.dataset,
+      points.map((p) => ({ key: p.key, payload: { cluster: p.label, x: p.x, y: p.y } })),
+    );
   }
 
   private checkDim(v: Float32Array, what: string, Kind: new (message: string) => Error): void {

@@ -1,4 +1,4 @@
-// embedFromStorage (decode ahead of the encoder, in a pipeline): same vectors, in
+// embedImages, the embed stage (decode ahead of the encoder, in a pipeline): same vectors, in
 // the order of the objects, as decoding everything first and encoding in one go;
 // failures listed and left out; no tensors left behind; any batch size/concurrency.
 import { test } from 'node:test';
@@ -8,15 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { embedFromStorage, encodeBatch } from '../../../pipelines/embed.js';
+import { embedImages, encodeBatch } from '../../../pipelines/embed.js';
 import { buildEncoder } from '../../../shared/model/architecture.js';
 import { initBackend } from '../../../shared/model/backend.js';
 import { decodeImage } from '../../../shared/images/decode.js';
 import { LocalStorage } from '../../../shared/storage/local.js';
+import type { LoadedModel } from '../../../shared/model/store.js';
 
 const SIZE = 16;
 
-test('embedFromStorage: the vectors of decode-all-then-encode, in order, failures left out', async () => {
+test('embedImages: the vectors of decode-all-then-encode, in order, failures left out', async () => {
   await initBackend('wasm');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'imgsim-embed-stream-'));
   const encoder = buildEncoder({ inputSize: SIZE, filters: [4, 8], kernelSize: 3, seed: 2 });
@@ -43,10 +44,13 @@ test('embedFromStorage: the vectors of decode-all-then-encode, in order, failure
 
     for (const [batchSize, concurrency] of [[3, 2], [1, 1], [5, 8], [64, 4]] as const) {
       const tensors = tf.memory().numTensors;
-      const { embeddings, failures } = await embedFromStorage(encoder, storage, objects, { ...opts, batchSize, concurrency, progressBar: false });
+      const model = { encoder, meta: { modelId: 'm', inputSize: SIZE, fit: 'crop' } } as unknown as LoadedModel;
+      const { embedded: embeddings, failures } = await embedImages({ source: storage, objects, model, settings: { maxPixels: 1e8, batchSize, concurrency }, progressBar: false });
       const label = `batch ${batchSize}, concurrency ${concurrency}`;
       assert.equal(tf.memory().numTensors, tensors, `${label}: tensors leaked`);
       assert.deepEqual(embeddings.keys, good, `${label}: keys`);
+      assert.deepEqual(embeddings.widths, good.map(() => 40), `${label}: widths`);
+      assert.deepEqual(embeddings.heights, good.map(() => 30), `${label}: heights`);
       assert.deepEqual(failures.map((f) => f.key), ['img05b.jpg'], `${label}: failures`);
       assert.equal(embeddings.vectors.length, expected.length);
       for (let j = 0; j < expected.length; j++) {

@@ -5,8 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import { UserError } from '../../../shared/errors.js';
 import { loadOpenCv } from '../../../shared/features/opencv.js';
-import { FeatureExtractor, featureSettings, searchFeatures } from '../../../pipelines/features.js';
-import { candidatesFromDataset } from '../../../pipelines/distributed/features-dataset.js';
+import { openDataset } from '../../../shared/runs/open-dataset.js';
+import { FeatureExtractor, featureCandidates, featureSettings, imagesOf, referenceIndexOf, searchFeatures } from '../../../pipelines/features.js';
+import { QueryImageError } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
 import { HttpError, parseRequest } from '../errors.js';
 import { featuresFormFields } from '../schemas.js';
@@ -21,18 +22,18 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const upload = await readImageUpload(request, ctx.uploadLimitBytes);
     const f = parseRequest(featuresFormFields, upload.fields, 'form');
     const record = await requireDataset(ctx, request.params);
-    const found = await candidatesFromDataset(record.name, upload.bytes, upload.filename, Math.max(f.candidates, f.k), { ...deps, models: ctx.models });
     const settings = featureSettings(f.method, { maxPixels: deps.config.maxPixels, ...(f.nfeatures !== undefined ? { nfeatures: f.nfeatures } : {}) });
-    const extractor = new FeatureExtractor(await loadOpenCv(), settings, deps.logger);
-    const reference = f.method === 'reference' ? await found.referenceIndex(settings.nfeatures * 32) : undefined;
     let result;
     try {
-      result = await searchFeatures(
-        { queryName: upload.filename, query: upload.bytes, method: f.method, k: f.k, candidates: found.candidates, ...(reference ? { reference: { index: () => reference, imageOf: found.imageOf } } : {}) },
-        extractor,
-        deps.logger,
-      );
+      const opened = await openDataset(record.name, { ...deps, models: ctx.models });
+      const imageOf = imagesOf(await opened.source());
+      const query = { query: upload.bytes, queryName: upload.filename };
+      const candidates = await featureCandidates({ index: opened.index, model: opened.model, ...query, n: Math.max(f.candidates, f.k), imageOf, maxPixels: deps.config.maxPixels });
+      const extractor = new FeatureExtractor(await loadOpenCv(), settings, deps.logger);
+      const reference = f.method === 'reference' ? await referenceIndexOf(opened.index, settings.nfeatures * 32, `Dataset "${record.name}"`) : undefined;
+      result = await searchFeatures({ ...query, method: f.method, k: f.k, candidates, ...(reference ? { reference: { index: () => reference, imageOf } } : {}) }, extractor, deps.logger);
     } catch (error) {
+      if (error instanceof QueryImageError) throw new HttpError(error.reason === 'too-many-pixels' ? 413 : 415, `form.image: ${error.message}`);
       if (error instanceof UserError && /Cannot decode the query image/.test(error.message)) throw new HttpError(415, `form.image: ${error.message}`);
       throw error;
     }

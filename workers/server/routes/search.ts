@@ -3,12 +3,13 @@
 // key, or of a vector — through the dataset's Qdrant alias, so a re-index swapping the
 // alias never interrupts searches. Filters: key prefix (folder) and cluster label.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ImageError, UserError, errorMessage } from '../../../shared/errors.js';
-import { decodeImage } from '../../../shared/images/decode.js';
+import { UserError, errorMessage } from '../../../shared/errors.js';
 import { sniffFormat } from '../../../shared/images/sniff.js';
 import type { LoadedModel } from '../../../shared/model/store.js';
+import { datasetIndex } from '../../../shared/runs/open-dataset.js';
 import type { SearchHit } from '../../../shared/vectors/qdrant/index.js';
-import { encodeBatch } from '../../../pipelines/embed.js';
+import type { Neighbor } from '../../../shared/vectors/types.js';
+import { QueryImageError, searchIndex } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
 import { badRequest, HttpError, notFound, parseRequest, unavailable, unreachableService } from '../errors.js';
 import { searchFormFields, searchJsonBody } from '../schemas.js';
@@ -28,37 +29,36 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext): void {
     // Read (and check) the body first: a multipart stream is consumed before anything else.
     const query = request.isMultipart() ? await readUpload(request, ctx.uploadLimitBytes) : readJson(request);
     const record = await requireDataset(ctx, request.params);
-    const filter = {
-      dataset: record.name,
+    const within = {
       ...(query.keyPrefix !== undefined ? { keyPrefix: query.keyPrefix } : {}),
       ...(query.cluster !== undefined ? { cluster: query.cluster } : {}),
     };
-    let hits: SearchHit[];
+    const filter = { dataset: record.name, ...within };
+    let hits: Neighbor[];
     switch (query.kind) {
       case 'image': {
         const model = await loadModel(ctx, record.modelId);
-        const vector = await embedUpload(model, query.bytes, query.filename, deps.config.maxPixels);
         // The registry's (model, collection) pair, not the alias: during a swap to a new
         // model the alias may already point at vectors the registry's model did not make.
-        hits = await deps.qdrant.search(record.collection, vector, { k: query.k, filter });
+        hits = await searchUpload({ index: datasetIndex(deps.qdrant, record, model), model, query: query.bytes, queryName: query.filename, k: query.k, filter: within, maxPixels: deps.config.maxPixels });
         break;
       }
       case 'key':
         try {
-          hits = await deps.qdrant.searchByKey(record.alias, record.name, query.key, { k: query.k, filter });
+          hits = neighborsOf(await deps.qdrant.searchByKey(record.alias, record.name, query.key, { k: query.k, filter }));
         } catch (error) {
           if (error instanceof UserError) throw notFound(error.message);
           throw error;
         }
         break;
       case 'vector':
-        hits = await deps.qdrant.search(record.alias, Float32Array.from(query.vector), { k: query.k, filter });
+        hits = neighborsOf(await deps.qdrant.search(record.alias, Float32Array.from(query.vector), { k: query.k, filter }));
         break;
     }
     return {
       dataset: record.name,
       modelId: record.modelId,
-      neighbors: hits.map((h) => ({ key: h.key, score: h.score, ...(typeof h.payload.cluster === 'number' ? { cluster: h.payload.cluster } : {}) })),
+      neighbors: hits.map((h) => ({ key: h.key, score: h.score, ...(h.cluster !== undefined ? { cluster: h.cluster } : {}) })),
     };
   });
 }
@@ -124,15 +124,16 @@ async function loadModel(ctx: RouteContext, modelId: string): Promise<LoadedMode
   }
 }
 
-/** The uploaded image's embedding; 415 when it does not decode, 413 when it has too many pixels. */
-async function embedUpload(model: LoadedModel, bytes: Buffer, filename: string, maxPixels: number): Promise<Float32Array> {
-  const { meta, encoder } = model;
-  let data: Float32Array;
+function neighborsOf(hits: readonly SearchHit[]): Neighbor[] {
+  return hits.map(({ key, score, payload }) => ({ key, score, ...(typeof payload.cluster === 'number' ? { cluster: payload.cluster } : {}) }));
+}
+
+/** The search stage on an uploaded image; 415 when it does not decode, 413 when it has too many pixels. */
+async function searchUpload(input: Parameters<typeof searchIndex>[0]): Promise<Neighbor[]> {
   try {
-    ({ data } = await decodeImage(bytes, { size: meta.inputSize, fit: meta.fit, maxPixels }));
+    return await searchIndex(input);
   } catch (error) {
-    if (!(error instanceof ImageError)) throw error;
-    throw new HttpError(error.reason === 'too-many-pixels' ? 413 : 415, `form.image: cannot decode "${filename}" (${error.reason}: ${error.message})`);
+    if (!(error instanceof QueryImageError)) throw error;
+    throw new HttpError(error.reason === 'too-many-pixels' ? 413 : 415, `form.image: cannot decode "${input.queryName}" (${error.detail})`);
   }
-  return encodeBatch(encoder, data, 1, meta.inputSize);
 }

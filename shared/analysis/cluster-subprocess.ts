@@ -10,12 +10,11 @@
 // a crash or an out-of-memory kill there fails the job, not the worker. Start-up costs
 // well under a second beside a clustering step of seconds to minutes.
 import type { ChildProcess } from 'node:child_process';
-import { UserError } from '../shared/errors.js';
-import { forkModuleProcess } from '../shared/spawn-module.js';
-import type { ClusterOptions, ClusterProgress, ClusterResult } from './cluster.js';
-import type { Embeddings } from './embed.js';
+import { UserError } from '../errors.js';
+import { forkModuleProcess } from '../spawn-module.js';
+import type { ClusterMapOptions, ClusterProgress, ClusterResult, VectorMatrix } from './cluster-map.js';
 
-export type ClusterChildOptions = Omit<ClusterOptions, 'logger' | 'progressBar' | 'onProgress'>;
+export type ClusterChildOptions = Omit<ClusterMapOptions, 'onProgress'>;
 
 export interface ClusterChildRequest {
   keys: string[];
@@ -44,7 +43,7 @@ function track(child: ChildProcess): void {
 }
 
 /** clusterEmbeddings off the event loop, in a child process that exits when done. */
-export function clusterInSubprocess(e: Embeddings, o: ClusterChildOptions, onProgress?: (p: ClusterProgress) => void): Promise<ClusterResult> {
+export function clusterInSubprocess(e: VectorMatrix, o: ClusterChildOptions, onProgress?: (p: ClusterProgress) => void): Promise<ClusterResult> {
   const child = forkModuleProcess(import.meta.url, 'cluster-child');
   track(child);
   return new Promise<ClusterResult>((resolve, reject) => {

@@ -2,10 +2,10 @@
 // loop keeps turning meanwhile (what BullMQ lock renewal and pooled sockets need).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterEmbeddings, type ClusterProgress } from '../../../pipelines/cluster.js';
-import { clusterInSubprocess } from '../../../pipelines/cluster-subprocess.js';
+import { clusterEmbeddings, type ClusterProgress } from '../../../shared/analysis/cluster-map.js';
+import { clusterInSubprocess } from '../../../shared/analysis/cluster-subprocess.js';
 import { UserError } from '../../../shared/errors.js';
-import { makeBlobs } from '../analysis/blobs.js';
+import { makeBlobs } from './blobs.js';
 
 describe('clusterInSubprocess', () => {
   test('gives the in-process result, reports progress, and leaves the event loop free', async () => {

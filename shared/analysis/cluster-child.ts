@@ -1,7 +1,7 @@
 // Child-process side of clusterInSubprocess (cluster-subprocess.ts): receives the
 // vectors, runs clusterEmbeddings, sends progress and the result, and exits.
-import { UserError } from '../shared/errors.js';
-import { clusterEmbeddings } from './cluster.js';
+import { UserError } from '../errors.js';
+import { clusterEmbeddings } from './cluster-map.js';
 import type { ClusterChildReply, ClusterChildRequest } from './cluster-subprocess.js';
 
 function send(message: ClusterChildReply): Promise<void> {
@@ -13,7 +13,7 @@ process.once('message', (m: ClusterChildRequest) => {
   try {
     const result = clusterEmbeddings(
       { keys: m.keys, dim: m.dim, vectors: m.vectors },
-      { ...m.options, progressBar: false, onProgress: (progress) => void send({ type: 'progress', progress }) },
+      { ...m.options, onProgress: (progress) => void send({ type: 'progress', progress }) },
     );
     reply = { type: 'result', result };
   } catch (error) {

@@ -1,0 +1,82 @@
+// The pipeline graph of a queued run: which stage follows which, and what fans out.
+//
+//   ingest ──┬── the run has no model ──▶ train ──▶ fan out
+//            └── a model was given ───────────────▶ fan out
+//   fan out: the listing in batches of IMGSIM_JOB_BATCH_SIZE images; for every batch
+//            embed(batch) ──▶ index(batch); once every index job has finished (done, or
+//            given up and recorded): cluster, which judges the build, publishes it
+//            (alias swap) and maps it.
+//
+// The queue handlers (handlers.ts) call `next` when their stage is done; the BullMQ
+// scheduler (shared/queue/scheduler.ts) turns a fan-out into one flow (cluster ← index ←
+// embed). The local driver (pipelines/local-run.ts) runs the same stages in this order
+// in one process, with one "batch" holding every image.
+import type { Stage } from '../../shared/jobs/contracts.js';
+import type { JobScheduler, ObjectRef } from '../../shared/jobs/scheduler.js';
+import type { Config } from '../../shared/config/index.js';
+import { collectionName } from '../../shared/runs/naming.js';
+import type { RunStore } from '../../shared/runs/index.js';
+import type { Storage } from '../../shared/storage/types.js';
+import type { TaskSpec } from '../../shared/tasks/index.js';
+import { readListing } from './handoffs.js';
+
+/** The graph as data (docs, tests): each stage's successors and how they are scheduled. */
+export const PIPELINE_GRAPH: { readonly [S in Stage]: { readonly next: readonly Stage[]; readonly how: string } } = {
+  ingest: { next: ['train', 'embed'], how: 'train when the run has no model, else fan out embed' },
+  train: { next: ['embed'], how: 'fan out embed with the model just trained' },
+  embed: { next: ['index'], how: 'one index job per embed job (its batch)' },
+  index: { next: ['cluster'], how: 'one cluster job after every index job of the fan-out' },
+  cluster: { next: [], how: 'the run ends: completed (live, or held back) or failed' },
+};
+
+type GraphDeps = { runs: RunStore; artifacts: Storage; scheduler: JobScheduler; config: Pick<Config, 'jobBatchSize'> };
+
+export const next = {
+  /** After ingest: train on the sample (no model yet), or embed with the given model. */
+  async ingest(
+    p: { runId: string; dataset: string; source: string; mode: 'all' | 'missing'; modelId?: string; task?: TaskSpec },
+    sample: () => ObjectRef[],
+    deps: GraphDeps,
+  ): Promise<'train' | 'embed'> {
+    if (p.modelId) {
+      await fanOut(p.runId, p.modelId, deps);
+      return 'embed';
+    }
+    await deps.runs.setStatus(p.runId, 'training');
+    await deps.scheduler.train({ runId: p.runId, dataset: p.dataset, source: p.source, mode: p.mode, sample: sample(), ...(p.task ? { task: p.task } : {}) });
+    return 'train';
+  },
+
+  /** After train: embed the run's listing with the new model. */
+  train(runId: string, modelId: string, deps: GraphDeps): Promise<void> {
+    return fanOut(runId, modelId, deps);
+  },
+};
+
+export function inBatches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Schedule embed → index for every batch of the run's listing (or of `retry.objects`),
+ * then cluster. A run that already has a collection keeps it: an incremental run updates
+ * the live one (chosen by ingest), a retry goes where its first fan-out went; else a new one.
+ */
+export async function fanOut(runId: string, modelId: string, deps: GraphDeps, retry?: { objects: ObjectRef[]; attempt: string }): Promise<void> {
+  const run = await deps.runs.get(runId);
+  if (!run) throw new Error(`Run ${runId} not found`);
+  const collection = run.collection ?? collectionName(run.dataset, modelId, runId);
+  const listing = retry?.objects ?? (await readListing(deps.artifacts, runId));
+  await deps.runs.setStatus(runId, 'embedding', { modelId, collection });
+  await deps.scheduler.fanOut({
+    runId,
+    dataset: run.dataset,
+    source: run.source,
+    modelId,
+    collection,
+    batches: inBatches(listing, deps.config.jobBatchSize),
+    attempt: retry?.attempt ?? '',
+  });
+}

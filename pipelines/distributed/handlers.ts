@@ -1,0 +1,174 @@
+// The queue driver: one handler per stage, each calling the same stage function as the
+// local driver (pipelines/local-run.ts) with remote adapters — the run's source, the
+// artefact store as model store and hand-off store, the run's Qdrant collection as
+// vector index — plus the run's bookkeeping (status, counts, failures) and the next
+// step of the pipeline graph (graph.ts). Payloads arrive parsed (shared/jobs/contracts.ts).
+import type { JobPayload } from '../../shared/jobs/contracts.js';
+import type { JobHandle, StageHandlers } from '../../shared/jobs/handlers.js';
+import type { ModelCache } from '../../shared/model/cache.js';
+import { loadMeta } from '../../shared/model/store.js';
+import type { CollectionHistory } from '../../shared/runs/history.js';
+import { artifactKeys } from '../../shared/runs/naming.js';
+import { QdrantVectorIndex } from '../../shared/vectors/qdrant/index.js';
+import { clusterIndex, type ClusterProgress } from '../cluster.js';
+import { embedImages } from '../embed.js';
+import { indexVectors } from '../index-vectors.js';
+import { listSource, trainingSample } from '../ingest.js';
+import { trainModel } from '../train.js';
+import type { StageDeps } from './deps.js';
+import { next } from './graph.js';
+import { readSnapshot, writeListing, writeSnapshot } from './handoffs.js';
+import { judgeAndPublish } from './publish.js';
+import { inPlaceTarget, restoreClusters } from './reindex.js';
+
+export interface WorkerState {
+  /** Encoders loaded once per worker process (a run's embed jobs share one). */
+  models: ModelCache;
+  history: CollectionHistory;
+}
+
+export function stageHandlers(deps: StageDeps, state: WorkerState): StageHandlers {
+  return {
+    ingest: (p) => ingestJob(p, deps),
+    train: (p, job) => trainJob(p, deps, job),
+    embed: (p) => embedJob(p, deps, state.models),
+    index: (p) => indexJob(p, deps),
+    cluster: (p, job) => clusterJob(p, deps, state.history, job),
+  };
+}
+
+/**
+ * List the source and decide what to embed: everything, or (a `missing` run of the live
+ * collection's model) only what that collection lacks, removing the points whose object
+ * is gone — such a run updates the live collection in place; every other run builds a
+ * new collection that goes live when the run completes (publish.ts).
+ */
+async function ingestJob(p: JobPayload<'ingest'>, deps: StageDeps) {
+  const { runs, qdrant } = deps;
+  await runs.setStatus(p.runId, 'listing');
+  const source = await deps.openSource(p.source);
+  const inPlace = p.mode === 'missing' && p.modelId ? await inPlaceTarget(p.dataset, p.modelId, deps) : undefined;
+  if (inPlace !== undefined) await runs.setStatus(p.runId, 'listing', { collection: inPlace });
+  const indexed = inPlace !== undefined ? await qdrant.indexedVersions(inPlace, p.dataset) : undefined;
+  const listing = await listSource(source, indexed ? { indexed } : {});
+  if (inPlace !== undefined && listing.gone.length > 0) await qdrant.deleteKeys(inPlace, p.dataset, listing.gone);
+
+  await runs.setTotal(p.runId, listing.toEmbed.length + listing.ignored.length);
+  if (listing.ignored.length > 0) await runs.markFailed(p.runId, listing.ignored);
+  await writeListing(deps.artifacts, p.runId, listing.toEmbed);
+  const counts = { listed: listing.images.length, toEmbed: listing.toEmbed.length, removed: listing.gone.length, ignored: listing.ignored.length };
+  deps.logger.info({ runId: p.runId, ...counts }, 'ingest: listed');
+  const then = await next.ingest(p, () => trainingSample(listing.images, deps.config.trainSample, deps.config.seed, p.source), deps);
+  return { ...counts, next: then };
+}
+
+/** Train on the run's sample, store the model under models/<modelId>/, then embed with it. */
+async function trainJob(p: JobPayload<'train'>, deps: StageDeps, job: JobHandle) {
+  const trained = await trainModel({
+    source: await deps.openSource(p.source),
+    sample: p.sample,
+    settings: deps.config,
+    ...(p.task ? { task: p.task } : {}),
+    models: { storage: deps.artifacts, prefixOf: artifactKeys.model },
+    logger: deps.logger,
+    progressBar: false,
+    onBatch: async ({ epoch, batch, batches }) => {
+      if (batch === batches) await job.updateProgress({ epoch });
+    },
+  });
+  try {
+    const { modelId, training } = trained.model.meta;
+    deps.logger.info({ runId: p.runId, modelId, loss: training.bestValidationLoss }, 'train: model stored');
+    await next.train(p.runId, modelId, deps);
+    return { modelId, trainImages: training.trainImages };
+  } finally {
+    trained.model.encoder.dispose();
+    trained.model.decoder.dispose();
+  }
+}
+
+/** Embed one batch; its bad images go on the run, its vectors to the artefact store for the index job. */
+async function embedJob(p: JobPayload<'embed'>, deps: StageDeps, models: ModelCache) {
+  const c = deps.config;
+  const { embedded, failures } = await embedImages({
+    source: await deps.openSource(p.source),
+    objects: p.objects,
+    model: await models.get(p.modelId),
+    settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
+  });
+  if (failures.length > 0) await deps.runs.markFailed(p.runId, failures);
+  await writeSnapshot(deps.artifacts, p, embedded);
+  // An earlier attempt may have recorded these keys as given up (it lost its lock, this one
+  // ran on): they are embedded now, and the index job must not skip them.
+  if (embedded.keys.length > 0) await deps.runs.clearFailures(p.runId, embedded.keys);
+  return { embedded: embedded.keys.length, failed: failures.length };
+}
+
+/**
+ * Index one embedded batch into the run's collection and mark its keys done. If the embed
+ * job gave up, its keys are recorded as failed (the embed job's own give-up record, e.g.
+ * 'transient', is kept: job-failures.ts).
+ */
+async function indexJob(p: JobPayload<'index'>, deps: StageDeps) {
+  // Every key already failed: the embed job gave up (it records its keys before it fails)
+  // or the whole batch was bad images. Nothing to index, and no need to reach the
+  // artefact store, which may be the very service that is down.
+  const recorded = await deps.runs.failuresOf(p.runId, p.keys);
+  if (recorded.every((f) => f !== undefined)) return { indexed: 0 };
+  const embedded = await readSnapshot(deps.artifacts, p);
+  if (!embedded) {
+    const unrecorded = p.keys.filter((_, i) => recorded[i] === undefined);
+    const message = `embed job for batch ${p.batch} failed after its retries`;
+    if (unrecorded.length > 0) await deps.runs.markFailed(p.runId, unrecorded.map((key) => ({ key, reason: 'embed-failed', message })));
+    return { indexed: 0 };
+  }
+  if (embedded.keys.length === 0) return { indexed: 0 };
+  const index = await QdrantVectorIndex.open(deps.qdrant, { collection: p.collection, dataset: p.dataset, modelId: p.modelId, dim: embedded.dim });
+  const result = await indexVectors(index, embedded);
+  await deps.runs.markDone(p.runId, embedded.keys);
+  return result;
+}
+
+/**
+ * Once every batch is indexed (or gave up): judge the build and publish it (publish.ts) —
+ * search never waits for the map — then map the live collection (the cluster stage, in a
+ * child process; progress → the job) and complete the run.
+ */
+async function clusterJob(p: JobPayload<'cluster'>, deps: StageDeps, history: CollectionHistory, job: JobHandle) {
+  await deps.runs.setStatus(p.runId, 'clustering');
+  const build = await judgeAndPublish(p, deps, history);
+  const { live } = build.published;
+  // Only a live collection is mapped (a held-back build is, once retry-failed completes it).
+  const result = live ? await mapCollection(p, deps, job) : undefined;
+  if (result) await restoreClusters(p.dataset, p.collection, deps);
+  const points = live ? await deps.qdrant.count(p.collection, { dataset: p.dataset }) : 0;
+  // Complete but not live: a newer build (or a rollback) superseded it meanwhile.
+  const superseded = build.heldBack === undefined && build.exists && !live ? `not live: ${build.published.reason ?? 'superseded'}` : undefined;
+  await deps.runs.setStatus(p.runId, 'completed', { ...(build.heldBack !== undefined ? { heldBack: build.heldBack } : {}), ...(superseded ? { error: superseded } : {}) });
+  const { previous, deleted } = build.published;
+  deps.logger.info({ runId: p.runId, points, k: result?.k, live, previous, deleted, heldBack: build.heldBack }, 'cluster: run completed');
+  return { points, ...(result ? { k: result.k } : {}), live, deleted, ...(build.heldBack !== undefined ? { heldBack: build.heldBack } : {}) };
+}
+
+async function mapCollection(p: JobPayload<'cluster'>, deps: StageDeps, job: JobHandle) {
+  const meta = await loadMeta(deps.artifacts, artifactKeys.model(p.modelId));
+  const index = new QdrantVectorIndex(deps.qdrant, { collection: p.collection, dataset: p.dataset, modelId: p.modelId, dim: meta.embeddingDim });
+  let lastReport = 0;
+  const report = (progress: ClusterProgress): void => {
+    const now = Date.now();
+    if (now - lastReport < 1000 && progress.phase === 'tsne') return;
+    lastReport = now;
+    job.updateProgress({ ...progress }).catch((e: unknown) => deps.logger.debug({ err: String(e) }, 'cluster: progress not reported'));
+  };
+  return clusterIndex({
+    index,
+    out: deps.artifacts,
+    prefix: artifactKeys.collectionDir(p.dataset, p.collection),
+    modelId: p.modelId,
+    collection: p.collection,
+    settings: deps.config,
+    title: p.dataset,
+    logger: deps.logger.child({ runId: p.runId }),
+    onProgress: report,
+  });
+}

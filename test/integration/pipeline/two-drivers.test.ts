@@ -1,0 +1,123 @@
+// One stage, two drivers: the local runner (`imgsim run` on a folder) and the queue
+// workers (`imgsim enqueue` over S3 into Qdrant, with the same model) run the same stage
+// functions, so on the same images they must give the same embeddings, the same points
+// and the same clusters.json.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { clustersFileSchema, type ClustersFile } from '../../../shared/analysis/clusters-file.js';
+import { generateShapesDataset } from '../../../shared/images/synthetic.js';
+import { openS3Storage } from '../../../shared/storage/s3/index.js';
+import { LocalStorage } from '../../../shared/storage/local.js';
+import { FlatIndex } from '../../../shared/vectors/flat-index.js';
+import { jsonOf, runCli } from '../../support/cli.js';
+import { ARTIFACTS_URI, SOURCE_BUCKET, startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';
+import { startWorkers, type WorkerPool } from '../../support/workers.js';
+
+interface RunJson {
+  run: { id: string; status: string; done: number; failed: number; collection?: string; error?: string };
+  failures: Array<{ key: string; reason: string }>;
+}
+
+describe('the local and the queue driver on the same images and model', () => {
+  let stack: PipelineStack;
+  let workers: WorkerPool | undefined;
+  let dir: string;
+  let out: string;
+  let modelId: string;
+  let queued: RunJson;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'imgsim-two-drivers-'));
+    stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '16' });
+    const images = path.join(dir, 'images');
+    await generateShapesDataset(images, { perClass: 6, seed: 9 });
+    await writeFile(path.join(images, 'notes.txt'), 'not an image');
+    await writeFile(path.join(images, 'broken.jpg'), Buffer.from('not a jpeg at all'));
+
+    // Local driver: the whole pipeline in one process, model written to <out>/model/.
+    out = path.join(dir, 'out');
+    const local = await runCli(['run', images, '--out', out, '--json'], stack.env);
+    assert.equal(local.code, 0, local.stderr);
+    modelId = jsonOf<{ modelId: string }>(local).modelId;
+
+    // Queue driver: the same files in S3, the same model in the artefact store.
+    const src = await openS3Storage(`s3://${SOURCE_BUCKET}/same/`, stack.s3cfg);
+    for (const rel of await readdir(images, { recursive: true })) {
+      const bytes = await readFile(path.join(images, rel)).catch(() => undefined);
+      if (bytes) await src.put(rel.split(path.sep).join('/'), bytes);
+    }
+    const artifacts = await openS3Storage(ARTIFACTS_URI, stack.s3cfg);
+    const model = path.join(out, 'model');
+    for (const rel of await readdir(model, { recursive: true })) {
+      const bytes = await readFile(path.join(model, rel)).catch(() => undefined);
+      if (bytes) await artifacts.put(`models/${modelId}/${rel.split(path.sep).join('/')}`, bytes);
+    }
+    workers = startWorkers(stack.env);
+    const enq = await runCli(['enqueue', `s3://${SOURCE_BUCKET}/same`, '--dataset', 'same', '--model', modelId, '--json'], stack.env);
+    assert.equal(enq.code, 0, enq.stderr);
+    const wait = await runCli(['run-status', jsonOf<{ id: string }>(enq).id, '--wait', '--timeout', '300', '--json'], stack.env);
+    queued = jsonOf<RunJson>(wait);
+    assert.equal(queued.run.status, 'completed', `${queued.run.error ?? ''}\n${workers.logs()}`);
+  });
+
+  after(async () => {
+    await workers?.stop();
+    await stack.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the same points, and the same images recorded as failed with the same reasons', async () => {
+    const index = await FlatIndex.load(new LocalStorage(out));
+    const remote: string[] = [];
+    for await (const p of stack.qdrant.scroll(queued.run.collection ?? '', { dataset: 'same' })) remote.push(p.key);
+    assert.deepEqual([...remote].sort(), [...index.allKeys()].sort());
+    assert.equal(remote.length, 54);
+    const localFailures = JSON.parse(await readFile(path.join(out, 'failures.json'), 'utf8')) as Array<{ key: string; reason: string }>;
+    const byKey = (f: { key: string; reason: string }) => `${f.key}: ${f.reason}`;
+    assert.deepEqual(queued.failures.map(byKey).sort(), localFailures.map(byKey).sort());
+  });
+
+  test('the same embeddings (cosine > 0.9999 for every image)', async () => {
+    const index = await FlatIndex.load(new LocalStorage(out));
+    const keys = [...index.allKeys()];
+    const stored = await stack.qdrant.vectorsOf(queued.run.collection ?? '', 'same', keys);
+    let worst = 1;
+    for (const key of keys) {
+      const a = (await index.vectorOf(key)) as Float32Array;
+      const b = stored.get(key) as Float32Array;
+      let dot = 0;
+      let na = 0;
+      let nb = 0;
+      for (let j = 0; j < a.length; j++) {
+        dot += (a[j] as number) * (b[j] as number);
+        na += (a[j] as number) ** 2;
+        nb += (b[j] as number) ** 2;
+      }
+      worst = Math.min(worst, dot / Math.sqrt(na * nb));
+    }
+    assert.ok(worst > 0.9999, `worst cosine ${worst}`);
+  });
+
+  test('the same clusters.json: one schema, the same k and labels, the same map', async () => {
+    const local: ClustersFile = clustersFileSchema.parse(JSON.parse(await readFile(path.join(out, 'clusters.json'), 'utf8')));
+    const artifacts = await openS3Storage(ARTIFACTS_URI, stack.s3cfg);
+    const remote: ClustersFile = clustersFileSchema.parse(JSON.parse((await artifacts.get('datasets/same/clusters.json')).toString('utf8')));
+    assert.equal(local.version, 1);
+    assert.equal(remote.version, 1);
+    assert.equal(remote.modelId, local.modelId);
+    assert.equal(remote.collection, queued.run.collection);
+    assert.equal(remote.count, local.count);
+    assert.equal(remote.k, local.k);
+    assert.deepEqual(Object.keys(remote.points).sort(), Object.keys(local.points).sort());
+    const span = Math.max(...Object.values(local.points).map((p) => Math.hypot(p.x, p.y)));
+    for (const [key, p] of Object.entries(local.points)) {
+      const q = remote.points[key];
+      assert.ok(q, key);
+      assert.equal(q.label, p.label, `label of ${key}`);
+      assert.ok(Math.hypot(q.x - p.x, q.y - p.y) < 1e-3 * span, `${key}: (${p.x}, ${p.y}) locally, (${q.x}, ${q.y}) queued`);
+    }
+  });
+});
