@@ -10,7 +10,7 @@
 // as failures; any other fault (the store unreachable…) stops the stage and is thrown.
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../shared/images/decode.js';
-import type { Failure } from '../shared/images/decoded.js';
+import { batchFloats, type DecodedImages, type Failure } from '../shared/images/decoded.js';
 import type { Logger } from '../shared/logger.js';
 import { yieldToEventLoop } from '../shared/concurrency.js';
 import type { LoadedModel } from '../shared/model/store.js';
@@ -45,6 +45,11 @@ export interface EmbedInput {
   /** The encoder and its meta.json (input size, resize fit). */
   model: LoadedModel;
   settings: EmbedSettings;
+  /**
+   * Images already decoded at the model's input size and resize fit (the local run's
+   * training sample): reused instead of decoding them again (the same values).
+   */
+  predecoded?: DecodedImages;
   logger?: Logger;
   progressBar?: boolean;
 }
@@ -87,7 +92,13 @@ export async function embedImages(input: EmbedInput): Promise<{ embedded: Embedd
 
   /** A fault that is not an image's own (the store down…): it stops the whole stage. */
   let fatal: Error | undefined;
+  const pre = input.predecoded?.size === size ? input.predecoded : undefined;
+  const preRow = new Map(pre?.keys.map((key, i) => [key, i]));
   const decodeOne = async (obj: Pick<ObjectInfo, 'key' | 'etag'>): Promise<Decoded | undefined> => {
+    const row = preRow.get(obj.key);
+    if (pre && row !== undefined && pre.etags[row] === obj.etag) {
+      return { key: obj.key, etag: obj.etag, width: pre.widths[row] as number, height: pre.heights[row] as number, data: batchFloats(pre, [row]) };
+    }
     try {
       const img = await decodeImage(await source.get(obj.key), { size, fit: meta.fit, maxPixels: o.maxPixels });
       return { key: obj.key, etag: obj.etag, width: img.width, height: img.height, data: img.data };

@@ -71,6 +71,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       objects: listing.toEmbed,
       model: { meta: model, encoder: trained.model.encoder },
       settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
+      predecoded: trained.images,
       ...common,
     }));
   } finally {

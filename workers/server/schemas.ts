@@ -1,5 +1,6 @@
 // The zod schemas of the HTTP API: requests are parsed with them (a 400 names the field),
 // responses are described by them; openapi.ts turns both into the OpenAPI document.
+import { clustersFileSchema } from '../../shared/analysis/clusters-file.js';
 import { z } from 'zod';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
 import { runIdSchema } from '../../shared/runs/schema.js';
@@ -201,12 +202,8 @@ export const datasetRecord = z.object({
 });
 export const listDatasetsResponse = z.object({ datasets: z.array(datasetRecord) });
 export const datasetResponse = datasetRecord.extend({ points: z.number().int().describe('points of the dataset in its live collection') });
-export const clustersResponse = z.object({
-  modelId: z.string(),
-  k: z.number().int(),
-  silhouette: z.number().optional(),
-  points: z.record(z.string(), z.object({ x: z.number(), y: z.number(), label: z.number().int() })).describe('key → 2-D t-SNE coordinates and k-means label'),
-});
+/** clusters.json as the cluster stage writes it (one schema for both drivers). */
+export const clustersResponse = clustersFileSchema;
 
 // ---- health -----------------------------------------------------------------------------
 

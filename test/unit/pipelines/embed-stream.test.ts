@@ -9,6 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { embedImages, encodeBatch } from '../../../pipelines/embed.js';
+import { decodeObjects } from '../../../pipelines/ingest.js';
 import { buildEncoder } from '../../../shared/model/architecture.js';
 import { initBackend } from '../../../shared/model/backend.js';
 import { decodeImage } from '../../../shared/images/decode.js';
@@ -57,6 +58,16 @@ test('embedImages: the vectors of decode-all-then-encode, in order, failures lef
         assert.ok(Math.abs((embeddings.vectors[j] as number) - (expected[j] as number)) < 1e-5, `${label}: value ${j}`);
       }
     }
+
+    // Images decoded already (the local run's training sample) are not read again, and give the same values.
+    const { images: predecoded } = await decodeObjects(storage, objects.slice(0, 6), { ...opts, concurrency: 2 });
+    let reads = 0;
+    const counting = { ...storage, uri: storage.uri, get: (key: string) => (reads++, storage.get(key)) } as unknown as LocalStorage;
+    const model = { encoder, meta: { modelId: 'm', inputSize: SIZE, fit: 'crop' } } as unknown as LoadedModel;
+    const reused = await embedImages({ source: counting, objects, model, settings: { maxPixels: 1e8, batchSize: 4, concurrency: 2 }, predecoded, progressBar: false });
+    assert.equal(reads, objects.length - predecoded.keys.length);
+    assert.deepEqual(reused.embedded.keys, good);
+    assert.deepEqual([...reused.embedded.vectors], [...expected]);
   } finally {
     encoder.dispose();
     await rm(dir, { recursive: true, force: true });
