@@ -29,7 +29,8 @@ import { LocalStorage } from '../shared/storage/local.js';
 import { openSource, s3ConfigFrom } from '../shared/storage/open.js';
 import type { Storage } from '../shared/storage/types.js';
 import type { Failure } from '../shared/images/decoded.js';
-import { failureOf, listImages } from './ingest.js';
+import { failureOf } from '../shared/images/failures.js';
+import { listImages } from './ingest.js';
 import { OUTPUT } from './layout.js';
 import {
   baselineOutput,

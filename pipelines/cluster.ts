@@ -1,22 +1,21 @@
 // The cluster stage: the map of everything in a vector index. Reads every vector
-// (VectorIndex.scan: the local FlatIndex, or the collection's points in Qdrant), sorts
-// them by key and scales them to length 1 (the cosine geometry search uses; Qdrant
-// stores them so already), then PCA → t-SNE → k-means in a child process
+// (the local FlatIndex, or the collection's points in Qdrant), sorted by key and scaled
+// to length 1 (shared/vectors/read-all.ts: the cosine geometry search uses), then PCA → t-SNE → k-means in a child process
 // (shared/analysis/cluster-subprocess.ts: the caller's event loop keeps serving job
 // locks and sockets), records each point's label and place on the index, and writes
 // clusters.json (shared/analysis/clusters-file.ts) and clusters.png under `prefix` of
 // `out`. Sorting and scaling make the result independent of the index's order and of
 // how it stores vectors: both drivers write the same clusters.json for the same vectors.
 import type { Config } from '../shared/config/index.js';
-import type { ClusterProgress, ClusterResult, VectorMatrix } from '../shared/analysis/cluster-map.js';
+import type { ClusterProgress, ClusterResult } from '../shared/analysis/cluster-map.js';
 import { clusterInSubprocess } from '../shared/analysis/cluster-subprocess.js';
 import { CLUSTER_PLOT_FILE, CLUSTERS_FILE, type ClustersFile } from '../shared/analysis/clusters-file.js';
 import { renderScatterPlot } from '../shared/images/scatter-plot.js';
 import type { Logger } from '../shared/logger.js';
 import { createProgress } from '../shared/progress.js';
 import type { Storage } from '../shared/storage/types.js';
+import { readAllVectors } from '../shared/vectors/read-all.js';
 import type { VectorIndex } from '../shared/vectors/types.js';
-import { sortByKey } from './ingest.js';
 
 export type { ClusterProgress, ClusterResult } from '../shared/analysis/cluster-map.js';
 
@@ -40,7 +39,7 @@ export interface ClusterInput {
 
 /** The map, or undefined when the index holds fewer than 3 points (nothing is written). */
 export async function clusterIndex(input: ClusterInput): Promise<ClusterResult | undefined> {
-  const matrix = await readUnitVectors(input.index);
+  const matrix = await readAllVectors(input.index, { unit: true });
   const n = matrix.keys.length;
   if (n < 3) return undefined;
   const s = input.settings;
@@ -71,23 +70,7 @@ export async function clusterIndex(input: ClusterInput): Promise<ClusterResult |
     explainedVariance: result.explainedVariance,
     points: Object.fromEntries(result.points.map((p) => [p.key, { x: p.x, y: p.y, label: p.label }])),
   };
-  await input.out.put(prefix + CLUSTERS_FILE, JSON.stringify(file, null, 1));
+  await input.out.put(prefix + CLUSTERS_FILE, JSON.stringify(file));
   await input.out.put(prefix + CLUSTER_PLOT_FILE, await renderScatterPlot(result.points, { title: `${input.title}: ${n} images, ${result.k} clusters` }));
   return result;
-}
-
-/** Every vector of the index, sorted by key, each scaled to length 1 (a zero vector stays zero). */
-export async function readUnitVectors(index: VectorIndex): Promise<VectorMatrix> {
-  const rows: Array<{ key: string; vector: Float32Array }> = [];
-  for await (const p of index.scan()) rows.push({ key: p.key, vector: p.vector.slice() });
-  sortByKey(rows);
-  const dim = index.dim;
-  const vectors = new Float32Array(rows.length * dim);
-  rows.forEach((r, i) => {
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += (r.vector[j] as number) ** 2;
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let j = 0; j < dim; j++) vectors[i * dim + j] = (r.vector[j] as number) * scale;
-  });
-  return { keys: rows.map((r) => r.key), dim, vectors };
 }

@@ -15,8 +15,9 @@ import type { Logger } from '../shared/logger.js';
 import { yieldToEventLoop } from '../shared/concurrency.js';
 import type { LoadedModel } from '../shared/model/store.js';
 import { createProgress } from '../shared/progress.js';
-import type { ObjectInfo, Storage } from '../shared/storage/types.js';
-import { failureOf, sortByKey } from './ingest.js';
+import type { Storage } from '../shared/storage/types.js';
+import { failureOf, sortByKey } from '../shared/images/failures.js';
+import type { ObjectRef } from '../shared/jobs/scheduler.js';
 
 /** Vectors of a set of images with what is known about each (the index stage's input). */
 export interface EmbeddedImages {
@@ -41,7 +42,7 @@ export interface EmbedSettings {
 
 export interface EmbedInput {
   source: Storage;
-  objects: ReadonlyArray<Pick<ObjectInfo, 'key' | 'etag'>>;
+  objects: ReadonlyArray<ObjectRef>;
   /** The encoder and its meta.json (input size, resize fit). */
   model: LoadedModel;
   settings: EmbedSettings;
@@ -94,7 +95,7 @@ export async function embedImages(input: EmbedInput): Promise<{ embedded: Embedd
   let fatal: Error | undefined;
   const pre = input.predecoded?.size === size ? input.predecoded : undefined;
   const preRow = new Map(pre?.keys.map((key, i) => [key, i]));
-  const decodeOne = async (obj: Pick<ObjectInfo, 'key' | 'etag'>): Promise<Decoded | undefined> => {
+  const decodeOne = async (obj: ObjectRef): Promise<Decoded | undefined> => {
     const row = preRow.get(obj.key);
     if (pre && row !== undefined && pre.etags[row] === obj.etag) {
       return { key: obj.key, etag: obj.etag, width: pre.widths[row] as number, height: pre.heights[row] as number, data: batchFloats(pre, [row]) };
@@ -125,7 +126,7 @@ export async function embedImages(input: EmbedInput): Promise<{ embedded: Embedd
     while (running < o.concurrency && started < objects.length && started < consumed + ahead) {
       const i = started++;
       running++;
-      void decodeOne(objects[i] as Pick<ObjectInfo, 'key' | 'etag'>).then((d) => {
+      void decodeOne(objects[i] as ObjectRef).then((d) => {
         running--;
         (slots[i] as (typeof slots)[number]).resolve(d);
         pump();

@@ -27,11 +27,13 @@ import type { Cv } from '../shared/features/opencv.js';
 import { decodeWorkingImage, DEFAULT_WORKING_SIZE, orbFeatures, referenceVector, type OrbFeatures, type WorkingImage } from '../shared/features/orb.js';
 import { renderMatchPng } from '../shared/features/draw.js';
 import type { Logger } from '../shared/logger.js';
+import type { LoadedModel } from '../shared/model/store.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import type { Storage } from '../shared/storage/types.js';
 import { FlatIndex } from '../shared/vectors/flat-index.js';
+import { readAllVectors } from '../shared/vectors/read-all.js';
 import type { Neighbor, VectorIndex } from '../shared/vectors/types.js';
-import { indexSource, searchIndex, type OpenedIndex, type SearchInput } from './search.js';
+import { indexSource, QueryImageError, searchIndex, type OpenedIndex, type SearchInput } from './search.js';
 
 export const FEATURE_METHODS = ['match', 'reference'] as const;
 export type FeatureMethod = (typeof FEATURE_METHODS)[number];
@@ -186,8 +188,8 @@ export async function searchFeatures(input: FeatureSearchInput, extractor: Featu
   try {
     query = await extractor.of(input.query);
   } catch (error) {
-    const why = error instanceof ImageError ? `${error.reason}: ${error.message}` : errorMessage(error);
-    throw new UserError(`Cannot decode the query image ${input.queryName} (${why})`);
+    if (!(error instanceof ImageError)) throw error;
+    throw new QueryImageError(error.reason, `${error.reason}: ${error.message}`, input.queryName);
   }
   return searchWithFeatures(query, input, extractor, logger);
 }
@@ -228,23 +230,44 @@ export async function featureCandidates(
   return hits.map((h) => ({ key: h.key, aeScore: h.score, image: input.imageOf(h.key) }));
 }
 
-/** The reference method's space over every vector of an index (reads them all). */
-export async function referenceIndexOf(index: VectorIndex, length: number, name: string): Promise<ReferenceIndex> {
-  const { keys, vectors, dim } = await readVectors(index);
-  if (keys.length < 2) throw new UserError(`${name} has ${keys.length} indexed image(s); the reference method needs at least 2`);
-  return ReferenceIndex.build(keys, vectors, dim, length);
+export interface IndexFeatureSearch {
+  index: VectorIndex;
+  model: LoadedModel;
+  /** Where each indexed image is (imagesOf / indexImages). */
+  imageOf: (key: string) => ImageSource;
+  /** What the index is, for messages ("Dataset \"photos\"", "The index in ./out"). */
+  name: string;
+  query: Buffer;
+  queryName: string;
+  method: FeatureMethod;
+  k: number;
+  /** AE neighbours re-ranked (match). */
+  candidates: number;
+  excludeKeys?: ReadonlySet<string>;
+  maxPixels: number;
 }
 
-async function readVectors(index: VectorIndex): Promise<{ keys: string[]; vectors: Float32Array; dim: number }> {
-  const keys: string[] = [];
-  const rows: Float32Array[] = [];
-  for await (const p of index.scan()) {
-    keys.push(p.key);
-    rows.push(p.vector.slice());
-  }
-  const vectors = new Float32Array(keys.length * index.dim);
-  rows.forEach((r, i) => vectors.set(r, i * index.dim));
-  return { keys, vectors, dim: index.dim };
+/** The features stage on a vector index: AE candidates from the index, then searchFeatures. */
+export async function searchFeaturesIn(input: IndexFeatureSearch, extractor: FeatureExtractor, logger?: Logger): Promise<FeatureSearchResult> {
+  const { index, model, imageOf, query, queryName, method, k } = input;
+  const n = Math.max(input.candidates, k) + (input.excludeKeys?.size ?? 0);
+  const candidates = await featureCandidates({ index, model, query, queryName, n, imageOf, maxPixels: input.maxPixels });
+  const reference = method === 'reference' ? await referenceIndexOf(index, extractor.settings.nfeatures * 32, input.name) : undefined;
+  return searchFeatures(
+    { queryName, query, method, k, candidates, ...(reference ? { reference: { index: () => reference, imageOf } } : {}), ...(input.excludeKeys ? { excludeKeys: input.excludeKeys } : {}) },
+    extractor,
+    logger,
+  );
+}
+
+/**
+ * The reference method's space over every vector of an index (reads them all, scaled to
+ * length 1 as Qdrant stores them, so a local index and a dataset give the same space).
+ */
+export async function referenceIndexOf(index: VectorIndex, length: number, name: string): Promise<ReferenceIndex> {
+  const { keys, vectors, dim } = await readAllVectors(index, { unit: true });
+  if (keys.length < 2) throw new UserError(`${name} has ${keys.length} indexed image(s); the reference method needs at least 2`);
+  return ReferenceIndex.build(keys, vectors, dim, length);
 }
 
 /** Where the images of a local index folder live; refuses an index built from a source that is not a local folder. */

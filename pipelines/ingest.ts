@@ -4,11 +4,9 @@
 // pool), which the train stage uses on its sample. Both drivers call these.
 // Files that are not images or that fail to decode are returned as failures with a
 // reason; they never stop the batch.
-// Only the image's own faults are recorded: its bytes (ImageError) or the file itself
-// (gone since listing, unreadable by permissions). Anything else — a store unreachable
-// or failing (transient), rejected credentials, a bug — is NOT the image's fault: it is
-// thrown, so the whole batch is retried or gives up as a job, never recorded per image.
-import { errorMessage, ImageError, UserError } from '../shared/errors.js';
+// Only the image's own faults are recorded (shared/images/failures.ts failureOf);
+// anything else is thrown, so the whole batch is retried or gives up as a job.
+import { UserError } from '../shared/errors.js';
 import { decodeImageToRgb8 } from '../shared/images/decode.js';
 import { isImagePath } from '../shared/images/formats.js';
 import type { Logger } from '../shared/logger.js';
@@ -17,9 +15,9 @@ import { createProgress } from '../shared/progress.js';
 import { createRng, shuffled } from '../shared/random.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import type { DecodedImages, Failure } from '../shared/images/decoded.js';
+import { failureOf, sortByKey } from '../shared/images/failures.js';
+import type { ObjectRef } from '../shared/jobs/scheduler.js';
 
-/** An object of a source at the version listed. */
-export type ObjectVersion = Pick<ObjectInfo, 'key' | 'etag'>;
 
 export interface DecodeSettings {
   size: number;
@@ -32,9 +30,9 @@ export interface DecodeSettings {
 
 export interface Listing {
   /** Every image object of the source, in listing order. */
-  images: ObjectVersion[];
+  images: ObjectRef[];
   /** The images to embed: all, or (incremental) those not indexed at their current version. */
-  toEmbed: ObjectVersion[];
+  toEmbed: ObjectRef[];
   /** Files that are not images, as failures. */
   ignored: Failure[];
   /** Indexed keys whose object is gone from the source (an incremental run removes them). */
@@ -52,23 +50,10 @@ export async function listImages(source: Storage): Promise<{ images: ObjectInfo[
   return { images, ignored };
 }
 
-/** File-level errors of one object: it is gone (S3 NoSuchKey maps to ENOENT too), or this process may not read it. */
-const FILE_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENAMETOOLONG']);
-
-/** The failure record of an image's own fault; undefined when the fault is not the image's. */
-export function failureOf(key: string, error: unknown): Failure | undefined {
-  if (error instanceof ImageError) return { key, reason: error.reason, message: errorMessage(error) };
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && FILE_CODES.has(code)) {
-    return { key, reason: 'unreadable', message: errorMessage(error) };
-  }
-  return undefined;
-}
-
 /** Decode these objects; the good ones in order, the bad ones as failures sorted by key. */
 export async function decodeObjects(
   source: Storage,
-  objects: ReadonlyArray<Pick<ObjectInfo, 'key' | 'etag'>>,
+  objects: readonly ObjectRef[],
   o: DecodeSettings,
 ): Promise<{ images: DecodedImages; failures: Failure[] }> {
   const progress = createProgress({ label: 'decode', total: objects.length, logger: o.logger, bar: o.progressBar });
@@ -127,13 +112,8 @@ export async function listSource(source: Storage, o: { indexed?: ReadonlyMap<str
  * there are fewer), in key order, so the same source and seed give the same sample
  * whichever driver lists it.
  */
-export function trainingSample(images: readonly ObjectVersion[], size: number, seed: number, where: string): ObjectVersion[] {
+export function trainingSample(images: readonly ObjectRef[], size: number, seed: number, where: string): ObjectRef[] {
   if (images.length < 2) throw new UserError(`Cannot train on ${images.length} image(s) in ${where}: at least 2 are needed`);
   const sample = images.length <= size ? [...images] : shuffled(images, createRng(seed)).slice(0, size);
   return sortByKey(sample);
-}
-
-/** Sorts in place by key and returns the array (failures.json and run records list them so). */
-export function sortByKey<T extends { key: string }>(failures: T[]): T[] {
-  return failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -3,14 +3,17 @@
 // artefact store, the embedded FlatIndex as vector index. It calls the same stage
 // functions as the queue workers (pipelines/distributed/handlers.ts), in the order of
 // the pipeline graph (pipelines/distributed/graph.ts), in one process.
-// failures.json is written as soon as something is known, so nothing learnt about bad
-// files is lost if a later stage fails.
+// The steps (listLocally, trainLocally, embedLocally) are also what `imgsim train` and
+// `imgsim embed` run. failures.json is written as soon as something is known, so nothing
+// learnt about bad files is lost if a later stage fails.
 import path from 'node:path';
 import type { Config } from '../shared/config/index.js';
 import { UserError } from '../shared/errors.js';
-import type { Failure } from '../shared/images/decoded.js';
+import type { DecodedImages, Failure } from '../shared/images/decoded.js';
+import { sortByKey } from '../shared/images/failures.js';
 import type { Logger } from '../shared/logger.js';
 import type { ModelMeta } from '../shared/model/meta.js';
+import type { LoadedModel } from '../shared/model/store.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import { openSource } from '../shared/storage/open.js';
 import type { Storage } from '../shared/storage/types.js';
@@ -18,9 +21,10 @@ import { FlatIndex } from '../shared/vectors/flat-index.js';
 import { clusterIndex, type ClusterResult } from './cluster.js';
 import { embedImages, type EmbeddedImages } from './embed.js';
 import { indexVectors } from './index-vectors.js';
-import { listSource, sortByKey, trainingSample, type Listing } from './ingest.js';
+import type { TaskSpec } from '../shared/tasks/index.js';
+import { listSource, trainingSample, type Listing } from './ingest.js';
 import { OUTPUT, writeIndexFolder } from './layout.js';
-import { trainModel } from './train.js';
+import { trainModel, type Trained } from './train.js';
 
 export interface LocalRunOptions {
   source: string;
@@ -39,6 +43,8 @@ export interface LocalRunResult {
   /** Images not embedded (non-images, bad bytes), sorted by key. */
   failures: Failure[];
   model: ModelMeta;
+  /** The decoded training sample (the model's input size and fit). */
+  trainImages: DecodedImages;
   embedded: EmbeddedImages;
   index: FlatIndex;
   clusters?: ClusterResult;
@@ -46,55 +52,39 @@ export interface LocalRunResult {
 }
 
 export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
-  const c = o.config;
-  const common = { ...(o.logger ? { logger: o.logger } : {}), ...(o.progressBar !== undefined ? { progressBar: o.progressBar } : {}) };
   const t0 = performance.now();
-  const source = await openSource(o.source);
-  const out = new LocalStorage(o.out);
-
-  const listing = await listSource(source);
-  if (listing.images.length === 0) throw new UserError(`No images found in ${source.uri} (${listing.ignored.length} other files)`);
-  o.logger?.info({ source: source.uri, images: listing.images.length, ignored: listing.ignored.length }, 'listed');
-  await writeFailures(out, listing.ignored);
+  const ctx: LocalContext = {
+    source: await openSource(o.source),
+    out: new LocalStorage(o.out),
+    config: o.config,
+    ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.progressBar !== undefined ? { progressBar: o.progressBar } : {}),
+  };
+  const listing = await listLocally(ctx);
   const t1 = performance.now();
-
-  const sample = trainingSample(listing.images, c.trainSample, c.seed, source.uri);
-  const trained = await trainModel({ source, sample, settings: c, models: { storage: out, prefixOf: () => OUTPUT.modelPrefix }, ...common });
+  const trained = await trainLocally(ctx, listing);
   const model = trained.model.meta;
   const t2 = performance.now();
-
-  let embedded: EmbeddedImages;
-  let failures: Failure[];
+  let embeddedLocally: Awaited<ReturnType<typeof embedLocally>>;
   try {
-    ({ embedded, failures } = await embedImages({
-      source,
-      objects: listing.toEmbed,
-      model: { meta: model, encoder: trained.model.encoder },
-      settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
-      predecoded: trained.images,
-      ...common,
-    }));
+    embeddedLocally = await embedLocally(ctx, listing, { meta: model, encoder: trained.model.encoder }, OUTPUT.modelPrefix, trained.images);
   } finally {
     trained.model.encoder.dispose();
     trained.model.decoder.dispose();
   }
-  failures = await writeFailures(out, [...listing.ignored, ...failures]);
-  await out.put(OUTPUT.manifest, JSON.stringify(manifestOf(source, listing, embedded, failures, c), null, 1));
-  const index = await indexLocally(out, embedded, { source: source.uri, model: OUTPUT.modelPrefix });
+  const { embedded, failures, index } = embeddedLocally;
   const t3 = performance.now();
-
-  const clusters =
-    o.cluster === false
-      ? undefined
-      : await clusterIndex({ index, out, modelId: model.modelId, settings: c, title: path.basename(source.uri), ...common });
+  const clusters = o.cluster === false ? undefined : await clusterIndex({ index, out: ctx.out, modelId: model.modelId, settings: o.config, title: path.basename(ctx.source.uri), ...common(ctx) });
+  if (!clusters) await removeStaleMap(ctx.out);
   const t4 = performance.now();
   const s = (a: number, b: number) => (b - a) / 1000;
   return {
-    out: out.root,
-    source,
+    out: ctx.out.root,
+    source: ctx.source,
     listing,
     failures,
     model,
+    trainImages: trained.images,
     embedded,
     index,
     ...(clusters ? { clusters } : {}),
@@ -102,12 +92,67 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   };
 }
 
-/** The index stage with the local adapter: a FlatIndex saved in `out` with its index.json. */
-export async function indexLocally(out: Storage, embedded: EmbeddedImages, ref: { source: string; model: string }): Promise<FlatIndex> {
+/** What the local steps share: the source, the output folder (model store and artefact store), settings, display. */
+export interface LocalContext {
+  source: Storage;
+  out: LocalStorage;
+  config: Config;
+  logger?: Logger;
+  progressBar?: boolean;
+}
+
+function common(ctx: LocalContext): { logger?: Logger; progressBar?: boolean } {
+  return { ...(ctx.logger ? { logger: ctx.logger } : {}), ...(ctx.progressBar !== undefined ? { progressBar: ctx.progressBar } : {}) };
+}
+
+/** The ingest stage on the source; refuses a source without images; failures.json lists the other files at once. */
+export async function listLocally(ctx: LocalContext): Promise<Listing> {
+  const listing = await listSource(ctx.source);
+  if (listing.images.length === 0) throw new UserError(`No images found in ${ctx.source.uri} (${listing.ignored.length} other files)`);
+  ctx.logger?.info({ source: ctx.source.uri, images: listing.images.length, ignored: listing.ignored.length }, 'listed');
+  await writeFailures(ctx.out, listing.ignored);
+  return listing;
+}
+
+/** The train stage on the seeded sample (--train-sample), the model into <out>/model/ (the caller disposes it). */
+export async function trainLocally(ctx: LocalContext, listing: Listing, task?: TaskSpec): Promise<Trained> {
+  const sample = trainingSample(listing.images, ctx.config.trainSample, ctx.config.seed, ctx.source.uri);
+  return trainModel({ source: ctx.source, sample, settings: ctx.config, ...(task ? { task } : {}), models: { storage: ctx.out, prefixOf: () => OUTPUT.modelPrefix }, ...common(ctx) });
+}
+
+/**
+ * The embed and index stages with the local adapters: the listing's images into a
+ * FlatIndex saved in <out> with index.json (`modelRef`: the model folder, relative to
+ * <out> or absolute); failures.json and manifest.json written.
+ */
+export async function embedLocally(
+  ctx: LocalContext,
+  listing: Listing,
+  model: LoadedModel,
+  modelRef: string,
+  predecoded?: DecodedImages,
+): Promise<{ embedded: EmbeddedImages; failures: Failure[]; index: FlatIndex }> {
+  const c = ctx.config;
+  const { embedded, failures: bad } = await embedImages({
+    source: ctx.source,
+    objects: listing.toEmbed,
+    model,
+    settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
+    ...(predecoded ? { predecoded } : {}),
+    ...common(ctx),
+  });
+  const failures = await writeFailures(ctx.out, [...listing.ignored, ...bad]);
+  await ctx.out.put(OUTPUT.manifest, JSON.stringify(manifestOf(ctx.source, listing, embedded, failures, model), null, 1));
   const index = new FlatIndex(embedded.dim);
   await indexVectors(index, embedded);
-  await writeIndexFolder(out, index, { ...ref, modelId: embedded.modelId });
-  return index;
+  await writeIndexFolder(ctx.out, index, { source: ctx.source.uri, model: modelRef, modelId: embedded.modelId });
+  return { embedded, failures, index };
+}
+
+/** A run that maps nothing (fewer than 3 images, or no cluster stage) leaves no map of an earlier run behind. */
+async function removeStaleMap(out: Storage): Promise<void> {
+  await out.delete(OUTPUT.clusters);
+  await out.delete(OUTPUT.clusterPlot);
 }
 
 async function writeFailures(out: Storage, failures: Failure[]): Promise<Failure[]> {
@@ -116,14 +161,14 @@ async function writeFailures(out: Storage, failures: Failure[]): Promise<Failure
   return sorted;
 }
 
-function manifestOf(source: Storage, listing: Listing, e: EmbeddedImages, failures: readonly Failure[], c: Config): unknown {
+function manifestOf(source: Storage, listing: Listing, e: EmbeddedImages, failures: readonly Failure[], model: LoadedModel): unknown {
   return {
     source: source.uri,
     listed: listing.images.length + listing.ignored.length,
     decoded: e.keys.length,
     failed: failures.length,
-    size: c.imageSize,
-    fit: c.fit,
+    size: model.meta.inputSize,
+    fit: model.meta.fit,
     images: e.keys.map((key, i) => ({ key, etag: e.etags[i], width: e.widths[i], height: e.heights[i] })),
   };
 }

@@ -85,7 +85,7 @@ export async function openIndex(dir: string): Promise<OpenedIndex> {
   if (model.meta.embeddingDim !== index.dim) {
     throw new UserError(`The index in ${dir} has ${index.dim}-dimensional vectors but its model produces ${model.meta.embeddingDim}`);
   }
-  await applyClusterLabels(storage, index);
+  await applyClusterLabels(storage, index, manifest);
   return {
     dir: storage.root,
     manifest,
@@ -95,10 +95,16 @@ export async function openIndex(dir: string): Promise<OpenedIndex> {
   };
 }
 
-async function applyClusterLabels(storage: Storage, index: FlatIndex): Promise<void> {
+/** The labels of the folder's clusters.json, when it maps this very index (same model, same count). */
+async function applyClusterLabels(storage: Storage, index: FlatIndex, manifest: IndexManifest): Promise<void> {
   if (!(await storage.exists(CLUSTERS_FILE))) return;
-  const parsed = clustersFileSchema.safeParse(JSON.parse((await storage.get(CLUSTERS_FILE)).toString('utf8')));
-  if (!parsed.success) return; // an unreadable map only loses the cluster filter
+  let parsed;
+  try {
+    parsed = clustersFileSchema.safeParse(JSON.parse((await storage.get(CLUSTERS_FILE)).toString('utf8')));
+  } catch {
+    return; // an unreadable map only loses the cluster labels
+  }
+  if (!parsed.success || parsed.data.modelId !== manifest.modelId || Object.keys(parsed.data.points).length !== (await index.count())) return;
   await index.setClusters(Object.entries(parsed.data.points).map(([key, p]) => ({ key, ...p })));
 }
 

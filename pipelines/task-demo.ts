@@ -99,7 +99,7 @@ export async function runTaskDemo(o: TaskDemoOptions): Promise<TaskDemoReport> {
   const t1 = performance.now();
 
   const out = new LocalStorage(o.out);
-  const sample = trainingSample(listing.images, Number.MAX_SAFE_INTEGER, c.seed, source.uri);
+  const sample = trainingSample(listing.images, c.trainSample, c.seed, source.uri);
   const { model: trained, images } = await trainModel({ source, sample, settings: c, task: spec, models: { storage: out, prefixOf: () => OUTPUT.modelPrefix }, ...common });
   const t2 = performance.now();
 

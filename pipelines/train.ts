@@ -11,7 +11,8 @@ import { saveLayersModel, saveMeta } from '../shared/model/store.js';
 import { trainAutoencoder, type TrainOptions, type TrainResult } from '../shared/model/training/index.js';
 import type { Storage } from '../shared/storage/types.js';
 import { taskPreview, taskSpecFromMeta, type TaskSpec } from '../shared/tasks/index.js';
-import { decodeObjects, type ObjectVersion } from './ingest.js';
+import type { ObjectRef } from '../shared/jobs/scheduler.js';
+import { decodeObjects } from './ingest.js';
 
 /** Where trained models are kept: `prefixOf(modelId)` in `storage`. */
 export interface ModelStore {
@@ -41,7 +42,7 @@ export type TrainSettings = Pick<
 export interface TrainInput {
   source: Storage;
   /** The seeded sample (ingest.ts trainingSample). */
-  sample: readonly ObjectVersion[];
+  sample: readonly ObjectRef[];
   settings: TrainSettings;
   /** Default reconstruct (the embedding autoencoder). */
   task?: TaskSpec;

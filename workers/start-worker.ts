@@ -1,5 +1,6 @@
-// Start the worker process of one stage: config → services → a BullMQ Worker calling
-// the stage's pipeline function; graceful shutdown on SIGINT/SIGTERM.
+// Start the worker process of one stage: config → services → a BullMQ Worker dispatching
+// to that stage's queue handler (pipelines/distributed/handlers.ts, which calls the
+// stage's pipeline function); graceful shutdown on SIGINT/SIGTERM.
 import type { Job } from 'bullmq';
 import type { Config } from '../shared/config/index.js';
 import type { Stage } from '../shared/jobs/contracts.js';
@@ -25,7 +26,11 @@ function lockMs(stage: Stage, config: Config): number {
   return Math.max(config.jobLockMs, floor[stage]);
 }
 
-/** The BullMQ worker of one stage, dispatching to that stage's handler (typed by the stage, no casts). */
+/**
+ * The BullMQ worker of one stage, dispatching to that stage's handler. Generic in the
+ * stage so `handlers[stage]` has the type of that one stage's handler (with `stage: Stage`
+ * it would be a union of handlers no payload fits): typed, no casts.
+ */
 function startFor<S extends Stage>(stage: S, handlers: StageHandlers, o: StageWorkerOptions) {
   return startStageWorker(stage, handlers[stage], o);
 }

@@ -12,17 +12,12 @@ import {
   DEFAULT_NFEATURES,
   FEATURE_METHODS,
   FeatureExtractor,
-  featureCandidates,
   featureSettings,
   imagesOf,
   indexImages,
-  referenceIndexOf,
-  type FeatureCandidate,
-  type FeatureSearchInput,
   type FeatureSearchResult,
-  type ReferenceIndex,
   renderHitPng,
-  searchFeatures,
+  searchFeaturesIn,
   type FeatureMethod,
 } from '../../pipelines/features.js';
 import { keyWithinSource, openIndex, readQuery } from '../../pipelines/search.js';
@@ -82,8 +77,7 @@ export function featuresCommand(): Command {
     const bytes = await readQuery(image);
     await initBackend(ctx.config.backend, ctx.logger);
     const extractor = new FeatureExtractor(await loadOpenCv(), featureSettings(method, { nfeatures, workingSize, maxPixels: ctx.config.maxPixels }), ctx.logger);
-    const search = (candidates: FeatureCandidate[], reference: FeatureSearchInput['reference'], excludeKeys?: ReadonlySet<string>) =>
-      searchFeatures({ queryName: image, query: bytes, method, k, candidates, reference, ...(excludeKeys ? { excludeKeys } : {}) }, extractor, ctx.logger);
+    const common = { query: bytes, queryName: image, method, k, candidates: nCandidates, maxPixels: ctx.config.maxPixels };
     let result: FeatureSearchResult;
     let searched: string;
     if (typeof opts.dataset === 'string') {
@@ -91,9 +85,7 @@ export function featuresCommand(): Command {
       try {
         const opened = await openDataset(opts.dataset, { ...services, models: new ModelCache(services.artifacts) });
         const imageOf = imagesOf(await opened.source());
-        const candidates = await featureCandidates({ index: opened.index, model: opened.model, query: bytes, queryName: image, n: Math.max(nCandidates, k), imageOf, maxPixels: ctx.config.maxPixels });
-        const reference = method === 'reference' ? await referenceIndexOf(opened.index, nfeatures * 32, `Dataset "${opts.dataset}"`) : undefined;
-        result = await search(candidates, reference ? { index: () => reference, imageOf } : undefined);
+        result = await searchFeaturesIn({ ...common, index: opened.index, model: opened.model, imageOf, name: `Dataset "${opts.dataset}"` }, extractor, ctx.logger);
         // Read the hits' images while the storage connection is open (for the PNGs).
         for (const hit of result.neighbors) if (typeof hit.image === 'function') hit.image = await hit.image();
       } finally {
@@ -102,12 +94,9 @@ export function featuresCommand(): Command {
       searched = `dataset ${opts.dataset}`;
     } else {
       const opened = await openIndex(String(opts.index));
-      const imageOf = indexImages(opened);
       const exclude = opts.excludeSelf === true ? keyWithinSource(opened, image) : undefined;
-      const n = Math.max(nCandidates, k) + (exclude !== undefined ? 1 : 0);
-      const candidates = await featureCandidates({ index: opened.index, model: opened.model, query: bytes, queryName: image, n, imageOf, maxPixels: ctx.config.maxPixels });
-      const reference: ReferenceIndex | undefined = method === 'reference' ? await referenceIndexOf(opened.index, nfeatures * 32, `The index in ${opened.dir}`) : undefined;
-      result = await search(candidates, reference ? { index: () => reference, imageOf } : undefined, exclude !== undefined ? new Set([exclude]) : undefined);
+      const where = { index: opened.index, model: opened.model, imageOf: indexImages(opened), name: `The index in ${opened.dir}` };
+      result = await searchFeaturesIn({ ...common, ...where, ...(exclude !== undefined ? { excludeKeys: new Set([exclude]) } : {}) }, extractor, ctx.logger);
       searched = opened.dir;
     }
     const pngs: string[] = [];

@@ -1,12 +1,11 @@
-// imgsim train <folder> --out <dir>: ingest and train only; the model lands in <dir>/model/.
+// imgsim train <folder> --out <dir>: the local driver's ingest and train steps; the model lands in <dir>/model/.
 import { Command } from 'commander';
 import { initBackend } from '../../shared/model/backend.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { openSource } from '../../shared/storage/open.js';
-import { UserError } from '../../shared/errors.js';
-import { listSource, sortByKey, trainingSample } from '../../pipelines/ingest.js';
+import { sortByKey } from '../../shared/images/failures.js';
 import { OUTPUT } from '../../pipelines/layout.js';
-import { trainModel } from '../../pipelines/train.js';
+import { listLocally, trainLocally } from '../../pipelines/local-run.js';
 import { formatPsnr, taskLabel, taskSpecFromConfig } from '../../shared/tasks/index.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
@@ -39,18 +38,15 @@ export function trainCommand(): Command {
     const ctx = contextFrom(opts);
     const c = ctx.config;
     await initBackend(c.backend, ctx.logger);
-    const source = await openSource(folder);
-    const out = new LocalStorage(String(opts.out));
-    const common = { logger: ctx.logger, progressBar: ctx.progressBar };
-    const listing = await listSource(source);
-    if (listing.images.length === 0) throw new UserError(`No images found in ${source.uri} (${listing.ignored.length} other files)`);
-    const sample = trainingSample(listing.images, c.trainSample, c.seed, source.uri);
+    const local = { source: await openSource(folder), out: new LocalStorage(String(opts.out)), config: c, logger: ctx.logger, progressBar: ctx.progressBar };
+    const listing = await listLocally(local);
     const taskSpec = taskSpecFromConfig(c);
-    const trained = await trainModel({ source, sample, settings: c, task: taskSpec, models: { storage: out, prefixOf: () => OUTPUT.modelPrefix }, ...common });
+    const trained = await trainLocally(local, listing, taskSpec);
     trained.model.encoder.dispose();
     trained.model.decoder.dispose();
     const failures = sortByKey([...listing.ignored, ...trained.failures]);
-    await out.put(OUTPUT.failures, JSON.stringify(failures, null, 2));
+    await local.out.put(OUTPUT.failures, JSON.stringify(failures, null, 2));
+    const out = local.out;
     const m = trained.model.meta;
     print(ctx, m, [
       `model ${m.modelId} → ${out.resolveKey(OUTPUT.modelPrefix)}`,

@@ -1,4 +1,4 @@
-// What the distributed stages need, passed in explicitly (workers build it from config;
+// What the queue handlers (handlers.ts) and the run operations need, passed in explicitly (workers build it from config;
 // tests build it from their own services). No queue code here: scheduling follow-up
 // jobs goes through the JobScheduler port (shared/jobs/scheduler.ts), implemented on
 // BullMQ in shared/queue.

@@ -42,8 +42,9 @@ export const next = {
       await fanOut(p.runId, p.modelId, deps);
       return 'embed';
     }
+    const chosen = sample(); // refuses too few images before the run says it is training
     await deps.runs.setStatus(p.runId, 'training');
-    await deps.scheduler.train({ runId: p.runId, dataset: p.dataset, source: p.source, mode: p.mode, sample: sample(), ...(p.task ? { task: p.task } : {}) });
+    await deps.scheduler.train({ runId: p.runId, dataset: p.dataset, source: p.source, mode: p.mode, sample: chosen, ...(p.task ? { task: p.task } : {}) });
     return 'train';
   },
 

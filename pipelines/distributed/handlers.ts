@@ -6,7 +6,6 @@
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { JobHandle, StageHandlers } from '../../shared/jobs/handlers.js';
 import type { ModelCache } from '../../shared/model/cache.js';
-import { loadMeta } from '../../shared/model/store.js';
 import type { CollectionHistory } from '../../shared/runs/history.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import { QdrantVectorIndex } from '../../shared/vectors/qdrant/index.js';
@@ -51,7 +50,10 @@ async function ingestJob(p: JobPayload<'ingest'>, deps: StageDeps) {
   if (inPlace !== undefined) await runs.setStatus(p.runId, 'listing', { collection: inPlace });
   const indexed = inPlace !== undefined ? await qdrant.indexedVersions(inPlace, p.dataset) : undefined;
   const listing = await listSource(source, indexed ? { indexed } : {});
-  if (inPlace !== undefined && listing.gone.length > 0) await qdrant.deleteKeys(inPlace, p.dataset, listing.gone);
+  if (inPlace !== undefined && p.modelId && listing.gone.length > 0) {
+    const index = await QdrantVectorIndex.existing(qdrant, { collection: inPlace, dataset: p.dataset, modelId: p.modelId });
+    await index.remove(listing.gone);
+  }
 
   await runs.setTotal(p.runId, listing.toEmbed.length + listing.ignored.length);
   if (listing.ignored.length > 0) await runs.markFailed(p.runId, listing.ignored);
@@ -95,6 +97,7 @@ async function embedJob(p: JobPayload<'embed'>, deps: StageDeps, models: ModelCa
     objects: p.objects,
     model: await models.get(p.modelId),
     settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
+    progressBar: false,
   });
   if (failures.length > 0) await deps.runs.markFailed(p.runId, failures);
   await writeSnapshot(deps.artifacts, p, embedded);
@@ -151,8 +154,7 @@ async function clusterJob(p: JobPayload<'cluster'>, deps: StageDeps, history: Co
 }
 
 async function mapCollection(p: JobPayload<'cluster'>, deps: StageDeps, job: JobHandle) {
-  const meta = await loadMeta(deps.artifacts, artifactKeys.model(p.modelId));
-  const index = new QdrantVectorIndex(deps.qdrant, { collection: p.collection, dataset: p.dataset, modelId: p.modelId, dim: meta.embeddingDim });
+  const index = await QdrantVectorIndex.existing(deps.qdrant, { collection: p.collection, dataset: p.dataset, modelId: p.modelId });
   let lastReport = 0;
   const report = (progress: ClusterProgress): void => {
     const now = Date.now();
@@ -169,6 +171,7 @@ async function mapCollection(p: JobPayload<'cluster'>, deps: StageDeps, job: Job
     settings: deps.config,
     title: p.dataset,
     logger: deps.logger.child({ runId: p.runId }),
+    progressBar: false,
     onProgress: report,
   });
 }

@@ -7,13 +7,9 @@ import { UserError } from '../errors.js';
 import { clusterKMeans } from './kmeans.js';
 import { reducePca } from './pca.js';
 import { runTsne } from './tsne.js';
+import type { VectorMatrix } from '../vectors/read-all.js';
 
-export interface VectorMatrix {
-  keys: string[];
-  dim: number;
-  /** keys.length × dim, row-major. */
-  vectors: Float32Array;
-}
+export type { VectorMatrix } from '../vectors/read-all.js';
 
 export interface ClusterMapOptions {
   pcaComponents: number;

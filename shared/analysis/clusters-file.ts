@@ -7,6 +7,7 @@ export const CLUSTER_PLOT_FILE = 'clusters.png';
 
 export const clustersFileSchema = z.object({
   version: z.literal(1).optional().describe('1 (absent in files written before the format was versioned)'),
+  /** The model whose vectors were mapped (local files written before version 1 lack it: search then ignores their labels). */
   modelId: z.string(),
   /** The Qdrant collection mapped (queued datasets); absent for a local index. */
   collection: z.string().optional(),

@@ -1,10 +1,9 @@
 // The one configuration schema. Every setting has an environment variable, most a CLI
 // flag, a documented default and a zod type. `loadConfig` (load.ts) parses it once.
 //
-// One file on purpose, though long: it is one table, one entry per setting, in the order
-// of the README's configuration table generated from it (npm run docs:config). Each
-// setting's default and limits are found here and nowhere else; split by topic, the table
-// would be read in pieces and its order kept by hand.
+// One file on purpose, though long: one table, one entry per setting, in the order of the
+// README's configuration table (npm run docs:config); split by topic, it would be read in
+// pieces and its order kept by hand.
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);

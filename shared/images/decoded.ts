@@ -1,5 +1,6 @@
-// Decoded images held in memory between stages of one local run: keys and 8-bit RGB
-// pixels (HWC, size×size×3 per image; 12 KiB each at 64×64), so a run decodes once.
+// Decoded images held in memory: keys and 8-bit RGB pixels (HWC, size×size×3 per image;
+// 12 KiB each at 64×64) — the training sample (the train stage), reused by a local run's
+// embed stage so the sample is not decoded twice.
 
 export interface DecodedImages {
   size: number;

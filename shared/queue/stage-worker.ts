@@ -15,8 +15,6 @@ import { queueErrorListener } from './connection.js';
 import { createRetryLog } from './retry-log.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, failureKind, isFinalAttempt, type FailureKind, type RetryPolicy } from './retry-policy.js';
 
-export type { StageHandler } from '../jobs/handlers.js';
-
 export interface FinalFailure {
   error: Error;
   kind: FailureKind;

@@ -1,5 +1,6 @@
-// Names shared by the distributed stages, the server and the CLI: Qdrant collections and
+// Names shared by the queue handlers, the server and the CLI: Qdrant collections and
 // aliases, and where artefacts live in the artefact store. (Redis keys: keys.ts.)
+import { CLUSTER_PLOT_FILE, CLUSTERS_FILE } from '../analysis/clusters-file.js';
 
 /**
  * The collection a run builds: one per (dataset, model, run), so a full re-index never
@@ -17,16 +18,17 @@ export function aliasName(dataset: string): string {
   return `imgsim_${dataset}`;
 }
 
+/** A collection's own artefacts (clusters.json/png), restored by a rollback to it. */
+const collectionDir = (dataset: string, collection: string): string => `datasets/${dataset}/collections/${collection}/`;
+
 export const artifactKeys = {
   model: (modelId: string) => `models/${modelId}/`,
   listing: (runId: string) => `runs/${runId}/listing.json`,
   snapshot: (runId: string, attempt: string, batch: number) => `runs/${runId}/batches/${attempt}${String(batch).padStart(6, '0')}.npy`,
   snapshotIds: (runId: string, attempt: string, batch: number) => `runs/${runId}/batches/${attempt}${String(batch).padStart(6, '0')}.json`,
-  clusters: (dataset: string) => `datasets/${dataset}/clusters.json`,
-  clusterPlot: (dataset: string) => `datasets/${dataset}/clusters.png`,
-  /** Per-collection copies, restored by a rollback to that collection. */
-  /** A collection's own artefacts (clusters.json/png), restored by a rollback to it. */
-  collectionDir: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/`,
-  collectionClusters: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/clusters.json`,
-  collectionClusterPlot: (dataset: string, collection: string) => `datasets/${dataset}/collections/${collection}/clusters.png`,
+  clusters: (dataset: string) => `datasets/${dataset}/${CLUSTERS_FILE}`,
+  clusterPlot: (dataset: string) => `datasets/${dataset}/${CLUSTER_PLOT_FILE}`,
+  collectionDir,
+  collectionClusters: (dataset: string, collection: string) => `${collectionDir(dataset, collection)}${CLUSTERS_FILE}`,
+  collectionClusterPlot: (dataset: string, collection: string) => `${collectionDir(dataset, collection)}${CLUSTER_PLOT_FILE}`,
 };

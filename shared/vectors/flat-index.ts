@@ -75,9 +75,6 @@ export class FlatIndex implements VectorIndex {
     if (vector.length !== this.dim) {
       throw new UserError(`Query vector has ${vector.length} dimensions, the index has ${this.dim}`);
     }
-    if (filter?.cluster !== undefined && this.labels.size === 0) {
-      throw new UserError('This index has no cluster labels yet: run `imgsim cluster --index <dir>` first');
-    }
     const folder = folderPrefix(filter?.keyPrefix ?? '');
     const qn = Math.sqrt(dot(vector, vector, 0, this.dim));
     const top = new TopK(k);

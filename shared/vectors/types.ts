@@ -37,7 +37,7 @@ export interface ClusterPlacement {
 export interface SearchFilter {
   /** Only keys under this folder ("a/b" matches "a/b/c.jpg", not "a/bc.jpg"). */
   keyPrefix?: string;
-  /** Only points of this cluster label. */
+  /** Only points of this cluster label (none match before the index has been clustered). */
   cluster?: number;
 }
 

@@ -99,6 +99,14 @@ export class QdrantStore {
     }
   }
 
+  /** The size of the collection's one unnamed vector; undefined when it does not exist (or has named vectors). */
+  async vectorSize(name: string): Promise<number | undefined> {
+    if (!(await this.collectionExists(name))) return undefined;
+    const info = await this.call(`read collection "${name}"`, () => this.client.getCollection(name));
+    const vectors = info.config.params.vectors as Partial<Schemas['VectorParams']> | undefined;
+    return typeof vectors?.size === 'number' ? vectors.size : undefined;
+  }
+
   async collectionExists(name: string): Promise<boolean> {
     const r = await this.call(`check collection "${name}"`, () => this.client.collectionExists(name));
     return r.exists;

@@ -8,8 +8,6 @@
 import type { Schemas } from '@qdrant/js-client-rest';
 import { folderPrefix } from '../key-prefix.js';
 
-export { folderPrefix };
-
 export interface PointFilter {
   dataset?: string;
   /** A folder of keys ('photos/2024/'); '' or undefined: all keys. */
@@ -30,7 +28,6 @@ export function keyDirs(key: string): string[] {
   }
   return dirs;
 }
-
 
 export function toQdrantFilter(
   filter: PointFilter | undefined,

@@ -15,6 +15,6 @@ export {
   type QdrantRetryInfo,
 } from './adapter.js';
 export { QdrantError, displayUrl } from './errors.js';
-export { keyDirs, folderPrefix, toQdrantFilter } from './filter.js';
+export { keyDirs, toQdrantFilter } from './filter.js';
 export { pointId, uuidV5, POINT_ID_NAMESPACE } from './point-id.js';
 export { QdrantVectorIndex, type QdrantVectorIndexOptions } from './vector-index.js';

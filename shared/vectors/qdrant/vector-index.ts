@@ -39,6 +39,13 @@ export class QdrantVectorIndex implements VectorIndex {
     return new QdrantVectorIndex(store, options);
   }
 
+  /** Binds an index to a collection that exists, reading its vector size; a UserError when it does not exist. */
+  static async existing(store: QdrantStore, options: Omit<QdrantVectorIndexOptions, 'dim'>): Promise<QdrantVectorIndex> {
+    const dim = await store.vectorSize(options.collection);
+    if (dim === undefined) throw new UserError(`Qdrant collection "${options.collection}" at ${store.url} does not exist (or has named vectors)`);
+    return new QdrantVectorIndex(store, { ...options, dim });
+  }
+
   count(): Promise<number> {
     return this.store.count(this.collection, { dataset: this.dataset });
   }

@@ -3,10 +3,9 @@
 // neighbours re-ranked by ORB matching (method match), or the reference method; the
 // candidates' images are read from the dataset's source. As `imgsim features --dataset`.
 import type { FastifyInstance } from 'fastify';
-import { UserError } from '../../../shared/errors.js';
 import { loadOpenCv } from '../../../shared/features/opencv.js';
 import { openDataset } from '../../../shared/runs/open-dataset.js';
-import { FeatureExtractor, featureCandidates, featureSettings, imagesOf, referenceIndexOf, searchFeatures } from '../../../pipelines/features.js';
+import { FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn } from '../../../pipelines/features.js';
 import { QueryImageError } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
 import { HttpError, parseRequest } from '../errors.js';
@@ -26,15 +25,14 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
     let result;
     try {
       const opened = await openDataset(record.name, { ...deps, models: ctx.models });
-      const imageOf = imagesOf(await opened.source());
-      const query = { query: upload.bytes, queryName: upload.filename };
-      const candidates = await featureCandidates({ index: opened.index, model: opened.model, ...query, n: Math.max(f.candidates, f.k), imageOf, maxPixels: deps.config.maxPixels });
       const extractor = new FeatureExtractor(await loadOpenCv(), settings, deps.logger);
-      const reference = f.method === 'reference' ? await referenceIndexOf(opened.index, settings.nfeatures * 32, `Dataset "${record.name}"`) : undefined;
-      result = await searchFeatures({ ...query, method: f.method, k: f.k, candidates, ...(reference ? { reference: { index: () => reference, imageOf } } : {}) }, extractor, deps.logger);
+      result = await searchFeaturesIn(
+        { index: opened.index, model: opened.model, imageOf: imagesOf(await opened.source()), name: `Dataset "${record.name}"`, query: upload.bytes, queryName: upload.filename, method: f.method, k: f.k, candidates: f.candidates, maxPixels: deps.config.maxPixels },
+        extractor,
+        deps.logger,
+      );
     } catch (error) {
       if (error instanceof QueryImageError) throw new HttpError(error.reason === 'too-many-pixels' ? 413 : 415, `form.image: ${error.message}`);
-      if (error instanceof UserError && /Cannot decode the query image/.test(error.message)) throw new HttpError(415, `form.image: ${error.message}`);
       throw error;
     }
     return {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImageError, UserError } from '../../../shared/errors.js';
-import { failureOf } from '../../../pipelines/ingest.js';
+import { failureOf } from '../../../shared/images/failures.js';
 import { S3NoSuchKeyError, S3UnreachableError } from '../../../shared/storage/s3/index.js';
 
 const errno = (code: string): Error => Object.assign(new Error(`${code}: x.jpg`), { code });

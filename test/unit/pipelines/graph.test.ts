@@ -1,0 +1,77 @@
+// The pipeline graph (pipelines/distributed/graph.ts): what `next` schedules after each
+// stage is what PIPELINE_GRAPH declares, and a run that cannot train never says "training".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FanOut, JobScheduler } from '../../../shared/jobs/scheduler.js';
+import type { RunStore } from '../../../shared/runs/index.js';
+import type { Storage } from '../../../shared/storage/types.js';
+import { STAGES } from '../../../shared/jobs/contracts.js';
+import { next, PIPELINE_GRAPH } from '../../../pipelines/distributed/graph.js';
+
+function fakes(listing: Array<{ key: string; etag: string }>) {
+  const statuses: string[] = [];
+  const scheduled: Array<{ stage: 'train' | 'fanOut'; plan?: FanOut }> = [];
+  const runs = {
+    get: () => Promise.resolve({ id: 'run-000001', dataset: 'ds', source: 'file:///src' }),
+    setStatus: (_id: string, status: string) => {
+      statuses.push(status);
+      return Promise.resolve();
+    },
+  } as unknown as RunStore;
+  const artifacts = { get: () => Promise.resolve(Buffer.from(JSON.stringify(listing))) } as unknown as Storage;
+  const scheduler: JobScheduler = {
+    ingest: () => Promise.resolve(),
+    train: () => {
+      scheduled.push({ stage: 'train' });
+      return Promise.resolve();
+    },
+    fanOut: (plan) => {
+      scheduled.push({ stage: 'fanOut', plan });
+      return Promise.resolve();
+    },
+  };
+  return { deps: { runs, artifacts, scheduler, config: { jobBatchSize: 2 } }, statuses, scheduled };
+}
+
+const listing = [1, 2, 3, 4, 5].map((i) => ({ key: `k${i}.jpg`, etag: `e${i}` }));
+const run = { runId: 'run-000001', dataset: 'ds', source: 'file:///src', mode: 'all' as const };
+
+test('the graph names every stage, and every successor is a stage', () => {
+  assert.deepEqual(Object.keys(PIPELINE_GRAPH).sort(), [...STAGES].sort());
+  for (const { next: successors } of Object.values(PIPELINE_GRAPH)) for (const s of successors) assert.ok(STAGES.includes(s));
+});
+
+test('ingest without a model → train on the sample; train → fan out embed → index in batches, then cluster', async () => {
+  const f = fakes(listing);
+  assert.equal(await next.ingest(run, () => listing.slice(0, 2), f.deps), 'train');
+  assert.ok(PIPELINE_GRAPH.ingest.next.includes('train'));
+  assert.deepEqual(f.statuses, ['training']);
+  await next.train(run.runId, 'model-1', f.deps);
+  assert.ok(PIPELINE_GRAPH.train.next.includes('embed'));
+  const plan = f.scheduled.at(-1)?.plan;
+  assert.equal(plan?.modelId, 'model-1');
+  assert.deepEqual(plan.batches.map((b) => b.length), [2, 2, 1]);
+  assert.deepEqual(PIPELINE_GRAPH.embed.next, ['index']);
+  assert.deepEqual(PIPELINE_GRAPH.index.next, ['cluster']);
+  assert.deepEqual(PIPELINE_GRAPH.cluster.next, []);
+});
+
+test('ingest with a model → fan out at once', async () => {
+  const f = fakes(listing);
+  assert.equal(await next.ingest({ ...run, modelId: 'model-2' }, () => [], f.deps), 'embed');
+  assert.ok(PIPELINE_GRAPH.ingest.next.includes('embed'));
+  assert.deepEqual(f.scheduled.map((s) => s.stage), ['fanOut']);
+  assert.deepEqual(f.statuses, ['embedding']);
+});
+
+test('a source too small to train fails before the run says it is training', async () => {
+  const f = fakes(listing);
+  await assert.rejects(
+    next.ingest(run, () => {
+      throw new Error('Cannot train on 1 image(s)');
+    }, f.deps),
+    /Cannot train/,
+  );
+  assert.deepEqual(f.statuses, []);
+  assert.deepEqual(f.scheduled, []);
+});
