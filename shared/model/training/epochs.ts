@@ -116,6 +116,9 @@ export async function runEpochs({ model, images, spec, split, step, threads }: E
         break;
       }
     }
+  } catch (error) {
+    best?.weights.forEach((w) => w.dispose()); // a failed run (divergence…) leaves no tensors behind
+    throw error;
   } finally {
     progress.stop();
     await parallel?.close();

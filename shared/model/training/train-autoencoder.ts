@@ -40,23 +40,32 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
   };
   const model = buildAutoencoder(arch);
   const split = splitIndices(images.keys.length, o.validationSplit, o.seed);
-  const step = createTrainStep(model, images, spec, o);
-
-  // 2. The epochs, stopping early when the validation loss stops improving.
-  const started = performance.now();
   let run: EpochsResult;
+  let trainSeconds: number;
+  let metrics: Awaited<ReturnType<typeof evaluateTask>>;
   try {
-    run = await runEpochs({ model, images, spec, split, step, threads }, o);
-  } finally {
-    step.optimizer.dispose();
+    const step = createTrainStep(model, images, spec, o);
+
+    // 2. The epochs, stopping early when the validation loss stops improving.
+    const started = performance.now();
+    try {
+      run = await runEpochs({ model, images, spec, split, step, threads }, o);
+    } finally {
+      step.optimizer.dispose();
+    }
+
+    // 3. The best epoch's weights back into the model.
+    restoreBest(model, run.best);
+    trainSeconds = (performance.now() - started) / 1000;
+
+    // 4. Quality on the validation split, with its fixed per-image corruption.
+    metrics = await evaluateTask(model, images, split.validation, spec, trainingSeeds(o.seed).noise, o.batchSize);
+  } catch (error) {
+    // A worker retries a failed training in the same process: leave no model behind.
+    model.encoder.dispose();
+    model.decoder.dispose();
+    throw error;
   }
-
-  // 3. The best epoch's weights back into the model.
-  restoreBest(model, run.best);
-  const trainSeconds = (performance.now() - started) / 1000;
-
-  // 4. Quality on the validation split, with its fixed per-image corruption.
-  const metrics = await evaluateTask(model, images, split.validation, spec, trainingSeeds(o.seed).noise, o.batchSize);
 
   // 5. meta.json.
   const meta = buildModelMeta({ spec, imageSize: images.size, arch, split, run, trainSeconds, metrics }, o);

@@ -90,3 +90,22 @@ test('tf.memory().numTensors stays flat across training batches, and nothing lea
   r.decoder.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('a training that fails (the loss diverges, or onBatch throws) leaves no tensors behind', async () => {
+  await initBackend('wasm');
+  const images = toyImages(24);
+  const before = tf.memory().numTensors;
+  let batches = 0;
+  await assert.rejects(
+    trainAutoencoder(images, {
+      ...base,
+      epochs: 3,
+      onBatch: () => {
+        // Fails in the second epoch, once a best epoch's weights have been copied.
+        if (++batches > 2 * Math.ceil(18 / base.batchSize)) throw new Error('stop here');
+      },
+    }),
+    /stop here/,
+  );
+  assert.equal(tf.memory().numTensors, before);
+});
