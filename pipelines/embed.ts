@@ -80,14 +80,37 @@ interface Decoded {
   data: Float32Array;
 }
 
+/** The embed stage, every vector in memory at the end (a queue embed job's batch). */
 export async function embedImages(input: EmbedInput): Promise<{ embedded: EmbeddedImages; failures: Failure[] }> {
+  const dim = embeddingDimOf(input.model.encoder);
+  const embedded: EmbeddedImages = { modelId: input.model.meta.modelId, dim, keys: [], etags: [], widths: [], heights: [], vectors: new Float32Array(0) };
+  const chunks: Float32Array[] = [];
+  const { failures } = await embedBatches(input, (batch) => {
+    chunks.push(batch.vectors);
+    embedded.keys.push(...batch.keys);
+    embedded.etags.push(...batch.etags);
+    embedded.widths.push(...batch.widths);
+    embedded.heights.push(...batch.heights);
+  });
+  embedded.vectors = concat(chunks, embedded.keys.length * dim);
+  return { embedded, failures };
+}
+
+/**
+ * The embed stage as a stream: each encoded batch (the images of one encoder call that
+ * decoded, in order) goes to `onBatch`, awaited before the next batch is taken, and is
+ * not kept. Returns how many images were embedded and the failures, sorted by key.
+ */
+export async function embedBatches(
+  input: EmbedInput,
+  onBatch: (batch: EmbeddedImages) => void | Promise<void>,
+): Promise<{ embedded: number; failures: Failure[] }> {
   const { source, objects, settings: o } = input;
   const { meta, encoder } = input.model;
   const size = meta.inputSize;
   const dim = embeddingDimOf(encoder);
   const per = size * size * 3;
-  const embedded: EmbeddedImages = { modelId: meta.modelId, dim, keys: [], etags: [], widths: [], heights: [], vectors: new Float32Array(0) };
-  const chunks: Float32Array[] = [];
+  let count = 0;
   const failures: Failure[] = [];
   const progress = createProgress({ label: 'embed', total: objects.length, logger: input.logger, bar: input.progressBar });
 
@@ -111,13 +134,21 @@ export async function embedImages(input: EmbedInput): Promise<{ embedded: Embedd
     }
   };
 
-  // One settled-later slot per object; the pump starts decodes in order, at most
-  // `concurrency` in flight and at most `ahead` beyond what the encoder has taken.
-  const slots = objects.map(() => {
-    let resolve: (d: Decoded | undefined) => void = () => undefined;
-    const promise = new Promise<Decoded | undefined>((r) => (resolve = r));
-    return { promise, resolve };
-  });
+  // One settled-later slot per object being decoded; the pump starts decodes in order, at
+  // most `concurrency` in flight and at most `ahead` beyond what the encoder has taken.
+  // A slot is made when first needed and dropped once its batch is taken, so decoded
+  // pixels are held for the images ahead of the encoder only.
+  const slots = new Map<number, { promise: Promise<Decoded | undefined>; resolve: (d: Decoded | undefined) => void }>();
+  const slot = (i: number) => {
+    let s = slots.get(i);
+    if (!s) {
+      let resolve: (d: Decoded | undefined) => void = () => undefined;
+      const promise = new Promise<Decoded | undefined>((r) => (resolve = r));
+      s = { promise, resolve };
+      slots.set(i, s);
+    }
+    return s;
+  };
   const ahead = Math.max(2 * o.batchSize, o.concurrency);
   let started = 0;
   let running = 0;
@@ -128,7 +159,7 @@ export async function embedImages(input: EmbedInput): Promise<{ embedded: Embedd
       running++;
       void decodeOne(objects[i] as ObjectRef).then((d) => {
         running--;
-        (slots[i] as (typeof slots)[number]).resolve(d);
+        slot(i).resolve(d);
         pump();
       });
     }
@@ -138,20 +169,26 @@ export async function embedImages(input: EmbedInput): Promise<{ embedded: Embedd
     for (let start = 0; start < objects.length; start += o.batchSize) {
       const end = Math.min(objects.length, start + o.batchSize);
       pump();
-      const decoded = (await Promise.all(slots.slice(start, end).map((s) => s.promise))).filter((d): d is Decoded => d !== undefined);
+      const taken = Array.from({ length: end - start }, (_, j) => slot(start + j).promise);
+      const decoded = (await Promise.all(taken)).filter((d): d is Decoded => d !== undefined);
+      for (let i = start; i < end; i++) slots.delete(i);
       if (fatal !== undefined) throw fatal;
       consumed = end;
       pump(); // the next images start decoding before this batch is encoded
       if (decoded.length > 0) {
         const batch = new Float32Array(decoded.length * per);
         decoded.forEach((d, i) => batch.set(d.data, i * per));
-        chunks.push(encodeBatch(encoder, batch, decoded.length, size));
-        for (const d of decoded) {
-          embedded.keys.push(d.key);
-          embedded.etags.push(d.etag);
-          embedded.widths.push(d.width);
-          embedded.heights.push(d.height);
-        }
+        const vectors = encodeBatch(encoder, batch, decoded.length, size);
+        count += decoded.length;
+        await onBatch({
+          modelId: meta.modelId,
+          dim,
+          keys: decoded.map((d) => d.key),
+          etags: decoded.map((d) => d.etag),
+          widths: decoded.map((d) => d.width),
+          heights: decoded.map((d) => d.height),
+          vectors,
+        });
       }
       progress.update(end);
       await yieldToEventLoop();
@@ -159,8 +196,7 @@ export async function embedImages(input: EmbedInput): Promise<{ embedded: Embedd
   } finally {
     progress.stop();
   }
-  embedded.vectors = concat(chunks, embedded.keys.length * dim);
-  return { embedded, failures: sortByKey(failures) };
+  return { embedded: count, failures: sortByKey(failures) };
 }
 
 function concat(chunks: readonly Float32Array[], length: number): Float32Array {

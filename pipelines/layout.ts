@@ -46,6 +46,11 @@ export async function readIndexManifest(storage: Storage): Promise<IndexManifest
 /** Save a local index (embeddings.npy, ids.json) and its index.json. */
 export async function writeIndexFolder(out: Storage, index: FlatIndex, ref: Pick<IndexManifest, 'source' | 'model' | 'modelId'>): Promise<void> {
   await index.save(out);
-  const manifest: IndexManifest = { version: 1, ...ref, dim: index.dim, count: await index.count(), createdAt: new Date().toISOString() };
+  await writeIndexManifest(out, { ...ref, dim: index.dim, count: await index.count() });
+}
+
+/** index.json of an index folder whose embeddings.npy and ids.json are written (streamed by the local run). */
+export async function writeIndexManifest(out: Storage, ref: Pick<IndexManifest, 'source' | 'model' | 'modelId' | 'dim' | 'count'>): Promise<void> {
+  const manifest: IndexManifest = { version: 1, ...ref, createdAt: new Date().toISOString() };
   await out.put(OUTPUT.index, JSON.stringify(manifest, null, 2));
 }

@@ -6,6 +6,11 @@
 // The steps (listLocally, trainLocally, embedLocally) are also what `imgsim train` and
 // `imgsim embed` run. failures.json is written as soon as something is known, so nothing
 // learnt about bad files is lost if a later stage fails.
+// The embed stage streams: each encoded batch is appended to embeddings.npy, ids.json and
+// manifest.json as it comes (FlatIndexWriter), and the index is then read from the folder
+// once (FlatIndex.load: one copy of the vectors, in shared memory) — peak memory is the
+// vectors plus a few bytes of metadata per image, not a second and third copy of them.
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../shared/config/index.js';
 import { UserError } from '../shared/errors.js';
@@ -18,12 +23,12 @@ import { LocalStorage } from '../shared/storage/local.js';
 import { openSource } from '../shared/storage/open.js';
 import type { Storage } from '../shared/storage/types.js';
 import { FlatIndex } from '../shared/vectors/flat-index.js';
+import { FlatIndexWriter } from '../shared/vectors/flat-index-writer.js';
 import { clusterIndex, type ClusterResult } from './cluster.js';
-import { embedImages, type EmbeddedImages } from './embed.js';
-import { indexVectors } from './index-vectors.js';
+import { embedBatches, embeddingDimOf, type EmbeddedImages } from './embed.js';
 import type { TaskSpec } from '../shared/tasks/index.js';
 import { listSource, trainingSample, type Listing } from './ingest.js';
-import { OUTPUT, writeIndexFolder } from './layout.js';
+import { OUTPUT, writeIndexManifest } from './layout.js';
 import { trainModel, type Trained } from './train.js';
 
 export interface LocalRunOptions {
@@ -121,9 +126,11 @@ export async function trainLocally(ctx: LocalContext, listing: Listing, task?: T
 }
 
 /**
- * The embed and index stages with the local adapters: the listing's images into a
- * FlatIndex saved in <out> with index.json (`modelRef`: the model folder, relative to
- * <out> or absolute); failures.json and manifest.json written.
+ * The embed and index stages with the local adapters: the listing's images streamed into
+ * a FlatIndex folder in <out> (embeddings.npy, ids.json, manifest.json appended batch by
+ * batch), index.json (`modelRef`: the model folder, relative to <out> or absolute) and
+ * failures.json written, then the index read back once. `embedded.vectors` is the index's
+ * own matrix (a view, not a copy).
  */
 export async function embedLocally(
   ctx: LocalContext,
@@ -133,20 +140,81 @@ export async function embedLocally(
   predecoded?: DecodedImages,
 ): Promise<{ embedded: EmbeddedImages; failures: Failure[]; index: FlatIndex }> {
   const c = ctx.config;
-  const { embedded, failures: bad } = await embedImages({
-    source: ctx.source,
-    objects: listing.toEmbed,
-    model,
-    settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
-    ...(predecoded ? { predecoded } : {}),
-    ...common(ctx),
-  });
+  const dim = embeddingDimOf(model.encoder);
+  const meta: Omit<EmbeddedImages, 'vectors'> = { modelId: model.meta.modelId, dim, keys: [], etags: [], widths: [], heights: [] };
+  const writer = await FlatIndexWriter.create(ctx.out, dim);
+  const manifest = await ManifestWriter.create(ctx.out, { source: ctx.source.uri, listed: listing.images.length + listing.ignored.length, size: model.meta.inputSize, fit: model.meta.fit });
+  let bad: Failure[];
+  try {
+    ({ failures: bad } = await embedBatches(
+      {
+        source: ctx.source,
+        objects: listing.toEmbed,
+        model,
+        settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
+        ...(predecoded ? { predecoded } : {}),
+        ...common(ctx),
+      },
+      async (batch) => {
+        await writer.append(batch.keys, batch.vectors);
+        await manifest.append(batch);
+        meta.keys.push(...batch.keys);
+        meta.etags.push(...batch.etags);
+        meta.widths.push(...batch.widths);
+        meta.heights.push(...batch.heights);
+      },
+    ));
+  } catch (error) {
+    await writer.abort();
+    await manifest.abort();
+    throw error;
+  }
   const failures = await writeFailures(ctx.out, [...listing.ignored, ...bad]);
-  await ctx.out.put(OUTPUT.manifest, JSON.stringify(manifestOf(ctx.source, listing, embedded, failures, model), null, 1));
-  const index = new FlatIndex(embedded.dim);
-  await indexVectors(index, embedded);
-  await writeIndexFolder(ctx.out, index, { source: ctx.source.uri, model: modelRef, modelId: embedded.modelId });
-  return { embedded, failures, index };
+  await writer.close();
+  await manifest.close({ decoded: meta.keys.length, failed: failures.length });
+  const index = await FlatIndex.load(ctx.out);
+  await writeIndexManifest(ctx.out, { source: ctx.source.uri, model: modelRef, modelId: meta.modelId, dim, count: await index.count() });
+  return { embedded: { ...meta, vectors: index.view() }, failures, index };
+}
+
+/**
+ * manifest.json written as the images are embedded: the run's facts first, one entry per
+ * embedded image as it comes, the counts known only at the end last.
+ */
+class ManifestWriter {
+  private entries = 0;
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly file: string,
+  ) {}
+
+  static async create(out: LocalStorage, head: { source: string; listed: number; size: number; fit: string }): Promise<ManifestWriter> {
+    const file = out.resolveKey(OUTPUT.manifest);
+    const handle = await open(`${file}.partial`, 'w');
+    const fields = Object.entries(head).map(([k, v]) => ` ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`);
+    await handle.write(`{\n${fields.join('')} "images": [`);
+    return new ManifestWriter(handle, file);
+  }
+
+  async append(e: Omit<EmbeddedImages, 'vectors' | 'modelId' | 'dim'>): Promise<void> {
+    const lines = e.keys.map((key, i) => `${this.entries + i === 0 ? '' : ','}\n  ${JSON.stringify({ key, etag: e.etags[i], width: e.widths[i], height: e.heights[i] })}`);
+    this.entries += e.keys.length;
+    await this.handle.write(lines.join(''));
+  }
+
+  async close(counts: { decoded: number; failed: number }): Promise<void> {
+    try {
+      await this.handle.write(`${this.entries === 0 ? '' : '\n '}],\n "decoded": ${counts.decoded},\n "failed": ${counts.failed}\n}\n`);
+    } finally {
+      await this.handle.close();
+    }
+    await rename(`${this.file}.partial`, this.file);
+  }
+
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+    await rm(`${this.file}.partial`, { force: true });
+  }
 }
 
 /** A run that maps nothing (fewer than 3 images, or no cluster stage) leaves no map of an earlier run behind. */
@@ -159,16 +227,4 @@ async function writeFailures(out: Storage, failures: Failure[]): Promise<Failure
   const sorted = sortByKey([...failures]);
   await out.put(OUTPUT.failures, JSON.stringify(sorted, null, 2));
   return sorted;
-}
-
-function manifestOf(source: Storage, listing: Listing, e: EmbeddedImages, failures: readonly Failure[], model: LoadedModel): unknown {
-  return {
-    source: source.uri,
-    listed: listing.images.length + listing.ignored.length,
-    decoded: e.keys.length,
-    failed: failures.length,
-    size: model.meta.inputSize,
-    fit: model.meta.fit,
-    images: e.keys.map((key, i) => ({ key, etag: e.etags[i], width: e.widths[i], height: e.heights[i] })),
-  };
 }

@@ -88,3 +88,41 @@ test('all-pairs neighbours on the tfjs backend agree with the flat index', () =>
     assert.deepEqual(Array.from(nn.subarray(i * 5, i * 5 + 5)), want);
   }
 });
+
+test('search in worker threads gives searchSync and brute force answers, with exclusions and filters', async () => {
+  const d = 20;
+  const n = 500;
+  const data = randomMatrix(n, d, 4);
+  const keys = Array.from({ length: n }, (_, i) => `${i % 2 === 0 ? 'even' : 'odd'}/${i}`);
+  const index = FlatIndex.fromMatrix(keys, data, d);
+  index.parallelFrom = 0; // every search goes to the workers
+  await index.setClusters(keys.map((key, i) => ({ key, x: 0, y: 0, label: i % 3 })));
+  const queries = randomMatrix(4, d, 5);
+  for (let qi = 0; qi < 4; qi++) {
+    const q = queries.subarray(qi * d, (qi + 1) * d);
+    const want = bruteForce(data, d, q);
+    const got = await index.search(q, { k: 7 });
+    assert.deepEqual(got.map((h) => h.key), want.slice(0, 7).map((w) => keys[w.row]));
+    assert.deepEqual(got, index.searchSync(q, { k: 7 }));
+    const excluded = new Set(want.slice(0, 3).map((w) => keys[w.row] as string));
+    const ex = await index.search(q, { k: 5, excludeKeys: excluded });
+    assert.deepEqual(ex.map((h) => h.key), want.slice(3, 8).map((w) => keys[w.row]));
+    const filter = { keyPrefix: 'odd', cluster: 1 };
+    const filtered = await index.search(q, { k: 5, filter });
+    const wantFiltered = want.filter((w) => w.row % 2 === 1 && w.row % 3 === 1).slice(0, 5);
+    assert.deepEqual(filtered.map((h) => h.key), wantFiltered.map((w) => keys[w.row]));
+    assert.ok(filtered.every((h) => h.cluster === 1));
+    assert.deepEqual(filtered, index.searchSync(q, { k: 5, filter }));
+  }
+  assert.deepEqual(await index.search(queries.subarray(0, d), { k: 0 }), []);
+});
+
+test('adopt keeps the given matrix (no copy) and finds what fromMatrix finds', () => {
+  const d = 8;
+  const data = randomMatrix(50, d, 6);
+  const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
+  const adopted = FlatIndex.adopt(keys, data, d);
+  assert.equal(adopted.view().buffer, data.buffer);
+  const q = data.subarray(3 * d, 4 * d);
+  assert.deepEqual(adopted.searchSync(q, { k: 5 }), FlatIndex.fromMatrix(keys, data, d).searchSync(q, { k: 5 }));
+});

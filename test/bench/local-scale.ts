@@ -1,0 +1,223 @@
+// The local mode at scale (issue 12, deliverable 3):
+//   (a) search latency per query over N synthetic 1,024-d rows (default 100k and 1M):
+//       the FlatIndex as it was before issue 12 (its per-row loop, copied here as the
+//       baseline) against today's FlatIndex.searchSync (one thread) and FlatIndex.search
+//       (worker threads over the shared matrix); the answers are checked equal;
+//   (b) peak RSS of an `imgsim run`-equivalent (runLocal: list, train on the seeded sample,
+//       embed streamed into embeddings.npy, the index read back; no cluster stage — its
+//       memory is the cluster benchmark's) on N generated 64×64 JPEGs, each N in its own
+//       child process, with the growth of peak RSS against N and the size of the vectors.
+// Prints figures and ratios; asserts no timing.
+//
+//   npm run bench:local-scale [-- --rows=100000,1000000 --queries=10 --images=5000,20000]
+//   npm run bench:local-scale -- --images=100000 --rows=0      (the 100k-image target)
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { mapConcurrent } from '../../shared/concurrency.js';
+import { loadConfig } from '../../shared/config/load.js';
+import { initBackend } from '../../shared/model/backend.js';
+import { TopK } from '../../shared/vectors/top-k.js';
+import { FlatIndex } from '../../shared/vectors/flat-index.js';
+import { scanThreads } from '../../shared/vectors/parallel-scan.js';
+import { runLocal } from '../../pipelines/local-run.js';
+import { CACHE_ROOT, intOption, machineLine, median, option, table } from './common.js';
+
+const argv = process.argv.slice(2);
+const DIM = intOption(argv, 'dim', 1024);
+
+// ---------------------------------------------------------------------------------
+// (a) search
+
+/** Clustered rows (64 centres + noise), written straight into shared memory, deterministic. */
+function syntheticRows(n: number, d: number, seed: number): Float32Array {
+  const data = new Float32Array(new SharedArrayBuffer(n * d * 4));
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296 - 0.5;
+  };
+  const centres = Float32Array.from({ length: 64 * d }, () => next() * 4);
+  for (let r = 0; r < n; r++) {
+    const c = (r % 64) * d;
+    const o = r * d;
+    for (let j = 0; j < d; j++) data[o + j] = (centres[c + j] as number) + next();
+  }
+  return data;
+}
+
+/** FlatIndex.searchSync before issue 12: per-row key checks, one running sum. */
+function baselineSearch(keys: readonly string[], data: Float32Array, norms: Float32Array, d: number, q: Float32Array, k: number): string[] {
+  let qq = 0;
+  for (let j = 0; j < d; j++) qq += (q[j] as number) * (q[j] as number);
+  const qn = Math.sqrt(qq);
+  const top = new TopK(k);
+  const exclude = new Set<string>();
+  const folder = '';
+  for (let r = 0; r < keys.length; r++) {
+    const key = keys[r] as string;
+    if (exclude.has(key)) continue;
+    if (folder !== '' && !key.startsWith(folder)) continue;
+    const denom = qn * (norms[r] as number);
+    let s = 0;
+    for (let j = 0; j < d; j++) s += (q[j] as number) * (data[r * d + j] as number);
+    top.push(r, denom > 0 ? s / denom : 0);
+  }
+  return top.sorted().map((x) => keys[x.item] as string);
+}
+
+async function searchBench(rows: number, queries: number): Promise<string[]> {
+  const t0 = performance.now();
+  const data = syntheticRows(rows, DIM, 7);
+  const keys = Array.from({ length: rows }, (_, i) => `img/${String(i).padStart(7, '0')}.jpg`);
+  const index = FlatIndex.adopt(keys, data, DIM);
+  const norms = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = 0; j < DIM; j++) s += (data[r * DIM + j] as number) ** 2;
+    norms[r] = Math.sqrt(s);
+  }
+  const build = (performance.now() - t0) / 1000;
+  const qs = Array.from({ length: queries }, (_, i) => data.slice(((i * 7919) % rows) * DIM, (((i * 7919) % rows) + 1) * DIM).map((x, j) => x + ((j * 31 + i) % 7) * 0.01));
+  const time = (f: (q: Float32Array) => unknown, n: number) => {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      f(qs[i % qs.length] as Float32Array);
+      ms.push(performance.now() - t);
+    }
+    return median(ms);
+  };
+  const timeAsync = async (f: (q: Float32Array) => Promise<unknown>, n: number) => {
+    await f(qs[0] as Float32Array); // starts the workers
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await f(qs[i % qs.length] as Float32Array);
+      ms.push(performance.now() - t);
+    }
+    return median(ms);
+  };
+  const baseN = Math.min(queries, 3);
+  const base = time((q) => baselineSearch(keys, data, norms, DIM, q, 10), baseN);
+  const sync = time((q) => index.searchSync(q, { k: 10 }), Math.min(queries, 5));
+  index.parallelFrom = 0;
+  const par = await timeAsync((q) => index.search(q, { k: 10 }), queries);
+  let same = true;
+  for (const q of qs.slice(0, 3)) {
+    const want = baselineSearch(keys, data, norms, DIM, q, 10);
+    const got = (await index.search(q, { k: 10 })).map((n) => n.key);
+    same &&= want.join() === got.join();
+  }
+  return [
+    rows.toLocaleString('en'),
+    build.toFixed(1),
+    base.toFixed(0),
+    sync.toFixed(0),
+    `${(base / sync).toFixed(2)}×`,
+    par.toFixed(0),
+    `${(base / par).toFixed(2)}×`,
+    same ? 'yes' : 'NO',
+  ];
+}
+
+// ---------------------------------------------------------------------------------
+// (b) imgsim run's peak RSS
+
+async function ensureSmallImages(count: number): Promise<string> {
+  const dir = path.join(CACHE_ROOT, `small-64-v1-n${count}`);
+  await mkdir(dir, { recursive: true });
+  const names = Array.from({ length: count }, (_, i) => `${String(Math.floor(i / 1000)).padStart(4, '0')}/${String(i).padStart(7, '0')}.jpg`);
+  const present = new Set<string>();
+  for (const sub of await readdir(dir)) for (const f of await readdir(path.join(dir, sub)).catch(() => [])) present.add(`${sub}/${f}`);
+  await mapConcurrent(names.filter((n) => !present.has(n)), 8, async (name) => {
+    const file = path.join(dir, name);
+    const i = Number(path.basename(name, '.jpg'));
+    await mkdir(path.dirname(file), { recursive: true });
+    // A smooth 4×4 colour field upscaled, plus noise: a different picture per index.
+    const raw = Buffer.alloc(4 * 4 * 3);
+    let s = (i * 2654435761) >>> 0 || 1;
+    for (let j = 0; j < raw.length; j++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      raw[j] = (s >>> 0) & 255;
+    }
+    const bytes = await sharp(raw, { raw: { width: 4, height: 4, channels: 3 } }).resize(64, 64, { kernel: 'cubic' }).jpeg({ quality: 85 }).toBuffer();
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, file);
+  });
+  return dir;
+}
+
+/** Child mode: one local run, then its peak RSS (VmHWM) as JSON on stdout. */
+async function childRun(source: string, out: string): Promise<void> {
+  const config = loadConfig(process.env, {
+    imageSize: 64,
+    epochs: 1,
+    trainSample: Number(option(argv, 'train-sample', '2000')),
+    logLevel: 'warn',
+  });
+  await initBackend(config.backend);
+  const r = await runLocal({ source, out, config, cluster: false, progressBar: false });
+  const status = await readFile('/proc/self/status', 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  process.stdout.write(`${JSON.stringify({ images: r.embedded.keys.length, dim: r.embedded.dim, peakMiB: hwm, seconds: r.seconds })}\n`);
+}
+
+async function runBench(count: number): Promise<{ images: number; dim: number; peakMiB: number; seconds: { total: number; embed: number; train: number } }> {
+  const source = await ensureSmallImages(count);
+  const out = await mkdtemp(path.join(os.tmpdir(), 'imgsim-local-scale-'));
+  try {
+    const self = fileURLToPath(import.meta.url);
+    const child = spawn(process.execPath, ['--import', 'tsx', self, '--child-run', source, out, ...argv.filter((a) => a.startsWith('--train-sample'))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    if (code !== 0) throw new Error(`local run on ${count} images exited ${code}`);
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as Awaited<ReturnType<typeof runBench>>;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const childAt = argv.indexOf('--child-run');
+  if (childAt >= 0) return childRun(argv[childAt + 1] as string, argv[childAt + 2] as string);
+  const rowsList = option(argv, 'rows', '100000,1000000').split(',').map(Number).filter((n) => n > 0);
+  const imagesList = option(argv, 'images', '5000,20000').split(',').map(Number).filter((n) => n > 0);
+  const queries = intOption(argv, 'queries', 10);
+  console.log(machineLine());
+  if (rowsList.length > 0) {
+    console.log(`\n(a) search, k = 10, ${DIM}-d clustered synthetic rows, median ms per query; worker threads: ${scanThreads()}`);
+    const lines = [['rows', 'build s', 'before (old loop) ms', 'searchSync ms', 'vs before', 'search (threads) ms', 'vs before', 'same answers']];
+    for (const rows of rowsList) lines.push(await searchBench(rows, queries));
+    console.log(table(lines));
+  }
+  if (imagesList.length > 0) {
+    console.log('\n(b) runLocal (list, train 1 epoch on the seeded sample, streamed embed, index read back; no cluster) on generated 64×64 JPEGs');
+    const lines = [['images', 'dim', 'vectors MiB', 'peak RSS MiB', 'peak − vectors MiB', 'embed s', 'total s']];
+    const results = [];
+    for (const n of imagesList) {
+      const r = await runBench(n);
+      results.push(r);
+      const vec = (r.images * r.dim * 4) / 2 ** 20;
+      lines.push([String(r.images), String(r.dim), vec.toFixed(0), r.peakMiB.toFixed(0), (r.peakMiB - vec).toFixed(0), r.seconds.embed.toFixed(1), r.seconds.total.toFixed(1)]);
+    }
+    console.log(table(lines));
+    if (results.length >= 2) {
+      const [a, b] = [results[0], results.at(-1)] as [(typeof results)[number], (typeof results)[number]];
+      const perImage = ((b.peakMiB - a.peakMiB) * 2 ** 20) / (b.images - a.images);
+      console.log(`growth of peak RSS: ${perImage.toFixed(0)} bytes per image between ${a.images} and ${b.images} images (the vectors alone: ${b.dim * 4} bytes); exponent ${(Math.log(b.peakMiB / a.peakMiB) / Math.log(b.images / a.images)).toFixed(2)}`);
+    }
+  }
+}
+
+await main();
+process.exit(0);
