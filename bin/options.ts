@@ -49,7 +49,7 @@ export const TASK_SETTINGS: readonly SettingName[] = [
 ];
 export const EMBED_SETTINGS: readonly SettingName[] = ['embedBatchSize'];
 export const SERVICE_SETTINGS: readonly SettingName[] = ['redisUrl', 'qdrantUrl', 'artifacts'];
-export const CLUSTER_SETTINGS: readonly SettingName[] = ['pcaComponents', 'perplexity', 'tsneIterations', 'clusters', 'seed'];
+export const CLUSTER_SETTINGS: readonly SettingName[] = ['pcaComponents', 'perplexity', 'tsneIterations', 'clusters', 'mapSample', 'seed'];
 
 /**
  * Command-specific defaults: fill a setting's flag value unless the user gave the flag

@@ -22,8 +22,14 @@ export interface ClusterMapOptions {
 }
 
 export interface ClusterProgress {
-  phase: 'pca' | 'tsne' | 'kmeans' | 'done';
-  /** Within the phase (t-SNE: iterations). */
+  /**
+   * Every point mapped (≤ the map sample): pca → tsne → kmeans → done. A streamed map
+   * (streamed-map.ts) adds read (the index's first pass: points), project (the second
+   * pass: points), knn (the sample's neighbour graph) and place (points placed from the
+   * sample): read → pca → project → knn → tsne → place → kmeans → done.
+   */
+  phase: 'read' | 'pca' | 'project' | 'knn' | 'tsne' | 'place' | 'kmeans' | 'done';
+  /** Within the phase (t-SNE: iterations; read, project, place: points). */
   done: number;
   total: number;
 }

@@ -13,6 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { UserError } from '../errors.js';
 import { forkModuleProcess } from '../spawn-module.js';
 import type { ClusterMapOptions, ClusterProgress, ClusterResult, VectorMatrix } from './cluster-map.js';
+import type { StreamedMapOptions, StreamedMapResult } from './streamed-map.js';
 
 export type ClusterChildOptions = Omit<ClusterMapOptions, 'onProgress'>;
 
@@ -78,4 +79,103 @@ export function clusterInSubprocess(e: VectorMatrix, o: ClusterChildOptions, onP
     const request: ClusterChildRequest = { keys: e.keys, dim: e.dim, vectors: e.vectors, options: o };
     child.send(request);
   });
+}
+
+// ---------------------------------------------------------------------------
+// The streamed map (more points than the map sample): the child keeps running while
+// the caller streams the index to it — the sample first, then every point in chunks
+// (stream-child.ts, streamed-map.ts) — so neither process ever holds every vector at
+// full width. Each chunk is sent once the previous one is written to the pipe: a
+// child busy projecting stops reading, and the caller's scan waits (backpressure).
+
+export interface StreamStart {
+  type: 'start';
+  n: number;
+  dim: number;
+  sampleRanks: Int32Array;
+  sample: Float32Array;
+  options: StreamedMapOptions;
+}
+
+export type StreamRequest = StreamStart | { type: 'chunk'; vectors: Float32Array; ranks: Int32Array } | { type: 'finish' };
+
+export type StreamReply =
+  | { type: 'progress'; progress: ClusterProgress }
+  | { type: 'result'; result: StreamedMapResult }
+  | { type: 'error'; message: string; user: boolean; stack?: string };
+
+export class ClusterStream {
+  private failure: Error | undefined;
+  private readonly result: Promise<StreamedMapResult>;
+
+  private constructor(private readonly child: ChildProcess, onProgress: ((p: ClusterProgress) => void) | undefined) {
+    this.result = new Promise<StreamedMapResult>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: Error): void => {
+        if (settled) return;
+        settled = true;
+        this.failure = error;
+        reject(error);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      };
+      child.on('message', (m: StreamReply) => {
+        switch (m.type) {
+          case 'progress':
+            onProgress?.(m.progress);
+            return;
+          case 'result':
+            settled = true;
+            resolve(m.result);
+            return;
+          case 'error': {
+            const error = m.user ? new UserError(m.message) : new Error(`clustering process: ${m.message}`);
+            if (m.stack && !m.user) error.stack = `${error.message}\n${m.stack}`;
+            fail(error);
+            return;
+          }
+        }
+      });
+      child.on('error', fail);
+      child.on('exit', (code, signal) =>
+        fail(new Error(`clustering process exited (${signal ?? `code ${code}`}) before it answered${signal === 'SIGKILL' ? ': out of memory?' : ''}`)),
+    );
+    });
+    this.result.catch(() => undefined); // observed through add()/finish()
+  }
+
+  /** Start the child with the sample: it fits PCA and waits for the points. */
+  static async start(init: Omit<StreamStart, 'type'>, onProgress?: (p: ClusterProgress) => void): Promise<ClusterStream> {
+    const child = forkModuleProcess(import.meta.url, 'stream-child');
+    track(child);
+    const stream = new ClusterStream(child, onProgress);
+    await stream.send({ type: 'start', ...init });
+    return stream;
+  }
+
+  /** One chunk of unit vectors (row-major) with their key ranks. */
+  async add(vectors: Float32Array, ranks: Int32Array): Promise<void> {
+    await this.send({ type: 'chunk', vectors, ranks });
+  }
+
+  /** Every point sent: the map. */
+  async finish(): Promise<StreamedMapResult> {
+    await this.send({ type: 'finish' });
+    return this.result;
+  }
+
+  /** Stop the child (the caller failed while streaming). */
+  abort(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  private send(m: StreamRequest): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.child.send(m, undefined, {}, (error) => {
+        if (this.failure) reject(this.failure);
+        else if (error) reject(error);
+        else resolve();
+      });
+    });
+  }
 }

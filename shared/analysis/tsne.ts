@@ -20,7 +20,7 @@
 // Measured (one core, 2-vCPU dev box): N = 3500, 50-D, perplexity 30, 1000
 // iterations ≈ 16.5 s CPU (≈1.5 s of it kNN + affinities); ~16 ms per iteration.
 import { conditionalAffinities, symmetrise, type SparseAffinities } from './affinities.js';
-import { exactKnn } from './knn.js';
+import { exactKnn, type KnnResult } from './knn.js';
 import type { EmbeddingMatrix } from './matrix.js';
 import { reducePca } from './pca.js';
 import { boundingBox, QuadTree } from './quadtree.js';
@@ -40,6 +40,8 @@ export interface TsneOptions {
   learningRate?: number | 'auto';
   /** Called after every iteration with (iterations done, total). */
   onProgress?: (iter: number, total: number) => void;
+  /** The k-nearest-neighbour graph of the (≤ 50-D) input; default exact (knn.ts). Large maps pass an approximate one (nn-descent.ts). */
+  knn?: (m: EmbeddingMatrix, k: number) => KnnResult;
 }
 
 const MAX_INPUT_DIM = 50;
@@ -66,7 +68,7 @@ export function runTsne(m: EmbeddingMatrix, opts: TsneOptions): Float64Array {
   const perplexity = Math.min(opts.perplexity, (n - 1) / 3);
   const k = Math.min(n - 1, Math.ceil(3 * perplexity));
   const reduced = m.dim > MAX_INPUT_DIM ? reducePca(m, MAX_INPUT_DIM).data : m;
-  const knn = exactKnn(reduced, k);
+  const knn = (opts.knn ?? exactKnn)(reduced, k);
   const p = symmetrise(knn, conditionalAffinities(knn, n, perplexity), n);
 
   const y = initialLayout(reduced, opts.init ?? 'pca', opts.seed);

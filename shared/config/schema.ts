@@ -253,6 +253,13 @@ export const settings = {
     default: 'auto',
     doc: 'k-means clusters, or auto (best silhouette for k = 2..12)',
   }),
+  mapSample: setting({
+    env: 'IMGSIM_MAP_SAMPLE',
+    flag: '--map-sample',
+    schema: int(10, 10_000_000),
+    default: 50_000,
+    doc: 'points the t-SNE map is computed on: above it, a seeded sample chosen by key is mapped, every other point placed from its nearest sampled neighbours, and k-means runs by mini-batches',
+  }),
   // --- queue-driven mode (workers, enqueue, runs) ---
   redisUrl: setting({
     env: 'IMGSIM_REDIS_URL',
