@@ -18,6 +18,8 @@ import {
   type FeatureSearchResult,
   renderHitPng,
   searchFeaturesIn,
+  collectionReferenceStore,
+  indexReferenceStore,
   type FeatureMethod,
 } from '../../pipelines/features.js';
 import { keyWithinSource, openIndex, readQuery } from '../../pipelines/search.js';
@@ -85,7 +87,8 @@ export function featuresCommand(): Command {
       try {
         const opened = await openDataset(opts.dataset, { ...services, models: new ModelCache(services.artifacts) });
         const imageOf = imagesOf(await opened.source());
-        result = await searchFeaturesIn({ ...common, index: opened.index, model: opened.model, imageOf, name: `Dataset "${opts.dataset}"` }, extractor, ctx.logger);
+        const referenceStore = collectionReferenceStore(services.artifacts, opened.index);
+        result = await searchFeaturesIn({ ...common, index: opened.index, model: opened.model, imageOf, name: `Dataset "${opts.dataset}"`, referenceStore }, extractor, ctx.logger);
         // Read the hits' images while the storage connection is open (for the PNGs).
         for (const hit of result.neighbors) if (typeof hit.image === 'function') hit.image = await hit.image();
       } finally {
@@ -95,7 +98,7 @@ export function featuresCommand(): Command {
     } else {
       const opened = await openIndex(String(opts.index));
       const exclude = opts.excludeSelf === true ? keyWithinSource(opened, image) : undefined;
-      const where = { index: opened.index, model: opened.model, imageOf: indexImages(opened), name: `The index in ${opened.dir}` };
+      const where = { index: opened.index, model: opened.model, imageOf: indexImages(opened), name: `The index in ${opened.dir}`, referenceStore: indexReferenceStore(opened) };
       result = await searchFeaturesIn({ ...common, ...where, ...(exclude !== undefined ? { excludeKeys: new Set([exclude]) } : {}) }, extractor, ctx.logger);
       searched = opened.dir;
     }

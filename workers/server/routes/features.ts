@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { loadOpenCv } from '../../../shared/features/opencv.js';
 import { openDataset } from '../../../shared/runs/open-dataset.js';
-import { FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn } from '../../../pipelines/features.js';
+import { collectionReferenceStore, FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn } from '../../../pipelines/features.js';
 import { QueryImageError } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
 import { HttpError, parseRequest } from '../errors.js';
@@ -27,7 +27,19 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const opened = await openDataset(record.name, { ...deps, models: ctx.models });
       const extractor = new FeatureExtractor(await loadOpenCv(), settings, deps.logger);
       result = await searchFeaturesIn(
-        { index: opened.index, model: opened.model, imageOf: imagesOf(await opened.source()), name: `Dataset "${record.name}"`, query: upload.bytes, queryName: upload.filename, method: f.method, k: f.k, candidates: f.candidates, maxPixels: deps.config.maxPixels },
+        {
+          index: opened.index,
+          model: opened.model,
+          imageOf: imagesOf(await opened.source()),
+          name: `Dataset "${record.name}"`,
+          query: upload.bytes,
+          queryName: upload.filename,
+          method: f.method,
+          k: f.k,
+          candidates: f.candidates,
+          maxPixels: deps.config.maxPixels,
+          referenceStore: collectionReferenceStore(deps.artifacts, opened.index),
+        },
         extractor,
         deps.logger,
       );
