@@ -1,15 +1,22 @@
-// The embedded vector index: exact cosine k-nearest-neighbours by brute force over
-// every stored vector (O(N·D) per query), always exact.
-//   - norms are kept per row, the dot product is unrolled 4 ways (1.3–1.5× the plain loop);
-//   - from PARALLEL_MIN_VALUES stored values (16k rows at 1,024-d) `search` splits the rows
-//     over worker threads sharing the matrix (parallel-scan.ts); searchSync stays on the
-//     calling thread.
-// Measured (test/bench/local-scale.ts, 2-core machine, 1,024-d, docs/performance.md):
-// see the figures there. Choice: exact brute force rather than quantisation or an ANN
-// package: it meets the 1 s target at 1M rows without an approximation to tune, and no
-// maintained ANN package installs here (native ones need install scripts; hnswlib-wasm is
-// wasm32, ≤ 4 GB, smaller than the 1M × 1,024 float32 matrix alone).
-// The matrix lives in a SharedArrayBuffer (the workers read it in place); loading an
+// The embedded vector index: cosine k-nearest-neighbours by brute force over every stored
+// vector (O(N·D) per query).
+//   - Small indexes (under LARGE_FROM_VALUES stored values, 16k rows at 1,024-d) and
+//     searchSync: exact, on the calling thread; norms kept per row, the dot product
+//     unrolled 4 ways (1.5× the plain loop).
+//   - Large indexes, `search`: an int8 copy of the rows (int8-scan.ts, built on the first
+//     large query, dropped by any change) is scanned by a WebAssembly SIMD kernel, and its
+//     best max(100, 5k) candidates are re-ranked exactly in float32. Without wasm SIMD (or
+//     beyond wasm32's 4 GB), an exact scan split over worker threads sharing the matrix
+//     (parallel-scan.ts).
+// Measured on this 2-core machine, loaded by other work (load average 8–16), 1M × 1,024,
+// k = 10, per query: the FlatIndex before issue 12 6.7 s; exact searchSync 4.4 s; exact
+// over 2 worker threads 3.3 s; int8 + re-rank: see docs/performance.md (test/bench/
+// local-scale.ts prints them all and the recall against the exact answer).
+// Choice: the int8 scan rather than an ANN package: no maintained ANN package installs
+// here (native ones need install scripts; hnswlib-wasm is wasm32, ≤ 4 GB, smaller than the
+// 1M × 1,024 float32 matrix), building a graph over 1M rows takes hours on 2 cores, and
+// the int8 scan needs no build beyond one pass and keeps the answer exact in order.
+// The matrix lives in a SharedArrayBuffer (worker threads read it in place); loading an
 // index folder reads embeddings.npy straight into it (no second copy).
 // Persisted as `embeddings.npy` (N×D float32, numpy-readable) + `ids.json` (row → key).
 // It keeps vectors only: point attributes (etag, size) are not stored, and cluster
@@ -19,6 +26,7 @@ import { errorMessage, UserError } from '../errors.js';
 import { decodeNpy, encodeNpy, readNpyFile } from '../npy.js';
 import { LocalStorage } from '../storage/local.js';
 import type { Storage } from '../storage/types.js';
+import { Int8Scanner, int8ScanAvailable } from './int8-scan.js';
 import { parallelScan } from './parallel-scan.js';
 import { TopK } from './top-k.js';
 import { folderPrefix } from './key-prefix.js';
@@ -27,8 +35,10 @@ import type { ClusterPlacement, IndexPoint, Neighbor, SearchOptions, VectorIndex
 export const EMBEDDINGS_FILE = 'embeddings.npy';
 export const IDS_FILE = 'ids.json';
 
-/** From this many stored values (rows × dim) `search` scans in worker threads. */
-export const PARALLEL_MIN_VALUES = 1 << 24;
+/** From this many stored values (rows × dim) `search` takes the large-index path. */
+export const LARGE_FROM_VALUES = 1 << 24;
+/** Int8 candidates re-ranked exactly: at least this many, and 5 per wanted result. */
+export const RERANK_MIN = 100;
 
 function sharedFloats(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(length * 4));
@@ -40,8 +50,11 @@ export class FlatIndex implements VectorIndex {
   private labels = new Map<string, number>();
   private data: Float32Array;
   private norms: Float32Array;
-  /** From this many stored values `search` uses worker threads (tests lower it). */
-  parallelFrom = PARALLEL_MIN_VALUES;
+  /** From this many stored values `search` takes the large-index path (tests lower it). */
+  largeFrom = LARGE_FROM_VALUES;
+  /** The large-index path scans an int8 copy (else worker threads); tests turn it off. */
+  int8 = int8ScanAvailable();
+  private scanner: Int8Scanner | undefined;
 
   constructor(readonly dim: number) {
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`FlatIndex: invalid dimension ${dim}`);
@@ -98,6 +111,7 @@ export class FlatIndex implements VectorIndex {
       data.set(this.data.subarray(r * this.dim, (r + 1) * this.dim), i * this.dim);
       norms[i] = this.norms[r] as number;
     });
+    this.scanner = undefined;
     this.keys = keep;
     this.rowOf = new Map(keep.map((k, i) => [k, i]));
     this.data = data;
@@ -106,9 +120,10 @@ export class FlatIndex implements VectorIndex {
   }
 
   async search(vector: Float32Array, options: SearchOptions): Promise<Neighbor[]> {
-    if (this.keys.length * this.dim < this.parallelFrom) return this.searchSync(vector, options);
+    if (this.keys.length * this.dim < this.largeFrom) return this.searchSync(vector, options);
     const plan = this.plan(vector, options);
     if (plan.wanted === 0) return [];
+    if (this.int8 && Int8Scanner.fits(this.keys.length, this.dim)) return this.searchInt8(vector, options.k, plan);
     if (!(this.data.buffer instanceof SharedArrayBuffer)) this.share();
     const hits = await parallelScan({
       data: this.data,
@@ -139,6 +154,26 @@ export class FlatIndex implements VectorIndex {
       top.sorted().map(({ item, score }) => ({ row: item, score })),
       options.k,
       excluded,
+    );
+  }
+
+  /** Int8 candidates from the wasm kernel, re-ranked exactly. */
+  private searchInt8(vector: Float32Array, k: number, plan: { queryNorm: number; wanted: number; excluded: Set<number>; allowed?: Uint8Array }): Neighbor[] {
+    const n = this.keys.length;
+    this.scanner ??= Int8Scanner.build(this.data, n, this.dim);
+    const approx = this.scanner.scores(vector);
+    const candidates = new TopK(Math.min(n, Math.max(RERANK_MIN, 5 * plan.wanted)));
+    const allowed = plan.allowed;
+    for (let r = 0; r < n; r++) if (allowed === undefined || allowed[r] === 1) candidates.push(r, approx[r] as number);
+    const exact = new TopK(plan.wanted);
+    for (const { item: r } of candidates.sorted()) {
+      const denom = plan.queryNorm * (this.norms[r] as number);
+      exact.push(r, denom > 0 ? dotRow(vector, this.data, 0, r * this.dim, this.dim) / denom : 0);
+    }
+    return this.answer(
+      exact.sorted().map(({ item, score }) => ({ row: item, score })),
+      k,
+      plan.excluded,
     );
   }
 
@@ -248,6 +283,7 @@ export class FlatIndex implements VectorIndex {
   }
 
   private upsertRows(keys: readonly string[], vectorAt: (i: number) => Float32Array): void {
+    this.scanner = undefined;
     keys.forEach((key, i) => {
       const v = vectorAt(i);
       if (v.length !== this.dim) throw new Error(`Vector for "${key}" has ${v.length} dimensions, expected ${this.dim}`);

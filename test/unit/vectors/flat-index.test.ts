@@ -95,7 +95,8 @@ test('search in worker threads gives searchSync and brute force answers, with ex
   const data = randomMatrix(n, d, 4);
   const keys = Array.from({ length: n }, (_, i) => `${i % 2 === 0 ? 'even' : 'odd'}/${i}`);
   const index = FlatIndex.fromMatrix(keys, data, d);
-  index.parallelFrom = 0; // every search goes to the workers
+  index.largeFrom = 0; // every search takes the large-index path
+  index.int8 = false; // worker threads
   await index.setClusters(keys.map((key, i) => ({ key, x: 0, y: 0, label: i % 3 })));
   const queries = randomMatrix(4, d, 5);
   for (let qi = 0; qi < 4; qi++) {
