@@ -160,7 +160,7 @@ export class FlatIndex implements VectorIndex {
   /** Int8 candidates from the wasm kernel, re-ranked exactly. */
   private searchInt8(vector: Float32Array, k: number, plan: { queryNorm: number; wanted: number; excluded: Set<number>; allowed?: Uint8Array }): Neighbor[] {
     const n = this.keys.length;
-    this.scanner ??= Int8Scanner.build(this.data, n, this.dim);
+    this.scanner ??= Int8Scanner.build(this.data, n, this.dim, this.norms);
     const approx = this.scanner.scores(vector);
     const candidates = new TopK(Math.min(n, Math.max(RERANK_MIN, 5 * plan.wanted)));
     const allowed = plan.allowed;

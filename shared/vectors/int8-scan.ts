@@ -146,21 +146,28 @@ export class Int8Scanner {
     return padded * 2 + rows * (padded + 4) < 4 * 1024 ** 3 - 2 * PAGE;
   }
 
-  /** Quantise rows [0, rows) of `data` (row-major, `dim` wide). */
-  static build(data: Float32Array, rows: number, dim: number): Int8Scanner {
+  /** Quantise rows [0, rows) of `data` (row-major, `dim` wide); `norms` are the rows' lengths. */
+  static build(data: Float32Array, rows: number, dim: number, norms: Float32Array): Int8Scanner {
     const s = new Int8Scanner(rows, dim);
     const q = new Int8Array(s.memory.buffer, s.dataAt, rows * s.padded);
     for (let r = 0; r < rows; r++) {
       const o = r * dim;
       let max = 0;
-      for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(data[o + j] as number));
+      for (let j = 0; j < dim; j++) {
+        const x = data[o + j] as number;
+        if (x > max) max = x;
+        else if (-x > max) max = -x;
+      }
       const scale = max > 0 ? 127 / max : 0;
       const p = r * s.padded;
-      for (let j = 0; j < dim; j++) q[p + j] = Math.round((data[o + j] as number) * scale);
+      // Round half away from zero (what Math.round does for these values, without the call).
+      for (let j = 0; j < dim; j++) {
+        const v = (data[o + j] as number) * scale;
+        q[p + j] = v < 0 ? (v - 0.5) | 0 : (v + 0.5) | 0;
+      }
       // A row's unit-length score: dot(q, x) / |x| = dot(q, x8 / scale) / |x|.
-      let norm = 0;
-      for (let j = 0; j < dim; j++) norm += (data[o + j] as number) ** 2;
-      s.rowScale[r] = scale > 0 && norm > 0 ? 1 / (scale * Math.sqrt(norm)) : 0;
+      const norm = norms[r] as number;
+      s.rowScale[r] = scale > 0 && norm > 0 ? 1 / (scale * norm) : 0;
     }
     return s;
   }

@@ -36,13 +36,14 @@ test('int8 scan: approximate cosines within 0.02 of the exact ones (odd dimensio
   const d = 37;
   const n = 300;
   const data = clustered(n, d, 1);
-  const scanner = Int8Scanner.build(data, n, d);
+  const norms = Float32Array.from({ length: n }, (_, r) => Math.hypot(...data.subarray(r * d, (r + 1) * d)));
+  const scanner = Int8Scanner.build(data, n, d, norms);
   const q = data.slice(5 * d, 6 * d).map((x, j) => x + Math.sin(j));
   const approx = Array.from(scanner.scores(q));
   const exact = exactCosines(data, d, q);
   const worst = Math.max(...approx.map((a, i) => Math.abs(a - (exact[i] as number))));
   assert.ok(worst < 0.02, `worst error ${worst}`);
-  const zero = Int8Scanner.build(new Float32Array(2 * d), 2, d);
+  const zero = Int8Scanner.build(new Float32Array(2 * d), 2, d, new Float32Array(2));
   assert.deepEqual(Array.from(zero.scores(q)), [0, 0]);
 });
 
