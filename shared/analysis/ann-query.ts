@@ -3,8 +3,9 @@
 // (nn-descent.ts): the leaves the query falls in, in a few of the random-projection
 // trees, give the first candidates; then a greedy graph search expands the best
 // candidates' graph neighbours until no better point turns up. Cost per query is a
-// few hundred distances instead of the sample size — the difference between
-// ~30 s and ~40 min for 950k queries against a 50k sample at 50-D on this machine.
+// few hundred distances instead of the sample size: measured 50–75 µs a query against
+// a 50k sample at 50-D (recall@10 0.84–0.98 on isotropic blobs, the hard case), so
+// ~1 min for 950k queries where brute force (2.4·10¹² multiply-adds) takes ~40 min.
 import type { AnnGraph } from './nn-descent.js';
 import { squaredDistance } from './neighbour-heaps.js';
 import { leafOf } from './rp-forest.js';
