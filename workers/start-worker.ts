@@ -22,7 +22,7 @@ import { onShutdown } from './shutdown.js';
 
 /** Long stages hold their job lock longer; the lock renews while the event loop turns. */
 function lockMs(stage: Stage, config: Config): number {
-  const floor: Record<Stage, number> = { ingest: 0, train: 120_000, embed: 0, index: 0, cluster: 600_000 };
+  const floor: Record<Stage, number> = { ingest: 0, train: 120_000, embed: 0, index: 0, publish: 0, cluster: 600_000 };
   return Math.max(config.jobLockMs, floor[stage]);
 }
 

@@ -1,7 +1,7 @@
 // imgsim runs | run-status <id> [--wait] | retry-failed <id>: runs of the queue-driven pipeline.
 import { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { describeOtherFailures, summariseFailures, type FailureSummary, type ItemFailure, type RunRecord } from '../../shared/runs/index.js';
+import { describeOtherFailures, summariseFailures, type FailureSummary, type ItemFailure, type MapState, type RunRecord } from '../../shared/runs/index.js';
 import { retryFailed } from '../../pipelines/distributed/runs.js';
 import { connectServices, type ConnectOptions, type Services } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
@@ -22,10 +22,25 @@ async function withServices<T>(
 }
 
 function line(r: RunRecord): string {
-  const eta = r.etaSeconds !== undefined ? `, ETA ${Math.round(r.etaSeconds)} s` : '';
+  const eta = r.etaSeconds !== undefined && r.status !== 'completed' ? `, ETA ${Math.round(r.etaSeconds)} s` : '';
   const rate = r.imagesPerSecond !== undefined ? `, ${r.imagesPerSecond.toFixed(1)} img/s` : '';
   const status = r.heldBack !== undefined ? 'held back' : r.status;
-  return `${r.id}  ${status.padEnd(10)} ${r.dataset}  ${r.done}/${r.total} done, ${r.failed} failed${rate}${eta}  ${r.source}`;
+  const map = r.map ? `, map ${describeMap(r.map)}` : '';
+  return `${r.id}  ${status.padEnd(10)} ${r.dataset}  ${r.done}/${r.total} done, ${r.failed} failed${rate}${eta}${map}  ${r.source}`;
+}
+
+/** "pending", "tsne 340/1000", "done: 7 clusters", "failed: …". */
+function describeMap(m: MapState): string {
+  switch (m.status) {
+    case 'running':
+      return m.phase ? `${m.phase}${m.total !== undefined && m.total > 1 ? ` ${m.done ?? 0}/${m.total}` : ''}` : 'running';
+    case 'done':
+      return m.k !== undefined ? `done: ${m.k} clusters` : 'done';
+    case 'failed':
+      return `failed: ${m.error ?? 'unknown error'}`;
+    case 'pending':
+      return 'pending';
+  }
 }
 
 export function runsCommand(): Command {
@@ -43,7 +58,8 @@ export function runStatusCommand(): Command {
   const cmd = new Command('run-status')
     .description('progress of a run: counts, throughput, ETA and the items that failed with their reasons')
     .argument('<id>', 'run id (printed by enqueue)')
-    .option('--wait', 'poll until the run completes or fails; exit 1 if it failed or was held back (not live)')
+    .option('--wait', 'poll until the run completes (searchable) or fails; exit 1 if it failed or was held back (not live)')
+    .option('--wait-map', 'as --wait, then also until its cluster map is done; exit 1 if the map failed')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '86400')
     .option('--json', 'print JSON {run, failures}')
     .addHelpText('after', '\nExample:\n  imgsim run-status lq3x9z2k-1a2b3c --wait --json');
@@ -54,9 +70,11 @@ export function runStatusCommand(): Command {
       async (ctx, s) => {
         if (!(await s.runs.get(id))) throw new UserError(`Run ${id} not found`);
         const progressLines = changedLines();
+        const wait = opts.wait === true || opts.waitMap === true;
         const run =
-          opts.wait === true
+          wait
             ? await s.runs.waitFor(id, {
+                until: opts.waitMap === true ? 'mapped' : 'finished',
                 timeoutMs: Number(opts.timeout) * 1000,
                 pollMs: 500,
                 onProgress: (r: RunRecord) => {
@@ -72,13 +90,15 @@ export function runStatusCommand(): Command {
           ...(run.modelId || run.task ? [`model: ${run.modelId ?? '(training)'}${run.task ? `, task ${run.task}` : ''}`] : []),
           ...(run.error ? [`error: ${run.error}`] : []),
           ...(run.heldBack !== undefined ? [`held back: ${run.heldBack}`] : []),
+          ...(run.map ? [`map: ${describeMap(run.map)}`] : []),
           ...(all.total > 0 ? [failureLine(failureSummary)] : []),
           ...failures.map((f: ItemFailure) => `  failed ${f.key}: ${f.reason} — ${f.message}`),
           ...(all.total > failures.length ? [`  … and ${all.total - failures.length} more (--json lists the first ${failures.length})`] : []),
         ]);
-        if (opts.wait === true && (run.status === 'failed' || run.heldBack !== undefined)) process.exitCode = 1;
+        if (wait && (run.status === 'failed' || run.heldBack !== undefined)) process.exitCode = 1;
+        if (opts.waitMap === true && run.map?.status === 'failed') process.exitCode = 1;
       },
-      opts.wait === true ? waitThroughOutages(id) : {},
+      opts.wait === true || opts.waitMap === true ? waitThroughOutages(id) : {},
     ),
   );
 }
@@ -89,7 +109,7 @@ function changedLines(): { write(r: RunRecord): void } {
   let lastAt = 0;
   return {
     write(r) {
-      const key = `${r.status} ${r.done} ${r.failed} ${r.total} ${r.heldBack ?? ''}`;
+      const key = `${r.status} ${r.done} ${r.failed} ${r.total} ${r.heldBack ?? ''} ${r.map ? describeMap(r.map) : ''}`;
       const now = Date.now();
       if (key === last && now - lastAt < 30_000) return;
       last = key;

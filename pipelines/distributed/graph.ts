@@ -4,14 +4,16 @@
 //            └── a model was given ───────────────▶ fan out
 //   fan out: the listing in batches of IMGSIM_JOB_BATCH_SIZE images; for every batch
 //            embed(batch) ──▶ index(batch); once every index job has finished (done, or
-//            given up and recorded): cluster, which judges the build, publishes it
-//            (alias swap) and maps it.
+//            given up and recorded): publish — judge the build, make it live (alias
+//            swap), complete the run: searchable now;
+//   publish ──── the build is live ──▶ cluster: the map, a follow-up job whose failure or
+//            slowness never holds search back (its progress: the run's `map`).
 //
 // The queue handlers (handlers.ts) call `next` when their stage is done; the BullMQ
-// scheduler (shared/queue/scheduler.ts) turns a fan-out into one flow (cluster ← index ←
+// scheduler (shared/queue/scheduler.ts) turns a fan-out into one flow (publish ← index ←
 // embed). The local driver (pipelines/local-run.ts) runs the same stages in this order
-// in one process, with one "batch" holding every image.
-import type { Stage } from '../../shared/jobs/contracts.js';
+// in one process, with one "batch" holding every image (its index is live at once).
+import type { JobPayload, Stage } from '../../shared/jobs/contracts.js';
 import type { JobScheduler, ObjectRef } from '../../shared/jobs/scheduler.js';
 import type { Config } from '../../shared/config/index.js';
 import { collectionName } from '../../shared/runs/naming.js';
@@ -25,8 +27,9 @@ export const PIPELINE_GRAPH: { readonly [S in Stage]: { readonly next: readonly 
   ingest: { next: ['train', 'embed'], how: 'train when the run has no model, else fan out embed' },
   train: { next: ['embed'], how: 'fan out embed with the model just trained' },
   embed: { next: ['index'], how: 'one index job per embed job (its batch)' },
-  index: { next: ['cluster'], how: 'one cluster job after every index job of the fan-out' },
-  cluster: { next: [], how: 'the run ends: completed (live, or held back) or failed' },
+  index: { next: ['publish'], how: 'one publish job after every index job of the fan-out' },
+  publish: { next: ['cluster'], how: 'the run completes (searchable, or held back); a live build gets its cluster map' },
+  cluster: { next: [], how: 'the map is recorded on the run (done or failed); the run stays completed' },
 };
 
 type GraphDeps = { runs: RunStore; artifacts: Storage; scheduler: JobScheduler; config: Pick<Config, 'jobBatchSize'> };
@@ -51,6 +54,13 @@ export const next = {
   /** After train: embed the run's listing with the new model. */
   train(runId: string, modelId: string, deps: GraphDeps): Promise<void> {
     return fanOut(runId, modelId, deps);
+  },
+
+  /** After publish: a live build gets its cluster map (the run's map says pending already). */
+  async publish(p: JobPayload<'publish'>, live: boolean, deps: Pick<GraphDeps, 'scheduler'>): Promise<'cluster' | undefined> {
+    if (!live) return undefined;
+    await deps.scheduler.cluster({ runId: p.runId, dataset: p.dataset, modelId: p.modelId, collection: p.collection, attempt: p.attempt, published: true });
+    return 'cluster';
   },
 };
 

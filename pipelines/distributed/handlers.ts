@@ -18,7 +18,7 @@ import type { StageDeps } from './deps.js';
 import { next } from './graph.js';
 import { readSnapshot, writeListing, writeSnapshot } from './handoffs.js';
 import { judgeAndPublish } from './publish.js';
-import { inPlaceTarget, restoreClusters } from './reindex.js';
+import { inPlaceTarget, liveCollection, restoreClusters } from './reindex.js';
 
 export interface WorkerState {
   /** Encoders loaded once per worker process (a run's embed jobs share one). */
@@ -32,6 +32,7 @@ export function stageHandlers(deps: StageDeps, state: WorkerState): StageHandler
     train: (p, job) => trainJob(p, deps, job),
     embed: (p) => embedJob(p, deps, state.models),
     index: (p) => indexJob(p, deps),
+    publish: (p) => publishJob(p, deps, state.history),
     cluster: (p, job) => clusterJob(p, deps, state.history, job),
   };
 }
@@ -133,24 +134,42 @@ async function indexJob(p: JobPayload<'index'>, deps: StageDeps) {
 }
 
 /**
- * Once every batch is indexed (or gave up): judge the build and publish it (publish.ts) —
- * search never waits for the map — then map the live collection (the cluster stage, in a
- * child process; progress → the job) and complete the run.
+ * Once every batch is indexed (or gave up): judge the build, make it live (publish.ts) and
+ * complete the run — searchable now; a live build then gets its cluster map as a
+ * follow-up job (graph.ts), which never holds search back.
  */
-async function clusterJob(p: JobPayload<'cluster'>, deps: StageDeps, history: CollectionHistory, job: JobHandle) {
-  await deps.runs.setStatus(p.runId, 'clustering');
+async function publishJob(p: JobPayload<'publish'>, deps: StageDeps, history: CollectionHistory) {
+  await deps.runs.setStatus(p.runId, 'publishing');
   const build = await judgeAndPublish(p, deps, history);
-  const { live } = build.published;
-  // Only a live collection is mapped (a held-back build is, once retry-failed completes it).
-  const result = live ? await mapCollection(p, deps, job) : undefined;
-  if (result) await restoreClusters(p.dataset, p.collection, deps);
+  const { live, previous, deleted } = build.published;
   const points = live ? await deps.qdrant.count(p.collection, { dataset: p.dataset }) : 0;
   // Complete but not live: a newer build (or a rollback) superseded it meanwhile.
   const superseded = build.heldBack === undefined && build.exists && !live ? `not live: ${build.published.reason ?? 'superseded'}` : undefined;
+  // The map is pending before the run says completed: a waiter for the map never sees a gap.
+  if (live) await deps.runs.setMap(p.runId, { status: 'pending' });
   await deps.runs.setStatus(p.runId, 'completed', { ...(build.heldBack !== undefined ? { heldBack: build.heldBack } : {}), ...(superseded ? { error: superseded } : {}) });
-  const { previous, deleted } = build.published;
-  deps.logger.info({ runId: p.runId, points, k: result?.k, live, previous, deleted, heldBack: build.heldBack }, 'cluster: run completed');
-  return { points, ...(result ? { k: result.k } : {}), live, deleted, ...(build.heldBack !== undefined ? { heldBack: build.heldBack } : {}) };
+  const then = await next.publish(p, live, deps);
+  deps.logger.info({ runId: p.runId, points, live, previous, deleted, heldBack: build.heldBack, map: then !== undefined }, 'publish: run completed');
+  return { points, live, deleted, ...(build.heldBack !== undefined ? { heldBack: build.heldBack } : {}) };
+}
+
+/**
+ * The cluster map of a published collection (the cluster stage, in a child process;
+ * progress → the job and the run's `map`). The dataset-level clusters.json/png follow
+ * only while the collection is live. A cluster job of a run that was never published (a
+ * job queued by an older imgsim, whose cluster stage also published) publishes first.
+ */
+async function clusterJob(p: JobPayload<'cluster'>, deps: StageDeps, history: CollectionHistory, job: JobHandle) {
+  if (!p.published) {
+    const published = await publishJob(p, deps, history);
+    if (!published.live) return { ...published, mapped: false };
+  }
+  await deps.runs.setMap(p.runId, { status: 'running' });
+  const result = await mapCollection(p, deps, job);
+  if (result && (await liveCollection(p.dataset, deps)) === p.collection) await restoreClusters(p.dataset, p.collection, deps);
+  await deps.runs.setMap(p.runId, { status: 'done', ...(result ? { k: result.k, points: result.points.length } : { points: 0 }) });
+  deps.logger.info({ runId: p.runId, collection: p.collection, k: result?.k, points: result?.points.length ?? 0 }, 'cluster: map done');
+  return { mapped: result !== undefined, ...(result ? { k: result.k, points: result.points.length } : {}) };
 }
 
 async function mapCollection(p: JobPayload<'cluster'>, deps: StageDeps, job: JobHandle) {
@@ -160,7 +179,8 @@ async function mapCollection(p: JobPayload<'cluster'>, deps: StageDeps, job: Job
     const now = Date.now();
     if (now - lastReport < 1000 && progress.phase === 'tsne') return;
     lastReport = now;
-    job.updateProgress({ ...progress }).catch((e: unknown) => deps.logger.debug({ err: String(e) }, 'cluster: progress not reported'));
+    const reported = Promise.all([job.updateProgress({ ...progress }), deps.runs.setMap(p.runId, { status: 'running', ...progress })]);
+    reported.catch((e: unknown) => deps.logger.debug({ err: String(e) }, 'cluster: progress not reported'));
   };
   return clusterIndex({
     index,

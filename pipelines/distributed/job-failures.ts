@@ -1,7 +1,9 @@
 // What a run records when one of its jobs gives up (stage-worker.ts calls this from the
 // attempt that gives up, before the job is moved to failed, so the parent job sees it):
-//   - ingest, train, cluster: the run fails, with the cause and whether it was transient
-//     (a cluster job whose collection already went live completes the run with the cause);
+//   - ingest, train, publish: the run fails, with the cause and whether it was transient
+//     (a publish job whose collection already went live completes the run with the cause);
+//   - cluster (the map, after the run completed): the run's map is recorded as failed with
+//     the cause; the run stays completed and searchable;
 //   - embed, index: the batch's keys not already recorded (bad images) are marked failed
 //     with reason 'transient' (a service stayed down past the retry window) or
 //     '<stage>-failed'; the run then completes without going live (publish.ts).
@@ -25,12 +27,17 @@ export async function recordGiveUp(stage: Stage, data: unknown, f: FinalFailure,
   const runId = (data as { runId?: unknown } | null)?.runId;
   if (typeof runId !== 'string') return;
   const message = describeGiveUp(stage, f);
-  if (stage === 'cluster' && (await wentLive(data, runs))) {
-    // The build went live before the map failed: searchable, so completed, with the cause.
-    await runs.setStatus(runId, 'completed', { error: `the cluster map failed (the collection is live and searchable): ${message}` });
+  if (stage === 'cluster' && payloadSchemas.cluster.safeParse(data).data?.published === true) {
+    await runs.setMap(runId, { status: 'failed', error: message });
     return;
   }
-  if (stage === 'ingest' || stage === 'train' || stage === 'cluster') {
+  // A cluster job queued by an older imgsim also published: it gives up as publish does.
+  if ((stage === 'publish' || stage === 'cluster') && (await wentLive(data, runs))) {
+    // The build went live before the job failed: searchable, so completed, with the cause.
+    await runs.setStatus(runId, 'completed', { error: `${message} (the collection is live and searchable)` });
+    return;
+  }
+  if (stage === 'ingest' || stage === 'train' || stage === 'publish' || stage === 'cluster') {
     await runs.setStatus(runId, 'failed', { error: message });
     return;
   }
@@ -42,9 +49,9 @@ export async function recordGiveUp(stage: Stage, data: unknown, f: FinalFailure,
   if (fresh.length > 0) await runs.markFailed(runId, fresh.map((key) => ({ key, reason, message })));
 }
 
-/** Whether a cluster job's collection is its dataset's live one. */
+/** Whether a publish (or cluster) job's collection is its dataset's live one. */
 async function wentLive(data: unknown, runs: RunStore): Promise<boolean> {
-  const p = payloadSchemas.cluster.safeParse(data);
+  const p = payloadSchemas.publish.safeParse(data);
   if (!p.success) return false;
   const record = await runs.getDataset(p.data.dataset);
   return record?.collection === p.data.collection;

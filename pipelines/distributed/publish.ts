@@ -22,7 +22,7 @@ export interface BuildOutcome {
   published: PublishResult;
 }
 
-export async function judgeAndPublish(p: JobPayload<'cluster'>, deps: StageDeps, history: CollectionHistory): Promise<BuildOutcome> {
+export async function judgeAndPublish(p: JobPayload<'publish'>, deps: StageDeps, history: CollectionHistory): Promise<BuildOutcome> {
   const { qdrant } = deps;
   const exists = await qdrant.collectionExists(p.collection);
   const inPlace = exists && (await liveCollection(p.dataset, deps)) === p.collection;
@@ -46,7 +46,7 @@ export async function judgeAndPublish(p: JobPayload<'cluster'>, deps: StageDeps,
  * bytes, or images neither indexed nor failed (a record lost, a job that vanished).
  * Undefined when complete.
  */
-async function incompleteReason(p: JobPayload<'cluster'>, exists: boolean, inPlace: boolean, deps: Pick<StageDeps, 'runs'>): Promise<string | undefined> {
+async function incompleteReason(p: JobPayload<'publish'>, exists: boolean, inPlace: boolean, deps: Pick<StageDeps, 'runs'>): Promise<string | undefined> {
   const run = await deps.runs.get(p.runId);
   const { items } = await deps.runs.failures(p.runId, { limit: Number.MAX_SAFE_INTEGER });
   const summary = summariseFailures(items.map((f) => f.reason));

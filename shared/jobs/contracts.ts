@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { taskSpecSchema } from '../tasks/schema.js';
 
-export const STAGES = ['ingest', 'train', 'embed', 'index', 'cluster'] as const;
+/** The queues, in pipeline order (pipelines/distributed/graph.ts says what follows what). */
+export const STAGES = ['ingest', 'train', 'embed', 'index', 'publish', 'cluster'] as const;
 export type Stage = (typeof STAGES)[number];
 
 const datasetName = z
@@ -57,11 +58,23 @@ export const payloadSchemas = {
     /** The batch's keys: marked failed if the embed job gave up. */
     keys: z.array(z.string().min(1)).min(1),
   }),
+  /** After every index job of a fan-out: judge the build, make it live, complete the run. */
+  publish: z.object({
+    runId,
+    dataset: datasetName,
+    modelId,
+    collection: z.string().min(1),
+    attempt: z.string().regex(/^[a-z0-9]*$/).default(''),
+  }),
+  /** After publish, for a live collection: the cluster map (the run is searchable already). */
   cluster: z.object({
     runId,
     dataset: datasetName,
     modelId,
     collection: z.string().min(1),
+    attempt: z.string().regex(/^[a-z0-9]*$/).default(''),
+    /** Set by publish. Absent: a job queued by an older imgsim, whose cluster stage also published. */
+    published: z.boolean().default(false),
   }),
 } satisfies Record<Stage, z.ZodType>;
 

@@ -23,6 +23,8 @@ export interface FanOut {
 export interface JobScheduler {
   ingest(payload: JobPayload<'ingest'>): Promise<void>;
   train(payload: JobPayload<'train'>): Promise<void>;
-  /** embed(batch) → index(batch) for every batch, then one cluster job after all. */
+  /** embed(batch) → index(batch) for every batch, then one publish job after all. */
   fanOut(plan: FanOut): Promise<void>;
+  /** The cluster map of a published collection (a follow-up job: search does not wait for it). */
+  cluster(payload: JobPayload<'cluster'>): Promise<void>;
 }

@@ -1,10 +1,11 @@
 // The JobScheduler on BullMQ: one queue per stage, deterministic job ids (re-adding the
 // same work is a no-op), retries by the retry policy (retry-policy.ts), and the fan-out
 // as a flow:
-//   cluster ← index(batch i) ← embed(batch i)   for every batch i
+//   publish ← index(batch i) ← embed(batch i)   for every batch i
+// and the cluster map as a plain job that the publish handler adds once the build is live.
 // Children carry ignoreDependencyOnFailure: a child that fails for good does not leave
 // its parent in waiting-children forever; the parent runs and records what is missing
-// (index marks an unembedded batch failed; cluster clusters what was indexed).
+// (index marks an unembedded batch failed; publish holds an incomplete build back).
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { STAGES, type JobPayload, type Stage } from '../jobs/contracts.js';
@@ -37,14 +38,14 @@ export class BullScheduler implements JobScheduler {
   }
 
   async fanOut(plan: FanOut): Promise<void> {
-    const id = `${plan.runId}${plan.attempt ? `-${plan.attempt}` : ''}`;
+    const id = jobIdOf(plan.runId, plan.attempt);
     const child: JobsOptions = { ...this.jobOptions, ignoreDependencyOnFailure: true };
     await this.flow.add({
-      name: 'cluster',
-      queueName: 'cluster',
+      name: 'publish',
+      queueName: 'publish',
       prefix: this.prefix,
-      data: { runId: plan.runId, dataset: plan.dataset, modelId: plan.modelId, collection: plan.collection } satisfies JobPayload<'cluster'>,
-      opts: { ...this.jobOptions, jobId: `${id}-cluster` },
+      data: { runId: plan.runId, dataset: plan.dataset, modelId: plan.modelId, collection: plan.collection, attempt: plan.attempt } satisfies JobPayload<'publish'>,
+      opts: { ...this.jobOptions, jobId: `${id}-publish` },
       children: plan.batches.map((objects, batch) => ({
         name: 'index',
         queueName: 'index',
@@ -80,7 +81,16 @@ export class BullScheduler implements JobScheduler {
     });
   }
 
+  async cluster(payload: JobPayload<'cluster'>): Promise<void> {
+    await this.queues.cluster.add('cluster', payload, { jobId: `${jobIdOf(payload.runId, payload.attempt)}-cluster` });
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.flow.close()]);
   }
+}
+
+/** A run's job ids: the run id, and a retry's attempt tag after it. */
+function jobIdOf(runId: string, attempt: string): string {
+  return `${runId}${attempt ? `-${attempt}` : ''}`;
 }

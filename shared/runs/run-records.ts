@@ -12,12 +12,13 @@ import {
   parseInput,
   parseStored,
   runHashSchema,
+  mapStateSchema,
   runIdSchema,
   type RunHash,
   statusExtraSchema,
   statusSchema,
 } from './schema.js';
-import { TERMINAL_STATUSES, type NewRun, type RunRecord, type RunStatus, type StatusExtra } from './types.js';
+import { TERMINAL_STATUSES, type MapState, type NewRun, type RunRecord, type RunStatus, type StatusExtra } from './types.js';
 
 /** The run does not exist (never created, or deleted). */
 export class RunNotFoundError extends UserError {
@@ -163,6 +164,14 @@ export class RunRecords {
     }
     await execAll(m, keys);
     return this.mustGet(id);
+  }
+
+  /** See RunStore.setMap. */
+  async setMap(id: string, state: Omit<MapState, 'updatedAt'>): Promise<void> {
+    const k = this.keys.run(checkRunId(id));
+    const parsed = parseInput(mapStateSchema, { ...state, updatedAt: new Date().toISOString() }, 'map state');
+    await this.require(id);
+    await execAll(this.redis.multi().hset(k.run, { map: JSON.stringify(parsed) }), [k.run]);
   }
 
   async setTotal(id: string, total: number): Promise<void> {

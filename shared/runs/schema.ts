@@ -4,7 +4,7 @@
 // our prefix) gets an error naming its key.
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { RUN_MODES, RUN_STATUSES } from './types.js';
+import { MAP_STATUSES, RUN_MODES, RUN_STATUSES } from './types.js';
 
 // Same rules as the job contracts (shared/jobs/contracts.ts).
 export const runIdSchema = z.string().regex(/^[a-z0-9-]{6,64}$/, 'expected a run id (6–64 lowercase letters, digits or -)');
@@ -54,6 +54,32 @@ const countString = z
   .regex(/^\d+$/, 'expected a non-negative integer')
   .transform((s) => Number(s));
 
+export const mapStateSchema = z.object({
+  status: z.enum(MAP_STATUSES),
+  phase: z.string().optional(),
+  done: z.number().int().min(0).optional(),
+  total: z.number().int().min(0).optional(),
+  k: z.number().int().min(1).optional(),
+  points: z.number().int().min(0).optional(),
+  error: z.string().optional(),
+  updatedAt: z.string(),
+});
+
+/** A JSON-encoded field of a hash, parsed with `schema`. */
+function jsonField<S extends z.ZodType>(schema: S) {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+}
+
 /** The run hash as stored: every value a string; counts live in other keys. */
 export const runHashSchema = z.object({
   id: runIdSchema,
@@ -72,6 +98,7 @@ export const runHashSchema = z.object({
   embeddingStartedAt: isoTimestamp.optional(),
   error: z.string().optional(),
   heldBack: z.string().optional(),
+  map: jsonField(mapStateSchema).optional(),
 });
 export type RunHash = z.infer<typeof runHashSchema>;
 

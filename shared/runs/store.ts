@@ -14,6 +14,7 @@ import { withMetrics } from './metrics.js';
 import { RunRecords } from './run-records.js';
 import { newRunSchema, parseInput } from './schema.js';
 import type {
+  MapState,
   DatasetRecord,
   ItemFailure,
   NewDataset,
@@ -91,6 +92,11 @@ export class RunStore {
    */
   setStatus(id: string, status: RunStatus, extra: StatusExtra = {}): Promise<RunRecord> {
     return this.records.setStatus(id, status, extra);
+  }
+
+  /** Record the state of the run's cluster map (the follow-up cluster job); the run's status is not touched. */
+  setMap(id: string, state: Omit<MapState, 'updatedAt'>): Promise<void> {
+    return this.records.setMap(id, state);
   }
 
   setTotal(id: string, total: number): Promise<void> {

@@ -2,7 +2,12 @@
 // item counts and per-item failures live in Redis so every worker can report on it and
 // the CLI can show progress, ETA and the error list, and retry the failed items.
 
-export const RUN_STATUSES = ['queued', 'listing', 'training', 'embedding', 'clustering', 'completed', 'failed'] as const;
+/**
+ * A run's statuses, in order. `completed` means searchable: the build went live (or was held
+ * back, see heldBack); its cluster map follows as its own job (RunRecord.map). `clustering`
+ * is only found on runs recorded before the map became a follow-up job.
+ */
+export const RUN_STATUSES = ['queued', 'listing', 'training', 'embedding', 'publishing', 'clustering', 'completed', 'failed'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Statuses a run never leaves on its own (setStatus can reopen one, e.g. to retry failures). */
@@ -10,6 +15,24 @@ export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>(['co
 
 export const RUN_MODES = ['all', 'missing'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
+
+export const MAP_STATUSES = ['pending', 'running', 'done', 'failed'] as const;
+export type MapStatus = (typeof MAP_STATUSES)[number];
+
+/** The cluster map of a run's collection, computed after the run went live (the cluster job). */
+export interface MapState {
+  status: MapStatus;
+  /** While running: the phase (pca, tsne, kmeans…) and how far it is. */
+  phase?: string;
+  done?: number;
+  total?: number;
+  /** When done: clusters and points mapped. */
+  k?: number;
+  points?: number;
+  /** When failed: why (the run stays completed and searchable). */
+  error?: string;
+  updatedAt: string;
+}
 
 export interface RunRecord {
   /** Lowercase, roughly time-sortable: `${Date.now() base 36}-${6 hex}`. */
@@ -45,6 +68,8 @@ export interface RunRecord {
    * other reasons than their own bytes). `imgsim retry-failed` completes it.
    */
   heldBack?: string;
+  /** The cluster map, once the run has gone live (absent before, and for runs that did not go live). */
+  map?: MapState;
   /** done / seconds since embedding started (until finishedAt once finished); only from progress(). */
   imagesPerSecond?: number;
   /** (total − done − failed) / imagesPerSecond; undefined until something is done; only from progress(). */
@@ -91,6 +116,16 @@ export interface WaitOptions {
   pollMs?: number;
   /** Called with every record read, the last one included. */
   onProgress?: (run: RunRecord) => void;
+  /**
+   * 'finished' (default): completed (searchable) or failed. 'mapped': also until its
+   * cluster map is done or failed, when it has one.
+   */
+  until?: 'finished' | 'mapped';
+}
+
+/** Whether a finished run has nothing more to wait for: no map, or a map done or failed. */
+export function mapSettled(run: RunRecord): boolean {
+  return run.map === undefined || run.map.status === 'done' || run.map.status === 'failed';
 }
 
 /** What the registry knows about a dataset: where it comes from and what serves it. */

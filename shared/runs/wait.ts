@@ -1,7 +1,8 @@
-// Waiting for a run to finish: poll its progress until it is completed or failed.
+// Waiting for a run to finish: poll its progress until it is completed or failed (and,
+// when asked, until its cluster map is done or failed).
 import { UserError } from '../errors.js';
 import { isRedisConnectionError } from '../queue/connection.js';
-import { TERMINAL_STATUSES, type RunRecord, type WaitOptions } from './types.js';
+import { mapSettled, TERMINAL_STATUSES, type RunRecord, type WaitOptions } from './types.js';
 
 /** waitFor gave up; `run` is the last record read. */
 export class RunWaitTimeoutError extends UserError {
@@ -41,7 +42,7 @@ export async function waitForRun(progress: () => Promise<RunRecord>, options: Wa
     if (run) {
       last = run;
       options.onProgress?.(run);
-      if (TERMINAL_STATUSES.has(run.status)) return run;
+      if (TERMINAL_STATUSES.has(run.status) && (options.until !== 'mapped' || mapSettled(run))) return run;
     }
     const left = deadline - Date.now();
     // Past the deadline without any record read: one more poll answers or throws.

@@ -66,11 +66,13 @@ async function main(): Promise<void> {
     table_.push(['idle', '-', before.toFixed(0)]);
     for (let r = 1; r <= runs; r++) {
       const run = await store.create({ dataset, source: 'file:///soak', mode: 'all', modelId });
-      await store.setStatus(run.id, 'embedding', { modelId, collection });
+      // As the publish job leaves a live build: the run completed, its map pending.
+      await store.setMap(run.id, { status: 'pending' });
+      await store.setStatus(run.id, 'completed', { modelId, collection });
       const started = performance.now();
-      await queue.add('cluster', { runId: run.id, dataset, modelId, collection }, { jobId: `${run.id}-cluster` });
-      const done = await store.waitFor(run.id, { timeoutMs: 30 * 60_000, pollMs: 250 });
-      if (done.status !== 'completed') throw new Error(`run ${r}: ${done.status} ${done.error ?? ''}\n${workers.logs()}`);
+      await queue.add('cluster', { runId: run.id, dataset, modelId, collection, attempt: '', published: true }, { jobId: `${run.id}-cluster` });
+      const done = await store.waitFor(run.id, { until: 'mapped', timeoutMs: 30 * 60_000, pollMs: 250 });
+      if (done.map?.status !== 'done') throw new Error(`run ${r}: map ${done.map?.status ?? 'absent'} ${done.map?.error ?? ''}\n${workers.logs()}`);
       const seconds = (performance.now() - started) / 1000;
       const now = await rssMiB(pid);
       rss.push(now);

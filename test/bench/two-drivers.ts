@@ -64,7 +64,7 @@ async function main(): Promise<void> {
         }
         await new Promise((r) => setTimeout(r, 1000));
       }
-      const queued = jsonOf<{ run: { status: string; done: number; failed: number; collection: string } }>(await runCli(['run-status', id, '--wait', '--timeout', '3600', '--json'], stack.env));
+      const queued = jsonOf<{ run: { status: string; done: number; failed: number; collection: string } }>(await runCli(['run-status', id, '--wait-map', '--timeout', '3600', '--json'], stack.env));
       const queuedSeconds = (performance.now() - t) / 1000;
       console.log(`queue driver: ${queued.run.status}, ${queued.run.done} done, ${queued.run.failed} failed, ${queuedSeconds.toFixed(1)} s from enqueue (embed+index+cluster with a given model) — ratio ${(queuedSeconds / localSeconds).toFixed(2)} of the local run (which also trains)`);
 

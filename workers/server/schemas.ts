@@ -3,7 +3,7 @@
 import { clustersFileSchema } from '../../shared/analysis/clusters-file.js';
 import { z } from 'zod';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
-import { runIdSchema } from '../../shared/runs/schema.js';
+import { mapStateSchema, runIdSchema } from '../../shared/runs/schema.js';
 import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
 import { taskRequestSchema } from '../../shared/tasks/schema.js';
 import { FEATURE_METHODS } from '../../pipelines/features.js';
@@ -147,7 +147,7 @@ export const runRecord = z.object({
   modelId: z.string().optional(),
   task: z.string().optional().describe('the task of the model the run trains, when not reconstruct'),
   collection: z.string().optional(),
-  status: z.enum(RUN_STATUSES),
+  status: z.enum(RUN_STATUSES).describe('completed: searchable (its collection went live, unless heldBack says why not); the cluster map follows in `map`'),
   total: z.number().int(),
   done: z.number().int(),
   failed: z.number().int(),
@@ -158,6 +158,7 @@ export const runRecord = z.object({
   embeddingStartedAt: z.string().optional(),
   error: z.string().optional(),
   heldBack: z.string().optional().describe("completed but not live: why (items failed for other reasons than their own bytes); POST /v1/runs/{id}/retry-failed completes it"),
+  map: mapStateSchema.optional().describe('the cluster map of the collection, computed after it went live: pending, running (phase, done/total), done (k, points) or failed (error; the run stays searchable)'),
   imagesPerSecond: z.number().optional(),
   etaSeconds: z.number().optional().describe('seconds left at the current throughput'),
 });

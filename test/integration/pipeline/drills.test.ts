@@ -71,7 +71,7 @@ describe('operator drills: the run completes through service faults', () => {
     return pool;
   };
   const waitRun = async (id: string): Promise<RunJson> => {
-    const r = await cli(['run-status', id, '--wait', '--timeout', '300', '--json']);
+    const r = await cli(['run-status', id, '--wait-map', '--timeout', '300', '--json']);
     assert.ok(r.code === 0 || r.code === 1, `run-status exited ${r.code}: ${r.stderr}\n${logs()}`);
     const result = jsonOf<RunJson>(r);
     note(`run ${result.run.dataset}: ${timeline(result.run)}`);

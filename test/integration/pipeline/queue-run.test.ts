@@ -47,7 +47,7 @@ describe('queue-driven run over S3 into Qdrant', () => {
 
   const cli = (args: string[]) => runCli(args, env);
   const waitRun = async (id: string): Promise<RunJson> => {
-    const r = await cli(['run-status', id, '--wait', '--timeout', '400', '--json']);
+    const r = await cli(['run-status', id, '--wait-map', '--timeout', '400', '--json']);
     assert.ok(r.code === 0 || r.code === 1, `${r.stderr}\n${workers.logs()}`);
     return jsonOf<RunJson>(r);
   };

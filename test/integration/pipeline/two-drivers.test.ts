@@ -1,7 +1,8 @@
 // One stage, two drivers: the local runner (`imgsim run` on a folder) and the queue
 // workers (`imgsim enqueue` over S3 into Qdrant, with the same model) run the same stage
 // functions, so on the same images they must give the same embeddings, the same points
-// and the same clusters.json.
+// and the same clusters.json. The queued run is searchable before its map exists: the
+// cluster worker starts only once the run has completed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { ARTIFACTS_URI, SOURCE_BUCKET, startPipelineStack, type PipelineStack } 
 import { startWorkers, type WorkerPool } from '../../support/workers.js';
 
 interface RunJson {
-  run: { id: string; status: string; done: number; failed: number; collection?: string; error?: string };
+  run: { id: string; status: string; done: number; failed: number; collection?: string; error?: string; map?: { status: string } };
   failures: Array<{ key: string; reason: string }>;
 }
 
@@ -28,6 +29,8 @@ describe('the local and the queue driver on the same images and model', () => {
   let out: string;
   let modelId: string;
   let queued: RunJson;
+  let searchable: RunJson;
+  let searchedEarly: { code: number; stderr: string; neighbors: number };
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'imgsim-two-drivers-'));
@@ -55,11 +58,17 @@ describe('the local and the queue driver on the same images and model', () => {
       const bytes = await readFile(path.join(model, rel)).catch(() => undefined);
       if (bytes) await artifacts.put(`models/${modelId}/${rel.split(path.sep).join('/')}`, bytes);
     }
-    workers = startWorkers(stack.env);
+    // Every worker but the cluster one: the run must become searchable without its map.
+    workers = startWorkers(stack.env, ['ingest', 'train', 'embed', 'index', 'publish']);
     const enq = await runCli(['enqueue', `s3://${SOURCE_BUCKET}/same`, '--dataset', 'same', '--model', modelId, '--json'], stack.env);
     assert.equal(enq.code, 0, enq.stderr);
-    const wait = await runCli(['run-status', jsonOf<{ id: string }>(enq).id, '--wait', '--timeout', '300', '--json'], stack.env);
-    queued = jsonOf<RunJson>(wait);
+    const id = jsonOf<{ id: string }>(enq).id;
+    searchable = jsonOf<RunJson>(await runCli(['run-status', id, '--wait', '--timeout', '300', '--json'], stack.env));
+    const query = path.join(images, 'red-circle', (await readdir(path.join(images, 'red-circle')))[0] ?? '');
+    const early = await runCli(['search', query, '--dataset', 'same', '-k', '3', '--json', '--sheet', path.join(dir, 'sheet.png')], stack.env);
+    searchedEarly = { code: early.code ?? -1, stderr: early.stderr, neighbors: early.code === 0 ? jsonOf<{ neighbors: unknown[] }>(early).neighbors.length : 0 };
+    workers.start('cluster');
+    queued = jsonOf<RunJson>(await runCli(['run-status', id, '--wait-map', '--timeout', '300', '--json'], stack.env));
     assert.equal(queued.run.status, 'completed', `${queued.run.error ?? ''}\n${workers.logs()}`);
   });
 
@@ -67,6 +76,14 @@ describe('the local and the queue driver on the same images and model', () => {
     await workers?.stop();
     await stack.stop();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the queued run is searchable before its map: completed with the map pending, search answers; then the map is done', () => {
+    assert.equal(searchable.run.status, 'completed', searchable.run.error);
+    assert.equal(searchable.run.map?.status, 'pending');
+    assert.equal(searchedEarly.code, 0, searchedEarly.stderr);
+    assert.equal(searchedEarly.neighbors, 3);
+    assert.equal(queued.run.map?.status, 'done');
   });
 
   test('the same points, and the same images recorded as failed with the same reasons', async () => {

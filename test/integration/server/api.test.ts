@@ -346,7 +346,7 @@ describe('HTTP API', () => {
       assert.equal(r.status, 200);
       assert.match(r.headers.get('content-type') ?? '', /text\/plain/);
       const text = await r.text();
-      for (const queue of ['ingest', 'train', 'embed', 'index', 'cluster']) {
+      for (const queue of ['ingest', 'train', 'embed', 'index', 'publish', 'cluster']) {
         for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
           assert.match(text, new RegExp(`imgsim_queue_jobs\\{queue="${queue}",state="${state}"\\} \\d+`), `${queue} ${state}`);
         }

@@ -10,11 +10,15 @@ import { next, PIPELINE_GRAPH } from '../../../pipelines/distributed/graph.js';
 
 function fakes(listing: Array<{ key: string; etag: string }>) {
   const statuses: string[] = [];
-  const scheduled: Array<{ stage: 'train' | 'fanOut'; plan?: FanOut }> = [];
+  const scheduled: Array<{ stage: 'train' | 'fanOut' | 'cluster'; plan?: FanOut }> = [];
   const runs = {
     get: () => Promise.resolve({ id: 'run-000001', dataset: 'ds', source: 'file:///src' }),
     setStatus: (_id: string, status: string) => {
       statuses.push(status);
+      return Promise.resolve();
+    },
+    setMap: (_id: string, map: { status: string }) => {
+      statuses.push(`map ${map.status}`);
       return Promise.resolve();
     },
   } as unknown as RunStore;
@@ -27,6 +31,10 @@ function fakes(listing: Array<{ key: string; etag: string }>) {
     },
     fanOut: (plan) => {
       scheduled.push({ stage: 'fanOut', plan });
+      return Promise.resolve();
+    },
+    cluster: () => {
+      scheduled.push({ stage: 'cluster' });
       return Promise.resolve();
     },
   };
@@ -52,7 +60,17 @@ test('ingest without a model → train on the sample; train → fan out embed �
   assert.equal(plan?.modelId, 'model-1');
   assert.deepEqual(plan.batches.map((b) => b.length), [2, 2, 1]);
   assert.deepEqual(PIPELINE_GRAPH.embed.next, ['index']);
-  assert.deepEqual(PIPELINE_GRAPH.index.next, ['cluster']);
+  assert.deepEqual(PIPELINE_GRAPH.index.next, ['publish']);
+});
+
+test('publish → the cluster map only for a live build; the run is searchable before it', async () => {
+  const f = fakes(listing);
+  const p = { runId: 'run-000001', dataset: 'ds', modelId: 'm', collection: 'c', attempt: '' };
+  assert.equal(await next.publish(p, false, f.deps), undefined);
+  assert.equal(f.scheduled.length, 0);
+  assert.equal(await next.publish(p, true, f.deps), 'cluster');
+  assert.deepEqual(PIPELINE_GRAPH.publish.next, ['cluster']);
+  assert.deepEqual(f.scheduled.map((s) => s.stage), ['cluster']);
   assert.deepEqual(PIPELINE_GRAPH.cluster.next, []);
 });
 
