@@ -10,7 +10,7 @@
 //       child process, with the growth of peak RSS against N and the size of the vectors.
 // Prints figures and ratios; asserts no timing.
 //
-//   npm run bench:local-scale [-- --rows=100000,1000000 --queries=10 --images=5000,20000]
+//   npm run bench:local-scale [-- --rows=100000,1000000 --queries=10 --images=2000,20000 --train-sample=300]
 //   npm run bench:local-scale -- --images=100000 --rows=0      (the 100k-image target)
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -174,7 +174,7 @@ async function childRun(source: string, out: string): Promise<void> {
   const config = loadConfig(process.env, {
     imageSize: 64,
     epochs: 1,
-    trainSample: Number(option(argv, 'train-sample', '2000')),
+    trainSample: Number(option(argv, 'train-sample', '300')),
     logLevel: 'warn',
   });
   await initBackend(config.backend);
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
   const childAt = argv.indexOf('--child-run');
   if (childAt >= 0) return childRun(argv[childAt + 1] as string, argv[childAt + 2] as string);
   const rowsList = option(argv, 'rows', '100000,1000000').split(',').map(Number).filter((n) => n > 0);
-  const imagesList = option(argv, 'images', '5000,20000').split(',').map(Number).filter((n) => n > 0);
+  const imagesList = option(argv, 'images', '2000,20000').split(',').map(Number).filter((n) => n > 0);
   const queries = intOption(argv, 'queries', 10);
   console.log(machineLine());
   if (rowsList.length > 0) {
