@@ -189,7 +189,7 @@ async function runBench(count: number): Promise<{ images: number; dim: number; p
   const out = await mkdtemp(path.join(os.tmpdir(), 'imgsim-local-scale-'));
   try {
     const self = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, ['--import', 'tsx', self, '--child-run', source, out, ...argv.filter((a) => a.startsWith('--train-sample'))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', self, '--child-run', source, out, `--train-sample=${option(argv, 'train-sample', '300')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
