@@ -167,7 +167,7 @@ describe('imgsim errors on bad invocations', () => {
     assert.match(r.stderr, /IMGSIM_WORKER_CONCURRENCY \(flag --concurrency\): received "0"/);
     const stage = await runCli(['worker', 'resize']);
     assert.equal(stage.code, 2);
-    assert.match(oneLine(stage.stderr), /Unknown worker "resize": expected one of ingest, train, embed, index, cluster/);
+    assert.match(oneLine(stage.stderr), /Unknown worker "resize": expected one of ingest, train, embed, index, publish, cluster/);
   });
 
   test('an unreachable Redis is named with its address', async () => {
