@@ -8,20 +8,8 @@ import { UserError } from '../../shared/errors.js';
 import { DEFAULT_WORKING_SIZE } from '../../shared/features/orb.js';
 import { loadOpenCv } from '../../shared/features/opencv.js';
 import { initBackend } from '../../shared/model/backend.js';
-import {
-  DEFAULT_NFEATURES,
-  FEATURE_METHODS,
-  FeatureExtractor,
-  featureSettings,
-  imagesOf,
-  indexImages,
-  type FeatureSearchResult,
-  renderHitPng,
-  searchFeaturesIn,
-  collectionReferenceStore,
-  indexReferenceStore,
-  type FeatureMethod,
-} from '../../pipelines/features.js';
+import { DEFAULT_NFEATURES, FEATURE_METHODS, FeatureExtractor, featureSettings, imagesOf, indexImages, type FeatureSearchResult, renderHitPng, searchFeaturesIn, type FeatureMethod } from '../../pipelines/features.js';
+import { collectionReferenceStore, indexReferenceStore } from '../../pipelines/features-reference.js';
 import { keyWithinSource, openIndex, readQuery } from '../../pipelines/search.js';
 import { ModelCache } from '../../shared/model/cache.js';
 import { openDataset } from '../../shared/runs/open-dataset.js';

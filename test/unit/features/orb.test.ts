@@ -9,7 +9,8 @@ import { liveCvObjects, loadOpenCv, wasmHeapMark, type Cv } from '../../../share
 import { decodeWorkingImage, detectOrb, orbFeatures, referenceVector, type OrbFeatures } from '../../../shared/features/orb.js';
 import { renderCollage } from '../../../shared/images/collage.js';
 import { ImageError } from '../../../shared/errors.js';
-import { ReferenceIndex } from '../../../pipelines/features.js';
+import {  } from '../../../pipelines/features.js';
+import { ReferenceIndex } from '../../../pipelines/features-reference.js';
 
 const OPTS = { nfeatures: 500, workingSize: 256, maxPixels: 1e8 };
 let cv: Cv;

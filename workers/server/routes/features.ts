@@ -5,7 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { loadOpenCv } from '../../../shared/features/opencv.js';
 import { openDataset } from '../../../shared/runs/open-dataset.js';
-import { collectionReferenceStore, FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn } from '../../../pipelines/features.js';
+import { FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn } from '../../../pipelines/features.js';
+import { collectionReferenceStore } from '../../../pipelines/features-reference.js';
 import { QueryImageError } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
 import { HttpError, parseRequest } from '../errors.js';
