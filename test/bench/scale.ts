@@ -22,6 +22,7 @@ import { createRng, gaussian } from '../../shared/analysis/rng.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { ScanIndex } from '../unit/analysis/scan-index.js';
 import { intListOption, intOption, machineLine, peakRssMiB, table, writeJsonResult, stringOption } from './common.js';
+import { adjustedRandIndex, normalisedMutualInformation } from '../support/cluster-metrics.js';
 
 const argv = process.argv.slice(2);
 const sizes = intListOption(argv, 'sizes', [10_000, 100_000]);
@@ -142,52 +143,6 @@ function watchChildren(): { stop: () => number } {
 // ---------------------------------------------------------------------------
 // Quality.
 
-function nmi(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  const joint = new Map<string, number>();
-  const ca = new Map<number, number>();
-  const cb = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    joint.set(`${x},${y}`, (joint.get(`${x},${y}`) ?? 0) + 1);
-    ca.set(x, (ca.get(x) ?? 0) + 1);
-    cb.set(y, (cb.get(y) ?? 0) + 1);
-  }
-  const h = (m: Map<number, number>): number => [...m.values()].reduce((s, c) => s - (c / n) * Math.log(c / n), 0);
-  let mi = 0;
-  for (const [k, c] of joint) {
-    const [x, y] = k.split(',').map(Number) as [number, number];
-    mi += (c / n) * Math.log((c * n) / ((ca.get(x) as number) * (cb.get(y) as number)));
-  }
-  const denom = (h(ca) + h(cb)) / 2;
-  return denom > 0 ? mi / denom : 1;
-}
-
-function ari(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  const table_ = new Map<string, number>();
-  const rows = new Map<number, number>();
-  const cols = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    table_.set(`${x},${y}`, (table_.get(`${x},${y}`) ?? 0) + 1);
-    rows.set(x, (rows.get(x) ?? 0) + 1);
-    cols.set(y, (cols.get(y) ?? 0) + 1);
-  }
-  const c2 = (v: number): number => (v * (v - 1)) / 2;
-  let index = 0;
-  for (const v of table_.values()) index += c2(v);
-  let sa = 0;
-  for (const v of rows.values()) sa += c2(v);
-  let sb = 0;
-  for (const v of cols.values()) sb += c2(v);
-  const expected = (sa * sb) / c2(n);
-  const max = (sa + sb) / 2;
-  return max === expected ? 1 : (index - expected) / (max - expected);
-}
-
 /** Each subset point's 10 nearest other subset points, by a distance function. */
 function knnSets(m: number, distance: (a: number, b: number) => number, k = 10): Array<Set<number>> {
   const out: Array<Set<number>> = [];
@@ -294,8 +249,8 @@ async function runOne(label: string, n: number, sample: number, exactBelow?: num
       rssMiB: peakRssMiB(),
       childRssMiB,
       k: result.k,
-      nmi: nmi(labels, truth),
-      ari: ari(labels, truth),
+      nmi: normalisedMutualInformation(labels, truth),
+      ari: adjustedRandIndex(labels, truth),
       knnKept: kept / (ev.rows.length * 10),
       clustersJsonMiB: fileMiB,
     };

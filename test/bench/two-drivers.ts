@@ -16,6 +16,7 @@ import { openS3Storage } from '../../shared/storage/s3/index.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { FlatIndex } from '../../shared/vectors/flat-index.js';
 import { jsonOf, ROOT, runCli } from '../support/cli.js';
+import { compareMaps, worstCosine } from '../support/compare-drivers.js';
 import { ARTIFACTS_URI, SOURCE_BUCKET, startPipelineStack } from '../support/pipeline-stack.js';
 import { startWorkers } from '../support/workers.js';
 import { intOption, machineLine, stringOption } from './common.js';
@@ -82,36 +83,12 @@ async function main(): Promise<void> {
       const index = await FlatIndex.load(new LocalStorage(out));
       const keys = [...index.allKeys()];
       const stored = await stack.qdrant.vectorsOf(queued.run.collection, 'drill', keys);
-      let worst = 1;
-      for (const key of keys) {
-        const a = (await index.vectorOf(key)) as Float32Array;
-        const b = stored.get(key);
-        if (!b) {
-          worst = Number.NaN;
-          continue;
-        }
-        let dot = 0;
-        let na = 0;
-        let nb = 0;
-        for (let j = 0; j < a.length; j++) {
-          dot += (a[j] as number) * (b[j] as number);
-          na += (a[j] as number) ** 2;
-          nb += (b[j] as number) ** 2;
-        }
-        worst = Math.min(worst, dot / Math.sqrt(na * nb));
-      }
+      const worst = await worstCosine(index, stored);
       const points = await stack.qdrant.count(queued.run.collection, { dataset: 'drill' });
       console.log(`points: local ${keys.length}, queued ${points}; worst embedding cosine ${worst}`);
       const a = clustersFileSchema.parse(JSON.parse(await readFile(path.join(out, 'clusters.json'), 'utf8')));
       const b = clustersFileSchema.parse(JSON.parse((await artifacts.get('datasets/drill/clusters.json')).toString('utf8')));
-      const span = Math.max(...Object.values(a.points).map((p) => Math.hypot(p.x, p.y)));
-      let same = 0;
-      let worstMove = 0;
-      for (const [key, p] of Object.entries(a.points)) {
-        const q = b.points[key];
-        if (q?.label === p.label) same++;
-        if (q) worstMove = Math.max(worstMove, Math.hypot(q.x - p.x, q.y - p.y) / span);
-      }
+      const { sameLabel: same, worstMove } = compareMaps(a, b);
       console.log(`clusters.json: k ${a.k} vs ${b.k}; same label ${same}/${Object.keys(a.points).length}; worst position difference ${worstMove.toExponential(2)} of the map's extent`);
     } finally {
       await workers.stop();

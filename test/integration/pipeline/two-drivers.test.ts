@@ -14,6 +14,7 @@ import { openS3Storage } from '../../../shared/storage/s3/index.js';
 import { LocalStorage } from '../../../shared/storage/local.js';
 import { FlatIndex } from '../../../shared/vectors/flat-index.js';
 import { jsonOf, runCli } from '../../support/cli.js';
+import { compareMaps, worstCosine } from '../../support/compare-drivers.js';
 import { ARTIFACTS_URI, SOURCE_BUCKET, startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';
 import { startWorkers, type WorkerPool } from '../../support/workers.js';
 
@@ -101,20 +102,7 @@ describe('the local and the queue driver on the same images and model', () => {
     const index = await FlatIndex.load(new LocalStorage(out));
     const keys = [...index.allKeys()];
     const stored = await stack.qdrant.vectorsOf(queued.run.collection ?? '', 'same', keys);
-    let worst = 1;
-    for (const key of keys) {
-      const a = (await index.vectorOf(key)) as Float32Array;
-      const b = stored.get(key) as Float32Array;
-      let dot = 0;
-      let na = 0;
-      let nb = 0;
-      for (let j = 0; j < a.length; j++) {
-        dot += (a[j] as number) * (b[j] as number);
-        na += (a[j] as number) ** 2;
-        nb += (b[j] as number) ** 2;
-      }
-      worst = Math.min(worst, dot / Math.sqrt(na * nb));
-    }
+    const worst = await worstCosine(index, stored);
     assert.ok(worst > 0.9999, `worst cosine ${worst}`);
   });
 
@@ -129,12 +117,9 @@ describe('the local and the queue driver on the same images and model', () => {
     assert.equal(remote.count, local.count);
     assert.equal(remote.k, local.k);
     assert.deepEqual(Object.keys(remote.points).sort(), Object.keys(local.points).sort());
-    const span = Math.max(...Object.values(local.points).map((p) => Math.hypot(p.x, p.y)));
-    for (const [key, p] of Object.entries(local.points)) {
-      const q = remote.points[key];
-      assert.ok(q, key);
-      assert.equal(q.label, p.label, `label of ${key}`);
-      assert.ok(Math.hypot(q.x - p.x, q.y - p.y) < 1e-3 * span, `${key}: (${p.x}, ${p.y}) locally, (${q.x}, ${q.y}) queued`);
-    }
+    const diff = compareMaps(local, remote);
+    assert.deepEqual(diff.missing, []);
+    assert.equal(diff.sameLabel, Object.keys(local.points).length, 'every label the same');
+    assert.ok(diff.worstMove < 1e-3, `positions differ by up to ${diff.worstMove} of the map's extent`);
   });
 });

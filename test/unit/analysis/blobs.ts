@@ -34,30 +34,7 @@ export function makeBlobs(sizes: number[], dim: number, separation: number, seed
   return { matrix: { rows: labels.length, dim, data }, labels };
 }
 
-/** Adjusted Rand index of two labellings (1 = identical up to renaming). */
-export function adjustedRandIndex(a: readonly number[], b: readonly number[]): number {
-  const n = a.length;
-  const table = new Map<string, number>();
-  const rows = new Map<number, number>();
-  const cols = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    table.set(`${x},${y}`, (table.get(`${x},${y}`) ?? 0) + 1);
-    rows.set(x, (rows.get(x) ?? 0) + 1);
-    cols.set(y, (cols.get(y) ?? 0) + 1);
-  }
-  const c2 = (v: number): number => (v * (v - 1)) / 2;
-  let index = 0;
-  for (const v of table.values()) index += c2(v);
-  let sa = 0;
-  for (const v of rows.values()) sa += c2(v);
-  let sb = 0;
-  for (const v of cols.values()) sb += c2(v);
-  const expected = (sa * sb) / c2(n);
-  const max = (sa + sb) / 2;
-  return max === expected ? 1 : (index - expected) / (max - expected);
-}
+export { adjustedRandIndex } from '../../support/cluster-metrics.js';
 
 /** Fraction of each point's k nearest 2-D neighbours sharing its label. */
 export function knnPurity2d(y: Float64Array, labels: readonly number[], k: number): number {
