@@ -1,5 +1,5 @@
 // Bull Board in a real browser: headless Chromium (Debian's package, driven by
-// playwright-core) opens /admin/queues through the server with basic auth, sees the five
+// playwright-core) opens /admin/queues through the server with basic auth, sees the six
 // imgsim queues, and reads the reason of a job a real stage worker failed (an invalid
 // payload). Skipped, saying why, where Chromium is not installed.
 import { after, before, describe, test } from 'node:test';
@@ -74,7 +74,7 @@ function browserTests(): void {
     }
   });
 
-  test('with basic auth it lists the five queues and shows the failed job\'s reason', async () => {
+  test('with basic auth it lists the six queues and shows the failed job\'s reason', async () => {
     const [username, password] = BASIC.split(':') as [string, string];
     const context = await browser.newContext({ httpCredentials: { username, password } });
     try {

@@ -1,4 +1,4 @@
-// The five worker processes of the queue-driven pipeline, each a real child process
+// The six worker processes of the queue-driven pipeline, each a real child process
 // running `imgsim worker <stage>`, for end-to-end tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';

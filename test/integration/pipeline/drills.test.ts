@@ -1,4 +1,4 @@
-// Operator fault drills (issue 10) as the suite's own tests, on real processes: the five
+// Operator fault drills (issue 10) as the suite's own tests, on real processes: the six
 // `imgsim worker` processes, a redis-server with AOF, the S3 server process and the Qdrant
 // emulator, driven through the `imgsim` CLI as an operator would. Each drill takes a
 // service away (or makes a step outlast a server's keep-alive) in the middle of a queued

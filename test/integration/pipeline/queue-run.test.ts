@@ -1,5 +1,5 @@
 // The queue-driven pipeline end to end, against real processes: redis-server, an S3
-// server (s3rver), the schema-checked Qdrant emulator, and the five workers as separate
+// server (s3rver), the schema-checked Qdrant emulator, and the six workers as separate
 // `imgsim worker` processes driven by `imgsim enqueue` / `run-status --wait`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Image-to-image tasks in the queue-driven mode, against real processes (redis-server,
-// s3rver, the Qdrant emulator, the five `imgsim worker` processes): `imgsim enqueue
+// s3rver, the Qdrant emulator, the six `imgsim worker` processes): `imgsim enqueue
 // --task denoise` trains a denoiser in the train worker (the task travels in the job
 // payloads), the run records the task and indexes the images with its encoder, and
 // `imgsim apply --model <modelId>` loads it from the S3 artefact store and applies it.

@@ -1,5 +1,5 @@
 // Zero-downtime re-indexing against real processes (redis-server, s3rver, the Qdrant
-// emulator, the five `imgsim worker` processes): a full re-index builds a new collection
+// emulator, the six `imgsim worker` processes): a full re-index builds a new collection
 // while searches through the dataset's alias keep answering, the alias is swapped once
 // the build completed, the previous collection is kept for rollback, older ones beyond
 // IMGSIM_KEEP_COLLECTIONS are deleted, and `imgsim dataset rollback` points back.

@@ -336,7 +336,7 @@ describe('HTTP API', () => {
   });
 
   describe('metrics', () => {
-    test('/metrics: queue depth gauges by state for the five queues, plus the job counters', async () => {
+    test('/metrics: queue depth gauges by state for every stage queue, plus the job counters', async () => {
       // The three runs created by the runs tests above wait in the ingest queue (no worker here).
       await eventually(async () => {
         const text = await (await stack.api('/metrics')).text();
