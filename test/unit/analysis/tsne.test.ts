@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { QuadTree } from '../../../shared/analysis/quadtree.js';
 import { createRng, gaussian } from '../../../shared/analysis/rng.js';
 import { runTsne } from '../../../shared/analysis/tsne.js';
+import { PARALLEL_MIN_POINTS, RepulsionStep, repulsionShared } from '../../../shared/analysis/tsne-repulsion.js';
 import { knnPurity2d, makeBlobs, rowDistance } from './blobs.js';
 
 /** Fraction of points whose nearest 2-D class centroid is their own class's. */
@@ -117,6 +118,33 @@ test('t-SNE: deterministic for a fixed seed (pca and random init); seed matters 
   const r3 = runTsne(matrix, { perplexity: 10, seed: 8, iterations: 300, init: 'random' });
   assert.deepEqual(Array.from(r1), Array.from(r2));
   assert.notDeepEqual(Array.from(r1), Array.from(r3));
+});
+
+test('t-SNE: the repulsion split over threads gives the bit-identical layout, and the threads really work', () => {
+  const { matrix } = makeBlobs([2000, 2000, 1500], 10, 3, 5);
+  assert.ok(matrix.rows >= PARALLEL_MIN_POINTS);
+  const serial = runTsne(matrix, { perplexity: 10, seed: 3, iterations: 30, threads: 0 });
+  const parallel = runTsne(matrix, { perplexity: 10, seed: 3, iterations: 30, threads: 2 });
+  assert.deepEqual(Array.from(parallel), Array.from(serial));
+
+  // One step on its own: both threads start, and the step's result matches this thread's alone.
+  const shared = repulsionShared(matrix.rows, 0.5);
+  const rng = createRng(5);
+  for (let i = 0; i < 2 * matrix.rows; i++) shared.y[i] = gaussian(rng) * 10;
+  for (let i = 0; i < matrix.rows; i++) shared.order[i] = i;
+  const threaded = new RepulsionStep(shared, 2);
+  try {
+    threaded.run();
+    assert.equal(threaded.threads, 2, 'the worker threads started');
+    const forces = Array.from(shared.repulse);
+    const sums = Array.from(shared.sumQ);
+    const alone = new RepulsionStep(shared, 0);
+    alone.run();
+    assert.deepEqual(Array.from(shared.repulse), forces);
+    assert.deepEqual(Array.from(shared.sumQ), sums);
+  } finally {
+    threaded.close();
+  }
 });
 
 test('t-SNE: tiny N gives a simple exact layout', () => {
