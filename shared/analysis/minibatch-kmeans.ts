@@ -48,36 +48,27 @@ export function miniBatchKMeans(data: Float32Array, n: number, dim: number, o: M
   const silhouetteRows = sampleIndices(n, SILHOUETTE_SAMPLE, createRng(o.seed + 1));
   const silhouetteData = gather(data, dim, silhouetteRows);
   const candidates = o.k === 'auto' ? range(2, Math.min(o.maxK ?? Math.min(12, Math.floor(Math.sqrt(n))), n - 1)) : [Math.min(o.k, n)];
-  // 'auto' compares the candidates on one start each (the best of nInit starts changes a
-  // k's silhouette by little, and 11 candidates × 3 starts was most of the clustering
-  // time at 100k points); the chosen k then gets its remaining starts.
-  const nInit = o.nInit ?? 3;
-  const scored = (centres: Float64Array): { centres: Float64Array; k: number; silhouette?: number } => {
+  let sample: SilhouetteSample | undefined;
+  let best: { centres: Float64Array; k: number; silhouette?: number } | undefined;
+  candidates.forEach((k, step) => {
+    const centres = fitCentres(data, n, dim, init, initRows.length, k, o);
     const kk = centres.length / dim;
-    if (kk < 2) return { centres, k: kk };
+    o.onProgress?.(step + 1, candidates.length + 1);
+    if (kk < 2) {
+      best ??= { centres, k: kk };
+      return;
+    }
     sample ??= new SilhouetteSample(silhouetteData, silhouetteRows.length, dim, o.seed);
     const sl = assign(silhouetteData, silhouetteRows.length, dim, centres, kk);
     const used = new Set(sl).size;
     const s = used >= 2 && silhouetteRows.length > used ? sample.score(Array.from(sl), kk) : undefined;
-    return s === undefined ? { centres, k: kk } : { centres, k: kk, silhouette: s };
-  };
-  let sample: SilhouetteSample | undefined;
-  let best: { centres: Float64Array; k: number; silhouette?: number; asked: number; inertia: number } | undefined;
-  const total = candidates.length + 2;
-  candidates.forEach((k, step) => {
-    const fit = fitCentres(data, n, dim, init, initRows.length, k, o, 0, candidates.length > 1 ? 1 : nInit);
-    o.onProgress?.(step + 1, total);
-    const s = { ...scored(fit.centres), asked: k, inertia: fit.inertia };
-    if (best === undefined || (s.silhouette !== undefined && s.silhouette > (best.silhouette ?? -Infinity))) best = s;
+    if (o.k !== 'auto' || best === undefined || (s !== undefined && s > (best.silhouette ?? -Infinity))) {
+      best = s === undefined ? { centres, k: kk } : { centres, k: kk, silhouette: s };
+    }
   });
-  if (best !== undefined && candidates.length > 1 && nInit > 1) {
-    const rest = fitCentres(data, n, dim, init, initRows.length, best.asked, o, 1, nInit);
-    if (rest.inertia < best.inertia) best = { ...scored(rest.centres), asked: best.asked, inertia: rest.inertia };
-  }
-  o.onProgress?.(candidates.length + 1, total);
-  const chosen: { centres: Float64Array; k: number; silhouette?: number } = best ?? { centres: new Float64Array(dim), k: 1 };
+  const chosen = best ?? { centres: new Float64Array(dim), k: 1 };
   const raw = assign(data, n, dim, chosen.centres, chosen.k);
-  o.onProgress?.(total, total);
+  o.onProgress?.(candidates.length + 1, candidates.length + 1);
   const { labels, order } = relabel(raw, chosen.k);
   const centres = new Float64Array(order.length * dim);
   order.forEach((c, rank) => centres.set(chosen.centres.subarray(c * dim, (c + 1) * dim), rank * dim));
@@ -98,15 +89,11 @@ function gather(data: Float32Array, dim: number, rows: readonly number[]): Float
   return out;
 }
 
-/**
- * Centres for k (fewer when the sample has fewer distinct rows), k·dim values: the best of
- * the seeded starts from..to−1 by inertia on the sample (start r is the same whichever
- * range it is fitted in).
- */
-function fitCentres(data: Float32Array, n: number, dim: number, init: Float64Array, m: number, k: number, o: MiniBatchOptions, from: number, to: number): { centres: Float64Array; inertia: number } {
+/** Centres for k (fewer when the sample has fewer distinct rows), k·dim values: the best of nInit seeded starts by inertia on the sample. */
+function fitCentres(data: Float32Array, n: number, dim: number, init: Float64Array, m: number, k: number, o: MiniBatchOptions): Float64Array {
   let bestCentres: Float64Array | undefined;
   let bestInertia = Infinity;
-  for (let r = from; r < to; r++) {
+  for (let r = 0; r < (o.nInit ?? 3); r++) {
     const start = kmeansPlusPlus(init, m, dim, k, o.seed + r * 7919);
     const centres = new Float64Array(start.length * dim);
     start.forEach((c, i) => centres.set(c, i * dim));
@@ -117,7 +104,7 @@ function fitCentres(data: Float32Array, n: number, dim: number, init: Float64Arr
       bestCentres = centres;
     }
   }
-  return { centres: bestCentres ?? new Float64Array(dim), inertia: bestInertia };
+  return bestCentres ?? new Float64Array(dim);
 }
 
 /** Sculley's updates, in place on `centres`. */
