@@ -28,13 +28,14 @@ import type { Storage } from '../shared/storage/types.js';
 import type { VectorIndex } from '../shared/vectors/types.js';
 import type { StreamedMapOptions } from '../shared/analysis/streamed-map.js';
 import { compareKeys } from '../shared/analysis/key-sample.js';
+import { MAP_SAMPLE_DEFAULT } from '../shared/config/pipeline-settings.js';
 
 export type { ClusterProgress, ClusterResult } from '../shared/analysis/cluster-map.js';
 
 export type ClusterSettings = Pick<Config, 'pcaComponents' | 'perplexity' | 'tsneIterations' | 'clusters' | 'seed'> & Partial<Pick<Config, 'mapSample'>>;
 
 /** The map sample when the settings name none (the mapSample setting's default). */
-export const DEFAULT_MAP_SAMPLE = 50_000;
+export const DEFAULT_MAP_SAMPLE = MAP_SAMPLE_DEFAULT;
 /**
  * clusters.png draws at most this many points, evenly spaced in key order: the plot is an
  * SVG rasterised by librsvg, which refuses more than 1,000,000 elements (a 1M-point map

@@ -4,6 +4,14 @@
 import { z } from 'zod';
 import { int, num, setting } from './setting.js';
 
+/**
+ * Points the t-SNE map is computed on by default. t-SNE's cost grows with the points it
+ * maps (Barnes-Hut, ~N log N per iteration): on the 2-core development machine a
+ * 10,000-point map takes ~20–40 s and keeps 100k points in the 90 s target (bench:scale;
+ * docs/performance.md); 20,000 doubles the map's time for a few hundredths of 10-NN kept.
+ */
+export const MAP_SAMPLE_DEFAULT = 10_000;
+
 export const PIPELINE_SETTINGS = {
   logLevel: setting({
     env: 'IMGSIM_LOG_LEVEL',
@@ -237,7 +245,7 @@ export const PIPELINE_SETTINGS = {
     env: 'IMGSIM_MAP_SAMPLE',
     flag: '--map-sample',
     schema: int(10, 10_000_000),
-    default: 50_000,
+    default: MAP_SAMPLE_DEFAULT,
     doc: 'points the t-SNE map is computed on: above it, a seeded sample chosen by key is mapped, every other point placed from its nearest sampled neighbours, and k-means runs by mini-batches',
   }),
 };

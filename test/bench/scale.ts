@@ -11,13 +11,14 @@
 // At 10k it also runs the exact path (today's: every point mapped, exact kNN) and the
 // streamed path forced onto it (sample 5,000, approximate kNN), and prints the
 // difference. Figures and ratios only; nothing is asserted.
+// The queued half (100k images through the six worker processes): test/bench/scale-queued.ts.
 //
-//   npm run bench:scale [-- --sizes 10000,100000,1000000 --map-sample 50000 --iterations 1000]
+//   npm run bench:scale [-- --sizes 10000,100000,1000000 --map-sample 20000 --iterations 1000]
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { clusterIndex, type ClusterProgress } from '../../pipelines/cluster.js';
+import { clusterIndex, DEFAULT_MAP_SAMPLE, type ClusterProgress } from '../../pipelines/cluster.js';
 import { createRng, gaussian } from '../../shared/analysis/rng.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { ScanIndex } from '../unit/analysis/scan-index.js';
@@ -28,7 +29,7 @@ const argv = process.argv.slice(2);
 const sizes = intListOption(argv, 'sizes', [10_000, 100_000]);
 const dim = intOption(argv, 'dim', 1024);
 const trueK = intOption(argv, 'true-clusters', 10);
-const mapSample = intOption(argv, 'map-sample', 50_000);
+const mapSample = intOption(argv, 'map-sample', DEFAULT_MAP_SAMPLE);
 const iterations = intOption(argv, 'iterations', 1000, 250);
 const evalPoints = intOption(argv, 'eval-points', 2000);
 const jsonFile = stringOption(argv, 'json', undefined);
