@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'out/', 'coverage/', '.tmp/', 'imgsim-demo/', 'bin/imgsim.js', 'eslint.config.js', 'test/support/*.mjs'] },
+  { ignores: ['dist/', 'node_modules/', 'out/', 'coverage/', '.tmp/', 'imgsim-demo/', 'bin/imgsim.js', 'bin/build-state.mjs', 'eslint.config.js', 'test/support/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -252,7 +252,11 @@ describe('Dockerfiles', () => {
         const parts = (m[1] ?? '').trim().split(/\s+/);
         for (const src of parts.slice(0, -1)) assert.ok(existsSync(path.join(ROOT, src)), `COPY ${src}: exists`);
       }
-      assert.match(final, /ENTRYPOINT \["node", "bin\/imgsim\.js"\]/);
+      assert.match(final, /ENTRYPOINT \["node", "dist\/bin\/imgsim\.js"\]/, 'the runtime runs the compiled build');
+      assert.match(text, /node --import tsx infra\/scripts\/build\.ts/, 'a stage compiles the sources (npm run build)');
+      assert.match(final, /COPY --from=\S+ (--\S+ )*\/app\/dist \.\/dist/, 'the runtime gets dist/');
+      const node = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(text)?.[1];
+      assert.equal(node, '26', 'Node 26, the current LTS line (Node 20 reached end of life in April 2026)');
       assert.ok(existsSync(path.join(ROOT, `${file}.dockerignore`)), `${file}.dockerignore keeps the build context small`);
     });
   }
