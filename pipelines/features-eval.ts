@@ -21,9 +21,9 @@ import { referenceIndexOf } from './features-reference.js';
 import { listImages } from './ingest.js';
 import { runLocal } from './local-run.js';
 import { openIndex } from './search.js';
+import { DUPLICATE_KINDS, type DuplicateKind } from '../shared/features/defaults.js';
 
-export const DUPLICATE_KINDS = ['crop', 'rotate', 'scale', 'jpeg', 'brightness'] as const;
-export type DuplicateKind = (typeof DUPLICATE_KINDS)[number];
+export { DUPLICATE_KINDS, type DuplicateKind } from '../shared/features/defaults.js';
 
 export interface DuplicateGroup {
   /** Key of the original (the query) in the generated folder. */

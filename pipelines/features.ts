@@ -36,14 +36,11 @@ import type { LoadedModel } from '../shared/model/store.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import type { Storage } from '../shared/storage/types.js';
 import type { VectorIndex } from '../shared/vectors/types.js';
+import { DEFAULT_NFEATURES, type FeatureMethod } from '../shared/features/defaults.js';
 import { referenceIndexOf, type ReferenceIndex, type ReferenceStore } from './features-reference.js';
 import { indexSource, QueryImageError, searchIndex, type OpenedIndex, type SearchInput } from './search.js';
 
-export const FEATURE_METHODS = ['match', 'reference'] as const;
-export type FeatureMethod = (typeof FEATURE_METHODS)[number];
-
-/** ORB keypoints per image when not given: the reference uses 30 (its vector length is 30 × 32); matching wants more. */
-export const DEFAULT_NFEATURES: Readonly<Record<FeatureMethod, number>> = { reference: 30, match: 500 };
+export { DEFAULT_NFEATURES, FEATURE_METHODS, type FeatureMethod } from '../shared/features/defaults.js';
 
 /** An image: a file path, its bytes, or a loader (e.g. from S3). */
 export type ImageSource = string | Buffer | (() => Promise<Buffer>);

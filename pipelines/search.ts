@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLUSTERS_FILE, clustersFileSchema } from '../shared/analysis/clusters-file.js';
+import { mapConcurrent } from '../shared/concurrency.js';
 import { errorMessage, ImageError, UserError } from '../shared/errors.js';
 import { renderContactSheet } from '../shared/images/contact-sheet.js';
 import { decodeImage } from '../shared/images/decode.js';
@@ -43,6 +44,39 @@ export async function embedQuery(model: LoadedModel, image: Buffer, name: string
   return encodeBatch(encoder, decoded.data, 1, meta.inputSize);
 }
 
+/**
+ * The embeddings of several query images under one model: decoded `concurrency` at a
+ * time, encoded `batchSize` per forward pass (one pass costs little more than one image's).
+ * A query that does not decode is its QueryImageError, in its place.
+ */
+export async function embedQueries(
+  model: LoadedModel,
+  queries: ReadonlyArray<{ image: Buffer; name: string }>,
+  o: { maxPixels: number; concurrency: number; batchSize: number },
+): Promise<Array<Float32Array | QueryImageError>> {
+  const { meta, encoder } = model;
+  const decoded = await mapConcurrent(queries, o.concurrency, async (q) => {
+    try {
+      return (await decodeImage(q.image, { size: meta.inputSize, fit: meta.fit, maxPixels: o.maxPixels })).data;
+    } catch (error) {
+      if (!(error instanceof ImageError)) throw error;
+      return new QueryImageError(error.reason, `${error.reason}: ${error.message}`, q.name);
+    }
+  });
+  const out: Array<Float32Array | QueryImageError> = decoded.map((d) => (d instanceof QueryImageError ? d : new Float32Array(0)));
+  const good = decoded.flatMap((d, i) => (d instanceof QueryImageError ? [] : [{ i, data: d }]));
+  const pixels = meta.inputSize * meta.inputSize * 3;
+  for (let start = 0; start < good.length; start += o.batchSize) {
+    const batch = good.slice(start, start + o.batchSize);
+    const input = new Float32Array(batch.length * pixels);
+    batch.forEach((b, j) => input.set(b.data, j * pixels));
+    const vectors = encodeBatch(encoder, input, batch.length, meta.inputSize);
+    const dim = vectors.length / batch.length;
+    batch.forEach((b, j) => (out[b.i] = vectors.slice(j * dim, (j + 1) * dim)));
+  }
+  return out;
+}
+
 export interface SearchInput {
   index: VectorIndex;
   model: LoadedModel;
@@ -75,7 +109,7 @@ export interface OpenedIndex {
   sourceRoot?: string;
 }
 
-/** The local adapters of an index folder: its FlatIndex (with clusters.json's labels when present) and its model. */
+/** The local adapters of an index folder: its FlatIndex (with clusters.json's labels when present, its int8 copy built when large) and its model. */
 export async function openIndex(dir: string): Promise<OpenedIndex> {
   const storage = new LocalStorage(dir);
   const manifest = await readIndexManifest(storage);
@@ -86,6 +120,7 @@ export async function openIndex(dir: string): Promise<OpenedIndex> {
     throw new UserError(`The index in ${dir} has ${index.dim}-dimensional vectors but its model produces ${model.meta.embeddingDim}`);
   }
   await applyClusterLabels(storage, index, manifest);
+  index.prepareSearch();
   return {
     dir: storage.root,
     manifest,

@@ -1,19 +1,16 @@
 // imgsim apply --model <dir|modelId> <images or folders...> --out <dir>: run a trained
 // model (denoise, colorize, superres, or reconstruct) on images; one output PNG per
 // input, a preview grid, and PSNR/SSIM when targets are known.
-import { Command } from 'commander';
-import { applyModel, checkExpectedTask, loadTaskModel } from '../../pipelines/apply.js';
+import type { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { formatPsnr, taskLabel } from '../../shared/tasks/index.js';
-import { initBackend } from '../../shared/model/backend.js';
-import { LocalStorage } from '../../shared/storage/local.js';
+import { formatPsnr } from '../../shared/tasks/quality.js';
+import { taskLabel } from '../../shared/tasks/spec.js';
+import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom } from '../options.js';
 import { print } from '../print.js';
 
 export function applyCommand(): Command {
-  const cmd = new Command('apply')
-    .description('apply a trained model (denoise, colorize, superres or reconstruct) to images; writes one PNG per input and preview.png under --out')
-    .argument('<images...>', 'image files and/or folders (searched recursively)')
+  const cmd = baseCommand('apply')
     .requiredOption('-m, --model <dir|modelId>', 'model folder (with meta.json), output folder of train/run, or a model id in IMGSIM_ARTIFACTS')
     .requiredOption('-o, --out <dir>', 'output folder')
     .option(
@@ -51,6 +48,11 @@ export function applyCommand(): Command {
     const previewCount = positive('--preview-count', opts.previewCount);
     const batchSize = positive('--batch', opts.batch);
     const expected = typeof opts.expectTask === 'string' ? opts.expectTask : undefined;
+    const [{ applyModel, checkExpectedTask, loadTaskModel }, { initBackend }, { LocalStorage }] = await Promise.all([
+      import('../../pipelines/apply.js'),
+      import('../../shared/model/backend.js'),
+      import('../../shared/storage/local.js'),
+    ]);
     await initBackend(c.backend, ctx.logger);
     const model = await loadTaskModel(String(opts.model), c);
     checkExpectedTask(model, expected);

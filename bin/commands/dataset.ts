@@ -1,14 +1,14 @@
 // imgsim dataset list|show|rollback: the datasets of the queue-driven pipeline, the
 // Qdrant collections kept for each, and pointing a dataset back at the previous one.
 import { Command } from 'commander';
-import { CollectionHistory } from '../../shared/runs/history.js';
-import { describeDataset, rollbackDataset, type ReindexDeps } from '../../pipelines/distributed/reindex.js';
-import { connectServices } from '../../shared/services.js';
+import type { ReindexDeps } from '../../pipelines/distributed/reindex.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
+import { baseCommand } from './catalog.js';
 
 async function withDeps<T>(command: Command, fn: (ctx: CommandContext, deps: ReindexDeps) => Promise<T>): Promise<T> {
   const ctx = contextFrom(command.optsWithGlobals());
+  const [{ connectServices }, { CollectionHistory }] = await Promise.all([import('../../shared/services.js'), import('../../shared/runs/history.js')]);
   const services = await connectServices(ctx.config, ctx.logger);
   try {
     return await fn(ctx, { ...services, history: new CollectionHistory(services.redis, ctx.config.queuePrefix) });
@@ -38,6 +38,7 @@ function showCommand(): Command {
   addConfigFlags(cmd, SERVICE_SETTINGS);
   return cmd.action((name: string, _opts: Record<string, unknown>, command: Command) =>
     withDeps(command, async (ctx, deps) => {
+      const { describeDataset } = await import('../../pipelines/distributed/reindex.js');
       const d = await describeDataset(name, deps);
       print(ctx, d, [
         `${d.name}  ${d.source}`,
@@ -60,6 +61,7 @@ function rollbackCommand(): Command {
   addConfigFlags(cmd, SERVICE_SETTINGS);
   return cmd.action((name: string, opts: Record<string, unknown>, command: Command) =>
     withDeps(command, async (ctx, deps) => {
+      const { rollbackDataset } = await import('../../pipelines/distributed/reindex.js');
       const r = await rollbackDataset(name, typeof opts.to === 'string' ? { to: opts.to } : {}, deps);
       print(ctx, r, [`dataset ${r.dataset}: ${r.from ?? '(none)'} → ${r.to} (model ${r.modelId})`]);
     }),
@@ -67,8 +69,7 @@ function rollbackCommand(): Command {
 }
 
 export function datasetCommand(): Command {
-  return new Command('dataset')
-    .description('datasets of the queue-driven pipeline: list, show, rollback')
+  return baseCommand('dataset')
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(rollbackCommand());

@@ -2,18 +2,15 @@
 // backgrounds), run the whole pipeline on it and print its retrieval precision.
 // With --task colorize|denoise|superres: the image-to-image demos (pipelines/task-demo.ts).
 import path from 'node:path';
-import { Command } from 'commander';
-import { initBackend } from '../../shared/model/backend.js';
-import { generateShapesDataset } from '../../shared/images/synthetic.js';
+import type { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { retrievalReport } from '../../pipelines/eval.js';
-import { runLocal } from '../../pipelines/local-run.js';
 import { OUTPUT } from '../../pipelines/layout.js';
-import { runTaskDemo, type TaskDemoReport } from '../../pipelines/task-demo.js';
-import { formatPsnr } from '../../shared/tasks/index.js';
+import type { TaskDemoReport } from '../../pipelines/task-demo.js';
+import { formatPsnr } from '../../shared/tasks/quality.js';
 import type { TaskMetrics } from '../../shared/model/meta.js';
 import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';
+import { baseCommand } from './catalog.js';
 
 /** 32×32 input, 4 stages, batch 16, 20 epochs: enough steps on 720 images to learn shapes and colours. */
 const DEMO_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16', epochs: '20' } as const;
@@ -43,8 +40,7 @@ function printTaskReport(ctx: CommandContext, r: TaskDemoReport): void {
 }
 
 export function demoCommand(): Command {
-  const cmd = new Command('demo')
-    .description('generate a small labelled synthetic dataset, run the pipeline on it, print precision@10')
+  const cmd = baseCommand('demo')
     .option('-o, --out <dir>', 'output folder (dataset in <out>/data, results in <out>/run)', 'imgsim-demo')
     .option('--per-class <n>', 'images per class', '80')
     .option('--from <folder>', 'denoise/superres demos: train on this folder instead of generated shapes images')
@@ -67,6 +63,7 @@ export function demoCommand(): Command {
       const ctx = contextFrom(withDefaults(opts, TASK_DEMO_DEFAULTS[requested]));
       const count = opts.count === undefined ? TASK_DEMO_COUNT[requested] : positiveInt('--count', opts.count, 9);
       if (opts.from !== undefined && requested === 'colorize') throw new UserError('--from: the colorize demo uses its own generated shapes (circles red, squares blue); train on a folder with imgsim train --task colorize');
+      const [{ initBackend }, { runTaskDemo }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/task-demo.js')]);
       await initBackend(ctx.config.backend, ctx.logger);
       const report = await runTaskDemo({
         out: path.resolve(String(opts.out)),
@@ -83,6 +80,12 @@ export function demoCommand(): Command {
     const perClass = positiveInt('--per-class', opts.perClass, 4);
     const out = path.resolve(String(opts.out));
     const data = path.join(out, 'data');
+    const [{ initBackend }, { generateShapesDataset }, { retrievalReport }, { runLocal }] = await Promise.all([
+      import('../../shared/model/backend.js'),
+      import('../../shared/images/synthetic.js'),
+      import('../../pipelines/eval.js'),
+      import('../../pipelines/local-run.js'),
+    ]);
     await initBackend(ctx.config.backend, ctx.logger);
     const generated = await generateShapesDataset(data, { perClass, seed: ctx.config.seed });
     ctx.logger.info({ dir: data, classes: generated.classes.length, files: generated.files }, 'demo dataset generated');

@@ -1,19 +1,13 @@
 // imgsim embed <folder> --model <dir> --out <dir>: the local driver's ingest, embed and index
 // steps with an existing model: an index folder (embeddings.npy, ids.json, index.json).
 import path from 'node:path';
-import { Command } from 'commander';
-import { initBackend } from '../../shared/model/backend.js';
-import { loadEncoder } from '../../shared/model/store.js';
-import { LocalStorage } from '../../shared/storage/local.js';
-import { openSource } from '../../shared/storage/open.js';
-import { embedLocally, listLocally } from '../../pipelines/local-run.js';
+import type { Command } from 'commander';
+import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, EMBED_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function embedCommand(): Command {
-  const cmd = new Command('embed')
-    .description('embed a folder with a trained model; writes embeddings.npy, ids.json and index.json under --out')
-    .argument('<folder>', 'folder of images')
+  const cmd = baseCommand('embed')
     .requiredOption('-m, --model <dir>', 'model folder (the model/ folder written by train or run)')
     .requiredOption('-o, --out <dir>', 'output (index) folder')
     .option('--json', 'print a JSON summary')
@@ -22,6 +16,13 @@ export function embedCommand(): Command {
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     const c = ctx.config;
+    const [{ initBackend }, { loadEncoder }, { LocalStorage }, { openSource }, { embedLocally, listLocally }] = await Promise.all([
+      import('../../shared/model/backend.js'),
+      import('../../shared/model/store.js'),
+      import('../../shared/storage/local.js'),
+      import('../../shared/storage/open.js'),
+      import('../../pipelines/local-run.js'),
+    ]);
     await initBackend(c.backend, ctx.logger);
     const modelDir = path.resolve(String(opts.model));
     const model = await loadEncoder(new LocalStorage(modelDir), '');

@@ -1,17 +1,14 @@
 // imgsim enqueue <source> --dataset NAME: create a run of the queue-driven pipeline.
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { enqueueRun } from '../../pipelines/distributed/runs.js';
-import { connectServices } from '../../shared/services.js';
-import { taskSpecFromConfig } from '../../shared/tasks/index.js';
+import { taskSpecFromConfig } from '../../shared/tasks/spec.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
+import { baseCommand } from './catalog.js';
 
 export function enqueueCommand(): Command {
-  const cmd = new Command('enqueue')
-    .description('enqueue a bulk dataset job (a run): ingest → [train] → embed → index → cluster by the workers')
-    .argument('<source>', 's3://bucket/prefix, file:///absolute/path or a folder path')
+  const cmd = baseCommand('enqueue')
     .requiredOption('-d, --dataset <name>', 'dataset name (lowercase letters, digits, - and _)')
     .addOption(new Option('--mode <mode>', 'all: embed everything; missing: only keys whose version is not indexed for the model').choices(['all', 'missing']).default('all'))
     .option('--model <id>', "use this trained model (see `imgsim runs` / models/ in the artefact store); default: --mode all trains one, --mode missing uses the dataset's current model")
@@ -38,6 +35,8 @@ export function enqueueCommand(): Command {
     if (opts.train === true && opts.mode === 'missing') {
       throw new UserError("--train trains a new model; --mode missing embeds with an existing one (--model ID, or the dataset's current model without it)");
     }
+    const task = taskSpecFromConfig(ctx.config);
+    const [{ connectServices }, { enqueueRun }] = await Promise.all([import('../../shared/services.js'), import('../../pipelines/distributed/runs.js')]);
     const services = await connectServices(ctx.config, ctx.logger);
     try {
       const { run, created, modelFrom } = await enqueueRun(
@@ -46,7 +45,7 @@ export function enqueueCommand(): Command {
           dataset: String(opts.dataset),
           mode: opts.mode === 'missing' ? 'missing' : 'all',
           ...(typeof opts.model === 'string' ? { modelId: opts.model } : {}),
-          task: taskSpecFromConfig(ctx.config),
+          task,
         },
         services,
       );

@@ -1,10 +1,9 @@
 // imgsim eval-features <folder>: near-duplicate recall@k of plain AE search, the
 // reference ORB method and the match method, side by side.
 import path from 'node:path';
-import { Command } from 'commander';
-import { DEFAULT_WORKING_SIZE } from '../../shared/features/orb.js';
-import { DEFAULT_NFEATURES } from '../../pipelines/features.js';
-import { DUPLICATE_KINDS, evaluateFeatures } from '../../pipelines/features-eval.js';
+import type { Command } from 'commander';
+import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, DUPLICATE_KINDS } from '../../shared/features/defaults.js';
+import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
 import { print } from '../print.js';
 
@@ -12,9 +11,7 @@ import { print } from '../print.js';
 const EVAL_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16', epochs: '15' } as const;
 
 export function evalFeaturesCommand(): Command {
-  const cmd = new Command('eval-features')
-    .description('near-duplicate recall@k of AE search vs the ORB reference method vs ORB match re-ranking, on duplicates generated from <folder>')
-    .argument('<folder>', 'folder of images (the originals)')
+  const cmd = baseCommand('eval-features')
     .option('-o, --out <dir>', 'output folder: data/ (originals + duplicates), groups.json, index/, features-eval.json', 'imgsim-features-eval')
     .option('--per-image <n>', `near-duplicates per query image (kinds cycle through ${DUPLICATE_KINDS.join(', ')})`, '5')
     .option('-k, --k <n>', 'recall@k', '5')
@@ -41,7 +38,7 @@ export function evalFeaturesCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(withDefaults(opts, EVAL_DEFAULTS));
-    const report = await evaluateFeatures({
+    const options = {
       folder,
       out: String(opts.out),
       perImage: positiveInt('--per-image', opts.perImage),
@@ -57,7 +54,9 @@ export function evalFeaturesCommand(): Command {
       config: ctx.config,
       logger: ctx.logger,
       progressBar: ctx.progressBar,
-    });
+    };
+    const { evaluateFeatures } = await import('../../pipelines/features-eval.js');
+    const report = await evaluateFeatures(options);
     const r = report.recallAtK;
     const row = (name: string, v: Record<'autoencoder' | 'reference' | 'match', number>): string =>
       `${name.padEnd(12)} ${v.autoencoder.toFixed(3).padStart(11)} ${v.reference.toFixed(3).padStart(11)} ${v.match.toFixed(3).padStart(11)}`;

@@ -1,20 +1,18 @@
 // imgsim eval <labelled-folder> --out <dir>: precision@10 of the embedding vs raw pixels.
-import { Command } from 'commander';
-import { initBackend } from '../../shared/model/backend.js';
-import { evaluateFolder } from '../../pipelines/eval.js';
+import type { Command } from 'commander';
+import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function evalCommand(): Command {
-  const cmd = new Command('eval')
-    .description('train and embed a labelled folder (class = immediate sub-folder) and report precision@10 of the embedding and of raw pixels')
-    .argument('<folder>', 'labelled folder: <folder>/<class>/<image>')
+  const cmd = baseCommand('eval')
     .requiredOption('-o, --out <dir>', 'output folder (model, embeddings)')
     .option('--json', 'print {precisionAt10: {embedding, rawPixels}, images, seconds, …}')
     .addHelpText('after', '\nExample:\n  imgsim eval ./labelled --out ./eval-out --epochs 20 --json');
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    const [{ initBackend }, { evaluateFolder }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/eval.js')]);
     await initBackend(ctx.config.backend, ctx.logger);
     const { report } = await evaluateFolder({ source: folder, out: String(opts.out), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });
     print(ctx, report, [

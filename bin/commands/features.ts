@@ -3,19 +3,13 @@
 // optional side-by-side PNGs of the matched keypoints.
 import path from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { DEFAULT_WORKING_SIZE } from '../../shared/features/orb.js';
-import { loadOpenCv } from '../../shared/features/opencv.js';
-import { initBackend } from '../../shared/model/backend.js';
-import { DEFAULT_NFEATURES, FEATURE_METHODS, FeatureExtractor, featureSettings, imagesOf, indexImages, type FeatureSearchResult, renderHitPng, searchFeaturesIn, type FeatureMethod } from '../../pipelines/features.js';
-import { collectionReferenceStore, indexReferenceStore } from '../../pipelines/features-reference.js';
-import { keyWithinSource, openIndex, readQuery } from '../../pipelines/search.js';
-import { ModelCache } from '../../shared/model/cache.js';
-import { openDataset } from '../../shared/runs/open-dataset.js';
-import { connectServices } from '../../shared/services.js';
+import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, FEATURE_METHODS, type FeatureMethod } from '../../shared/features/defaults.js';
+import type { FeatureSearchResult } from '../../pipelines/features.js';
 import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
 import { print } from '../print.js';
+import { baseCommand } from './catalog.js';
 
 export function methodOf(value: unknown): FeatureMethod {
   if (!FEATURE_METHODS.includes(value as FeatureMethod)) {
@@ -25,9 +19,7 @@ export function methodOf(value: unknown): FeatureMethod {
 }
 
 export function featuresCommand(): Command {
-  const cmd = new Command('features')
-    .description('find images sharing ORB keypoint features with <image> in a local index folder (--index) or a dataset in Qdrant (--dataset)')
-    .argument('<image>', 'query image file')
+  const cmd = baseCommand('features')
     .option('-i, --index <dir>', 'index folder (written by run); its images must be in a local folder')
     .option('-d, --dataset <name>', 'dataset built by the queue-driven pipeline (candidates from Qdrant, images from its source)')
     .option('-k, --k <n>', 'number of results', '5')
@@ -64,6 +56,14 @@ export function featuresCommand(): Command {
     const workingSize = positiveInt('--orb-size', opts.orbSize, 32);
     if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UserError('features needs exactly one of --index <dir> or --dataset <name>');
     if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UserError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
+    const [{ loadOpenCv }, { initBackend }, { FeatureExtractor, featureSettings, imagesOf, indexImages, renderHitPng, searchFeaturesIn }, { collectionReferenceStore, indexReferenceStore }, { keyWithinSource, openIndex, readQuery }] =
+      await Promise.all([
+        import('../../shared/features/opencv.js'),
+        import('../../shared/model/backend.js'),
+        import('../../pipelines/features.js'),
+        import('../../pipelines/features-reference.js'),
+        import('../../pipelines/search.js'),
+      ]);
     const bytes = await readQuery(image);
     await initBackend(ctx.config.backend, ctx.logger);
     const extractor = new FeatureExtractor(await loadOpenCv(), featureSettings(method, { nfeatures, workingSize, maxPixels: ctx.config.maxPixels }), ctx.logger);
@@ -71,6 +71,11 @@ export function featuresCommand(): Command {
     let result: FeatureSearchResult;
     let searched: string;
     if (typeof opts.dataset === 'string') {
+      const [{ ModelCache }, { openDataset }, { connectServices }] = await Promise.all([
+        import('../../shared/model/cache.js'),
+        import('../../shared/runs/open-dataset.js'),
+        import('../../shared/services.js'),
+      ]);
       const services = await connectServices(ctx.config, ctx.logger);
       try {
         const opened = await openDataset(opts.dataset, { ...services, models: new ModelCache(services.artifacts) });

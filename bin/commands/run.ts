@@ -1,15 +1,12 @@
 // imgsim run <folder> --out <dir>: the whole local pipeline.
-import { Command } from 'commander';
-import { initBackend } from '../../shared/model/backend.js';
-import { runLocal } from '../../pipelines/local-run.js';
+import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
+import { baseCommand } from './catalog.js';
 import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function runCommand(): Command {
-  const cmd = new Command('run')
-    .description('ingest → train → embed → index → cluster a folder of images, writing everything under --out')
-    .argument('<folder>', 'folder of images (searched recursively), or file:///absolute/path')
+  const cmd = baseCommand('run')
     .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
     .option('--json', 'print a JSON summary on stdout')
     .addHelpText(
@@ -19,6 +16,7 @@ export function runCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS, ...CLUSTER_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    const [{ initBackend }, { runLocal }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/local-run.js')]);
     await initBackend(ctx.config.backend, ctx.logger);
     const r = await runLocal({ source: folder, out: String(opts.out), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });
     const summary = {

@@ -1,11 +1,12 @@
 // imgsim runs | run-status <id> [--wait] | retry-failed <id>: runs of the queue-driven pipeline.
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { describeOtherFailures, summariseFailures, type FailureSummary, type ItemFailure, type MapState, type RunRecord } from '../../shared/runs/index.js';
-import { retryFailed } from '../../pipelines/distributed/runs.js';
-import { connectServices, type ConnectOptions, type Services } from '../../shared/services.js';
+import { describeOtherFailures, summariseFailures, type FailureSummary } from '../../shared/runs/failure-kinds.js';
+import type { ItemFailure, MapState, RunRecord } from '../../shared/runs/index.js';
+import type { ConnectOptions, Services } from '../../shared/services.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
+import { baseCommand } from './catalog.js';
 
 async function withServices<T>(
   opts: Record<string, unknown>,
@@ -13,6 +14,7 @@ async function withServices<T>(
   connect: ConnectOptions = {},
 ): Promise<T> {
   const ctx = contextFrom(opts);
+  const { connectServices } = await import('../../shared/services.js');
   const services = await connectServices(ctx.config, ctx.logger, connect);
   try {
     return await fn(ctx, services);
@@ -44,7 +46,7 @@ function describeMap(m: MapState): string {
 }
 
 export function runsCommand(): Command {
-  const cmd = new Command('runs').description('list recent runs, newest first').option('--limit <n>', 'how many', '20').option('--json', 'print JSON');
+  const cmd = baseCommand('runs').option('--limit <n>', 'how many', '20').option('--json', 'print JSON');
   addConfigFlags(cmd, SERVICE_SETTINGS);
   return cmd.action((opts: Record<string, unknown>) =>
     withServices(opts, async (ctx, s) => {
@@ -55,9 +57,7 @@ export function runsCommand(): Command {
 }
 
 export function runStatusCommand(): Command {
-  const cmd = new Command('run-status')
-    .description('progress of a run: counts, throughput, ETA and the items that failed with their reasons')
-    .argument('<id>', 'run id (printed by enqueue)')
+  const cmd = baseCommand('run-status')
     .option('--wait', 'poll until the run completes (searchable) or fails; exit 1 if it failed or was held back (not live)')
     .option('--wait-map', 'as --wait, then also until its cluster map is done; exit 1 if the map failed')
     .option('--timeout <seconds>', 'with --wait: give up after this long', '86400')
@@ -134,10 +134,11 @@ function waitThroughOutages(id: string): ConnectOptions {
 }
 
 export function retryFailedCommand(): Command {
-  const cmd = new Command('retry-failed').description("embed and index a run's failed items again").argument('<id>', 'run id').option('--json', 'print JSON');
+  const cmd = baseCommand('retry-failed').option('--json', 'print JSON');
   addConfigFlags(cmd, SERVICE_SETTINGS);
   return cmd.action((id: string, opts: Record<string, unknown>) =>
     withServices(opts, async (ctx, s) => {
+      const { retryFailed } = await import('../../pipelines/distributed/runs.js');
       const { retried } = await retryFailed(id, s);
       print(ctx, { runId: id, retried }, [retried ? `${retried} item(s) of run ${id} re-enqueued` : `run ${id} has no failed items to retry`]);
     }),

@@ -2,14 +2,18 @@
 // ingest worker processes run the schedule queue; a fired schedule enqueues a normal run.
 import { Command, Option } from 'commander';
 import { UserError } from '../../shared/errors.js';
-import { assertNoEviction, connectRedis, createRedis, queueErrorListener, RedisWatch } from '../../shared/queue/connection.js';
-import { SCHEDULE_QUEUE, Schedules, type ScheduleInfo } from '../../shared/queue/schedules.js';
+import type { Schedules, ScheduleInfo } from '../../shared/queue/schedules.js';
 import { addConfigFlags, contextFrom, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
+import { baseCommand } from './catalog.js';
 
 async function withSchedules<T>(command: Command, fn: (ctx: CommandContext, s: Schedules) => Promise<T>): Promise<T> {
   const ctx = contextFrom(command.optsWithGlobals());
+  const [{ assertNoEviction, connectRedis, createRedis, queueErrorListener, RedisWatch }, { SCHEDULE_QUEUE, Schedules }] = await Promise.all([
+    import('../../shared/queue/connection.js'),
+    import('../../shared/queue/schedules.js'),
+  ]);
   const redis = createRedis(ctx.config.redisUrl);
   await connectRedis(redis, ctx.config.redisUrl);
   const watch = new RedisWatch(ctx.config.redisUrl, { logger: ctx.logger }).watch(redis);
@@ -89,8 +93,7 @@ function removeCommand(): Command {
 }
 
 export function scheduleCommand(): Command {
-  return new Command('schedule')
-    .description('scheduled re-indexing: runs enqueued on a cron pattern (processed by the ingest workers)')
+  return baseCommand('schedule')
     .addCommand(addCommand())
     .addCommand(listCommand())
     .addCommand(removeCommand());

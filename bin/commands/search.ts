@@ -1,74 +1,196 @@
-// imgsim search <image> (--index <dir> | --dataset NAME) -k 10: nearest neighbours and a
-// contact sheet; --index searches a local index folder, --dataset a queue-built dataset in Qdrant.
+// imgsim search <images...> (--index <dir> | --dataset NAME) -k 10: nearest neighbours of
+// each query image (files, or folders of them) and a contact sheet per query; --index
+// searches a local index folder, --dataset a queue-built dataset in Qdrant. The index and
+// the model are opened once per call: every query after the first costs its decode, a
+// share of a batched forward pass, the scan and its sheet (npm run bench:cli measures it).
 import path from 'node:path';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { Command } from 'commander';
-import { initBackend } from '../../shared/model/backend.js';
-import { UserError } from '../../shared/errors.js';
-import { openIndex, keyWithinSource, indexSource, readQuery, renderSearchSheet, searchIndex } from '../../pipelines/search.js';
-import { OUTPUT } from '../../pipelines/layout.js';
-import { ModelCache } from '../../shared/model/cache.js';
-import { openDataset } from '../../shared/runs/open-dataset.js';
-import { connectServices } from '../../shared/services.js';
-import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { errorMessage, UserError } from '../../shared/errors.js';
+import { OUTPUT, readIndexManifest } from '../../pipelines/layout.js';
+import type { LoadedModel } from '../../shared/model/store.js';
+import type { Storage } from '../../shared/storage/types.js';
+import type { Neighbor, VectorIndex } from '../../shared/vectors/types.js';
+import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
+import { queryFiles, type QueryFile } from '../query-files.js';
+import { baseCommand } from './catalog.js';
+
+/** What one query found: its neighbours and contact sheet, or why it could not be searched. */
+type QueryResult = { query: string; neighbors: Neighbor[]; sheet?: string } | { query: string; error: string };
+
+/** Where the neighbours come from: an index and its model, the images (for sheets), the default sheet path. */
+interface Searched {
+  index: VectorIndex;
+  model: LoadedModel;
+  source: Storage | undefined;
+  defaultSheet(q: QueryFile): string;
+  /** With --exclude-self, the query's key when it is one of the indexed images. */
+  selfKey(q: QueryFile): string | undefined;
+}
 
 export function searchCommand(): Command {
-  const cmd = new Command('search')
-    .description('find the images most similar to <image> in a local index folder (--index) or a dataset in Qdrant (--dataset)')
-    .argument('<image>', 'query image file')
+  const cmd = baseCommand('search')
     .option('-i, --index <dir>', 'index folder (written by run or embed)')
     .option('-d, --dataset <name>', 'dataset built by the queue-driven pipeline')
     .option('-k, --k <n>', 'number of neighbours', '10')
     .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images')
-    .option('--sheet <file>', `contact sheet PNG path (default <index>/${OUTPUT.searches}<query>.png, or ./search-<query>.png with --dataset)`)
-    .option('--json', 'print the neighbours as JSON')
-    .addHelpText('after', '\nExamples:\n  imgsim search ./photos/cat.jpg --index ./out -k 10 --json\n  imgsim search ./cat.jpg --dataset photos -k 5');
+    .option('--sheet <file>', `contact sheet PNG path, for one query image (default <index>/${OUTPUT.searches}<query>.png, or ./search-<query>.png with --dataset)`)
+    .option('--no-sheet', 'write no contact sheets')
+    .option('--json', 'print JSON: {query, neighbors, sheet} for one query image, an array of them for several or a folder')
+    .addHelpText(
+      'after',
+      [
+        '',
+        `Several query images (or folders of them) are searched in one call: the index and model load once.`,
+        `A folder's images get sheets named after their path in it (<index>/${OUTPUT.searches}<folder>/<key>.png).`,
+        'A query image that does not decode is reported and the others are searched (exit 1 at the end).',
+        '',
+        'Examples:',
+        '  imgsim search ./photos/cat.jpg --index ./out -k 10 --json',
+        '  imgsim search ./queries/ ./dog.jpg --index ./out -k 5 --no-sheet --json',
+        '  imgsim search ./cat.jpg --dataset photos -k 5',
+      ].join('\n'),
+    );
   addConfigFlags(cmd, ['maxPixels', ...SERVICE_SETTINGS]);
-  return cmd.action(async (image: string, opts: Record<string, unknown>) => {
+  return cmd.action(async (images: string[], opts: Record<string, unknown>) => {
+    const started = performance.now();
     const ctx = contextFrom(opts);
-    const k = Number(opts.k);
-    if (!Number.isInteger(k) || k < 1) throw new UserError(`-k: expected a positive integer, received "${String(opts.k)}"`);
+    const k = positiveInt('-k', opts.k);
     if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UserError('search needs exactly one of --index <dir> or --dataset <name>');
+    if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UserError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
+    // Cheap checks first, before anything heavy is loaded or any image read.
+    if (typeof opts.index === 'string') {
+      const { LocalStorage } = await import('../../shared/storage/local.js');
+      await readIndexManifest(new LocalStorage(opts.index));
+    }
+    const queries = await queryFiles(images);
+    const single = images.length === 1 && queries.length === 1 && queries[0]?.shown === images[0];
+    if (typeof opts.sheet === 'string' && !single) throw new UserError('--sheet names the contact sheet of one query image; with several, each goes to its default path (or use --no-sheet)');
+    const sheetFor = (q: QueryFile, s: Searched): string | undefined =>
+      opts.sheet === false ? undefined : typeof opts.sheet === 'string' ? path.resolve(opts.sheet) : s.defaultSheet(q);
+
+    const { initBackend } = await import('../../shared/model/backend.js');
     await initBackend(ctx.config.backend, ctx.logger);
-    if (typeof opts.dataset === 'string') return searchInDataset(ctx, image, opts.dataset, k, opts);
-    const opened = await openIndex(String(opts.index));
-    const bytes = await readQuery(image);
-    const self = opts.excludeSelf === true ? keyWithinSource(opened, image) : undefined;
-    const neighbors = await searchIndex({
-      index: opened.index,
-      model: opened.model,
-      query: bytes,
-      queryName: image,
-      k,
-      ...(self !== undefined ? { excludeKeys: new Set([self]) } : {}),
-      maxPixels: ctx.config.maxPixels,
-    });
-    const sheet = typeof opts.sheet === 'string' ? path.resolve(opts.sheet) : path.join(opened.dir, OUTPUT.searches, `${path.parse(image).name}.png`);
-    await mkdir(path.dirname(sheet), { recursive: true });
-    await writeFile(sheet, await renderSearchSheet({ image: bytes, name: image }, neighbors, indexSource(opened)));
-    printNeighbors(ctx, image, neighbors, sheet);
+    const results =
+      typeof opts.dataset === 'string'
+        ? await inDataset(ctx, opts.dataset, (s) => searchAll(ctx, s, queries, { k, sheetFor, started }))
+        : await searchAll(ctx, await inIndex(String(opts.index), opts.excludeSelf === true), queries, { k, sheetFor, started });
+    printResults(ctx, results, single);
+    if (results.some((r) => 'error' in r)) process.exitCode = 1;
   });
 }
 
-async function searchInDataset(ctx: CommandContext, image: string, dataset: string, k: number, opts: Record<string, unknown>): Promise<void> {
+async function inIndex(dir: string, excludeSelf: boolean): Promise<Searched> {
+  const { openIndex, indexSource, keyWithinSource } = await import('../../pipelines/search.js');
+  const opened = await openIndex(dir);
+  return {
+    index: opened.index,
+    model: opened.model,
+    source: indexSource(opened),
+    defaultSheet: (q) => path.join(opened.dir, OUTPUT.searches, `${q.sheetName}.png`),
+    selfKey: (q) => (excludeSelf ? keyWithinSource(opened, q.file) : undefined),
+  };
+}
+
+async function inDataset<T>(ctx: CommandContext, dataset: string, fn: (s: Searched) => Promise<T>): Promise<T> {
+  const [{ connectServices }, { openDataset }, { ModelCache }] = await Promise.all([
+    import('../../shared/services.js'),
+    import('../../shared/runs/open-dataset.js'),
+    import('../../shared/model/cache.js'),
+  ]);
   const services = await connectServices(ctx.config, ctx.logger);
   try {
-    const bytes = await readQuery(image);
     const opened = await openDataset(dataset, { ...services, models: new ModelCache(services.artifacts) });
-    const neighbors = await searchIndex({ index: opened.index, model: opened.model, query: bytes, queryName: image, k, maxPixels: ctx.config.maxPixels });
     const source = await opened.source().catch(() => undefined);
-    const sheet = typeof opts.sheet === 'string' ? path.resolve(opts.sheet) : path.resolve(`search-${path.parse(image).name}.png`);
-    await writeFile(sheet, await renderSearchSheet({ image: bytes, name: image }, neighbors, source));
-    printNeighbors(ctx, image, neighbors, sheet);
+    return await fn({ index: opened.index, model: opened.model, source, defaultSheet: (q) => path.resolve(`search-${q.sheetName}.png`), selfKey: () => undefined });
   } finally {
     await services.close();
   }
 }
 
-function printNeighbors(ctx: CommandContext, query: string, neighbors: ReadonlyArray<{ key: string; score: number }>, sheet: string): void {
-  print(ctx, { query, neighbors, sheet }, [
-    ...neighbors.map((n, i) => `${String(i + 1).padStart(3)}  ${n.score.toFixed(4)}  ${n.key}`),
-    `contact sheet: ${sheet}`,
-  ]);
+/**
+ * Every query, a batch at a time (bounded memory for a folder of any size): read and
+ * decode `decodeConcurrency` at once, encode the batch in one pass, search each, then draw
+ * the sheets. One query image keeps the old behaviour: an error ends the command (exit 2).
+ */
+async function searchAll(
+  ctx: CommandContext,
+  s: Searched,
+  queries: readonly QueryFile[],
+  o: { k: number; sheetFor: (q: QueryFile, s: Searched) => string | undefined; started: number },
+): Promise<QueryResult[]> {
+  const [{ embedQueries, QueryImageError, renderSearchSheet }, { mapConcurrent }] = await Promise.all([import('../../pipelines/search.js'), import('../../shared/concurrency.js')]);
+  const { k, sheetFor } = o;
+  const opened = performance.now();
+  const c = ctx.config;
+  const results: QueryResult[] = [];
+  for (let start = 0; start < queries.length; start += c.embedBatchSize) {
+    const batch = queries.slice(start, start + c.embedBatchSize);
+    const read = await mapConcurrent(batch, c.decodeConcurrency, (q) =>
+      readFile(q.file).catch((error: unknown) => new UserError(`Cannot read the query image ${q.shown}: ${errorMessage(error)}`)),
+    );
+    const readable = batch.flatMap((q, i) => {
+      const image = read[i];
+      return image instanceof Buffer ? [{ q, image }] : [];
+    });
+    const vectors = await embedQueries(
+      s.model,
+      readable.map(({ q, image }) => ({ image, name: q.shown })),
+      { maxPixels: c.maxPixels, concurrency: c.decodeConcurrency, batchSize: c.embedBatchSize },
+    );
+    const found = new Map<QueryFile, QueryResult>();
+    for (const [i, { q }] of readable.entries()) {
+      const v = vectors[i] as Float32Array | InstanceType<typeof QueryImageError>;
+      if (v instanceof QueryImageError) {
+        found.set(q, { query: q.shown, error: v.message });
+        continue;
+      }
+      const self = s.selfKey(q);
+      const neighbors = await s.index.search(v, { k, ...(self !== undefined ? { excludeKeys: new Set([self]) } : {}) });
+      found.set(q, { query: q.shown, neighbors });
+    }
+    await mapConcurrent(readable, c.decodeConcurrency, async ({ q, image }) => {
+      const r = found.get(q);
+      const sheet = sheetFor(q, s);
+      if (!r || 'error' in r || sheet === undefined) return;
+      await mkdir(path.dirname(sheet), { recursive: true });
+      await writeFile(sheet, await renderSearchSheet({ image, name: q.shown }, r.neighbors, s.source));
+      r.sheet = sheet;
+    });
+    for (const [i, q] of batch.entries()) {
+      const failed = read[i];
+      results.push(failed instanceof UserError ? { query: q.shown, error: failed.message } : (found.get(q) as QueryResult));
+    }
+  }
+  const first = results[0];
+  if (queries.length === 1 && first && 'error' in first) throw new UserError(first.error);
+  // What a call costs: opening (start-up, index, model) once, then each query (npm run bench:cli reads this line).
+  const searchMs = performance.now() - opened;
+  ctx.logger.info(
+    { queries: queries.length, openSeconds: Number(((opened - o.started) / 1000).toFixed(2)), perQueryMs: Number((searchMs / queries.length).toFixed(1)) },
+    'search done',
+  );
+  return results;
+}
+
+function neighbourLines(r: { neighbors: readonly Neighbor[]; sheet?: string }): string[] {
+  return [...r.neighbors.map((n, i) => `${String(i + 1).padStart(3)}  ${n.score.toFixed(4)}  ${n.key}`), ...(r.sheet ? [`contact sheet: ${r.sheet}`] : [])];
+}
+
+/**
+ * One query image: the object and lines as before. Several: a JSON array (failed queries
+ * as {query, error}), or each query's lines under its name; failures also on stderr.
+ */
+function printResults(ctx: CommandContext, results: readonly QueryResult[], single: boolean): void {
+  const first = results[0];
+  if (single && first && !('error' in first)) return print(ctx, first, neighbourLines(first));
+  const failed = results.filter((r) => 'error' in r);
+  for (const r of failed) process.stderr.write(`imgsim: ${r.error}\n`);
+  if (failed.length > 0) process.stderr.write(`imgsim: ${failed.length} of ${results.length} query images could not be searched\n`);
+  print(
+    ctx,
+    results,
+    results.flatMap((r) => ('error' in r ? [] : [`query: ${r.query}`, ...neighbourLines(r).map((l) => `  ${l}`)])),
+  );
 }

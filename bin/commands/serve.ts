@@ -1,11 +1,10 @@
 // imgsim serve: the HTTP API, Bull Board, /metrics and /openapi.json (workers/server).
-import { Command } from 'commander';
-import { startServer } from '../../workers/server/start.js';
+import type { Command } from 'commander';
+import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS } from '../options.js';
 
 export function serveCommand(): Command {
-  const cmd = new Command('serve')
-    .description('serve the HTTP API (search, runs, datasets), Bull Board at /admin/queues, /metrics and /openapi.json')
+  const cmd = baseCommand('serve')
     .option('--insecure', 'allow running without credentials (IMGSIM_API_TOKEN / IMGSIM_BASIC_AUTH); only when bound to localhost')
     .addHelpText(
       'after',
@@ -22,6 +21,7 @@ export function serveCommand(): Command {
   addConfigFlags(cmd, [...SERVICE_SETTINGS, 'serverHost', 'serverPort', 'uploadLimitBytes', 'maxPixels']);
   return cmd.action(async (opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    const { startServer } = await import('../../workers/server/start.js');
     await startServer(ctx.config, ctx.logger, { insecure: opts.insecure === true });
   });
 }

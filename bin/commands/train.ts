@@ -1,19 +1,12 @@
 // imgsim train <folder> --out <dir>: the local driver's ingest and train steps; the model lands in <dir>/model/.
-import { Command } from 'commander';
-import { initBackend } from '../../shared/model/backend.js';
-import { LocalStorage } from '../../shared/storage/local.js';
-import { openSource } from '../../shared/storage/open.js';
-import { sortByKey } from '../../shared/images/failures.js';
+import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
-import { listLocally, trainLocally } from '../../pipelines/local-run.js';
-import { formatPsnr, taskLabel, taskSpecFromConfig } from '../../shared/tasks/index.js';
+import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function trainCommand(): Command {
-  const cmd = new Command('train')
-    .description('train the autoencoder on a folder; writes <out>/model/ (encoder, decoder, meta.json, preview.png)')
-    .argument('<folder>', 'folder of images')
+  const cmd = baseCommand('train')
     .requiredOption('-o, --out <dir>', 'output folder')
     .option('--json', 'print meta.json on stdout')
     .addHelpText(
@@ -37,6 +30,14 @@ export function trainCommand(): Command {
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     const c = ctx.config;
+    const [{ initBackend }, { LocalStorage }, { openSource }, { sortByKey }, { listLocally, trainLocally }, { formatPsnr, taskLabel, taskSpecFromConfig }] = await Promise.all([
+      import('../../shared/model/backend.js'),
+      import('../../shared/storage/local.js'),
+      import('../../shared/storage/open.js'),
+      import('../../shared/images/failures.js'),
+      import('../../pipelines/local-run.js'),
+      import('../../shared/tasks/index.js'),
+    ]);
     await initBackend(c.backend, ctx.logger);
     const local = { source: await openSource(folder), out: new LocalStorage(String(opts.out)), config: c, logger: ctx.logger, progressBar: ctx.progressBar };
     const listing = await listLocally(local);

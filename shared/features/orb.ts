@@ -16,8 +16,7 @@ import { withCvScope, type Cv } from './opencv.js';
 
 /** Bytes per ORB descriptor. */
 export const ORB_DESCRIPTOR_BYTES = 32;
-/** Default longest side of the working image. */
-export const DEFAULT_WORKING_SIZE = 256;
+export { DEFAULT_WORKING_SIZE } from './defaults.js';
 
 export interface Keypoint {
   x: number;

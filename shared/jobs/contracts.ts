@@ -4,10 +4,9 @@
 // permanently with the offending field named.
 import { z } from 'zod';
 import { taskSpecSchema } from '../tasks/schema.js';
+import type { Stage } from './stages.js';
 
-/** The queues, in pipeline order (pipelines/distributed/graph.ts says what follows what). */
-export const STAGES = ['ingest', 'train', 'embed', 'index', 'publish', 'cluster'] as const;
-export type Stage = (typeof STAGES)[number];
+export { isStage, STAGES, type Stage } from './stages.js';
 
 const datasetName = z
   .string()
@@ -94,10 +93,6 @@ export function parsePayload<S extends Stage>(stage: S, data: unknown): JobPaylo
     return `${field}: ${i.message}`;
   });
   throw new InvalidPayloadError(`Invalid ${stage} job payload: ${problems.join('; ')}`);
-}
-
-export function isStage(name: string): name is Stage {
-  return (STAGES as readonly string[]).includes(name);
 }
 
 export const datasetNameSchema = datasetName;

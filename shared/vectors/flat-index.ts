@@ -139,6 +139,15 @@ export class FlatIndex implements VectorIndex {
     return this.answer(hits, options.k, plan.excluded);
   }
 
+  /**
+   * Build now what `search` scans on a large index (the int8 copy), instead of at the first
+   * query: a caller that opens an index to search it pays this while opening (openIndex).
+   */
+  prepareSearch(): void {
+    const n = this.keys.length;
+    if (n * this.dim >= this.largeFrom && this.int8 && Int8Scanner.fits(n, this.dim)) this.scanner ??= Int8Scanner.build(this.data, n, this.dim, this.norms);
+  }
+
   searchSync(vector: Float32Array, options: SearchOptions): Neighbor[] {
     const { queryNorm, wanted, excluded, allowed } = this.plan(vector, options);
     const top = new TopK(wanted);

@@ -106,6 +106,48 @@ describe('imgsim run on a folder with good and bad images', () => {
     assert.ok(!ex.neighbors.some((n) => n.key === key));
   });
 
+  test('several query images in one call (a folder and a file): a JSON array, each finds itself, one contact sheet each', async () => {
+    const folder = path.join(data, 'shapes', 'red-circle');
+    const file = path.join(data, 'shapes', 'blue-circle', '0000.png');
+    const r = await runCli(['search', folder, file, '--index', out, '-k', '2', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const results = jsonOf<Array<{ query: string; neighbors: Array<{ key: string; score: number }>; sheet: string }>>(r);
+    assert.deepEqual(
+      results.map((x) => x.query),
+      [...['0000', '0001', '0002', '0003'].map((n) => path.join(folder, `${n}.png`)), file],
+    );
+    for (const x of results) {
+      assert.equal(x.neighbors.length, 2);
+      assert.equal(x.neighbors[0]?.key, path.relative(data, x.query).split(path.sep).join('/'), 'each query finds itself first');
+    }
+    assert.equal(new Set(results.map((x) => x.sheet)).size, results.length, 'no sheet overwrites another');
+    assert.equal(results[0]?.sheet, path.join(out, 'searches', 'red-circle', '0000.png'));
+    for (const x of results) assert.equal((await sharp(x.sheet).metadata()).format, 'png');
+    // Human output: each query's neighbours under its name.
+    const human = await runCli(['search', folder, '--index', out, '-k', '1', '--no-sheet']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.equal(human.stdout.match(/^query: /gm)?.length, 4);
+    assert.doesNotMatch(human.stdout, /contact sheet/);
+  });
+
+  test('several queries: one that does not decode is reported, the others are searched, exit 1; --sheet wants one query', async () => {
+    const bad = Object.keys(fixtures.bad).find((f) => fixtures.bad[f] === 'unsupported-format') as string;
+    const good = path.join(data, 'shapes', 'red-circle', '0001.png');
+    const r = await runCli(['search', path.join(data, 'mixed', bad), good, '--index', out, '-k', '1', '--no-sheet', '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    const results = jsonOf<Array<{ query: string; error?: string; neighbors?: unknown[]; sheet?: string }>>(r);
+    assert.match(results[0]?.error ?? '', /Cannot decode the query image .*unsupported-format/);
+    assert.equal(results[1]?.neighbors?.length, 1);
+    assert.equal(results[1]?.sheet, undefined, '--no-sheet');
+    assert.match(r.stderr, /1 of 2 query images could not be searched/);
+    const sheet = await runCli(['search', good, good, '--index', out, '--sheet', path.join(dir, 'one.png')]);
+    assert.equal(sheet.code, 2);
+    assert.match(sheet.stderr, /--sheet names the contact sheet of one query image/);
+    const missing = await runCli(['search', good, path.join(dir, 'nope.png'), '--index', out]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Query image not found: .*nope\.png/);
+  });
+
   test('cluster alone re-clusters an index folder with a chosen k', async () => {
     const r = await runCli(['cluster', '--index', out, '--clusters', '3', '--tsne-iterations', '250', '--json']);
     assert.equal(r.code, 0, r.stderr);

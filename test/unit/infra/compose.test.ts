@@ -6,9 +6,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import { CATALOG, COMMAND_NAMES } from '../../../bin/commands/catalog.js';
 import { settings } from '../../../shared/config/schema.js';
 import { STAGES } from '../../../shared/jobs/contracts.js';
 
@@ -68,24 +69,13 @@ function references(value: string): Array<{ name: string; fallback?: string }> {
   }));
 }
 
-/** The CLI's top-level commands, as bin/imgsim.ts registers them: name → Command. */
+/** The CLI's top-level commands, as bin/imgsim.ts registers them (bin/commands/catalog.ts): name → Command. */
 async function registeredCommands(): Promise<Map<string, Command>> {
-  const source = read('bin/imgsim.ts');
-  const modules = new Map<string, string>();
-  for (const m of source.matchAll(/import \{([^}]+)\} from '(\.\/commands\/[^']+)'/g)) {
-    for (const name of (m[1] ?? '').split(',').map((n) => n.trim())) modules.set(name, m[2] ?? '');
-  }
-  const array = /const commands = \[([\s\S]*?)\];/.exec(source)?.[1] ?? '';
   const out = new Map<string, Command>();
-  for (const m of array.matchAll(/(\w+)\(\)/g)) {
-    const factory = m[1] ?? '';
-    const rel = modules.get(factory);
-    assert.ok(rel, `bin/imgsim.ts registers ${factory}() but imports it from nowhere`);
-    const file = path.join(ROOT, 'bin', rel.replace(/\.js$/, '.ts'));
-    const mod = (await import(pathToFileURL(file).href)) as Record<string, () => Command>;
-    const cmd = mod[factory]?.();
-    assert.ok(cmd, `${rel} exports ${factory}()`);
-    out.set(cmd.name(), cmd);
+  for (const name of COMMAND_NAMES) {
+    const cmd = await CATALOG[name].load();
+    assert.equal(cmd.name(), name, `the catalog's ${name} loads the ${name} command`);
+    out.set(name, cmd);
   }
   return out;
 }

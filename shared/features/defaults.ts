@@ -1,0 +1,15 @@
+// The feature-matching methods and their defaults, apart from the code that uses them
+// (orb.ts, pipelines/features.ts, pipelines/features-eval.ts re-export them) so that the
+// CLI's help can show them without loading OpenCV, sharp or TensorFlow.js.
+export const FEATURE_METHODS = ['match', 'reference'] as const;
+export type FeatureMethod = (typeof FEATURE_METHODS)[number];
+
+/** ORB keypoints per image when not given: the reference uses 30 (its vector length is 30 × 32); matching wants more. */
+export const DEFAULT_NFEATURES: Readonly<Record<FeatureMethod, number>> = { reference: 30, match: 500 };
+
+/** Default longest side of the working image ORB runs on. */
+export const DEFAULT_WORKING_SIZE = 256;
+
+/** The near-duplicates eval-features generates, in the order it cycles through them. */
+export const DUPLICATE_KINDS = ['crop', 'rotate', 'scale', 'jpeg', 'brightness'] as const;
+export type DuplicateKind = (typeof DUPLICATE_KINDS)[number];
