@@ -41,6 +41,12 @@ export function createS3Client(cfg: S3ClientConfig): S3Client {
     cfg.accessKeyId !== undefined && cfg.secretAccessKey !== undefined
       ? { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey }
       : undefined;
+  // On Node < 22 the SDK warns once per process, as it builds its first client, that its
+  // releases after January 2027 need Node 22 (@aws-sdk/core emitWarningIfUnsupportedVersion).
+  // This project supports Node 20.9 and later with a pinned SDK, and the images run the
+  // current LTS; the warning was noise in every command. This variable is the SDK's
+  // documented switch for it (aws/aws-sdk-js-v3#7983); a value the user set is kept.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return new S3Client({
     region: cfg.region,
     ...(cfg.endpoint !== undefined ? { endpoint: cfg.endpoint } : {}),

@@ -1,6 +1,7 @@
 // Pure logic of the S3 adapter (no server): URI parsing, config redaction, and the error
 // mapping fed with synthetic SDK-shaped errors for cases s3rver cannot produce.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -110,6 +111,18 @@ describe('S3 client config', () => {
     } finally {
       client.destroy();
     }
+  });
+
+  test('making a client prints no process warning (the SDK\'s Node-version notice is switched off its documented way)', () => {
+    // A fresh process: the SDK warns at most once per process, at its first client.
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    delete env.NODE_OPTIONS;
+    const module = JSON.stringify(new URL('../../../shared/storage/s3/client.ts', import.meta.url).href);
+    const code = `const { createS3Client } = await import(${module}); createS3Client(${JSON.stringify(cfg)}).destroy(); await new Promise((r) => setTimeout(r, 50));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /Warning/);
   });
 });
 
