@@ -302,7 +302,7 @@ function print(r: Row): void {
     .map(([p, s]) => `${p} ${s.toFixed(1)}`)
     .join(', ');
   console.log(
-    `N=${r.n} ${r.label}: ${r.seconds.toFixed(1)} s (generating ${r.generateSeconds.toFixed(1)} s), RSS ${r.rssMiB.toFixed(0)} MiB, child ${r.childRssMiB.toFixed(0)} MiB; k ${r.k}, NMI ${r.nmi.toFixed(4)}, ARI ${r.ari.toFixed(4)}, 10-NN kept ${r.knnKept.toFixed(4)}\n  phases (s): ${ph}`,
+    `N=${r.n} ${r.label}: ${r.seconds.toFixed(1)} s (generating ${r.generateSeconds.toFixed(1)} s), RSS ${r.rssMiB.toFixed(0)} MiB, child ${r.childRssMiB.toFixed(0)} MiB; k ${r.k}, NMI ${r.nmi.toFixed(4)}, ARI ${r.ari.toFixed(4)}, 10-NN kept ${r.knnKept.toFixed(4)}\n  phases (s): ${ph}; load average after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
 }
 
