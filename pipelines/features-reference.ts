@@ -34,7 +34,9 @@ export class ReferenceIndex {
     const c = pca.data.dim;
     const padded = new Float32Array(keys.length * length);
     for (let r = 0; r < keys.length; r++) padded.set(pca.data.data.subarray(r * c, (r + 1) * c), r * length);
-    return new ReferenceIndex(FlatIndex.adopt(keys, padded, length), length, c);
+    const index = FlatIndex.adopt(keys, padded, length);
+    index.int8 = false; // searched with searchSync only: no int8 copy, none stored by save
+    return new ReferenceIndex(index, length, c);
   }
 
   /** Store the space (its vectors and keys under `<prefix>reference-`). */

@@ -10,6 +10,9 @@
 // manifest.json as it comes (FlatIndexWriter), and the index is then read from the folder
 // once (FlatIndex.load: one copy of the vectors, in shared memory) — peak memory is the
 // vectors plus a few bytes of metadata per image, not a second and third copy of them.
+// A large index then gets its int8 search copy written beside it (embeddings.int8, one
+// pass over the vectors, a chunk at a time), so that `imgsim search` reads it instead of
+// building it at its first query.
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../shared/config/index.js';
@@ -104,6 +107,8 @@ export interface LocalContext {
   config: Config;
   logger?: Logger;
   progressBar?: boolean;
+  /** From this many stored values (rows × dim) the index searches an int8 copy, stored beside it (FlatIndex.largeFrom; tests lower it). */
+  largeIndexFrom?: number;
 }
 
 function common(ctx: LocalContext): { logger?: Logger; progressBar?: boolean } {
@@ -129,8 +134,8 @@ export async function trainLocally(ctx: LocalContext, listing: Listing, task?: T
  * The embed and index stages with the local adapters: the listing's images streamed into
  * a FlatIndex folder in <out> (embeddings.npy, ids.json, manifest.json appended batch by
  * batch), index.json (`modelRef`: the model folder, relative to <out> or absolute) and
- * failures.json written, then the index read back once. `embedded.vectors` is the index's
- * own matrix (a view, not a copy).
+ * failures.json written, then the index read back once and, when large, its int8 search
+ * copy written. `embedded.vectors` is the index's own matrix (a view, not a copy).
  */
 export async function embedLocally(
   ctx: LocalContext,
@@ -173,6 +178,9 @@ export async function embedLocally(
   await writer.close();
   await manifest.close({ decoded: meta.keys.length, failed: failures.length });
   const index = await FlatIndex.load(ctx.out);
+  if (ctx.largeIndexFrom !== undefined) index.largeFrom = ctx.largeIndexFrom;
+  const t0 = performance.now();
+  if (await index.saveSearchCopy(ctx.out)) ctx.logger?.info({ rows: await index.count(), seconds: Math.round(performance.now() - t0) / 1000 }, 'int8 search copy written');
   await writeIndexManifest(ctx.out, { source: ctx.source.uri, model: modelRef, modelId: meta.modelId, dim, count: await index.count() });
   return { embedded: { ...meta, vectors: index.view() }, failures, index };
 }

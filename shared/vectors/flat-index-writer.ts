@@ -3,11 +3,13 @@
 // keys to ids.json, so memory holds one batch, not the collection. Both files are written
 // as `.partial` and moved into place by close(): a run that fails keeps the previous
 // index's pair (or none), never a half-written one. FlatIndex.load then reads the folder
-// with one copy of the vectors.
+// with one copy of the vectors. close() removes the int8 copy of the index it replaces
+// (embeddings.int8): the caller writes the new one (FlatIndex.saveSearchCopy).
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { NpyAppender } from '../npy.js';
 import type { LocalStorage } from '../storage/local.js';
 import { EMBEDDINGS_FILE, IDS_FILE } from './flat-index.js';
+import { INT8_FILE } from './int8-file.js';
 
 export class FlatIndexWriter {
   private readonly seen = new Set<string>();
@@ -17,6 +19,7 @@ export class FlatIndexWriter {
     private readonly npy: NpyAppender,
     private readonly ids: FileHandle,
     private readonly idsFile: string,
+    private readonly int8File: string,
     readonly dim: number,
   ) {}
 
@@ -25,7 +28,7 @@ export class FlatIndexWriter {
     const npy = await NpyAppender.create(folder.resolveKey(prefix + EMBEDDINGS_FILE), dim);
     const ids = await open(`${idsFile}.partial`, 'w');
     await ids.write('[');
-    return new FlatIndexWriter(npy, ids, idsFile, dim);
+    return new FlatIndexWriter(npy, ids, idsFile, folder.resolveKey(prefix + INT8_FILE), dim);
   }
 
   get count(): number {
@@ -45,13 +48,14 @@ export class FlatIndexWriter {
     this.rows += keys.length;
   }
 
-  /** Finish both files and move them into place. */
+  /** Finish both files and move them into place; the replaced index's int8 copy is removed. */
   async close(): Promise<number> {
     try {
       await this.ids.write(this.rows === 0 ? ']' : '\n]');
     } finally {
       await this.ids.close();
     }
+    await rm(this.int8File, { force: true });
     await this.npy.close();
     await rename(`${this.idsFile}.partial`, this.idsFile);
     return this.rows;

@@ -3,30 +3,37 @@
 //   - Small indexes (under LARGE_FROM_VALUES stored values, 16k rows at 1,024-d) and
 //     searchSync: exact, on the calling thread; norms kept per row, the dot product
 //     unrolled 4 ways (1.5× the plain loop).
-//   - Large indexes, `search`: an int8 copy of the rows (int8-scan.ts, built on the first
-//     large query, dropped by any change) is scanned by a WebAssembly SIMD kernel, and its
-//     best max(100, 5k) candidates are re-ranked exactly in float32. Without wasm SIMD (or
-//     beyond wasm32's 4 GB), an exact scan split over worker threads sharing the matrix
-//     (parallel-scan.ts).
+//   - Large indexes, `search`: an int8 copy of the rows (int8-scan.ts) is scanned by a
+//     WebAssembly SIMD kernel, and its best max(100, 5k) candidates are re-ranked exactly
+//     in float32. The copy is made at the first large query — read from `embeddings.int8`
+//     beside a local folder's embeddings.npy when that file is still this matrix's
+//     (int8-file.ts), else built (one pass) — and dropped by any change. Without wasm SIMD
+//     (or beyond wasm32's 4 GB), an exact scan split over worker threads sharing the
+//     matrix (parallel-scan.ts).
 // Measured on this 2-core machine, loaded by other work (load average 8–16), 1M × 1,024,
 // k = 10, median per query: the FlatIndex before issue 12 4.7 s; exact searchSync 2.8 s;
 // exact over 2 worker threads 3.3–4.3 s; int8 + exact re-rank 125 ms, recall@10 1.000
-// (100k: 388 ms before, 8 ms). The first large query builds the int8 copy (128 s at 1M
-// under that load). test/bench/local-scale.ts; docs/performance.md.
+// (100k: 388 ms before, 8 ms). The first large query of a process builds the int8 copy
+// (38–128 s at 1M under that load) unless embeddings.int8, written by the local run, is
+// read instead: first query of a fresh process at 1M 38 s → 10 s, at 100k 6.2 → 1.1 s
+// (load average 7–9). test/bench/local-scale.ts; docs/performance.md.
 // Choice: the int8 scan rather than an ANN package: no maintained ANN package installs
 // here (native ones need install scripts; hnswlib-wasm is wasm32, ≤ 4 GB, smaller than the
 // 1M × 1,024 float32 matrix), building a graph over 1M rows takes hours on 2 cores, and
 // the int8 scan needs no build beyond one pass and keeps the answer exact in order.
 // The matrix lives in a SharedArrayBuffer (worker threads read it in place); loading an
 // index folder reads embeddings.npy straight into it (no second copy).
-// Persisted as `embeddings.npy` (N×D float32, numpy-readable) + `ids.json` (row → key).
+// Persisted as `embeddings.npy` (N×D float32, numpy-readable) + `ids.json` (row → key),
+// and for a large index in a local folder `embeddings.int8` (its int8 copy, saveSearchCopy).
 // It keeps vectors only: point attributes (etag, size) are not stored, and cluster
 // labels given by setClusters live in memory (clusters.json, written by the cluster
 // stage, is the local record of the map; pipelines/search.ts openIndex applies it).
+import { rm } from 'node:fs/promises';
 import { errorMessage, UserError } from '../errors.js';
 import { decodeNpy, encodeNpy, readNpyFile } from '../npy.js';
 import { LocalStorage } from '../storage/local.js';
 import type { Storage } from '../storage/types.js';
+import { byteSize, findInt8Copy, INT8_FILE, writeInt8Copy, type StoredInt8Copy } from './int8-file.js';
 import { Int8Scanner, int8ScanAvailable } from './int8-scan.js';
 import { parallelScan } from './parallel-scan.js';
 import { TopK } from './top-k.js';
@@ -56,6 +63,9 @@ export class FlatIndex implements VectorIndex {
   /** The large-index path scans an int8 copy (else worker threads); tests turn it off. */
   int8 = int8ScanAvailable();
   private scanner: Int8Scanner | undefined;
+  /** The int8 copy stored beside the embeddings.npy this index was loaded from, checked at load, read at the first large query. */
+  private stored: StoredInt8Copy | undefined;
+  private scannerFrom: 'stored' | 'built' = 'built';
 
   constructor(readonly dim: number) {
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`FlatIndex: invalid dimension ${dim}`);
@@ -112,7 +122,7 @@ export class FlatIndex implements VectorIndex {
       data.set(this.data.subarray(r * this.dim, (r + 1) * this.dim), i * this.dim);
       norms[i] = this.norms[r] as number;
     });
-    this.scanner = undefined;
+    this.dropScanner();
     this.keys = keep;
     this.rowOf = new Map(keep.map((k, i) => [k, i]));
     this.data = data;
@@ -124,7 +134,7 @@ export class FlatIndex implements VectorIndex {
     if (this.keys.length * this.dim < this.largeFrom) return this.searchSync(vector, options);
     const plan = this.plan(vector, options);
     if (plan.wanted === 0) return [];
-    if (this.int8 && Int8Scanner.fits(this.keys.length, this.dim)) return this.searchInt8(vector, options.k, plan);
+    if (this.takesInt8Path()) return this.searchInt8(vector, options.k, plan);
     if (!(this.data.buffer instanceof SharedArrayBuffer)) this.share();
     const hits = await parallelScan({
       data: this.data,
@@ -140,12 +150,43 @@ export class FlatIndex implements VectorIndex {
   }
 
   /**
-   * Build now what `search` scans on a large index (the int8 copy), instead of at the first
-   * query: a caller that opens an index to search it pays this while opening (openIndex).
+   * Make now what `search` scans on a large index (the int8 copy: read when stored, else
+   * built), instead of at the first query: a caller that opens an index to search it pays
+   * this while opening (openIndex).
    */
   prepareSearch(): void {
+    if (this.takesInt8Path()) this.int8Scanner();
+  }
+
+  /** Whether `search` scans an int8 copy of this index (large, wasm SIMD, fits wasm32 memory). */
+  private takesInt8Path(): boolean {
     const n = this.keys.length;
-    if (n * this.dim >= this.largeFrom && this.int8 && Int8Scanner.fits(n, this.dim)) this.scanner ??= Int8Scanner.build(this.data, n, this.dim, this.norms);
+    return n > 0 && n * this.dim >= this.largeFrom && this.int8 && Int8Scanner.fits(n, this.dim);
+  }
+
+  /** The int8 copy: the stored one when it is still this index's, else built from the rows (one pass). */
+  private int8Scanner(): Int8Scanner {
+    if (!this.scanner) {
+      const stored = this.stored?.open(this.int8Source());
+      this.scanner = stored ?? Int8Scanner.build(this.data, this.keys.length, this.dim, this.norms);
+      this.scannerFrom = stored ? 'stored' : 'built';
+      this.stored = undefined;
+    }
+    return this.scanner;
+  }
+
+  /** Where the int8 copy in use came from: read from embeddings.int8, or built from the rows; undefined while there is none. */
+  int8Copy(): 'stored' | 'built' | undefined {
+    return this.scanner ? this.scannerFrom : undefined;
+  }
+
+  private int8Source(): { data: Float32Array; norms: Float32Array; rows: number; dim: number } {
+    return { data: this.data, norms: this.norms, rows: this.keys.length, dim: this.dim };
+  }
+
+  private dropScanner(): void {
+    this.scanner = undefined;
+    this.stored = undefined;
   }
 
   searchSync(vector: Float32Array, options: SearchOptions): Neighbor[] {
@@ -170,8 +211,7 @@ export class FlatIndex implements VectorIndex {
   /** Int8 candidates from the wasm kernel, re-ranked exactly. */
   private searchInt8(vector: Float32Array, k: number, plan: { queryNorm: number; wanted: number; excluded: Set<number>; allowed?: Uint8Array }): Neighbor[] {
     const n = this.keys.length;
-    this.scanner ??= Int8Scanner.build(this.data, n, this.dim, this.norms);
-    const approx = this.scanner.scores(vector);
+    const approx = this.int8Scanner().scores(vector);
     const candidates = new TopK(Math.min(n, Math.max(RERANK_MIN, 5 * plan.wanted)));
     const allowed = plan.allowed;
     for (let r = 0; r < n; r++) if (allowed === undefined || allowed[r] === 1) candidates.push(r, approx[r] as number);
@@ -267,11 +307,40 @@ export class FlatIndex implements VectorIndex {
     return this.data.slice(0, this.keys.length * this.dim);
   }
 
+  /**
+   * Write embeddings.npy and ids.json under `prefix`; in a local folder, the int8 copy too
+   * when `search` scans one (saveSearchCopy).
+   */
   async save(storage: Storage, prefix = ''): Promise<void> {
     await storage.put(prefix + EMBEDDINGS_FILE, encodeNpy({ rows: this.keys.length, cols: this.dim, data: this.view() }));
     await storage.put(prefix + IDS_FILE, JSON.stringify(this.keys));
+    if (storage instanceof LocalStorage) await this.saveSearchCopy(storage, prefix);
   }
 
+  /**
+   * Store the int8 copy `search` scans on a large index (embeddings.int8, int8-file.ts)
+   * beside the embeddings.npy just written from this index in `folder`, so that a process
+   * loading the folder reads it instead of building it at its first query; on an index that
+   * takes no int8 path, remove any copy an earlier index left there. One pass over the
+   * vectors (the pass the first query would otherwise make). Returns whether it wrote one.
+   */
+  async saveSearchCopy(folder: LocalStorage, prefix = ''): Promise<boolean> {
+    const file = folder.resolveKey(prefix + INT8_FILE);
+    const npyBytes = await byteSize(folder.resolveKey(prefix + EMBEDDINGS_FILE));
+    if (!this.takesInt8Path() || npyBytes === undefined || npyBytes < this.keys.length * this.dim * 4) {
+      await rm(file, { force: true });
+      return false;
+    }
+    await writeInt8Copy(file, this.int8Source(), npyBytes);
+    return true;
+  }
+
+  /**
+   * The index stored under `prefix`. From a local folder, embeddings.npy is read straight
+   * into shared memory, and an int8 copy stored beside it (saveSearchCopy) is taken when it
+   * is this matrix's (checked: shape, file size, every row's norm), to be read at the first
+   * large query; a stale or foreign one is ignored.
+   */
   static async load(storage: Storage, prefix = ''): Promise<FlatIndex> {
     const where = `${storage.uri}/${prefix}`;
     let matrix;
@@ -289,11 +358,16 @@ export class FlatIndex implements VectorIndex {
     if (!Array.isArray(keys) || keys.length !== matrix.rows || !keys.every((k) => typeof k === 'string')) {
       throw new UserError(`Cannot read the index in ${where}: ${IDS_FILE} must list ${matrix.rows} keys`);
     }
-    return FlatIndex.adopt(keys, matrix.data, matrix.cols);
+    const index = FlatIndex.adopt(keys, matrix.data, matrix.cols);
+    if (storage instanceof LocalStorage && index.int8) {
+      const npyBytes = await byteSize(storage.resolveKey(prefix + EMBEDDINGS_FILE));
+      if (npyBytes !== undefined) index.stored = await findInt8Copy(storage.resolveKey(prefix + INT8_FILE), index.int8Source(), npyBytes);
+    }
+    return index;
   }
 
   private upsertRows(keys: readonly string[], vectorAt: (i: number) => Float32Array): void {
-    this.scanner = undefined;
+    this.dropScanner();
     keys.forEach((key, i) => {
       const v = vectorAt(i);
       if (v.length !== this.dim) throw new Error(`Vector for "${key}" has ${v.length} dimensions, expected ${this.dim}`);

@@ -5,7 +5,9 @@
 // core (a 1M × 1,024 query took 4.4 s with the machine loaded, ~0.6 s quiet); the kernel
 // does 1M × 1,024 int8 in 0.36–0.6 s on the same loaded machine (docs/performance.md). wasm32
 // memory is ≤ 4 GB: the int8 copy (N × D bytes, D padded to 16) fits up to ~3.9M rows of
-// 1,024; the float32 matrix never enters wasm memory.
+// 1,024; the float32 matrix never enters wasm memory. The copy is built from the rows
+// (build: quantiseRows, one pass) or read from a file written with the same function
+// (filled; int8-file.ts), so both score alike, bit for bit.
 //
 // The kernel, in the text format (encoded by hand below; checked against a JS loop in
 // test/unit/vectors/int8-scan.test.ts):
@@ -128,7 +130,7 @@ export class Int8Scanner {
   ) {
     const module = kernel();
     if (!module) throw new Error('WebAssembly SIMD is not available');
-    this.padded = Math.ceil(dim / 16) * 16;
+    this.padded = paddedDim(dim);
     this.dataAt = Math.ceil((this.padded * 2) / 64) * 64;
     this.outAt = this.dataAt + rows * this.padded;
     const bytes = this.outAt + rows * 4;
@@ -142,34 +144,26 @@ export class Int8Scanner {
 
   /** Whether an index of this size fits (wasm32 memory). */
   static fits(rows: number, dim: number): boolean {
-    const padded = Math.ceil(dim / 16) * 16;
+    const padded = paddedDim(dim);
     return padded * 2 + rows * (padded + 4) < 4 * 1024 ** 3 - 2 * PAGE;
   }
 
   /** Quantise rows [0, rows) of `data` (row-major, `dim` wide); `norms` are the rows' lengths. */
   static build(data: Float32Array, rows: number, dim: number, norms: Float32Array): Int8Scanner {
     const s = new Int8Scanner(rows, dim);
-    const q = new Int8Array(s.memory.buffer, s.dataAt, rows * s.padded);
-    for (let r = 0; r < rows; r++) {
-      const o = r * dim;
-      let max = 0;
-      for (let j = 0; j < dim; j++) {
-        const x = data[o + j] as number;
-        if (x > max) max = x;
-        else if (-x > max) max = -x;
-      }
-      const scale = max > 0 ? 127 / max : 0;
-      const p = r * s.padded;
-      // Round half away from zero (what Math.round does for these values, without the call).
-      for (let j = 0; j < dim; j++) {
-        const v = (data[o + j] as number) * scale;
-        q[p + j] = v < 0 ? (v - 0.5) | 0 : (v + 0.5) | 0;
-      }
-      // A row's unit-length score: dot(q, x) / |x| = dot(q, x8 / scale) / |x|.
-      const norm = norms[r] as number;
-      s.rowScale[r] = scale > 0 && norm > 0 ? 1 / (scale * norm) : 0;
-    }
+    quantiseRows(data, dim, norms, 0, rows, new Int8Array(s.memory.buffer, s.dataAt, rows * s.padded), s.rowScale);
     return s;
+  }
+
+  /**
+   * A scanner whose int8 rows and per-row factors `fill` writes in place (a stored copy read
+   * straight into wasm memory: `block` is rows × paddedDim(dim) bytes, `rowScale` one factor a
+   * row, as quantiseRows gives them). `fill` returns false when what it read is not usable:
+   * then no scanner (its memory is dropped).
+   */
+  static filled(rows: number, dim: number, fill: (block: Int8Array, rowScale: Float32Array) => boolean): Int8Scanner | undefined {
+    const s = new Int8Scanner(rows, dim);
+    return fill(new Int8Array(s.memory.buffer, s.dataAt, rows * s.padded), s.rowScale) ? s : undefined;
   }
 
   /** Approximate cosine of every row with `query` (length dim); a view valid until the next call. */
@@ -190,5 +184,41 @@ export class Int8Scanner {
     const qs = scale > 0 && norm > 0 ? 1 / (scale * Math.sqrt(norm)) : 0;
     for (let r = 0; r < this.rows; r++) out[r] = (dots[r] as number) * (this.rowScale[r] as number) * qs;
     return out;
+  }
+}
+
+/** A row's width in the int8 copy: `dim` rounded up to 16 (the kernel reads 16 values a step; the rest are 0). */
+export function paddedDim(dim: number): number {
+  return Math.ceil(dim / 16) * 16;
+}
+
+/**
+ * Quantise rows [first, first + count) of `data` (row-major, `dim` wide; `norms` their
+ * lengths) into `out` (row i of the range at i × paddedDim(dim); the padding is left as
+ * it is) and `rowScale` (at i): each row scaled by 127 / max |x| and rounded, its
+ * factor 1 / (scale × norm). What Int8Scanner.build and a stored copy both use, so a
+ * stored copy scores exactly as a built one.
+ */
+export function quantiseRows(data: Float32Array, dim: number, norms: Float32Array, first: number, count: number, out: Int8Array, rowScale: Float32Array): void {
+  const padded = paddedDim(dim);
+  for (let i = 0; i < count; i++) {
+    const r = first + i;
+    const o = r * dim;
+    let max = 0;
+    for (let j = 0; j < dim; j++) {
+      const x = data[o + j] as number;
+      if (x > max) max = x;
+      else if (-x > max) max = -x;
+    }
+    const scale = max > 0 ? 127 / max : 0;
+    const p = i * padded;
+    // Round half away from zero (what Math.round does for these values, without the call).
+    for (let j = 0; j < dim; j++) {
+      const v = (data[o + j] as number) * scale;
+      out[p + j] = v < 0 ? (v - 0.5) | 0 : (v + 0.5) | 0;
+    }
+    // A row's unit-length score: dot(q, x) / |x| = dot(q, x8 / scale) / |x|.
+    const norm = norms[r] as number;
+    rowScale[i] = scale > 0 && norm > 0 ? 1 / (scale * norm) : 0;
   }
 }

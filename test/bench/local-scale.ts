@@ -3,7 +3,11 @@
 //       1M): the FlatIndex as it was before issue 12 (its per-row loop, copied here as the
 //       baseline) against today's exact searchSync (one thread), the exact scan over worker
 //       threads, and `search` on a large index (int8 wasm SIMD candidates re-ranked
-//       exactly), with its recall@10 against the exact answer;
+//       exactly), with its recall@10 against the exact answer; then the first query of a
+//       fresh process on the index saved as a folder (what a one-shot `imgsim search` pays):
+//       FlatIndex.load and the first `search`, without and with the int8 copy stored beside
+//       embeddings.npy (embeddings.int8, written as the local run writes it), each in its
+//       own child process;
 //   (b) peak RSS of an `imgsim run`-equivalent (runLocal: list, train on the seeded sample,
 //       embed streamed into embeddings.npy, the index read back; no cluster stage — its
 //       memory is the cluster benchmark's) on N generated 64×64 JPEGs, each N in its own
@@ -12,8 +16,9 @@
 //
 //   npm run bench:local-scale [-- --rows=100000,1000000 --queries=10 --images=2000,20000 --train-sample=300]
 //   npm run bench:local-scale -- --images=100000 --rows=0      (the 100k-image target)
+//   npm run bench:local-scale -- --rows=1000000 --images=0     (search at 1M only)
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +27,10 @@ import { mapConcurrent } from '../../shared/concurrency.js';
 import { loadConfig } from '../../shared/config/load.js';
 import { initBackend } from '../../shared/model/backend.js';
 import { TopK } from '../../shared/vectors/top-k.js';
+import { LocalStorage } from '../../shared/storage/local.js';
 import { FlatIndex } from '../../shared/vectors/flat-index.js';
+import { FlatIndexWriter } from '../../shared/vectors/flat-index-writer.js';
+import { INT8_FILE } from '../../shared/vectors/int8-file.js';
 import { scanThreads } from '../../shared/vectors/parallel-scan.js';
 import { runLocal } from '../../pipelines/local-run.js';
 import { CACHE_ROOT, intOption, machineLine, median, option, table } from './common.js';
@@ -72,7 +80,7 @@ function baselineSearch(keys: readonly string[], data: Float32Array, norms: Floa
   return top.sorted().map((x) => keys[x.item] as string);
 }
 
-async function searchBench(rows: number, queries: number): Promise<string[]> {
+async function searchBench(rows: number, queries: number): Promise<{ line: string[]; firstQuery: string[] }> {
   const t0 = performance.now();
   const data = syntheticRows(rows, DIM, 7);
   const keys = Array.from({ length: rows }, (_, i) => `img/${String(i).padStart(7, '0')}.jpg`);
@@ -123,7 +131,7 @@ async function searchBench(rows: number, queries: number): Promise<string[]> {
     const got = new Set((await index.search(q, { k: 10 })).map((n) => n.key));
     found += want.filter((key) => got.has(key)).length;
   }
-  return [
+  const line = [
     rows.toLocaleString('en'),
     build.toFixed(1),
     base.toFixed(0),
@@ -137,6 +145,84 @@ async function searchBench(rows: number, queries: number): Promise<string[]> {
     (found / (10 * qs.length)).toFixed(3),
     same ? 'yes' : 'NO',
   ];
+  return { line, firstQuery: await firstQueryBench(index, qs) };
+}
+
+interface FirstQuery {
+  loadS: number;
+  firstS: number;
+  nextMs: number;
+  copy: string;
+  keys: string[];
+}
+
+/**
+ * The index saved as a folder (embeddings.npy + ids.json streamed a chunk at a time, as the
+ * local run writes them), then a fresh process loads it and asks one query, then another:
+ * without embeddings.int8 (the copy built at the first query), and with it (written by
+ * saveSearchCopy, as the local run does after the embed stage).
+ */
+async function firstQueryBench(index: FlatIndex, qs: readonly Float32Array[]): Promise<string[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'imgsim-local-scale-index-'));
+  try {
+    const folder = new LocalStorage(dir);
+    const keys = index.allKeys();
+    const view = index.view();
+    const t0 = performance.now();
+    const writer = await FlatIndexWriter.create(folder, DIM);
+    const CHUNK = 8192;
+    for (let r = 0; r < keys.length; r += CHUNK) await writer.append(keys.slice(r, r + CHUNK), view.subarray(r * DIM, Math.min(keys.length, r + CHUNK) * DIM));
+    await writer.close();
+    const writeNpy = (performance.now() - t0) / 1000;
+    const queryFile = path.join(dir, 'queries.json');
+    await writeFile(queryFile, JSON.stringify(qs.slice(0, 2).map((q) => Array.from(q))));
+    const without = await firstQueryChild(dir, queryFile);
+    const t1 = performance.now();
+    const wrote = await index.saveSearchCopy(folder);
+    const writeCopy = (performance.now() - t1) / 1000;
+    const copyMiB = wrote ? (await stat(folder.resolveKey(INT8_FILE))).size / 2 ** 20 : 0;
+    const withCopy = await firstQueryChild(dir, queryFile);
+    const same = without.keys.join() === withCopy.keys.join();
+    return [
+      keys.length.toLocaleString('en'),
+      writeNpy.toFixed(1),
+      without.loadS.toFixed(1),
+      `${without.firstS.toFixed(2)} (${without.copy})`,
+      without.nextMs.toFixed(0),
+      wrote ? writeCopy.toFixed(1) : 'not written',
+      copyMiB.toFixed(0),
+      withCopy.loadS.toFixed(1),
+      `${withCopy.firstS.toFixed(2)} (${withCopy.copy})`,
+      withCopy.nextMs.toFixed(0),
+      `${(without.firstS / withCopy.firstS).toFixed(1)}×`,
+      same ? 'yes' : 'NO',
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function firstQueryChild(dir: string, queryFile: string): Promise<FirstQuery> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child-first-query', dir, queryFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`first query on ${dir} exited ${code}`);
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as FirstQuery;
+}
+
+/** Child mode: load the index folder, time the first and the second query, as JSON on stdout. */
+async function childFirstQuery(dir: string, queryFile: string): Promise<void> {
+  const [q1, q2] = (JSON.parse(await readFile(queryFile, 'utf8')) as number[][]).map((q) => Float32Array.from(q)) as [Float32Array, Float32Array];
+  const t0 = performance.now();
+  const index = await FlatIndex.load(new LocalStorage(dir));
+  const t1 = performance.now();
+  const first = await index.search(q1, { k: 10 });
+  const t2 = performance.now();
+  await index.search(q2, { k: 10 });
+  const t3 = performance.now();
+  const result: FirstQuery = { loadS: (t1 - t0) / 1000, firstS: (t2 - t1) / 1000, nextMs: t3 - t2, copy: index.int8Copy() ?? 'none', keys: first.map((n) => n.key) };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 // ---------------------------------------------------------------------------------
@@ -201,6 +287,8 @@ async function runBench(count: number): Promise<{ images: number; dim: number; p
 }
 
 async function main(): Promise<void> {
+  const firstAt = argv.indexOf('--child-first-query');
+  if (firstAt >= 0) return childFirstQuery(argv[firstAt + 1] as string, argv[firstAt + 2] as string);
   const childAt = argv.indexOf('--child-run');
   if (childAt >= 0) return childRun(argv[childAt + 1] as string, argv[childAt + 2] as string);
   const rowsList = option(argv, 'rows', '100000,1000000').split(',').map(Number).filter((n) => n > 0);
@@ -210,8 +298,16 @@ async function main(): Promise<void> {
   if (rowsList.length > 0) {
     console.log(`\n(a) search, k = 10, ${DIM}-d clustered synthetic rows, median ms per query; worker threads: ${scanThreads()}`);
     const lines = [['rows', 'build s', 'before ms', 'exact 1 thread ms', 'vs before', `exact ${scanThreads()} threads ms`, 'vs before', 'int8 copy s', 'int8 + re-rank ms', 'vs before', 'recall@10', 'exact = before']];
-    for (const rows of rowsList) lines.push(await searchBench(rows, queries));
+    const first = [['rows', 'write npy s', 'no copy: load s', 'first query s', 'next ms', 'write int8 copy s', 'copy MiB', 'with copy: load s', 'first query s', 'next ms', 'first query vs no copy', 'same answer']];
+    for (const rows of rowsList) {
+      const r = await searchBench(rows, queries);
+      lines.push(r.line);
+      first.push(r.firstQuery);
+    }
     console.log(table(lines));
+    console.log('\n(a2) a fresh process on the index saved as a folder: FlatIndex.load, then the first and the next query (k = 10); without, then with embeddings.int8 beside embeddings.npy');
+    console.log(table(first));
+    console.log(`load average after: ${(await readFile('/proc/loadavg', 'utf8')).trim()}`);
   }
   if (imagesList.length > 0) {
     console.log('\n(b) runLocal (list, train 1 epoch on the seeded sample, streamed embed, index read back; no cluster) on generated 64×64 JPEGs');

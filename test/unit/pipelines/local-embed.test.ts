@@ -1,7 +1,8 @@
 // The local run's embed and index steps stream (embedLocally): each batch appended to
 // embeddings.npy, ids.json and manifest.json. The folder they leave is the one the
 // all-in-memory path gave (embedImages → FlatIndex → save): same keys, same vectors, same
-// manifest; a stage that fails leaves no half-written files.
+// manifest; a stage that fails leaves no half-written files. A large index also gets its
+// int8 search copy (embeddings.int8), a small one none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import type { LoadedModel } from '../../../shared/model/store.js';
 import { decodeNpy } from '../../../shared/npy.js';
 import { LocalStorage } from '../../../shared/storage/local.js';
 import { FlatIndex } from '../../../shared/vectors/flat-index.js';
+import { int8ScanAvailable } from '../../../shared/vectors/int8-scan.js';
 
 const SIZE = 16;
 
@@ -69,6 +71,21 @@ test('embedLocally streams into the folder the in-memory path wrote; a failed st
     assert.equal(index.modelId, 'm1');
     const q = e.vectors.subarray(0, e.dim);
     assert.deepEqual(await streamed.index.search(q, { k: 3 }), await expected.search(q, { k: 3 }));
+
+    // A small index gets no int8 search copy; a large one (the threshold lowered) gets it
+    // beside embeddings.npy, and a process loading the folder reads it; the next run's
+    // index replaces it (removed when that index is small).
+    assert.ok(!(await readdir(out.root)).includes('embeddings.int8'));
+    if (int8ScanAvailable()) {
+      await embedLocally({ source, out, config, largeIndexFrom: 0 }, listing, model, 'model/');
+      assert.ok((await readdir(out.root)).includes('embeddings.int8'));
+      const loaded = await FlatIndex.load(out);
+      loaded.largeFrom = 0;
+      assert.deepEqual(await loaded.search(q, { k: 3 }), await expected.search(q, { k: 3 }));
+      assert.equal(loaded.int8Copy(), 'stored');
+      await embedLocally({ source, out, config }, listing, model, 'model/');
+      assert.ok(!(await readdir(out.root)).includes('embeddings.int8'));
+    }
 
     // The store fails half-way (not an image's fault): the stage throws, the previous index stays whole, nothing partial is left.
     let reads = 0;
