@@ -51,6 +51,8 @@ export interface RedisTestServer {
   readonly persistence: RedisPersistence;
   /** True between pause() and resume(). */
   readonly paused: boolean;
+  /** The server process's id (undefined while paused or stopped), e.g. to read its memory. */
+  readonly pid: number | undefined;
   /** Kill the server (SIGTERM, then SIGKILL after 3 s) and remove its directory. Idempotent. */
   stop(): Promise<void>;
   /** Stop and start again on the same port and directory (data kept only with persistence 'aof'). */
@@ -154,6 +156,9 @@ export async function startRedis(options: RedisTestServerOptions = {}): Promise<
     persistence: settings.persistence,
     get paused(): boolean {
       return paused;
+    },
+    get pid(): number | undefined {
+      return current?.pid;
     },
     stop: () =>
       serially(async () => {

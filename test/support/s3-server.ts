@@ -48,6 +48,8 @@ export interface S3TestServer {
   readonly directory: string;
   /** True between pause() and resume(). */
   readonly paused: boolean;
+  /** The server process's id (undefined while paused or stopped), e.g. to read its memory. */
+  readonly pid: number | undefined;
   createBucket(name: string): Promise<void>;
   /**
    * Test set-up shortcut: writes objects straight into the server's store (no HTTP, no
@@ -153,6 +155,9 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
     directory,
     get paused(): boolean {
       return !stopped && !current;
+    },
+    get pid(): number | undefined {
+      return current?.child.pid;
     },
     async createBucket(name: string): Promise<void> {
       running('createBucket');

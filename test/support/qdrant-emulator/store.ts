@@ -21,6 +21,10 @@ interface Collection {
   size: number;
   distance: Distance;
   points: Map<string, StoredPoint>;
+  /** The points in id order, built on the first read after a change (upsert, delete). */
+  order?: StoredPoint[];
+  /** How many points have each top-level payload field, kept up to date by every change. */
+  fieldCounts: Map<string, number>;
   payloadSchema: Map<string, { data_type: string; params?: Json }>;
 }
 
@@ -57,6 +61,7 @@ export class EmulatedQdrant {
       size: vectors.size,
       distance: vectors.distance as Distance,
       points: new Map(),
+      fieldCounts: new Map(),
       payloadSchema: new Map(),
     });
     return true;
@@ -150,7 +155,13 @@ export class EmulatedQdrant {
       return { id: canonicalId(p.id), vector: prepare(c, vector as number[]), payload: (p.payload ?? {}) as Json };
     });
     const version = ++this.operationId;
-    for (const p of points) c.points.set(idKey(p.id), { ...p, version });
+    for (const p of points) {
+      const key = idKey(p.id);
+      countFields(c, c.points.get(key)?.payload, -1);
+      countFields(c, p.payload, 1);
+      c.points.set(key, { ...p, version });
+    }
+    c.order = undefined;
     return { operation_id: version, status: 'completed' };
   }
 
@@ -162,7 +173,11 @@ export class EmulatedQdrant {
 
   delete(name: string, body: Json): Json {
     const c = this.get(name);
-    for (const p of this.select(c, body)) c.points.delete(idKey(p.id));
+    for (const p of this.select(c, body)) {
+      countFields(c, p.payload, -1);
+      c.points.delete(idKey(p.id));
+    }
+    c.order = undefined;
     return this.updated();
   }
 
@@ -172,7 +187,9 @@ export class EmulatedQdrant {
     const targets = this.select(c, body, true);
     const version = ++this.operationId;
     for (const p of targets) {
+      countFields(c, p.payload, -1);
       p.payload = { ...p.payload, ...(body.payload as Json) };
+      countFields(c, p.payload, 1);
       p.version = version;
     }
     return { operation_id: version, status: 'completed' };
@@ -192,11 +209,26 @@ export class EmulatedQdrant {
     if (isSet(body.order_by)) throw unsupported('scroll with order_by');
     const limit = (body.limit as number | null | undefined) ?? 10;
     const start = isSet(body.offset) ? canonicalId(body.offset) : undefined;
-    const all = this.sorted(c).filter((p) => (start === undefined || compareIds(p.id, start) >= 0) && matchesFilter(body.filter, p));
-    const page = all.slice(0, limit);
+    // From the first point at or after the offset (binary search in id order), the first
+    // `limit` points the filter matches; the next match is the next page's offset. A page
+    // costs its own points, not the collection's (a full scroll of 100k points took 282 s
+    // when every page sorted and filtered the whole collection).
+    const order = this.sorted(c);
+    let i = start === undefined ? 0 : lowerBound(order, start);
+    const page: StoredPoint[] = [];
+    let next: PointId | null = null;
+    for (; i < order.length; i++) {
+      const p = order[i] as StoredPoint;
+      if (!matchesFilter(body.filter, p)) continue;
+      if (page.length === limit) {
+        next = p.id;
+        break;
+      }
+      page.push(p);
+    }
     return {
       points: page.map((p) => shape(p, body.with_payload ?? true, body.with_vector ?? false)),
-      next_page_offset: all.length > limit ? (all[limit] as StoredPoint).id : null,
+      next_page_offset: next,
     };
   }
 
@@ -258,8 +290,10 @@ export class EmulatedQdrant {
     return c;
   }
 
+  /** The points in id order (cached until the next upsert or delete; callers must not modify it). */
   private sorted(c: Collection): StoredPoint[] {
-    return [...c.points.values()].sort((a, b) => compareIds(a.id, b.id));
+    c.order ??= [...c.points.values()].sort((a, b) => compareIds(a.id, b.id));
+    return c.order;
   }
 
   /** The points a PointsSelector-like body names: `points` (ids) or `filter`. */
@@ -283,11 +317,28 @@ export class EmulatedQdrant {
     return { operation_id: ++this.operationId, status: 'completed' };
   }
 
+  /** Points with this payload field (kept by countFields: a collection's info was O(N) per call, ~50 ms at 100k points, asked once per index job). */
   private countWithField(c: Collection, field: string): number {
-    let n = 0;
-    for (const p of c.points.values()) if (field in p.payload) n++;
-    return n;
+    return c.fieldCounts.get(field) ?? 0;
   }
+}
+
+/** Add `sign` to the count of every top-level field of a payload (none when it is undefined). */
+function countFields(c: Collection, payload: Json | undefined, sign: 1 | -1): void {
+  if (!payload) return;
+  for (const field of Object.keys(payload)) c.fieldCounts.set(field, (c.fieldCounts.get(field) ?? 0) + sign);
+}
+
+/** Index of the first point whose id is ≥ `id` in points sorted by id. */
+function lowerBound(points: readonly StoredPoint[], id: PointId): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareIds((points[mid] as StoredPoint).id, id) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function notFound(name: string): EmulatorError {
