@@ -1,5 +1,7 @@
-// scatter-plot.ts: PNG of the requested size; SVG has escaped title, legend counts,
-// the palette colours, and copes with empty input, noise labels and NaN points.
+// scatter-plot.ts: PNG of the requested size whose dots carry the cluster colours,
+// identical bytes for the same input, more points than librsvg's 1,000,000-element limit;
+// the SVG of the fixed parts has escaped title, legend counts, the palette colours, and
+// copes with empty input, noise labels and NaN points.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,6 +40,43 @@ void test('writes a PNG of the requested size', async () => {
 
 void test('default size is 900×700, and empty input still renders', async () => {
   const meta = await sharp(await renderScatterPlot([])).metadata();
+  assert.deepEqual([meta.width, meta.height], [900, 700]);
+});
+
+/** Pixels inside the plot area (left of the legend) within `tol` of `rgb` on every channel. */
+function pixelsNear(data: Buffer, width: number, plotRight: number, rgb: readonly number[], tol: number): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i += 3) {
+    if ((i / 3) % width >= plotRight) continue;
+    if (Math.abs((data[i] as number) - (rgb[0] as number)) <= tol && Math.abs((data[i + 1] as number) - (rgb[1] as number)) <= tol && Math.abs((data[i + 2] as number) - (rgb[2] as number)) <= tol) n++;
+  }
+  return n;
+}
+
+void test('the PNG decodes and its dots carry the cluster colours (fill at 0.85 over white)', async () => {
+  const png = await renderScatterPlot(clusters(), { width: 640, height: 480 });
+  const meta = await sharp(png).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height, meta.channels], ['png', 640, 480, 3]);
+  const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  const plotRight = 640 - 190; // the legend's swatches are full colour: leave them out
+  const blend = (hex: string): number[] => [1, 3, 5].map((k) => Math.round(255 + (Number.parseInt(hex.slice(k, k + 2), 16) - 255) * 0.85));
+  for (const label of [0, 1, 2]) {
+    const n = pixelsNear(data, 640, plotRight, blend(labelColour(label)), 3);
+    assert.ok(n >= 100, `label ${label} (${labelColour(label)}): ${n} dot-centre pixels`);
+  }
+  assert.equal(pixelsNear(data, 640, plotRight, blend(labelColour(3)), 3), 0, 'no dots of an absent label');
+});
+
+void test('same points, same bytes (deterministic draw order)', async () => {
+  const a = await renderScatterPlot(clusters(), { title: 't' });
+  const b = await renderScatterPlot(clusters(), { title: 't' });
+  assert.ok(a.equals(b));
+});
+
+void test('draws more points than the 1,000,000 SVG elements librsvg accepts', async () => {
+  const rng = createRng(3);
+  const points = Array.from({ length: 1_000_001 }, (_, i) => ({ x: rng(), y: rng(), label: i % 5 }));
+  const meta = await sharp(await renderScatterPlot(points)).metadata();
   assert.deepEqual([meta.width, meta.height], [900, 700]);
 });
 
