@@ -23,7 +23,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIsFresh } from '../../bin/build-state.mjs';
-import { encodeNpy, readNpyFile } from '../../shared/npy.js';
+import { readNpyFile } from '../../shared/npy.js';
+import { LocalStorage } from '../../shared/storage/local.js';
+import { FlatIndex } from '../../shared/vectors/flat-index.js';
 import { CACHE_ROOT, ensureJpegSet, intOption, machineLine, median, table } from './common.js';
 
 const argv = process.argv.slice(2);
@@ -171,10 +173,10 @@ interface SearchSetup {
   dim: number;
 }
 
-/** Photos → a model (1 epoch, 64 px, default filters: 1,024-d) → its index, grown to ROWS rows. Cached between runs. */
+/** Photos → a model (1 epoch, 64 px, default filters: 1,024-d) → its index, grown to ROWS rows (with its int8 search copy, as a local run writes it). Cached between runs. */
 async function searchSetup(): Promise<SearchSetup> {
   const photos = await ensureJpegSet({ count: IMAGES, width: 800, height: 533, seed: 15 });
-  const work = path.join(CACHE_ROOT, `cli-v1-n${IMAGES}`);
+  const work = path.join(CACHE_ROOT, `cli-v2-n${IMAGES}`);
   const trained = path.join(work, 'trained');
   const small = path.join(work, 'index-small');
   if (!(await readFile(path.join(small, 'index.json')).catch(() => undefined))) {
@@ -198,8 +200,8 @@ async function searchSetup(): Promise<SearchSetup> {
     const manifest = JSON.parse(await readFile(path.join(small, 'index.json'), 'utf8')) as { model: string };
     if (!path.isAbsolute(manifest.model)) manifest.model = path.resolve(small, manifest.model);
     await writeFile(path.join(index, 'index.json'), JSON.stringify(manifest, null, 2));
-    await writeFile(path.join(index, 'embeddings.npy'), encodeNpy({ rows, cols: real.cols, data }));
-    await writeFile(path.join(index, 'ids.json'), JSON.stringify(keys));
+    // embeddings.npy, ids.json and, as a local run writes it, the int8 search copy.
+    await FlatIndex.adopt(keys, data, real.cols).save(new LocalStorage(index));
   }
   await rm(queries, { recursive: true, force: true });
   await mkdir(queries, { recursive: true });
@@ -272,7 +274,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(
     `(b) search, ${setup.rows.toLocaleString('en')} × ${setup.dim} index (${IMAGES} real rows), k = 10, median of ${SEARCH_RUNS} rounds\n${table(searchTable(rounds))}\n` +
-      'opening = start-up, index and model loaded, int8 copy built; per query (in the call) = the rest of the call / queries, from its "search done" line\n',
+      'opening = start-up, index and model loaded, int8 copy read (embeddings.int8) or built; per query (in the call) = the rest of the call / queries, from its "search done" line\n',
   );
 }
 
