@@ -26,7 +26,7 @@ import { buildIsFresh } from '../../bin/build-state.mjs';
 import { readNpyFile } from '../../shared/npy.js';
 import { LocalStorage } from '../../shared/storage/local.js';
 import { FlatIndex } from '../../shared/vectors/flat-index.js';
-import { CACHE_ROOT, ensureJpegSet, intOption, machineLine, median, table } from './common.js';
+import { CACHE_ROOT, ensureJpegSet, intOption, machineLine, median, syntheticRows, table } from './common.js';
 
 const argv = process.argv.slice(2);
 const RUNS = intOption(argv, 'runs', 10);
@@ -147,24 +147,6 @@ function startupBench(tmp: string): string[][] {
 
 // ---------------------------------------------------------------------------------
 // (b) search on a large index
-
-/** Clustered synthetic rows (64 centres + noise), deterministic (as bench:local-scale's). */
-function syntheticRows(n: number, d: number, seed: number): Float32Array {
-  const data = new Float32Array(n * d);
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296 - 0.5;
-  };
-  const centres = Float32Array.from({ length: 64 * d }, () => next() * 4);
-  for (let r = 0; r < n; r++) {
-    const c = (r % 64) * d;
-    for (let j = 0; j < d; j++) data[r * d + j] = (centres[c + j] as number) + next();
-  }
-  return data;
-}
 
 interface SearchSetup {
   index: string;

@@ -225,3 +225,25 @@ export function machineLine(): string {
 export async function writeJsonResult(file: string | undefined, result: unknown): Promise<void> {
   if (file) await writeFile(file, JSON.stringify(result, null, 2));
 }
+
+/**
+ * Clustered synthetic rows (64 centres + uniform noise), deterministic for a seed, written
+ * straight into shared memory (worker threads and FlatIndex.adopt read them in place).
+ */
+export function syntheticRows(n: number, d: number, seed: number): Float32Array {
+  const data = new Float32Array(new SharedArrayBuffer(n * d * 4));
+  let s = seed >>> 0 || 1;
+  const next = (): number => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296 - 0.5;
+  };
+  const centres = Float32Array.from({ length: 64 * d }, () => next() * 4);
+  for (let r = 0; r < n; r++) {
+    const c = (r % 64) * d;
+    const o = r * d;
+    for (let j = 0; j < d; j++) data[o + j] = (centres[c + j] as number) + next();
+  }
+  return data;
+}

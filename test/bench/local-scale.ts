@@ -33,32 +33,13 @@ import { FlatIndexWriter } from '../../shared/vectors/flat-index-writer.js';
 import { INT8_FILE } from '../../shared/vectors/int8-file.js';
 import { scanThreads } from '../../shared/vectors/parallel-scan.js';
 import { runLocal } from '../../pipelines/local-run.js';
-import { CACHE_ROOT, intOption, machineLine, median, option, table } from './common.js';
+import { CACHE_ROOT, intOption, machineLine, median, option, syntheticRows, table } from './common.js';
 
 const argv = process.argv.slice(2);
 const DIM = intOption(argv, 'dim', 1024);
 
 // ---------------------------------------------------------------------------------
 // (a) search
-
-/** Clustered rows (64 centres + noise), written straight into shared memory, deterministic. */
-function syntheticRows(n: number, d: number, seed: number): Float32Array {
-  const data = new Float32Array(new SharedArrayBuffer(n * d * 4));
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296 - 0.5;
-  };
-  const centres = Float32Array.from({ length: 64 * d }, () => next() * 4);
-  for (let r = 0; r < n; r++) {
-    const c = (r % 64) * d;
-    const o = r * d;
-    for (let j = 0; j < d; j++) data[o + j] = (centres[c + j] as number) + next();
-  }
-  return data;
-}
 
 /** FlatIndex.searchSync before issue 12: per-row key checks, one running sum. */
 function baselineSearch(keys: readonly string[], data: Float32Array, norms: Float32Array, d: number, q: Float32Array, k: number): string[] {
