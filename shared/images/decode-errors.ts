@@ -6,15 +6,39 @@
 //   truncated           an image whose data stops early (cut download/copy)
 //   corrupt             anything else libvips could not decode
 // sharp's messages are not an API, so the truncated/corrupt split also checks
-// the file's own structure (sniff.ts) rather than trusting wording alone.
+// the file's own structure (sniff.ts) rather than trusting wording alone. Nor are they
+// this image's alone: libvips keeps one error buffer per process, and a message can
+// carry lines from other images decoded at the same time (a corrupt PNG's error ending
+// in another file's "VipsJpeg: Premature end of JPEG file" was classed as truncated
+// now and then). Lines that name another format's loader are dropped first.
 
 import { ImageError, errorMessage } from '../errors.js';
-import { looksTruncated, sniffFormat } from './sniff.js';
+import { looksTruncated, sniffFormat, type SniffedFormat } from './sniff.js';
 
 const PIXEL_LIMIT = /exceeds pixel limit/i;
 const EMPTY = /(buffer|file) is empty/i;
 const UNSUPPORTED = /unsupported image format|not been built in|unsupported codec|unsupported feature|exceeds channel limit/i;
 const TRUNCATED = /premature end|unexpected end|end of file|truncated|not enough data|out of data/i;
+
+/** How each format's loader names itself in libvips messages. */
+const LOADER: Record<SniffedFormat, RegExp> = {
+  jpeg: /jpe?g/i,
+  png: /png/i,
+  gif: /gif/i,
+  webp: /webp/i,
+  tiff: /tiff?/i,
+  heif: /heif|avif/i,
+};
+
+/** `message` without the lines that name another format's loader (another image's errors). */
+function ownLines(message: string, format: SniffedFormat): string {
+  const others = (Object.keys(LOADER) as SniffedFormat[]).filter((f) => f !== format).map((f) => LOADER[f]);
+  const own = LOADER[format];
+  return message
+    .split('\n')
+    .filter((line) => own.test(line) || !others.some((re) => re.test(line)))
+    .join('\n');
+}
 
 /** Formats an ImageError message, prefixed with where the bytes came from when known. */
 export function imageErrorMessage(source: string | undefined, what: string, cause?: string): string {
@@ -44,11 +68,13 @@ export function toImageError(error: unknown, bytes: Uint8Array, source?: string)
   if (sniffed === undefined) {
     return new ImageError('unsupported-format', imageErrorMessage(source, 'not a supported image format', message));
   }
-  if (TRUNCATED.test(message) || looksTruncated(bytes, sniffed)) {
-    return new ImageError('truncated', imageErrorMessage(source, `truncated ${sniffed} file`, message));
+  const own = ownLines(message, sniffed);
+  const cause = own.trim() === '' ? undefined : own;
+  if (TRUNCATED.test(own) || looksTruncated(bytes, sniffed)) {
+    return new ImageError('truncated', imageErrorMessage(source, `truncated ${sniffed} file`, cause));
   }
-  if (UNSUPPORTED.test(message)) {
-    return new ImageError('unsupported-format', imageErrorMessage(source, `unsupported ${sniffed} variant`, message));
+  if (UNSUPPORTED.test(own)) {
+    return new ImageError('unsupported-format', imageErrorMessage(source, `unsupported ${sniffed} variant`, cause));
   }
-  return new ImageError('corrupt', imageErrorMessage(source, `corrupt ${sniffed} data`, message));
+  return new ImageError('corrupt', imageErrorMessage(source, `corrupt ${sniffed} data`, cause));
 }

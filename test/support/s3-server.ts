@@ -14,7 +14,8 @@
 // - pause(): kill the server process (SIGKILL: a crash; on a clean exit the launcher
 //   deletes its store) and leave it down: connections are refused, so a request through
 //   shared/storage/s3 fails with a transient S3UnreachableError. s3rver writes an object's
-//   files before it answers the PUT, so nothing acknowledged is lost. A no-op when paused.
+//   files before it answers the PUT, so nothing acknowledged is lost; a PUT cut short is
+//   removed on resume() (dropUnacknowledgedWrites). A no-op when paused.
 // - resume(): start a new server process on the same port and store; resolves once it
 //   listens. A no-op when not paused. seedObjects() and createBucket() need it running.
 // - restart(): pause() then resume(). outage(ms): pause(), wait ms, resume().
@@ -27,7 +28,7 @@
 // that (SIGKILL) sees its stdin close and cleans up itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,29 @@ export interface S3TestServerOptions {
   strictSignatures?: boolean;
   /** How long to wait for the server to print its port. Default 15 s. */
   startTimeoutMs?: number;
+}
+
+const METADATA_SUFFIX = '._S3rver_metadata.json';
+
+/**
+ * After a crash (pause() kills the server): remove the objects whose PUT the kill cut
+ * short. s3rver writes an object's content, then its md5, then its metadata.json, and
+ * answers the PUT after that; a kill in between leaves a truncated metadata.json, which
+ * s3rver then answers with HTTP 500 on every GET of the object and every listing that
+ * includes it (a drill's runs failed that way after an outage). Those PUTs were never
+ * acknowledged, so a real store would not have them either.
+ */
+async function dropUnacknowledgedWrites(directory: string): Promise<void> {
+  const files = (await readdir(directory, { recursive: true })).filter((f) => f.endsWith(METADATA_SUFFIX));
+  for (const rel of files) {
+    const metadata = path.join(directory, rel);
+    try {
+      JSON.parse(await readFile(metadata, 'utf8'));
+    } catch {
+      const base = metadata.slice(0, -METADATA_SUFFIX.length);
+      await Promise.all([metadata, `${base}._S3rver_object`, `${base}._S3rver_object.md5`].map((f) => rm(f, { force: true })));
+    }
+  }
 }
 
 const LAUNCHER = fileURLToPath(new URL('./s3rver-process.mjs', import.meta.url));
@@ -142,6 +166,7 @@ export async function startS3Server(options: S3TestServerOptions = {}): Promise<
   const resume = async (): Promise<void> => {
     if (stopped) throw new Error('s3 test server: resume() after stop()');
     if (current) return;
+    await dropUnacknowledgedWrites(directory);
     current = await relaunchOnPort(directory, port, strict, timeoutMs);
     client = newClient();
   };

@@ -1,7 +1,8 @@
 // The s3rver test helper's outage control: pause()/resume()/restart()/outage() keep the
 // port and the store, and during the outage the S3 adapter's errors are transient.
 import assert from 'node:assert/strict';
-import { access } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { connect } from 'node:net';
 import { after, test } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -85,6 +86,26 @@ test('pause()/resume(): buckets and objects survive on the same port; during the
     await server.seedObjects('outage-b', [{ key: 'k', body: 'v' }]);
     assert.equal((await storageOn(server, 'outage-b').get('k')).toString(), 'v');
     await server.resume(); // not paused: nothing happens
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a PUT cut short by the kill (truncated metadata.json) is gone after resume(); without that s3rver answers 500 to GET and list', async () => {
+  const server = await startS3Server();
+  try {
+    await server.createBucket('cut-short');
+    const storage = storageOn(server, 'cut-short');
+    await storage.put('kept.txt', 'acknowledged');
+    await storage.put('cut.txt', 'never acknowledged');
+    await server.pause();
+    // What a kill between writing the content and finishing metadata.json leaves behind.
+    const metadata = path.join(server.directory, 'cut-short', 'cut.txt._S3rver_metadata.json');
+    await writeFile(metadata, '{\n  "content-type": "text/pl');
+    await server.resume();
+    assert.deepEqual(await keys(storage.list()), ['kept.txt']);
+    assert.equal((await storage.get('kept.txt')).toString(), 'acknowledged');
+    await assert.rejects(access(metadata));
   } finally {
     await server.stop();
   }
