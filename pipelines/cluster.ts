@@ -34,8 +34,6 @@ export type { ClusterProgress, ClusterResult } from '../shared/analysis/cluster-
 
 export type ClusterSettings = Pick<Config, 'pcaComponents' | 'perplexity' | 'tsneIterations' | 'clusters' | 'seed'> & Partial<Pick<Config, 'mapSample'>>;
 
-/** The map sample when the settings name none (the mapSample setting's default). */
-export const DEFAULT_MAP_SAMPLE = MAP_SAMPLE_DEFAULT;
 /** Points per chunk streamed to the clustering process in pass 2 (8 MiB at 1,024-D). */
 const CHUNK_ROWS = 2048;
 
@@ -60,7 +58,7 @@ export interface ClusterInput {
 /** The map, or undefined when the index holds fewer than 3 points (nothing is written). */
 export async function clusterIndex(input: ClusterInput): Promise<ClusterResult | undefined> {
   const s = input.settings;
-  const sampleSize = s.mapSample ?? DEFAULT_MAP_SAMPLE;
+  const sampleSize = s.mapSample ?? MAP_SAMPLE_DEFAULT;
   const report = throttled(input.onProgress);
   const expected = await input.index.count();
 

@@ -12,6 +12,7 @@
 // waits with Atomics.wait (blocking is that process's job) and the workers are driven
 // through a shared Int32 control block rather than messages. Measured (2-core box,
 // bench:scale, 20k-point map): see docs/performance.md.
+import { writeSync } from 'node:fs';
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleThread } from '../spawn-module.js';
@@ -28,11 +29,16 @@ export const DONE = 1; // steps finished, summed over workers
 export const NEXT = 2; // next chunk to take
 export const READY = 3; // workers started
 export const STOP = 4; // 1: workers exit
-export const ERROR = 5; // 1: a worker failed a step
+export const ERROR = 5; // 1: a worker failed a step or exited
+export const CRASH_AT = 6; // tests only: a worker throws at this step (0: never)
 const CONTROL_SLOTS = 8;
 
-const START_TIMEOUT_MS = 30_000;
-const STEP_TIMEOUT_MS = 120_000;
+export interface RepulsionTimeouts {
+  /** How long the workers may take to start before this thread works alone (default 30 s). */
+  startMs?: number;
+  /** How long a step may wait for a worker before this thread redoes it alone (default 120 s). */
+  stepMs?: number;
+}
 
 /**
  * What a worker receives (workerData): shared memory only. Results are stored by rank in
@@ -51,10 +57,15 @@ export interface RepulsionShared {
   theta2: number;
 }
 
-/** Take chunks from the shared counter and compute their points' repulsion with `tree` (already built); returns the chunks taken. */
-export function repulsionChunks(s: RepulsionShared, tree: QuadTree, force: Float64Array): number {
+/**
+ * Take chunks from the shared counter and compute their points' repulsion with `tree`
+ * (already built); returns the chunks taken. A worker (`worker` true) stops taking chunks
+ * once told to stop: the caller may be redoing the step alone and moving on.
+ */
+export function repulsionChunks(s: RepulsionShared, tree: QuadTree, force: Float64Array, worker = false): number {
   const { control, y, order, repulse, sumQ, n, theta2 } = s;
   for (let taken = 0; ; taken++) {
+    if (worker && Atomics.load(control, STOP) !== 0) return taken;
     const start = Atomics.add(control, NEXT, 1) * CHUNK;
     if (start >= n) return taken;
     const end = Math.min(n, start + CHUNK);
@@ -88,25 +99,46 @@ export function defaultRepulsionThreads(): number {
   return Math.max(0, Math.min(3, os.availableParallelism() - 1));
 }
 
+/**
+ * The repulsion step. Threads are a speed-up only: a worker that does not start, fails a
+ * step, exits or stalls is stopped, one line says so on stderr, and this thread redoes the
+ * step and carries on alone (a step is a pure function of the layout, so the result is the
+ * same). Worker errors are caught here ('error' listener): the caller blocks in
+ * Atomics.wait while a worker dies, and an unhandled worker error would kill the process
+ * at its next turn of the event loop.
+ */
 export class RepulsionStep {
   private readonly tree = new QuadTree();
   private readonly force = new Float64Array(2);
   private workers: Worker[] = [];
   private startedAt = 0;
   private steps = 0;
+  private readonly startMs: number;
+  private readonly stepMs: number;
 
   /** `threads`: worker threads besides this one (0: this thread only). */
   constructor(
     readonly shared: RepulsionShared,
     threads: number,
+    timeouts: RepulsionTimeouts = {},
   ) {
+    this.startMs = timeouts.startMs ?? 30_000;
+    this.stepMs = timeouts.stepMs ?? 120_000;
     if (threads > 0 && shared.n >= PARALLEL_MIN_POINTS) {
       this.startedAt = performance.now();
-      for (let t = 0; t < threads; t++) this.workers.push(spawnModuleThread(import.meta.url, 'tsne-repulsion-thread', { workerData: shared }));
+      try {
+        for (let t = 0; t < threads; t++) {
+          const w = spawnModuleThread(import.meta.url, 'tsne-repulsion-thread', { workerData: shared });
+          w.on('error', () => Atomics.store(shared.control, ERROR, 1)); // reported by the thread itself
+          this.workers.push(w);
+        }
+      } catch (error) {
+        this.fallBack(`a thread did not start (${error instanceof Error ? error.message : String(error)})`);
+      }
     }
   }
 
-  /** Worker threads in use (0 once they failed to start and this thread works alone). */
+  /** Worker threads in use (0 once this thread works alone). */
   get threads(): number {
     return this.workers.length;
   }
@@ -114,35 +146,22 @@ export class RepulsionStep {
   /** One step: repulse and sumQ (by rank in order) for every point of the layout in shared.y. */
   run(): void {
     const s = this.shared;
-    if (this.workers.length > 0 && !this.ready()) this.close();
-    if (this.workers.length === 0) {
-      Atomics.store(s.control, NEXT, 0);
+    const c = s.control;
+    if (this.workers.length > 0 && !this.ready()) this.fallBack(Atomics.load(c, ERROR) !== 0 ? 'a thread failed to start' : `the threads did not start within ${this.startMs / 1000} s`);
+    if (this.workers.length > 0) {
+      Atomics.store(c, NEXT, 0);
+      this.steps++;
+      Atomics.store(c, GEN, this.steps);
+      Atomics.notify(c, GEN);
       this.tree.build(s.y, s.n);
       repulsionChunks(s, this.tree, this.force);
-      return;
+      const failure = this.awaitWorkers();
+      if (failure === undefined) return;
+      this.fallBack(failure); // then redo the whole step here
     }
-    const c = s.control;
     Atomics.store(c, NEXT, 0);
-    this.steps++;
-    Atomics.store(c, GEN, this.steps);
-    Atomics.notify(c, GEN);
     this.tree.build(s.y, s.n);
     repulsionChunks(s, this.tree, this.force);
-    const expected = this.steps * this.workers.length;
-    const deadline = performance.now() + STEP_TIMEOUT_MS;
-    for (;;) {
-      const done = Atomics.load(c, DONE);
-      if (done >= expected) break;
-      if (performance.now() > deadline) {
-        this.close();
-        throw new Error(`t-SNE: a repulsion thread did not finish its step within ${STEP_TIMEOUT_MS / 1000} s`);
-      }
-      Atomics.wait(c, DONE, done, 1000);
-    }
-    if (Atomics.load(c, ERROR) !== 0) {
-      this.close();
-      throw new Error('t-SNE: a repulsion thread failed (see its error above)');
-    }
   }
 
   /** Stop the workers (idempotent). */
@@ -159,17 +178,39 @@ export class RepulsionStep {
     this.workers = [];
   }
 
-  /** Wait (blocking, bounded) until every worker has started; false when they did not. */
+  /** Wait until every worker finished this step; a reason when one failed or stalled. */
+  private awaitWorkers(): string | undefined {
+    const c = this.shared.control;
+    const expected = this.steps * this.workers.length;
+    const deadline = performance.now() + this.stepMs;
+    for (;;) {
+      if (Atomics.load(c, ERROR) !== 0) return 'a thread failed';
+      const done = Atomics.load(c, DONE);
+      if (done >= expected) return undefined;
+      const left = deadline - performance.now();
+      if (left <= 0) return `a thread did not finish its step within ${this.stepMs / 1000} s`;
+      Atomics.wait(c, DONE, done, Math.min(left, 1000));
+    }
+  }
+
+  /** Wait (blocking, bounded) until every worker has started; false when they did not or one failed. */
   private ready(): boolean {
     const c = this.shared.control;
     const want = this.workers.length;
-    const deadline = this.startedAt + START_TIMEOUT_MS;
+    const deadline = this.startedAt + this.startMs;
     for (;;) {
+      if (Atomics.load(c, ERROR) !== 0) return false;
       const ready = Atomics.load(c, READY);
       if (ready >= want) return true;
       const left = deadline - performance.now();
       if (left <= 0) return false;
       Atomics.wait(c, READY, ready, Math.min(left, 1000));
     }
+  }
+
+  private fallBack(why: string): void {
+    this.close();
+    // Synchronous: this thread may block again at once, and the process may end soon after.
+    writeSync(2, `imgsim: t-SNE continues on one thread: ${why}\n`);
   }
 }

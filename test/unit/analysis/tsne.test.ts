@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { QuadTree } from '../../../shared/analysis/quadtree.js';
 import { createRng, gaussian } from '../../../shared/analysis/rng.js';
 import { runTsne } from '../../../shared/analysis/tsne.js';
-import { PARALLEL_MIN_POINTS, RepulsionStep, repulsionShared } from '../../../shared/analysis/tsne-repulsion.js';
+import { CRASH_AT, PARALLEL_MIN_POINTS, RepulsionStep, repulsionShared } from '../../../shared/analysis/tsne-repulsion.js';
 import { knnPurity2d, makeBlobs, rowDistance } from './blobs.js';
 
 /** Fraction of points whose nearest 2-D class centroid is their own class's. */
@@ -144,6 +144,33 @@ test('t-SNE: the repulsion split over threads gives the bit-identical layout, an
     assert.deepEqual(Array.from(shared.sumQ), sums);
   } finally {
     threaded.close();
+  }
+});
+
+test('t-SNE: a repulsion thread that fails mid-run is stopped, its step redone here, the result unchanged; the process lives on', () => {
+  const n = PARALLEL_MIN_POINTS + 500;
+  const fresh = (): ReturnType<typeof repulsionShared> => {
+    const shared = repulsionShared(n, 0.5);
+    const rng = createRng(9);
+    for (let i = 0; i < 2 * n; i++) shared.y[i] = gaussian(rng) * 10;
+    for (let i = 0; i < n; i++) shared.order[i] = i;
+    return shared;
+  };
+  const alone = fresh();
+  const reference = new RepulsionStep(alone, 0);
+  const shared = fresh();
+  Atomics.store(shared.control, CRASH_AT, 2);
+  const step = new RepulsionStep(shared, 1, { stepMs: 20_000 });
+  try {
+    for (let k = 1; k <= 3; k++) {
+      reference.run();
+      step.run();
+      assert.deepEqual(Array.from(shared.repulse), Array.from(alone.repulse), `step ${k}`);
+      assert.deepEqual(Array.from(shared.sumQ), Array.from(alone.sumQ), `step ${k}`);
+      assert.equal(step.threads, k < 2 ? 1 : 0, `threads after step ${k}`);
+    }
+  } finally {
+    step.close();
   }
 });
 
