@@ -37,10 +37,16 @@ export async function queryFiles(args: readonly string[]): Promise<QueryFile[]> 
     if (out.length === before) throw new UserError(`No query images in the folder ${arg}`);
   }
   // Two queries with the same sheet name (a.png and b/a.png, or two folders of one name):
-  // the later ones get a suffix from their absolute path.
+  // the later ones get a suffix from their absolute path, and a count when that is taken
+  // too (the same file named twice).
   const seen = new Set<string>();
   for (const q of out) {
-    if (seen.has(q.sheetName)) q.sheetName += `-${createHash('sha1').update(q.file).digest('hex').slice(0, 8)}`;
+    if (seen.has(q.sheetName)) {
+      const base = `${q.sheetName}-${createHash('sha1').update(q.file).digest('hex').slice(0, 8)}`;
+      let name = base;
+      for (let i = 2; seen.has(name); i++) name = `${base}-${i}`;
+      q.sheetName = name;
+    }
     seen.add(q.sheetName);
   }
   return out;

@@ -76,6 +76,10 @@ export function searchCommand(): Command {
       typeof opts.dataset === 'string'
         ? await inDataset(ctx, opts.dataset, (s) => searchAll(ctx, s, queries, { k, sheetFor, started }))
         : await searchAll(ctx, await inIndex(String(opts.index), opts.excludeSelf === true), queries, { k, sheetFor, started });
+    // One query image named on its own: its error is the command's (one line, exit 2); a
+    // folder's images, even one, are reported in the array (exit 1 when one failed).
+    const first = results[0];
+    if (single && first && 'error' in first) throw new UserError(first.error);
     printResults(ctx, results, single);
     if (results.some((r) => 'error' in r)) process.exitCode = 1;
   });
@@ -163,8 +167,6 @@ async function searchAll(
       results.push(failed instanceof UserError ? { query: q.shown, error: failed.message } : (found.get(q) as QueryResult));
     }
   }
-  const first = results[0];
-  if (queries.length === 1 && first && 'error' in first) throw new UserError(first.error);
   // What a call costs: opening (start-up, index, model) once, then each query (npm run bench:cli reads this line).
   const searchMs = performance.now() - opened;
   ctx.logger.info(

@@ -34,8 +34,14 @@ try {
     logLevel: 'warning',
   });
   await writeFile(path.join(staging, path.relative('dist', MANIFEST_FILE)), manifestText(snapshot));
-  await rm(dist, { recursive: true, force: true });
+  // The old build is moved aside, not deleted first: an imgsim already running from dist/
+  // that imports a command module lazily finds one build or the other, never none.
+  const old = `${dist}.old-${process.pid}`;
+  await rename(dist, old).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
   await rename(staging, dist);
+  await rm(old, { recursive: true, force: true });
 } finally {
   await rm(staging, { recursive: true, force: true });
 }
