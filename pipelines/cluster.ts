@@ -20,7 +20,7 @@ import type { Config } from '../shared/config/index.js';
 import type { ClusterProgress, ClusterResult } from '../shared/analysis/cluster-map.js';
 import { clusterInSubprocess, ClusterStream } from '../shared/analysis/cluster-subprocess.js';
 import { KeySample, writeUnit } from '../shared/analysis/key-sample.js';
-import { CLUSTER_PLOT_FILE, CLUSTERS_FILE, type ClustersFile } from '../shared/analysis/clusters-file.js';
+import { CLUSTER_PLOT_FILE, CLUSTERS_FILE, clustersJsonText, type ClustersFile } from '../shared/analysis/clusters-file.js';
 import { renderScatterPlot } from '../shared/images/scatter-plot.js';
 import type { Logger } from '../shared/logger.js';
 import { createProgress } from '../shared/progress.js';
@@ -94,7 +94,7 @@ export async function clusterIndex(input: ClusterInput): Promise<ClusterResult |
   input.logger?.info({ k: result.k, silhouette: result.silhouette, explainedVariance: result.explainedVariance }, 'cluster: k-means done');
   await input.index.setClusters(result.points);
   const prefix = input.prefix ?? '';
-  const file: ClustersFile = {
+  const head: Omit<ClustersFile, 'points'> = {
     version: 1,
     modelId: input.modelId,
     ...(input.collection !== undefined ? { collection: input.collection } : {}),
@@ -102,9 +102,8 @@ export async function clusterIndex(input: ClusterInput): Promise<ClusterResult |
     k: result.k,
     ...(result.silhouette !== undefined ? { silhouette: result.silhouette } : {}),
     explainedVariance: result.explainedVariance,
-    points: Object.fromEntries(result.points.map((p) => [p.key, { x: p.x, y: p.y, label: p.label }])),
   };
-  await input.out.put(prefix + CLUSTERS_FILE, JSON.stringify(file));
+  await input.out.put(prefix + CLUSTERS_FILE, await clustersJsonText(head, result.points));
   // Every point is drawn: the plot paints dots into a fixed-size pixel buffer (O(N) time,
   // ~0.5–1 s at 1M points, no memory per point; shared/images/scatter-plot.ts).
   await input.out.put(prefix + CLUSTER_PLOT_FILE, await renderScatterPlot(result.points, { title: `${input.title}: ${n} images, ${result.k} clusters` }));

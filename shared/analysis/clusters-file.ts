@@ -21,3 +21,28 @@ export const clustersFileSchema = z.object({
 });
 
 export type ClustersFile = z.infer<typeof clustersFileSchema>;
+
+/** Points written per slice before the event loop gets a turn (1M points: ~50 slices). */
+const SLICE = 20_000;
+
+/**
+ * The text of clusters.json — exactly JSON.stringify({...head, points}) with `points` last —
+ * built a slice of points at a time, yielding between slices: at 1M points one
+ * JSON.stringify (and the object it needs) held a worker's event loop ~4 s.
+ */
+export async function clustersJsonText(head: Omit<ClustersFile, 'points'>, points: ReadonlyArray<{ key: string; x: number; y: number; label: number }>): Promise<string> {
+  const start = JSON.stringify(head);
+  const parts = [start.length > 2 ? `${start.slice(0, -1)},"points":{` : '{"points":{'];
+  for (let i = 0; i < points.length; i += SLICE) {
+    let slice = '';
+    const end = Math.min(points.length, i + SLICE);
+    for (let j = i; j < end; j++) {
+      const p = points[j] as { key: string; x: number; y: number; label: number };
+      slice += `${j > 0 ? ',' : ''}${JSON.stringify(p.key)}:${JSON.stringify({ x: p.x, y: p.y, label: p.label })}`;
+    }
+    parts.push(slice);
+    if (end < points.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  parts.push('}}');
+  return parts.join('');
+}
