@@ -3,7 +3,7 @@
 // Only the command being run is loaded (bin/commands/catalog.ts): the others are listed
 // by name, description and arguments, so `imgsim --help` and `--version` load no
 // command module at all.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { errorMessage, UserError } from '../shared/errors.js';
 import { baseCommand, CATALOG, COMMAND_NAMES, isCommandName, type CommandName } from './commands/catalog.js';
 
@@ -22,19 +22,40 @@ async function fullCommand(name: CommandName): Promise<Command> {
   return cmd.option(...VERBOSE_FLAG);
 }
 
+/**
+ * Commander's usage errors (unknown option or command, missing argument…) are thrown, not
+ * printed: they get our one-line shape and exit 2 below, with the help to read named.
+ */
+function throwUsageErrors(cmd: Command): void {
+  cmd.exitOverride().configureOutput({ outputError: () => undefined });
+  for (const sub of cmd.commands) throwUsageErrors(sub);
+}
+
+/** "error: unknown command 'serch'\n(Did you mean search?)" → one line naming the help to read. */
+function usageLine(error: CommanderError, command: CommandName | undefined): string {
+  const text = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+  return `${text} — see imgsim ${command !== undefined ? `${command} ` : ''}--help`;
+}
+
+const invoked = invokedCommand(process.argv.slice(2));
 try {
   const program = new Command('imgsim')
     .description('Self-supervised image embeddings (convolutional autoencoder), similar-image search and clustering.')
-    .version('0.1.0')
-    .showHelpAfterError();
-  const invoked = invokedCommand(process.argv.slice(2));
+    .version('0.1.0');
   for (const name of COMMAND_NAMES) {
     program.addCommand(name === invoked ? await fullCommand(name) : baseCommand(name).option(...VERBOSE_FLAG));
   }
+  throwUsageErrors(program);
   await program.parseAsync(process.argv);
 } catch (error) {
-  const verbose = process.argv.includes('--verbose');
-  process.stderr.write(`imgsim: ${errorMessage(error)}\n`);
-  if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  process.exitCode = error instanceof UserError ? error.exitCode : 1;
+  if (error instanceof CommanderError) {
+    // --help and --version end this way too (exit code 0; commander printed them).
+    if (error.exitCode !== 0 && error.code !== 'commander.help') process.stderr.write(`imgsim: ${usageLine(error, invoked)}\n`);
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    const verbose = process.argv.includes('--verbose');
+    process.stderr.write(`imgsim: ${errorMessage(error)}\n`);
+    if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = error instanceof UserError ? error.exitCode : 1;
+  }
 }

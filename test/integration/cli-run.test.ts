@@ -178,6 +178,25 @@ describe('imgsim errors on bad invocations', () => {
     return lines[0] as string;
   };
 
+  test("commander's usage errors: one line, exit 2, a suggestion where one fits, the help to read named", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['serch', 'x.jpg'], /^imgsim: unknown command 'serch' \(Did you mean search\?\) — see imgsim --help$/],
+      [['--bogus'], /^imgsim: unknown option '--bogus' — see imgsim --help$/],
+      [['search'], /^imgsim: missing required argument 'images' — see imgsim search --help$/],
+      [['run', path.join(dir, 'empty')], /^imgsim: required option '-o, --out <dir>' not specified — see imgsim run --help$/],
+      [['search', 'x.jpg', '--index', dir, '--nope'], /^imgsim: unknown option '--nope' — see imgsim search --help$/],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(oneLine(r.stderr), expected);
+      assert.equal(r.stdout, '');
+    }
+    const help = await runCli(['search', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: imgsim search/);
+  });
+
   test('missing folder', async () => {
     const r = await runCli(['run', path.join(dir, 'nope'), '--out', path.join(dir, 'o')]);
     assert.equal(r.code, 2);

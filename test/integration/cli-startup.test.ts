@@ -67,7 +67,7 @@ describe('imgsim start-up', () => {
   test('--help and --version load commander and the catalog only: no command module, no zod, no logger', () => {
     for (const args of [['--help'], ['--version'], ['-V'], []]) {
       const t = traced(args);
-      assert.equal(t.code, args.length === 0 ? 1 : 0, t.stderr);
+      assert.equal(t.code, args.length === 0 ? 2 : 0, t.stderr); // no command: the help on stderr, a usage error
       assertLight(t, `imgsim ${args.join(' ')}`);
       assert.deepEqual([...t.packages], ['commander'], `imgsim ${args.join(' ')}`);
       assert.deepEqual(
