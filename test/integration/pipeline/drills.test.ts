@@ -168,7 +168,8 @@ describe('operator drills: the run completes through service faults', () => {
     // The cluster worker alone with many t-SNE iterations: the step leaves its pooled
     // Qdrant sockets idle for longer than the server keeps them open.
     await workers.kill('cluster', 'SIGTERM');
-    const slow = startPool({ IMGSIM_TSNE_ITERATIONS: '8000' }, ['cluster']);
+    // 20,000 iterations: 8,000 took 2.5 s on a quiet machine, too short to outlast the keep-alive clearly.
+    const slow = startPool({ IMGSIM_TSNE_ITERATIONS: '20000' }, ['cluster']);
     const connection = createRedis(stack.redisUrl, { forWorker: true });
     connection.on('error', () => undefined);
     const queue = new Queue('cluster', { connection, prefix: 'imgsim' });
