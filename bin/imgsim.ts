@@ -4,7 +4,7 @@
 // by name, description and arguments, so `imgsim --help` and `--version` load no
 // command module at all.
 import { Command, CommanderError } from 'commander';
-import { errorMessage, UserError } from '../shared/errors.js';
+import { errorMessage, UsageError, UserError } from '../shared/errors.js';
 import { baseCommand, CATALOG, COMMAND_NAMES, isCommandName, type CommandName } from './commands/catalog.js';
 
 const VERBOSE_FLAG = ['--verbose', 'print stack traces of errors'] as const;
@@ -37,6 +37,24 @@ function usageLine(error: CommanderError, command: CommandName | undefined): str
   return `${text} — see imgsim ${command !== undefined ? `${command} ` : ''}--help`;
 }
 
+/** A message on one line: the first line stays first, the others follow after "; ". */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, '; ').trim();
+}
+
+/** --verbose: the stack of the error and of each cause under it (an errno, a parser's error…), which the message leaves out. */
+function stackWithCauses(error: unknown): string {
+  const lines: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && !seen.has(e) && depth < 8; depth++) {
+    seen.add(e);
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : errorMessage(e);
+    lines.push(depth === 0 ? text : `caused by: ${text}`);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 const invoked = invokedCommand(process.argv.slice(2));
 try {
   const program = new Command('imgsim')
@@ -53,9 +71,10 @@ try {
     if (error.exitCode !== 0 && error.code !== 'commander.help') process.stderr.write(`imgsim: ${usageLine(error, invoked)}\n`);
     process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
-    const verbose = process.argv.includes('--verbose');
-    process.stderr.write(`imgsim: ${errorMessage(error)}\n`);
-    if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    // A flag's or variable's value refused (UsageError) names the help that lists the values it takes.
+    const help = error instanceof UsageError ? ` — see imgsim ${invoked !== undefined ? `${invoked} ` : ''}--help` : '';
+    process.stderr.write(`imgsim: ${oneLine(errorMessage(error))}${help}\n`);
+    if (process.argv.includes('--verbose')) process.stderr.write(stackWithCauses(error));
     process.exitCode = error instanceof UserError ? error.exitCode : 1;
   }
 }

@@ -2,7 +2,7 @@
 // from env + flags, and the logger for a command.
 import type { Command } from 'commander';
 import { loadConfig, settings, type Config, type SettingName } from '../shared/config/index.js';
-import { UserError } from '../shared/errors.js';
+import { UsageError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 
 /** Commander's attribute name for a flag: --embed-batch → embedBatch. */
@@ -66,10 +66,10 @@ export function withDefaults(opts: Record<string, unknown>, defaults: Partial<Re
   return out;
 }
 
-/** An integer flag value ≥ min, or a UserError naming the flag. */
+/** An integer flag value ≥ min, or a UsageError naming the flag (worded as the config table's, expectation.ts). */
 export function positiveInt(flag: string, value: unknown, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer ≥ ${min}, received "${String(value)}"`);
+  const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got ${JSON.stringify(String(value))}`);
   return n;
 }
 

@@ -2,6 +2,8 @@
 //
 // - UserError: the caller gave something wrong (a flag, a path, a config value).
 //   The CLI prints its message as one line and exits non-zero, no stack trace.
+// - UsageError: a UserError about a flag or environment variable value (the CLI names
+//   the command's --help after it).
 // - ConflictError: a UserError about state, not syntax (retrying a superseded run).
 // - ImageError: one image cannot become a tensor (corrupt, truncated, too large…).
 //   It is permanent: the image is recorded as failed with `reason` and never retried.
@@ -13,11 +15,45 @@
 
 export class UserError extends Error {
   override readonly name: string = 'UserError';
+  /** `cause`: the underlying error (an errno, a parse error): kept for --verbose, never in the message. */
   constructor(
     message: string,
     readonly exitCode = 2,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
+  }
+}
+
+/** A flag or environment variable given a value it cannot take (`--epochs must be …, got "abc"`). */
+export class UsageError extends UserError {
+  override readonly name: string = 'UsageError';
+}
+
+/**
+ * Why a file could not be read, in plain words ("does not exist", "is not valid JSON"…),
+ * for a message that names the file itself: the errno and the system call go in the
+ * error's `cause` (printed by --verbose), not in the message. Other errors (a store's
+ * own, already worded) keep their message.
+ */
+export function fileProblem(error: unknown): string {
+  if (error instanceof SyntaxError) return 'is not valid JSON';
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  if (name === 'S3NoSuchKeyError') return 'does not exist';
+  switch (code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'ENOTDIR':
+      return 'is inside a file, not a folder';
+    case 'EISDIR':
+      return 'is a folder, not a file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read (permission denied)';
+    case 'ELOOP':
+      return 'is a loop of symbolic links';
+    default:
+      return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? 'cannot be read' : `cannot be read: ${errorMessage(error)}`;
   }
 }
 

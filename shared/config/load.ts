@@ -1,7 +1,10 @@
 // Parse the configuration once: defaults < environment variables < CLI overrides.
-// An invalid value throws a UserError naming the variable (and flag), the expected
-// value and the received one. The result is frozen.
-import { UserError } from '../errors.js';
+// An invalid value throws a UsageError naming the flag (or the variable, when the value
+// came from the environment), what it must be in plain words (expectation.ts) and the
+// value received: `--epochs must be a whole number from 1 to 10000, got "abc"`; several
+// problems are reported at once, on one line. The result is frozen.
+import { UsageError } from '../errors.js';
+import { didYouMean, expectationFor } from './expectation.js';
 import { settings, type Config, type SettingName } from './schema.js';
 
 export type ConfigOverrides = Partial<Record<SettingName, unknown>>;
@@ -22,12 +25,10 @@ export function loadConfig(
       continue;
     }
     const source = fromFlag !== undefined ? (s.flag ?? s.env) : s.env;
-    const also = fromFlag !== undefined ? '' : s.flag ? ` (flag ${s.flag})` : '';
-    const expected = parsed.error.issues.map((i) => i.message.replace(/^Invalid input: /, '')).join('; ');
-    const received = 'secret' in s && s.secret ? '(a hidden value)' : JSON.stringify(raw);
-    problems.push(`${source}${also}: received ${received}; ${expected} (${s.doc})`);
+    const received = 'secret' in s && s.secret ? 'a value not shown (secret)' : JSON.stringify(typeof raw === 'string' ? raw : String(raw));
+    problems.push(`${source} must be ${expectationFor(s.schema, parsed.error.issues)}, got ${received}${'secret' in s && s.secret ? '' : didYouMean(s.schema, raw)}`);
   }
-  if (problems.length > 0) throw new UserError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) throw new UsageError(problems.join('; '));
   return Object.freeze(result) as Config;
 }
 

@@ -60,8 +60,9 @@ export const PIPELINE_SETTINGS = {
     flag: '--filters',
     schema: z
       .string()
-      .regex(/^\d+(,\d+)*$/, 'expected comma-separated positive integers such as 16,32,64,128,256')
-      .transform((s) => s.split(',').map(Number)),
+      .regex(/^\d+(,\d+)*$/, 'comma-separated positive integers such as 16,32,64,128,256')
+      .transform((s) => s.split(',').map(Number))
+      .refine((f) => f.every((n) => n >= 1), 'comma-separated positive integers such as 16,32,64,128,256'),
     default: '16,32,64,128,256',
     doc: 'encoder filters per stage (each stage halves the side)',
   }),
@@ -150,7 +151,7 @@ export const PIPELINE_SETTINGS = {
       .string()
       .regex(
         /^(gaussian|salt-pepper|crosshair|erase)(,(gaussian|salt-pepper|crosshair|erase))*$/,
-        'expected a comma-separated list of gaussian, salt-pepper, crosshair, erase',
+        'a comma-separated list of gaussian, salt-pepper, crosshair, erase',
       )
       .transform((s) => [...new Set(s.split(','))] as Array<'gaussian' | 'salt-pepper' | 'crosshair' | 'erase'>),
     default: 'gaussian',
@@ -175,9 +176,9 @@ export const PIPELINE_SETTINGS = {
     flag: '--crosshair-width',
     schema: z
       .string()
-      .regex(/^\d{1,3}(-\d{1,3})?$/, 'expected a width in pixels or a range such as 1-3')
+      .regex(/^\d{1,3}(-\d{1,3})?$/, 'a width in pixels or a range min-max such as 1-3')
       .transform((s) => s.split('-').map(Number))
-      .refine((w) => (w[0] as number) >= 1 && (w.at(-1) as number) >= (w[0] as number), 'expected widths ≥ 1 with min ≤ max')
+      .refine((w) => (w[0] as number) >= 1 && (w.at(-1) as number) >= (w[0] as number), 'a width ≥ 1, or a range min-max with 1 ≤ min ≤ max')
       .transform((w): [number, number] => [w[0] as number, w.at(-1) as number]),
     default: '1-3',
     doc: 'denoise: crosshair line width in pixels, or a min-max range drawn per image',
@@ -201,7 +202,7 @@ export const PIPELINE_SETTINGS = {
     flag: '--scale',
     schema: z.coerce
       .number()
-      .refine((v) => v === 2 || v === 4, 'expected 2 or 4')
+      .refine((v) => v === 2 || v === 4, '2 or 4')
       .transform((v): 2 | 4 => (v === 4 ? 4 : 2)),
     default: 2,
     doc: 'superres: upscale factor; the model input is --size / scale (area downscale), the output --size',
@@ -237,7 +238,7 @@ export const PIPELINE_SETTINGS = {
   clusters: setting({
     env: 'IMGSIM_CLUSTERS',
     flag: '--clusters',
-    schema: z.union([z.literal('auto'), int(2, 1000)], { error: 'expected "auto" or an integer from 2 to 1000' }),
+    schema: z.union([z.literal('auto'), int(2, 1000)]),
     default: 'auto',
     doc: 'k-means clusters, or auto (best silhouette for k = 2..12)',
   }),

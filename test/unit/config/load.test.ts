@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, describeSettings } from '../../../shared/config/index.js';
-import { UserError } from '../../../shared/errors.js';
+import { loadConfig, describeSettings, settings } from '../../../shared/config/index.js';
+import { UsageError } from '../../../shared/errors.js';
+
+/** The error is a UsageError whose message (not `name: message`) matches. */
+const message = (re: RegExp) => (e: unknown) => e instanceof UsageError && re.test(e.message);
 
 test('defaults match the documented reference setup', () => {
   const c = loadConfig({});
@@ -20,21 +23,58 @@ test('environment overrides defaults and flags override the environment', () => 
   assert.equal(c.clusters, 5);
 });
 
-test('an invalid value names the variable, the expectation and the received value', () => {
+test('an invalid value names the variable, what it must be in plain words and the received value', () => {
   assert.throws(
     () => loadConfig({ IMGSIM_EPOCHS: 'many' }),
-    (e: unknown) => e instanceof UserError && /IMGSIM_EPOCHS/.test(e.message) && /--epochs/.test(e.message) && /"many"/.test(e.message) && /expected number/.test(e.message),
+    (e: unknown) => e instanceof UsageError && e.message === 'IMGSIM_EPOCHS must be a whole number from 1 to 10000, got "many"',
   );
-  assert.throws(() => loadConfig({}, { fit: 'stretch' }), /--fit: received "stretch"; .*"crop"\|"letterbox"/);
-  assert.throws(() => loadConfig({ IMGSIM_FILTERS: '16,,32' }), /IMGSIM_FILTERS.*comma-separated/);
-  assert.throws(() => loadConfig({}, { clusters: 'lots' }), /--clusters: received "lots"; expected "auto" or an integer/);
+  assert.throws(() => loadConfig({}, { fit: 'stretch' }), message(/^--fit must be one of crop, letterbox, got "stretch"$/));
+  assert.throws(() => loadConfig({ IMGSIM_FILTERS: '16,,32' }), message(/^IMGSIM_FILTERS must be comma-separated positive integers such as 16,32,64,128,256, got "16,,32"$/));
+  assert.throws(() => loadConfig({}, { filters: '0,16' }), message(/^--filters must be comma-separated positive integers/));
+  assert.throws(() => loadConfig({}, { clusters: 'lots' }), message(/^--clusters must be auto or a whole number from 2 to 1000, got "lots"$/));
+  assert.throws(() => loadConfig({}, { clusters: '1' }), message(/^--clusters must be auto or a whole number from 2 to 1000, got "1"$/));
+  assert.throws(() => loadConfig({}, { learningRate: 'fast' }), message(/^--lr must be a number from 1e-7 to 10, got "fast"$/));
+  assert.throws(() => loadConfig({}, { maxPixels: '0' }), message(/^--max-pixels must be a whole number ≥ 1, got "0"$/));
+  assert.throws(() => loadConfig({}, { superresScale: '3' }), message(/^--scale must be 2 or 4, got "3"$/));
+  assert.throws(() => loadConfig({}, { crosshairWidth: '3-1' }), message(/^--crosshair-width must be a width ≥ 1, or a range min-max with 1 ≤ min ≤ max, got "3-1"$/));
+  assert.throws(() => loadConfig({ IMGSIM_REDIS_URL: 'localhost:6379' }), message(/^IMGSIM_REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL, got "localhost:6379"$/));
+  assert.throws(() => loadConfig({ IMGSIM_QDRANT_URL: 'ftp://x' }), message(/^IMGSIM_QDRANT_URL must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/x"$/));
+  assert.throws(() => loadConfig({ IMGSIM_S3_ENDPOINT: 'nope' }), message(/^IMGSIM_S3_ENDPOINT must be an http:\/\/ or https:\/\/ URL, or empty, got "nope"$/));
+  assert.throws(() => loadConfig({ IMGSIM_S3_FORCE_PATH_STYLE: 'yes' }), message(/^IMGSIM_S3_FORCE_PATH_STYLE must be true or false, got "yes"$/));
 });
 
-test('every problem is reported at once', () => {
+test('a near miss of an allowed word gets a suggestion', () => {
+  assert.throws(() => loadConfig({}, { fit: 'corp' }), message(/^--fit must be one of crop, letterbox, got "corp" \(did you mean crop\?\)$/));
+  assert.throws(() => loadConfig({ IMGSIM_TASK: 'denoize' }), message(/^IMGSIM_TASK must be one of reconstruct, denoise, colorize, superres, got "denoize" \(did you mean denoise\?\)$/));
+  assert.throws(() => loadConfig({}, { clusters: 'aut' }), message(/\(did you mean auto\?\)$/));
+  assert.throws(() => loadConfig({}, { task: 'sharpen' }), message(/got "sharpen"$/));
+});
+
+test('no zod wording reaches a message, whatever the setting', () => {
+  const bad = ['abc', '-1', '0', '1e99', 'x://y', ''];
+  for (const [name, s] of Object.entries(settings)) {
+    for (const value of bad) {
+      try {
+        loadConfig({}, { [name]: value });
+      } catch (e) {
+        const m = (e as Error).message;
+        assert.ok(e instanceof UsageError, `${name}=${value}: ${m}`);
+        assert.match(m, new RegExp(`^${(s.flag ?? s.env).replace(/[-]/g, '\\-')} must be .+, got `), `${name}=${value}: ${m}`);
+        assert.doesNotMatch(m, /expected|received|Invalid|Too (small|big)|NaN|>=|<=/, `${name}=${value}: ${m}`);
+      }
+    }
+  }
+});
+
+test('every problem is reported at once, on one line', () => {
   assert.throws(() => loadConfig({ IMGSIM_SEED: '-1', IMGSIM_LEARNING_RATE: 'fast' }), (e: unknown) => {
     const m = (e as Error).message;
-    return m.includes('IMGSIM_SEED') && m.includes('IMGSIM_LEARNING_RATE');
+    return m.includes('IMGSIM_LEARNING_RATE must be') && m.includes('; IMGSIM_SEED must be') && !m.includes('\n');
   });
+});
+
+test('a secret value is never shown', () => {
+  assert.throws(() => loadConfig({ IMGSIM_API_TOKEN: 'short' }), (e: unknown) => e instanceof UsageError && !e.message.includes('short') && /value not shown/.test(e.message));
 });
 
 test('the settings table documents every variable', () => {
