@@ -2,6 +2,7 @@
 // steps with an existing model: an index folder (embeddings.npy, ids.json, index.json).
 import path from 'node:path';
 import type { Command } from 'commander';
+import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, EMBED_SETTINGS } from '../options.js';
 import { print } from '../print.js';
@@ -16,6 +17,7 @@ export function embedCommand(): Command {
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     const c = ctx.config;
+    await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { loadEncoder }, { LocalStorage }, { openSource }, { embedLocally, listLocally }] = await Promise.all([
       import('../../shared/model/backend.js'),
       import('../../shared/model/store.js'),

@@ -1,5 +1,6 @@
 // imgsim eval <labelled-folder> --out <dir>: precision@10 of the embedding vs raw pixels.
 import type { Command } from 'commander';
+import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
@@ -12,6 +13,7 @@ export function evalCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { evaluateFolder }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/eval.js')]);
     await initBackend(ctx.config.backend, ctx.logger);
     const { report } = await evaluateFolder({ source: folder, out: String(opts.out), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });

@@ -1,6 +1,7 @@
 // imgsim run <folder> --out <dir>: the whole local pipeline.
 import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
+import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
 import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
@@ -16,6 +17,7 @@ export function runCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS, ...CLUSTER_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { runLocal }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/local-run.js')]);
     await initBackend(ctx.config.backend, ctx.logger);
     const r = await runLocal({ source: folder, out: String(opts.out), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });

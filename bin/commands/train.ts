@@ -1,6 +1,7 @@
 // imgsim train <folder> --out <dir>: the local driver's ingest and train steps; the model lands in <dir>/model/.
 import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
+import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
@@ -30,6 +31,7 @@ export function trainCommand(): Command {
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     const c = ctx.config;
+    await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { LocalStorage }, { openSource }, { sortByKey }, { listLocally, trainLocally }, { formatPsnr, taskLabel, taskSpecFromConfig }] = await Promise.all([
       import('../../shared/model/backend.js'),
       import('../../shared/storage/local.js'),
