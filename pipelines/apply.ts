@@ -11,6 +11,7 @@
 //   superres     corrupt: decoded at the output side, input = its area downscale by the
 //                model's scale, target = the decoded image; otherwise the decoded image
 //                (at the input side) is the low-res input and the output is scale× larger
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../shared/config/index.js';
@@ -32,6 +33,7 @@ import type { Failure } from '../shared/images/decoded.js';
 import { failureOf } from '../shared/images/failures.js';
 import { listImages } from './ingest.js';
 import { OUTPUT } from './layout.js';
+import { APPLY_FILES } from './output-folder.js';
 import {
   baselineOutput,
   imageSeed,
@@ -152,29 +154,58 @@ export interface ApplyResult {
 }
 
 interface InputImage {
+  /** Its path relative to the inputs' common folder ('/'-separated): failures and outputs name it. */
   key: string;
   read: () => Promise<Buffer>;
 }
 
-/** Every image named: files as they are, folders listed recursively (keys relative to the folder). */
+/**
+ * Every image named, once: files as they are, folders listed recursively. An image's key is
+ * its path relative to the deepest folder holding every input (a single folder: the folder
+ * itself, so keys are paths within it; `a/ b/`: `a/…` and `b/…`; inputs with nothing in
+ * common but the filesystem root: their path from the root), so two inputs never share a key.
+ * A file named twice (or also inside a named folder) is applied once.
+ */
 export async function collectInputs(paths: readonly string[]): Promise<{ images: InputImage[]; ignored: Failure[] }> {
-  const images: InputImage[] = [];
-  const ignored: Failure[] = [];
+  const found: Array<{ file: string; read: () => Promise<Buffer> }> = [];
+  const skipped: Array<{ file: string; failure: Failure }> = [];
+  const roots: string[] = [];
   for (const p of paths) {
     const info = await stat(p).catch(() => undefined);
     if (!info) throw new UserError(`Input not found: ${p}`);
+    const abs = path.resolve(p);
     if (info.isDirectory()) {
+      roots.push(abs);
       const source = await openSource(p);
       const listed = await listImages(source);
-      ignored.push(...listed.ignored);
-      for (const obj of listed.images) images.push({ key: obj.key, read: () => source.get(obj.key) });
-    } else if (isImagePath(p)) {
-      images.push({ key: path.basename(p), read: () => readFile(p) });
+      for (const f of listed.ignored) skipped.push({ file: path.join(abs, f.key), failure: f });
+      for (const obj of listed.images) found.push({ file: path.join(abs, obj.key), read: () => source.get(obj.key) });
     } else {
-      ignored.push({ key: path.basename(p), reason: 'not-an-image', message: 'extension is not a supported image type' });
+      roots.push(path.dirname(abs));
+      if (isImagePath(p)) found.push({ file: abs, read: () => readFile(abs) });
+      else skipped.push({ file: abs, failure: { key: '', reason: 'not-an-image', message: 'extension is not a supported image type' } });
     }
   }
+  const base = commonFolder(roots);
+  const keyOf = (file: string): string => path.relative(base, file).split(path.sep).join('/');
+  const seen = new Set<string>();
+  const images: InputImage[] = [];
+  for (const f of found) {
+    if (seen.has(f.file)) continue;
+    seen.add(f.file);
+    images.push({ key: keyOf(f.file), read: f.read });
+  }
+  const ignored = skipped.filter((s) => !seen.has(s.file) && (seen.add(s.file), true)).map((s) => ({ ...s.failure, key: keyOf(s.file) }));
   return { images, ignored };
+}
+
+/** The deepest folder holding every one of `folders` (absolute paths). */
+export function commonFolder(folders: readonly string[]): string {
+  const split = folders.map((f) => f.split(path.sep));
+  const first = split[0] ?? [];
+  let n = 0;
+  while (n < first.length && split.every((s) => s[n] === first[n])) n++;
+  return first.slice(0, n).join(path.sep) || path.sep;
 }
 
 /** PNG bytes of one size×size float image. */
@@ -182,14 +213,34 @@ async function pngOf(img: Float32Array, size: number): Promise<Buffer> {
   return sharp(toBytes(img), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
 }
 
-/** Output file of an input key: same folders, .png. */
-export function outputFileOf(key: string): string {
-  return `${key.replace(/\.[^./]+$/, '')}.png`;
+/**
+ * Output file of each input key: the same folders, .png. Names that would meet — `a.png`
+ * and `a.jpg`, names differing only in case (one file on macOS and Windows), or the
+ * preview's name — get a suffix from a hash of the key, so no output replaces another.
+ */
+export function outputFilesOf(keys: readonly string[], reserved: readonly string[] = [APPLY_FILES.preview]): string[] {
+  const taken = new Set(reserved.map((r) => r.toLowerCase()));
+  return keys.map((key) => {
+    const stem = key.replace(/\.[^./]+$/, '');
+    let file = `${stem}.png`;
+    if (taken.has(file.toLowerCase())) {
+      const base = `${stem}-${createHash('sha1').update(key).digest('hex').slice(0, 8)}`;
+      file = `${base}.png`;
+      for (let i = 2; taken.has(file.toLowerCase()); i++) file = `${base}-${i}.png`;
+    }
+    taken.add(file.toLowerCase());
+    return file;
+  });
 }
 
 export async function applyModel(model: TaskModel, paths: readonly string[], out: Storage, o: ApplyOptions): Promise<ApplyResult> {
   const { images, ignored } = await collectInputs(paths);
   if (images.length === 0) throw new UserError(`No images found in ${paths.join(', ')}`);
+  const files = outputFilesOf(images.map((img) => img.key));
+  const fileOf = new Map(images.map((img, i) => [img, files[i] as string]));
+  // apply.json first: it marks the folder as apply's (output-folder.ts) even if this run stops early.
+  const head = { version: 1, modelId: model.meta.modelId, task: model.spec.task, inputs: paths.map((p) => path.resolve(p)) };
+  await out.put(APPLY_FILES.summary, JSON.stringify({ ...head, complete: false }, null, 2));
   const { inputSize, outputSize } = modelSides(model);
   const side = model.spec.task === 'superres' && o.corrupt ? outputSize : inputSize;
   const failures: Failure[] = [...ignored];
@@ -222,7 +273,7 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
     const targets = r.target ? splitImages(r.target, r.n, outputSize) : undefined;
     if (r.target && r.baseline) meter.add(r.output, r.baseline, r.target, r.n, outputSize);
     for (const [i, g] of good.entries()) {
-      const file = outputFileOf(g.img.key);
+      const file = fileOf.get(g.img) as string;
       try {
         await out.put(file, await pngOf(outs[i] as Float32Array, outputSize));
       } catch (error) {
@@ -240,11 +291,11 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
   }
   const previewRows = [rows.input, rows.output, ...(rows.target.length === rows.input.length && rows.target.length > 0 ? [rows.target] : [])];
   const inputLabel = model.spec.task === 'superres' && side === outputSize ? `input (1/${model.spec.scale})` : 'input';
-  const preview = 'preview.png';
+  const preview = APPLY_FILES.preview;
   if (rows.input.length > 0) {
     await out.put(preview, await renderImageGrid(previewRows, outputSize, { rowLabels: [inputLabel, 'output', 'target'].slice(0, previewRows.length) }));
   }
-  return {
+  const result: ApplyResult = {
     task: model.spec.task,
     modelId: model.meta.modelId,
     inputSize,
@@ -254,4 +305,6 @@ export async function applyModel(model: TaskModel, paths: readonly string[], out
     preview,
     ...(meter.count > 0 ? { metrics: meter.metrics() } : {}),
   };
+  await out.put(APPLY_FILES.summary, JSON.stringify({ ...head, complete: true, ...result }, null, 2));
+  return result;
 }

@@ -3,6 +3,7 @@
 // input, a preview grid, and PSNR/SSIM when targets are known.
 import type { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
+import { APPLY_FILES, checkOutputFolder } from '../../pipelines/output-folder.js';
 import { formatPsnr } from '../../shared/tasks/quality.js';
 import { taskLabel } from '../../shared/tasks/spec.js';
 import { baseCommand } from './catalog.js';
@@ -12,7 +13,7 @@ import { print } from '../print.js';
 export function applyCommand(): Command {
   const cmd = baseCommand('apply')
     .requiredOption('-m, --model <dir|modelId>', 'model folder (with meta.json), output folder of train/run, or a model id in IMGSIM_ARTIFACTS')
-    .requiredOption('-o, --out <dir>', 'output folder')
+    .requiredOption('-o, --out <dir>', `output folder: one PNG per input at its path relative to the inputs' common folder, ${APPLY_FILES.preview}, ${APPLY_FILES.summary}; refused if it holds another command's outputs or images`)
     .option(
       '--corrupt',
       "make the model's input from clean images as in training and compare with them: denoise adds the model's own training noise (seeded per image), superres downscales first; the preview then shows input / output / target",
@@ -29,11 +30,14 @@ export function applyCommand(): Command {
         'input grey (target = the image). Superres without --corrupt treats each image as the low-res input and',
         'writes outputs scale× larger; with --corrupt it downscales first (area) and compares with the original.',
         'Denoise without --corrupt cleans the images as given (no target, no metrics).',
+        "Outputs keep each input's path relative to the inputs' common folder (a.jpg beside a.png: a-<hash>.png);",
+        `${APPLY_FILES.summary} lists input → output file. --out must not hold images or another command's outputs.`,
         '',
         'Examples:',
         '  imgsim apply --model ./dn ./photos --out ./denoised --corrupt --expect-task denoise',
         '  imgsim apply --model ./sr/model small.png --out ./upscaled',
         '  imgsim apply --model ./col ./grey-shapes --out ./coloured --json',
+        '  imgsim apply --model ./out ./photos/cats ./photos/dogs --out ./applied     # applied/cats/…, applied/dogs/…',
       ].join('\n'),
     );
   addConfigFlags(cmd, ['maxPixels', 'decodeConcurrency', 'artifacts']);
@@ -48,6 +52,7 @@ export function applyCommand(): Command {
     const previewCount = positive('--preview-count', opts.previewCount);
     const batchSize = positive('--batch', opts.batch);
     const expected = typeof opts.expectTask === 'string' ? opts.expectTask : undefined;
+    await checkOutputFolder(String(opts.out), ['apply']);
     const [{ applyModel, checkExpectedTask, loadTaskModel }, { initBackend }, { LocalStorage }] = await Promise.all([
       import('../../pipelines/apply.js'),
       import('../../shared/model/backend.js'),

@@ -67,7 +67,7 @@ describe('imgsim train --task / imgsim apply', () => {
     const s = jsonOf<ApplySummary>(r);
     assert.equal(s.task, 'denoise');
     assert.equal(s.outputs.length, 4);
-    assert.deepEqual(s.outputs.map((o) => o.file).sort(), ['0000.png', '0000.png', '0001.png', '0002.png'].sort());
+    assert.deepEqual(s.outputs.map((o) => o.file).sort(), ['blue-square/0000.png', 'red-circle/0000.png', 'red-circle/0001.png', 'red-circle/0002.png']);
     for (const o of s.outputs) assert.deepEqual(await sizeOf(path.join(out, o.file)), [16, 16]);
     assert.equal(s.metrics?.images, 4);
     const [w, h] = await sizeOf(path.join(out, 'preview.png'));
