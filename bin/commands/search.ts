@@ -4,6 +4,7 @@
 // the model are opened once per call: every query after the first costs its decode, a
 // share of a batched forward pass, the scan and its sheet (npm run bench:cli measures it).
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { errorMessage, UserError } from '../../shared/errors.js';
@@ -35,7 +36,7 @@ export function searchCommand(): Command {
     .option('-d, --dataset <name>', 'dataset built by the queue-driven pipeline')
     .option('-k, --k <n>', 'number of neighbours', '10')
     .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images')
-    .option('--sheet <file>', `contact sheet PNG path, for one query image (default <index>/${OUTPUT.searches}<query>.png, or ./search-<query>.png with --dataset)`)
+    .option('--sheet <file>', `contact sheet PNG path, for one query image (default <index>/${OUTPUT.searches}<name>.png, or ./search-<name>.png with --dataset; <name> below)`)
     .option('--no-sheet', 'write no contact sheets')
     .option('--json', 'print JSON: {query, neighbors, sheet} for one query image, an array of them for several or a folder')
     .addHelpText(
@@ -43,7 +44,9 @@ export function searchCommand(): Command {
       [
         '',
         `Several query images (or folders of them) are searched in one call: the index and model load once.`,
-        `A folder's images get sheets named after their path in it (<index>/${OUTPUT.searches}<folder>/<key>.png).`,
+        `Contact sheets never replace another image's: <name> is the query's path in the index's source folder when it`,
+        `lies there (${OUTPUT.searches}blue-circle/0000.png), else its name and a hash of its absolute path`,
+        `(${OUTPUT.searches}cat-1a2b3c4d.png; a folder's images: ${OUTPUT.searches}<folder>-<hash>/<path in it>.png).`,
         'A query image that does not decode is reported and the others are searched (exit 1 at the end).',
         '',
         'Examples:',
@@ -60,11 +63,13 @@ export function searchCommand(): Command {
     if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UserError('search needs exactly one of --index <dir> or --dataset <name>');
     if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UserError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
     // Cheap checks first, before anything heavy is loaded or any image read.
+    let sourceRoot: string | undefined;
     if (typeof opts.index === 'string') {
       const { LocalStorage } = await import('../../shared/storage/local.js');
-      await readIndexManifest(new LocalStorage(opts.index));
+      const { source } = await readIndexManifest(new LocalStorage(opts.index));
+      if (source.startsWith('file://')) sourceRoot = fileURLToPath(source);
     }
-    const queries = await queryFiles(images);
+    const queries = await queryFiles(images, sourceRoot !== undefined ? { sourceRoot } : {});
     const single = images.length === 1 && queries.length === 1 && queries[0]?.shown === images[0];
     if (typeof opts.sheet === 'string' && !single) throw new UserError('--sheet names the contact sheet of one query image; with several, each goes to its default path (or use --no-sheet)');
     const sheetFor = (q: QueryFile, s: Searched): string | undefined =>

@@ -121,7 +121,7 @@ describe('imgsim run on a folder with good and bad images', () => {
       assert.equal(x.neighbors[0]?.key, path.relative(data, x.query).split(path.sep).join('/'), 'each query finds itself first');
     }
     assert.equal(new Set(results.map((x) => x.sheet)).size, results.length, 'no sheet overwrites another');
-    assert.equal(results[0]?.sheet, path.join(out, 'searches', 'red-circle', '0000.png'));
+    assert.equal(results[0]?.sheet, path.join(out, 'searches', 'shapes', 'red-circle', '0000.png'), "an image of the index's source: its key there");
     for (const x of results) assert.equal((await sharp(x.sheet).metadata()).format, 'png');
     // Human output: each query's neighbours under its name.
     const human = await runCli(['search', folder, '--index', out, '-k', '1', '--no-sheet']);
