@@ -33,7 +33,7 @@ export const CATALOG = {
     [['<folder>', 'folder of images']],
     async () => (await import('./embed.js')).embedCommand(),
   ),
-  cluster: spec('cluster the embeddings of an index folder; writes clusters.json and clusters.png there', [], async () => (await import('./cluster.js')).clusterCommand()),
+  cluster: spec('cluster the embeddings of an index folder; writes clusters.json and clusters.png there, or to --out', [], async () => (await import('./cluster.js')).clusterCommand()),
   search: spec(
     'find the images most similar to each query image in a local index folder (--index) or a dataset in Qdrant (--dataset)',
     [['<images...>', 'query image files and/or folders of them (searched recursively)']],
