@@ -7,7 +7,8 @@
 //   apply    apply.json (written by imgsim apply first, before any output image);
 //            preview.png alone: an apply folder written before apply.json existed
 //   clusters clusters.json (imgsim cluster --out)
-//   images   an image file at the top or one folder down: somebody's pictures, not ours
+//   images   an image file at the top or one folder down (searches/ and model/ aside):
+//            somebody's pictures, not ours
 // A folder that holds none of these (missing, empty, other files) is accepted by every
 // command. Only names are looked at (a few readdir calls), never contents.
 import { readdir, stat } from 'node:fs/promises';
@@ -72,7 +73,9 @@ async function firstImage(dir: string, depth: number, prefix = ''): Promise<stri
   const file = entries.find((e) => e.isFile() && isImagePath(e.name));
   if (file) return path.posix.join(prefix, file.name);
   if (depth <= 1) return undefined;
-  for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+  // Our own image folders (contact sheets, a model's preview) say nothing about whose folder it is.
+  const ours = new Set([OUTPUT.searches, OUTPUT.modelPrefix].map((p) => p.replace(/\/$/, '')));
+  for (const e of entries.filter((x) => x.isDirectory() && !(prefix === '' && ours.has(x.name))).sort((a, b) => a.name.localeCompare(b.name))) {
     const found = await firstImage(dir, depth - 1, path.posix.join(prefix, e.name));
     if (found !== undefined) return found;
   }
