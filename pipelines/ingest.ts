@@ -12,7 +12,7 @@ import { isImagePath } from '../shared/images/formats.js';
 import type { Logger } from '../shared/logger.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { createProgress } from '../shared/progress.js';
-import { createRng, shuffled } from '../shared/random.js';
+import { compareKeys, keyHash } from '../shared/analysis/key-sample.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import type { DecodedImages, Failure } from '../shared/images/decoded.js';
 import { failureOf, sortByKey } from '../shared/images/failures.js';
@@ -45,9 +45,13 @@ export async function listImages(source: Storage): Promise<{ images: ObjectInfo[
   const ignored: Failure[] = [];
   for await (const obj of source.list()) {
     if (isImagePath(obj.key)) images.push(obj);
-    else ignored.push({ key: obj.key, reason: 'not-an-image', message: 'extension is not a supported image type' });
+    else ignored.push(notAnImage(obj.key));
   }
   return { images, ignored };
+}
+
+function notAnImage(key: string): Failure {
+  return { key, reason: 'not-an-image', message: 'extension is not a supported image type' };
 }
 
 /** Decode these objects; the good ones in order, the bad ones as failures sorted by key. */
@@ -88,32 +92,108 @@ export async function decodeObjects(
   };
 }
 
-/**
- * List the source and decide what to embed. `indexed` (key → etag of what the index
- * holds) makes the run incremental: only new or changed images are embedded, and the
- * indexed keys whose object is gone are returned in `gone`.
- */
-export async function listSource(source: Storage, o: { indexed?: ReadonlyMap<string, string> } = {}): Promise<Listing> {
-  const listed = await listImages(source);
-  const images = listed.images.map((obj) => ({ key: obj.key, etag: obj.etag }));
-  if (!o.indexed) return { images, toEmbed: images, ignored: listed.ignored, gone: [] };
-  const indexed = o.indexed;
-  const present = new Set(images.map((obj) => obj.key));
-  return {
-    images,
-    toEmbed: images.filter((obj) => indexed.get(obj.key) !== obj.etag),
-    ignored: listed.ignored,
-    gone: [...indexed.keys()].filter((key) => !present.has(key)),
-  };
+/** What one pass over a source found (scanSource). */
+export interface ScanCounts {
+  /** Image objects listed. */
+  listed: number;
+  /** Of those, the images to embed. */
+  toEmbed: number;
+  /** Files that are not images. */
+  ignored: number;
+  /** Indexed keys whose object is gone (incremental runs only). */
+  gone: string[];
 }
 
 /**
- * The seeded training sample: `size` images drawn from the listing (all of them when
- * there are fewer), in key order, so the same source and seed give the same sample
- * whichever driver lists it.
+ * One pass over a source in listing order, without holding the listing: every image
+ * (with whether it is to be embedded) and every ignored file go to `sink` as they come.
+ * `indexed` (key → etag of what the index holds) makes the pass incremental: only new
+ * or changed images are to be embedded, and the indexed keys whose object is gone are
+ * returned in `gone` (this needs the listed keys as a set: incremental passes hold them,
+ * like the `indexed` map itself).
  */
+export async function scanSource(
+  source: Storage,
+  o: { indexed?: ReadonlyMap<string, string> },
+  sink: { image(ref: ObjectRef, toEmbed: boolean): void | Promise<void>; ignored(failure: Failure): void | Promise<void> },
+): Promise<ScanCounts> {
+  const present = o.indexed ? new Set<string>() : undefined;
+  const counts: ScanCounts = { listed: 0, toEmbed: 0, ignored: 0, gone: [] };
+  for await (const obj of source.list()) {
+    if (!isImagePath(obj.key)) {
+      counts.ignored++;
+      await sink.ignored(notAnImage(obj.key));
+      continue;
+    }
+    const ref = { key: obj.key, etag: obj.etag };
+    const toEmbed = o.indexed?.get(obj.key) !== obj.etag;
+    present?.add(obj.key);
+    counts.listed++;
+    if (toEmbed) counts.toEmbed++;
+    await sink.image(ref, toEmbed);
+  }
+  if (o.indexed && present) counts.gone = [...o.indexed.keys()].filter((key) => !present.has(key));
+  return counts;
+}
+
+/**
+ * List the source and decide what to embed, as arrays (the local driver; the queue's
+ * ingest streams the same pass into listing pages instead: scanSource).
+ */
+export async function listSource(source: Storage, o: { indexed?: ReadonlyMap<string, string> } = {}): Promise<Listing> {
+  const images: ObjectRef[] = [];
+  const toEmbed: ObjectRef[] = [];
+  const ignored: Failure[] = [];
+  const { gone } = await scanSource(source, o, {
+    image(ref, embed) {
+      images.push(ref);
+      if (embed) toEmbed.push(ref);
+    },
+    ignored(failure) {
+      ignored.push(failure);
+    },
+  });
+  return { images, toEmbed: o.indexed ? toEmbed : images, ignored, gone };
+}
+
+/**
+ * The seeded training sample, chosen while a listing streams by: the `size` images whose
+ * hash(seed, key) is smallest (ties: the smaller key). The choice depends only on the
+ * set of keys and the seed — not on listing order or on how the listing was paged — so
+ * both drivers train on the same sample, and memory is O(size), not O(images).
+ */
+export class TrainingSample {
+  private held: Array<{ h: number; ref: ObjectRef }> = [];
+  private offered = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly seed: number,
+  ) {}
+
+  offer(ref: ObjectRef): void {
+    this.offered++;
+    this.held.push({ h: keyHash(this.seed, ref.key), ref });
+    // Keep the smallest `size`; sorting whenever the buffer doubles is O(N log size) overall.
+    if (this.held.length >= 2 * Math.max(this.size, 1024)) this.trim();
+  }
+
+  /** The sample in key order; refuses fewer than 2 images (`where` names the source). */
+  result(where: string): ObjectRef[] {
+    if (this.offered < 2) throw new UserError(`Cannot train on ${this.offered} image(s) in ${where}: at least 2 are needed`);
+    this.trim();
+    return sortByKey(this.held.map((e) => e.ref));
+  }
+
+  private trim(): void {
+    this.held.sort((a, b) => a.h - b.h || compareKeys(a.ref.key, b.ref.key));
+    this.held.length = Math.min(this.held.length, this.size);
+  }
+}
+
+/** The seeded training sample of a listing held in memory (TrainingSample over it). */
 export function trainingSample(images: readonly ObjectRef[], size: number, seed: number, where: string): ObjectRef[] {
-  if (images.length < 2) throw new UserError(`Cannot train on ${images.length} image(s) in ${where}: at least 2 are needed`);
-  const sample = images.length <= size ? [...images] : shuffled(images, createRng(seed)).slice(0, size);
-  return sortByKey(sample);
+  const sample = new TrainingSample(size, seed);
+  for (const ref of images) sample.offer(ref);
+  return sample.result(where);
 }

@@ -20,7 +20,7 @@ import { collectionName } from '../../shared/runs/naming.js';
 import type { RunStore } from '../../shared/runs/index.js';
 import type { Storage } from '../../shared/storage/types.js';
 import type { TaskSpec } from '../../shared/tasks/index.js';
-import { readListing } from './handoffs.js';
+import { listingPages, rebatch } from './handoffs.js';
 
 /** The graph as data (docs, tests): each stage's successors and how they are scheduled. */
 export const PIPELINE_GRAPH: { readonly [S in Stage]: { readonly next: readonly Stage[]; readonly how: string } } = {
@@ -38,14 +38,14 @@ export const next = {
   /** After ingest: train on the sample (no model yet), or embed with the given model. */
   async ingest(
     p: { runId: string; dataset: string; source: string; mode: 'all' | 'missing'; modelId?: string; task?: TaskSpec },
-    sample: () => ObjectRef[],
+    sample: () => Promise<ObjectRef[]>,
     deps: GraphDeps,
   ): Promise<'train' | 'embed'> {
     if (p.modelId) {
       await fanOut(p.runId, p.modelId, deps);
       return 'embed';
     }
-    const chosen = sample(); // refuses too few images before the run says it is training
+    const chosen = await sample(); // refuses too few images before the run says it is training
     await deps.runs.setStatus(p.runId, 'training');
     await deps.scheduler.train({ runId: p.runId, dataset: p.dataset, source: p.source, mode: p.mode, sample: chosen, ...(p.task ? { task: p.task } : {}) });
     return 'train';
@@ -64,22 +64,19 @@ export const next = {
   },
 };
 
-export function inBatches<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /**
  * Schedule embed → index for every batch of the run's listing (or of `retry.objects`),
- * then cluster. A run that already has a collection keeps it: an incremental run updates
- * the live one (chosen by ingest), a retry goes where its first fan-out went; else a new one.
+ * then publish. A run that already has a collection keeps it: an incremental run updates
+ * the live one (chosen by ingest), a retry goes where its first fan-out went; else a new
+ * one. The listing is read page by page and scheduled in chunks (the scheduler holds
+ * publish back until the last chunk is in); a fan-out cut short is completed by calling
+ * this again — the same batches get the same job ids.
  */
 export async function fanOut(runId: string, modelId: string, deps: GraphDeps, retry?: { objects: ObjectRef[]; attempt: string }): Promise<void> {
   const run = await deps.runs.get(runId);
   if (!run) throw new Error(`Run ${runId} not found`);
   const collection = run.collection ?? collectionName(run.dataset, modelId, runId);
-  const listing = retry?.objects ?? (await readListing(deps.artifacts, runId));
+  const pages = retry ? onePage(retry.objects) : listingPages(deps.artifacts, runId);
   await deps.runs.setStatus(runId, 'embedding', { modelId, collection });
   await deps.scheduler.fanOut({
     runId,
@@ -87,7 +84,12 @@ export async function fanOut(runId: string, modelId: string, deps: GraphDeps, re
     source: run.source,
     modelId,
     collection,
-    batches: inBatches(listing, deps.config.jobBatchSize),
+    batches: rebatch(pages, deps.config.jobBatchSize),
     attempt: retry?.attempt ?? '',
   });
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await -- an async generator of one page
+async function* onePage<T>(items: readonly T[]): AsyncGenerator<readonly T[]> {
+  yield items;
 }

@@ -4,6 +4,8 @@
 // vector index — plus the run's bookkeeping (status, counts, failures) and the next
 // step of the pipeline graph (graph.ts). Payloads arrive parsed (shared/jobs/contracts.ts).
 import type { JobPayload } from '../../shared/jobs/contracts.js';
+import type { ObjectRef } from '../../shared/jobs/scheduler.js';
+import type { Failure } from '../../shared/images/decoded.js';
 import type { JobHandle, StageHandlers } from '../../shared/jobs/handlers.js';
 import type { ModelCache } from '../../shared/model/cache.js';
 import type { CollectionHistory } from '../../shared/runs/history.js';
@@ -12,11 +14,11 @@ import { QdrantVectorIndex } from '../../shared/vectors/qdrant/index.js';
 import { clusterIndex, type ClusterProgress } from '../cluster.js';
 import { embedImages } from '../embed.js';
 import { indexVectors } from '../index-vectors.js';
-import { listSource, trainingSample } from '../ingest.js';
+import { scanSource, TrainingSample } from '../ingest.js';
 import { trainModel } from '../train.js';
 import type { StageDeps } from './deps.js';
 import { next } from './graph.js';
-import { readSnapshot, writeListing, writeSnapshot } from './handoffs.js';
+import { LISTING_PAGE, ListingWriter, listingPages, readListingManifest, readSnapshot, writeSnapshot, type ListingManifest } from './handoffs.js';
 import { judgeAndPublish } from './publish.js';
 import { inPlaceTarget, liveCollection, restoreClusters } from './reindex.js';
 
@@ -41,32 +43,72 @@ export function stageHandlers(deps: StageDeps, state: WorkerState): StageHandler
  * List the source and decide what to embed: everything, or (a `missing` run of the live
  * collection's model) only what that collection lacks, removing the points whose object
  * is gone — such a run updates the live collection in place; every other run builds a
- * new collection that goes live when the run completes (publish.ts).
+ * new collection that goes live when the run completes (publish.ts). The listing streams
+ * into pages in the artefact store (handoffs.ts), never held whole; a retried ingest job
+ * whose listing was committed uses it as it is (the run's batches stay what they were).
  */
 async function ingestJob(p: JobPayload<'ingest'>, deps: StageDeps) {
+  const listed = (await readListingManifest(deps.artifacts, p.runId)) ?? (await listIntoPages(p, deps));
+  await deps.runs.setTotal(p.runId, listed.toEmbed + listed.ignored);
+  const counts = { listed: listed.listed, toEmbed: listed.toEmbed, removed: listed.removed, ignored: listed.ignored };
+  deps.logger.info({ runId: p.runId, ...counts }, 'ingest: listed');
+  const then = await next.ingest(p, () => sampleOfListing(p, deps), deps);
+  return { ...counts, next: then };
+}
+
+async function listIntoPages(p: JobPayload<'ingest'>, deps: StageDeps): Promise<ListingManifest> {
   const { runs, qdrant } = deps;
   await runs.setStatus(p.runId, 'listing');
   const source = await deps.openSource(p.source);
   const inPlace = p.mode === 'missing' && p.modelId ? await inPlaceTarget(p.dataset, p.modelId, deps) : undefined;
   if (inPlace !== undefined) await runs.setStatus(p.runId, 'listing', { collection: inPlace });
   const indexed = inPlace !== undefined ? await qdrant.indexedVersions(inPlace, p.dataset) : undefined;
-  const listing = await listSource(source, indexed ? { indexed } : {});
-  if (inPlace !== undefined && p.modelId && listing.gone.length > 0) {
+  const pages = new ListingWriter(deps.artifacts, p.runId);
+  let ignored: Failure[] = [];
+  let found = 0;
+  const recordIgnored = async (): Promise<void> => {
+    if (ignored.length > 0) await runs.markFailed(p.runId, ignored);
+    ignored = [];
+  };
+  const scanned = await scanSource(source, indexed ? { indexed } : {}, {
+    async image(ref, toEmbed) {
+      if (!toEmbed) return;
+      await pages.add(ref);
+      // The run's total grows while a large bucket is listed: run-status shows it moving.
+      if (++found % LISTING_PAGE === 0) await runs.setTotal(p.runId, found);
+    },
+    async ignored(failure) {
+      ignored.push(failure);
+      if (ignored.length >= 1000) await recordIgnored();
+    },
+  });
+  await recordIgnored();
+  if (inPlace !== undefined && p.modelId && scanned.gone.length > 0) {
     const index = await QdrantVectorIndex.existing(qdrant, { collection: inPlace, dataset: p.dataset, modelId: p.modelId });
-    await index.remove(listing.gone);
+    await index.remove(scanned.gone);
   }
-
-  await runs.setTotal(p.runId, listing.toEmbed.length + listing.ignored.length);
-  if (listing.ignored.length > 0) await runs.markFailed(p.runId, listing.ignored);
-  await writeListing(deps.artifacts, p.runId, listing.toEmbed);
-  const counts = { listed: listing.images.length, toEmbed: listing.toEmbed.length, removed: listing.gone.length, ignored: listing.ignored.length };
-  deps.logger.info({ runId: p.runId, ...counts }, 'ingest: listed');
-  const then = await next.ingest(p, () => trainingSample(listing.images, deps.config.trainSample, deps.config.seed, p.source), deps);
-  return { ...counts, next: then };
+  return pages.finish({ listed: scanned.listed, toEmbed: scanned.toEmbed, ignored: scanned.ignored, removed: scanned.gone.length });
 }
 
-/** Train on the run's sample, store the model under models/<modelId>/, then embed with it. */
+/** The seeded training sample, drawn from the listing pages (a run that trains embeds every image it lists). */
+async function sampleOfListing(p: JobPayload<'ingest'>, deps: StageDeps): Promise<ObjectRef[]> {
+  const sample = new TrainingSample(deps.config.trainSample, deps.config.seed);
+  for await (const page of listingPages(deps.artifacts, p.runId)) for (const ref of page) sample.offer(ref);
+  return sample.result(p.source);
+}
+
+/**
+ * Train on the run's sample, store the model under models/<modelId>/, then embed with it.
+ * A retry of a train job whose fan-out had begun (its worker was killed while scheduling
+ * a large listing) does not train again: it completes that fan-out with the same model.
+ */
 async function trainJob(p: JobPayload<'train'>, deps: StageDeps, job: JobHandle) {
+  const run = await deps.runs.get(p.runId);
+  if (run?.status === 'embedding' && run.modelId !== undefined) {
+    deps.logger.info({ runId: p.runId, modelId: run.modelId }, 'train: the model was trained by an earlier attempt; completing its fan-out');
+    await next.train(p.runId, run.modelId, deps);
+    return { modelId: run.modelId, resumed: true };
+  }
   const trained = await trainModel({
     source: await deps.openSource(p.source),
     sample: p.sample,

@@ -6,9 +6,9 @@ import type { Config } from '../../shared/config/index.js';
 import { ConflictError, UserError } from '../../shared/errors.js';
 import { TERMINAL_STATUSES } from '../../shared/runs/types.js';
 import { datasetNameSchema } from '../../shared/jobs/contracts.js';
-import type { JobScheduler } from '../../shared/jobs/scheduler.js';
+import type { JobScheduler, ObjectRef } from '../../shared/jobs/scheduler.js';
 import { fanOut } from './graph.js';
-import { readListing } from './handoffs.js';
+import { listingPages } from './handoffs.js';
 import { describeNoise, taskLabel, type TaskSpec } from '../../shared/tasks/index.js';
 
 export interface EnqueueInput {
@@ -94,8 +94,8 @@ export async function retryFailed(
   const failed = new Set(await deps.runs.failedKeys(runId));
   if (failed.size === 0) return { retried: 0 };
   await refuseIfSuperseded(run, deps.runs);
-  const listing = await readListing(deps.artifacts, runId);
-  const objects = listing.filter((o) => failed.has(o.key));
+  const objects: ObjectRef[] = [];
+  for await (const page of listingPages(deps.artifacts, runId)) for (const o of page) if (failed.has(o.key)) objects.push(o);
   if (objects.length === 0) return { retried: 0 };
   await deps.runs.clearFailures(runId, objects.map((o) => o.key));
   const attempt = `r${Date.now().toString(36)}`;

@@ -15,7 +15,8 @@ export interface FanOut {
   source: string;
   modelId: string;
   collection: string;
-  batches: ObjectRef[][];
+  /** The batches, produced as they are scheduled (a large listing is never held whole). */
+  batches: AsyncIterable<ObjectRef[]>;
   /** Distinguishes a retry's jobs and snapshots from the original fan-out ('' for the first). */
   attempt: string;
 }
@@ -23,7 +24,11 @@ export interface FanOut {
 export interface JobScheduler {
   ingest(payload: JobPayload<'ingest'>): Promise<void>;
   train(payload: JobPayload<'train'>): Promise<void>;
-  /** embed(batch) → index(batch) for every batch, then one publish job after all. */
+  /**
+   * embed(batch) → index(batch) for every batch, then one publish job after all — not
+   * before the last batch is scheduled. Calling it again with the same run, attempt and
+   * batches completes a fan-out that was cut short (and is a no-op after a complete one).
+   */
   fanOut(plan: FanOut): Promise<void>;
   /** The cluster map of a published collection (a follow-up job: search does not wait for it). */
   cluster(payload: JobPayload<'cluster'>): Promise<void>;

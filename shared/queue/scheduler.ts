@@ -3,17 +3,29 @@
 // as a flow:
 //   publish ← index(batch i) ← embed(batch i)   for every batch i
 // and the cluster map as a plain job that the publish handler adds once the build is live.
+// A fan-out of a million images is 31k jobs: it is added in chunks, never as one flow
+// held in memory. BullMQ cannot add children to a flow atomically later
+// (taskforcesh/bullmq#599), so publish is added first with a gate child that no worker
+// takes, the batches are added as its children chunk by chunk, and the gate is lifted
+// last: publish cannot run before every batch is in. A fan-out cut short (its worker
+// killed) is completed by the job's retry: same ids, so what was added is not added twice.
 // Children carry ignoreDependencyOnFailure: a child that fails for good does not leave
 // its parent in waiting-children forever; the parent runs and records what is missing
 // (index marks an unembedded batch failed; publish holds an incomplete build back).
-import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
+import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { STAGES, type JobPayload, type Stage } from '../jobs/contracts.js';
-import type { FanOut, JobScheduler } from '../jobs/scheduler.js';
+import type { FanOut, JobScheduler, ObjectRef } from '../jobs/scheduler.js';
 import { DEFAULT_RETRY_POLICY, jobOptions, type RetryPolicy } from './retry-policy.js';
+
+/** A queue no worker takes jobs from: each fan-out's gate waits there until it is lifted. */
+export const FAN_OUT_GATE_QUEUE = 'fan-out-gate';
+/** Batches (index ← embed flows) added per Redis call while fanning out. */
+const FAN_OUT_CHUNK = 64;
 
 export class BullScheduler implements JobScheduler {
   readonly queues: Record<Stage, Queue>;
+  private readonly gates: Queue;
   private readonly flow: FlowProducer;
   private readonly jobOptions: JobsOptions;
 
@@ -26,6 +38,7 @@ export class BullScheduler implements JobScheduler {
     this.queues = Object.fromEntries(
       STAGES.map((s) => [s, new Queue(s, { connection, prefix, defaultJobOptions: this.jobOptions })]),
     ) as Record<Stage, Queue>;
+    this.gates = new Queue(FAN_OUT_GATE_QUEUE, { connection, prefix });
     this.flow = new FlowProducer({ connection, prefix });
   }
 
@@ -39,46 +52,75 @@ export class BullScheduler implements JobScheduler {
 
   async fanOut(plan: FanOut): Promise<void> {
     const id = jobIdOf(plan.runId, plan.attempt);
-    const child: JobsOptions = { ...this.jobOptions, ignoreDependencyOnFailure: true };
-    await this.flow.add({
-      name: 'publish',
-      queueName: 'publish',
-      prefix: this.prefix,
-      data: { runId: plan.runId, dataset: plan.dataset, modelId: plan.modelId, collection: plan.collection, attempt: plan.attempt } satisfies JobPayload<'publish'>,
-      opts: { ...this.jobOptions, jobId: `${id}-publish` },
-      children: plan.batches.map((objects, batch) => ({
-        name: 'index',
-        queueName: 'index',
+    const publishId = `${id}-publish`;
+    const gateId = `${id}-gate`;
+    const publish = await this.queues.publish.getJob(publishId);
+    if (publish && !(await this.gates.getJob(gateId))) return; // this fan-out was completed before
+    if (!publish) {
+      // publish, held back by a gate child that no worker takes until every batch is in.
+      await this.flow.add({
+        name: 'publish',
+        queueName: 'publish',
         prefix: this.prefix,
-        data: {
-          runId: plan.runId,
-          dataset: plan.dataset,
-          modelId: plan.modelId,
-          collection: plan.collection,
-          batch,
-          attempt: plan.attempt,
-          keys: objects.map((o) => o.key),
-        } satisfies JobPayload<'index'>,
-        opts: { ...child, jobId: `${id}-index-${batch}` },
-        children: [
-          {
-            name: 'embed',
-            queueName: 'embed',
-            prefix: this.prefix,
-            data: {
-              runId: plan.runId,
-              dataset: plan.dataset,
-              source: plan.source,
-              modelId: plan.modelId,
-              batch,
-              attempt: plan.attempt,
-              objects,
-            } satisfies JobPayload<'embed'>,
-            opts: { ...child, jobId: `${id}-embed-${batch}` },
-          },
-        ],
-      })),
-    });
+        data: { runId: plan.runId, dataset: plan.dataset, modelId: plan.modelId, collection: plan.collection, attempt: plan.attempt } satisfies JobPayload<'publish'>,
+        opts: { ...this.jobOptions, jobId: publishId },
+        children: [{ name: 'gate', queueName: FAN_OUT_GATE_QUEUE, prefix: this.prefix, data: { runId: plan.runId, attempt: plan.attempt }, opts: { jobId: gateId } }],
+      });
+    }
+    const parent = { id: publishId, queue: `${this.prefix}:publish` };
+    let chunk: FlowJob[] = [];
+    let batch = 0;
+    for await (const objects of plan.batches) {
+      chunk.push(this.batchFlow(plan, id, batch++, objects, parent));
+      if (chunk.length >= FAN_OUT_CHUNK) {
+        await this.flow.addBulk(chunk);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await this.flow.addBulk(chunk);
+    // Every batch is in: lift the gate; publish runs once the index jobs above have finished.
+    const gate = await this.gates.getJob(gateId);
+    if (gate) {
+      await gate.removeChildDependency();
+      await gate.remove();
+    }
+  }
+
+  /** index(batch) ← embed(batch), a child of the fan-out's publish job. */
+  private batchFlow(plan: FanOut, id: string, batch: number, objects: ObjectRef[], parent: { id: string; queue: string }): FlowJob {
+    const child: JobsOptions = { ...this.jobOptions, ignoreDependencyOnFailure: true };
+    return {
+      name: 'index',
+      queueName: 'index',
+      prefix: this.prefix,
+      data: {
+        runId: plan.runId,
+        dataset: plan.dataset,
+        modelId: plan.modelId,
+        collection: plan.collection,
+        batch,
+        attempt: plan.attempt,
+        keys: objects.map((o) => o.key),
+      } satisfies JobPayload<'index'>,
+      opts: { ...child, jobId: `${id}-index-${batch}`, parent },
+      children: [
+        {
+          name: 'embed',
+          queueName: 'embed',
+          prefix: this.prefix,
+          data: {
+            runId: plan.runId,
+            dataset: plan.dataset,
+            source: plan.source,
+            modelId: plan.modelId,
+            batch,
+            attempt: plan.attempt,
+            objects,
+          } satisfies JobPayload<'embed'>,
+          opts: { ...child, jobId: `${id}-embed-${batch}` },
+        },
+      ],
+    };
   }
 
   async cluster(payload: JobPayload<'cluster'>): Promise<void> {
@@ -86,7 +128,7 @@ export class BullScheduler implements JobScheduler {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.flow.close()]);
+    await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.gates.close(), this.flow.close()]);
   }
 }
 

@@ -23,7 +23,10 @@ const collectionDir = (dataset: string, collection: string): string => `datasets
 
 export const artifactKeys = {
   model: (modelId: string) => `models/${modelId}/`,
-  listing: (runId: string) => `runs/${runId}/listing.json`,
+  /** The listing of a run as one JSON array: written by imgsim before listing pages, still read. */
+  legacyListing: (runId: string) => `runs/${runId}/listing.json`,
+  listingManifest: (runId: string) => `runs/${runId}/listing/manifest.json`,
+  listingPage: (runId: string, page: number) => `runs/${runId}/listing/${String(page).padStart(6, '0')}.json`,
   snapshot: (runId: string, attempt: string, batch: number) => `runs/${runId}/batches/${attempt}${String(batch).padStart(6, '0')}.npy`,
   snapshotIds: (runId: string, attempt: string, batch: number) => `runs/${runId}/batches/${attempt}${String(batch).padStart(6, '0')}.json`,
   clusters: (dataset: string) => `datasets/${dataset}/${CLUSTERS_FILE}`,

@@ -14,7 +14,7 @@ import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
 import { BullScheduler } from '../../../shared/queue/scheduler.js';
 import { RunStore } from '../../../shared/runs/index.js';
 import { LocalStorage } from '../../../shared/storage/local.js';
-import { artifactKeys } from '../../../shared/runs/naming.js';
+import { ListingWriter } from '../../../pipelines/distributed/handoffs.js';
 import { retryFailed } from '../../../pipelines/distributed/runs.js';
 import { startRedis, type RedisTestServer } from '../../support/redis-server.js';
 
@@ -46,7 +46,9 @@ test('retry-failed refuses a run whose collection was superseded and retries the
     const old = await runs.create(base);
     const live = await runs.create(base);
     for (const [run, collection] of [[old, 'imgsim_photos__m1__a'], [live, 'imgsim_photos__m1__b']] as const) {
-      await artifacts.put(artifactKeys.listing(run.id), JSON.stringify([{ key: 'a.jpg', etag: '1' }, { key: 'b.jpg', etag: '2' }]));
+      const pages = new ListingWriter(artifacts, run.id);
+      for (const ref of [{ key: 'a.jpg', etag: '1' }, { key: 'b.jpg', etag: '2' }]) await pages.add(ref);
+      await pages.finish({ listed: 2, toEmbed: 2, ignored: 0, removed: 0 });
       await runs.setStatus(run.id, 'completed', { modelId: 'm1', collection });
       await runs.markFailed(run.id, [{ key: 'b.jpg', reason: 'error', message: 'qdrant timed out' }]);
     }

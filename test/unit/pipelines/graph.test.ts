@@ -10,7 +10,7 @@ import { next, PIPELINE_GRAPH } from '../../../pipelines/distributed/graph.js';
 
 function fakes(listing: Array<{ key: string; etag: string }>) {
   const statuses: string[] = [];
-  const scheduled: Array<{ stage: 'train' | 'fanOut' | 'cluster'; plan?: FanOut }> = [];
+  const scheduled: Array<{ stage: 'train' | 'fanOut' | 'cluster'; plan?: FanOut; batches?: Array<Array<{ key: string }>> }> = [];
   const runs = {
     get: () => Promise.resolve({ id: 'run-000001', dataset: 'ds', source: 'file:///src' }),
     setStatus: (_id: string, status: string) => {
@@ -22,16 +22,21 @@ function fakes(listing: Array<{ key: string; etag: string }>) {
       return Promise.resolve();
     },
   } as unknown as RunStore;
-  const artifacts = { get: () => Promise.resolve(Buffer.from(JSON.stringify(listing))) } as unknown as Storage;
+  // A run listed before listing pages: one listing.json (still read as one page).
+  const artifacts = {
+    exists: (key: string) => Promise.resolve(key.endsWith('/listing.json')),
+    get: () => Promise.resolve(Buffer.from(JSON.stringify(listing))),
+  } as unknown as Storage;
   const scheduler: JobScheduler = {
     ingest: () => Promise.resolve(),
     train: () => {
       scheduled.push({ stage: 'train' });
       return Promise.resolve();
     },
-    fanOut: (plan) => {
-      scheduled.push({ stage: 'fanOut', plan });
-      return Promise.resolve();
+    fanOut: async (plan) => {
+      const batches = [];
+      for await (const b of plan.batches) batches.push(b);
+      scheduled.push({ stage: 'fanOut', plan, batches });
     },
     cluster: () => {
       scheduled.push({ stage: 'cluster' });
@@ -51,14 +56,14 @@ test('the graph names every stage, and every successor is a stage', () => {
 
 test('ingest without a model → train on the sample; train → fan out embed → index in batches, then cluster', async () => {
   const f = fakes(listing);
-  assert.equal(await next.ingest(run, () => listing.slice(0, 2), f.deps), 'train');
+  assert.equal(await next.ingest(run, () => Promise.resolve(listing.slice(0, 2)), f.deps), 'train');
   assert.ok(PIPELINE_GRAPH.ingest.next.includes('train'));
   assert.deepEqual(f.statuses, ['training']);
   await next.train(run.runId, 'model-1', f.deps);
   assert.ok(PIPELINE_GRAPH.train.next.includes('embed'));
-  const plan = f.scheduled.at(-1)?.plan;
-  assert.equal(plan?.modelId, 'model-1');
-  assert.deepEqual(plan.batches.map((b) => b.length), [2, 2, 1]);
+  const fanned = f.scheduled.at(-1);
+  assert.equal(fanned?.plan?.modelId, 'model-1');
+  assert.deepEqual(fanned.batches?.map((b) => b.length), [2, 2, 1]);
   assert.deepEqual(PIPELINE_GRAPH.embed.next, ['index']);
   assert.deepEqual(PIPELINE_GRAPH.index.next, ['publish']);
 });
@@ -76,7 +81,7 @@ test('publish → the cluster map only for a live build; the run is searchable b
 
 test('ingest with a model → fan out at once', async () => {
   const f = fakes(listing);
-  assert.equal(await next.ingest({ ...run, modelId: 'model-2' }, () => [], f.deps), 'embed');
+  assert.equal(await next.ingest({ ...run, modelId: 'model-2' }, () => Promise.resolve([]), f.deps), 'embed');
   assert.ok(PIPELINE_GRAPH.ingest.next.includes('embed'));
   assert.deepEqual(f.scheduled.map((s) => s.stage), ['fanOut']);
   assert.deepEqual(f.statuses, ['embedding']);
@@ -85,9 +90,7 @@ test('ingest with a model → fan out at once', async () => {
 test('a source too small to train fails before the run says it is training', async () => {
   const f = fakes(listing);
   await assert.rejects(
-    next.ingest(run, () => {
-      throw new Error('Cannot train on 1 image(s)');
-    }, f.deps),
+    next.ingest(run, () => Promise.reject(new Error('Cannot train on 1 image(s)')), f.deps),
     /Cannot train/,
   );
   assert.deepEqual(f.statuses, []);
