@@ -2,7 +2,8 @@
 // index folder to its model and source so `search` needs only `--index <dir>`.
 import { z } from 'zod';
 import { CLUSTER_PLOT_FILE, CLUSTERS_FILE } from '../shared/analysis/clusters-file.js';
-import { errorMessage, UserError } from '../shared/errors.js';
+import { UserError } from '../shared/errors.js';
+import { locationOf, unreadableFolderFile, type FolderKind } from '../shared/storage/location.js';
 import type { Storage } from '../shared/storage/types.js';
 import type { FlatIndex } from '../shared/vectors/flat-index.js';
 
@@ -30,16 +31,24 @@ export const indexManifestSchema = z.object({
 
 export type IndexManifest = z.infer<typeof indexManifestSchema>;
 
+/** An index folder, as messages name it. */
+export const INDEX_FOLDER: FolderKind = { noun: 'index', folder: 'an index folder', writtenBy: 'imgsim run or imgsim embed writes one' };
+
+/** index.json of an index folder; a folder that is missing, a file, or not an index is refused in plain words. */
 export async function readIndexManifest(storage: Storage): Promise<IndexManifest> {
-  const where = `${storage.uri}/${OUTPUT.index}`;
   let raw: unknown;
   try {
     raw = JSON.parse((await storage.get(OUTPUT.index)).toString('utf8'));
   } catch (error) {
-    throw new UserError(`Cannot read the index manifest ${where}: ${errorMessage(error)}`);
+    throw new UserError(await unreadableFolderFile(storage, '', OUTPUT.index, error, INDEX_FOLDER), 2, { cause: error });
   }
   const parsed = indexManifestSchema.safeParse(raw);
-  if (!parsed.success) throw new UserError(`Invalid index manifest ${where}: ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${locationOf(storage, OUTPUT.index)} is damaged or from another version of imgsim: ${issue ? `field "${issue.path.join('.')}" is missing or invalid` : 'invalid'}`, 2, {
+      cause: parsed.error,
+    });
+  }
   return parsed.data;
 }
 

@@ -23,12 +23,14 @@ import type { Logger } from '../shared/logger.js';
 import type { ModelMeta } from '../shared/model/meta.js';
 import type { LoadedModel } from '../shared/model/store.js';
 import { LocalStorage } from '../shared/storage/local.js';
+import { locationOf } from '../shared/storage/location.js';
 import { openSource } from '../shared/storage/open.js';
 import type { Storage } from '../shared/storage/types.js';
 import { FlatIndex } from '../shared/vectors/flat-index.js';
 import { FlatIndexWriter } from '../shared/vectors/flat-index-writer.js';
 import { clusterIndex, type ClusterResult } from './cluster.js';
 import { embedBatches, embeddingDimOf, type EmbeddedImages } from './embed.js';
+import { checkTaskSize } from '../shared/tasks/batches.js';
 import type { TaskSpec } from '../shared/tasks/index.js';
 import { listSource, trainingSample, type Listing } from './ingest.js';
 import { OUTPUT, writeIndexManifest } from './layout.js';
@@ -61,6 +63,8 @@ export interface LocalRunResult {
 
 export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   const t0 = performance.now();
+  // Settings the model cannot take are refused before the source is listed or anything written.
+  checkTaskSize({ task: 'reconstruct' }, o.config.imageSize, o.config.filters);
   const ctx: LocalContext = {
     source: await openSource(o.source),
     out: new LocalStorage(o.out),
@@ -118,10 +122,15 @@ function common(ctx: LocalContext): { logger?: Logger; progressBar?: boolean } {
 /** The ingest stage on the source; refuses a source without images; failures.json lists the other files at once. */
 export async function listLocally(ctx: LocalContext): Promise<Listing> {
   const listing = await listSource(ctx.source);
-  if (listing.images.length === 0) throw new UserError(`No images found in ${ctx.source.uri} (${listing.ignored.length} other files)`);
+  if (listing.images.length === 0) throw new UserError(`No images found in ${locationOf(ctx.source)}: ${otherFiles(listing.ignored.length)}`);
   ctx.logger?.info({ source: ctx.source.uri, images: listing.images.length, ignored: listing.ignored.length }, 'listed');
   await writeFailures(ctx.out, listing.ignored);
   return listing;
+}
+
+/** What a folder without images holds, for the message refusing it. */
+function otherFiles(n: number): string {
+  return n === 0 ? 'the folder is empty' : n === 1 ? 'its one file is not an image' : `none of its ${n} files is an image`;
 }
 
 /** The train stage on the seeded sample (--train-sample), the model into <out>/model/ (the caller disposes it). */

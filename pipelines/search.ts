@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLUSTERS_FILE, clustersFileSchema } from '../shared/analysis/clusters-file.js';
 import { mapConcurrent } from '../shared/concurrency.js';
-import { errorMessage, ImageError, UserError } from '../shared/errors.js';
+import { fileProblem, ImageError, UserError } from '../shared/errors.js';
 import { renderContactSheet } from '../shared/images/contact-sheet.js';
 import { decodeImage } from '../shared/images/decode.js';
 import { loadEncoder, type LoadedModel } from '../shared/model/store.js';
@@ -152,7 +152,8 @@ export async function readQuery(queryPath: string): Promise<Buffer> {
   try {
     return await readFile(queryPath);
   } catch (error) {
-    throw new UserError(`Cannot read the query image ${queryPath}: ${errorMessage(error)}`);
+    const missing = (error as { code?: unknown }).code === 'ENOENT';
+    throw new UserError(missing ? `Query image not found: ${queryPath}` : `Cannot read the query image ${queryPath}: it ${fileProblem(error)}`, 2, { cause: error });
   }
 }
 

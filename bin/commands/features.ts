@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { UserError } from '../../shared/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, FEATURE_METHODS, type FeatureMethod } from '../../shared/features/defaults.js';
 import type { FeatureSearchResult } from '../../pipelines/features.js';
 import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
@@ -13,7 +13,7 @@ import { baseCommand } from './catalog.js';
 
 export function methodOf(value: unknown): FeatureMethod {
   if (!FEATURE_METHODS.includes(value as FeatureMethod)) {
-    throw new UserError(`--method: expected one of ${FEATURE_METHODS.join(', ')}, received "${String(value)}"`);
+    throw new UsageError(`--method must be one of ${FEATURE_METHODS.join(', ')}, got ${JSON.stringify(String(value))}`);
   }
   return value as FeatureMethod;
 }
@@ -54,8 +54,8 @@ export function featuresCommand(): Command {
     const nCandidates = positiveInt('--candidates', opts.candidates);
     const nfeatures = opts.nfeatures === undefined ? DEFAULT_NFEATURES[method] : positiveInt('--nfeatures', opts.nfeatures);
     const workingSize = positiveInt('--orb-size', opts.orbSize, 32);
-    if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UserError('features needs exactly one of --index <dir> or --dataset <name>');
-    if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UserError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
+    if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UsageError('features needs exactly one of --index <dir> or --dataset <name>');
+    if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UsageError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
     const [{ loadOpenCv }, { initBackend }, { FeatureExtractor, featureSettings, imagesOf, indexImages, renderHitPng, searchFeaturesIn }, { collectionReferenceStore, indexReferenceStore }, { keyWithinSource, openIndex, readQuery }] =
       await Promise.all([
         import('../../shared/features/opencv.js'),

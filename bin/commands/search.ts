@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { errorMessage, UserError } from '../../shared/errors.js';
+import { fileProblem, UsageError, UserError } from '../../shared/errors.js';
 import { OUTPUT, readIndexManifest } from '../../pipelines/layout.js';
 import type { LoadedModel } from '../../shared/model/store.js';
 import type { Storage } from '../../shared/storage/types.js';
@@ -60,8 +60,8 @@ export function searchCommand(): Command {
     const started = performance.now();
     const ctx = contextFrom(opts);
     const k = positiveInt('-k', opts.k);
-    if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UserError('search needs exactly one of --index <dir> or --dataset <name>');
-    if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UserError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
+    if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UsageError('search needs exactly one of --index <dir> or --dataset <name>');
+    if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UsageError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
     // Cheap checks first, before anything heavy is loaded or any image read.
     let sourceRoot: string | undefined;
     if (typeof opts.index === 'string') {
@@ -71,7 +71,7 @@ export function searchCommand(): Command {
     }
     const queries = await queryFiles(images, sourceRoot !== undefined ? { sourceRoot } : {});
     const single = images.length === 1 && queries.length === 1 && queries[0]?.shown === images[0];
-    if (typeof opts.sheet === 'string' && !single) throw new UserError('--sheet names the contact sheet of one query image; with several, each goes to its default path (or use --no-sheet)');
+    if (typeof opts.sheet === 'string' && !single) throw new UsageError('--sheet names the contact sheet of one query image; with several, each goes to its default path (or use --no-sheet)');
     const sheetFor = (q: QueryFile, s: Searched): string | undefined =>
       opts.sheet === false ? undefined : typeof opts.sheet === 'string' ? path.resolve(opts.sheet) : s.defaultSheet(q);
 
@@ -137,7 +137,7 @@ async function searchAll(
   for (let start = 0; start < queries.length; start += c.embedBatchSize) {
     const batch = queries.slice(start, start + c.embedBatchSize);
     const read = await mapConcurrent(batch, c.decodeConcurrency, (q) =>
-      readFile(q.file).catch((error: unknown) => new UserError(`Cannot read the query image ${q.shown}: ${errorMessage(error)}`)),
+      readFile(q.file).catch((error: unknown) => new UserError(`Cannot read the query image ${q.shown}: it ${fileProblem(error)}`, 2, { cause: error })),
     );
     const readable = batch.flatMap((q, i) => {
       const image = read[i];

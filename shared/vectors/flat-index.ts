@@ -29,7 +29,8 @@
 // labels given by setClusters live in memory (clusters.json, written by the cluster
 // stage, is the local record of the map; pipelines/search.ts openIndex applies it).
 import { rm } from 'node:fs/promises';
-import { errorMessage, UserError } from '../errors.js';
+import { errorMessage, fileProblem, UserError } from '../errors.js';
+import { locationOf } from '../storage/location.js';
 import { decodeNpy, encodeNpy, readNpyFile } from '../npy.js';
 import { LocalStorage } from '../storage/local.js';
 import type { Storage } from '../storage/types.js';
@@ -342,18 +343,22 @@ export class FlatIndex implements VectorIndex {
    * large query; a stale or foreign one is ignored.
    */
   static async load(storage: Storage, prefix = ''): Promise<FlatIndex> {
-    const where = `${storage.uri}/${prefix}`;
+    const where = locationOf(storage, prefix);
     let matrix;
     let keys: unknown;
+    let reading = EMBEDDINGS_FILE;
     try {
       // A local folder: read into shared memory directly (one copy of the vectors, whatever their size).
       matrix =
         storage instanceof LocalStorage
           ? await readNpyFile(storage.resolveKey(prefix + EMBEDDINGS_FILE), { shared: true })
           : decodeNpy(await storage.get(prefix + EMBEDDINGS_FILE), prefix + EMBEDDINGS_FILE);
+      reading = IDS_FILE;
       keys = JSON.parse((await storage.get(prefix + IDS_FILE)).toString('utf8'));
     } catch (error) {
-      throw new UserError(`Cannot read the index in ${where}: ${errorMessage(error)}`);
+      // fileProblem words a file-system error; a malformed .npy keeps the reader's own message.
+      const problem = (error as { code?: unknown }).code !== undefined || error instanceof SyntaxError ? fileProblem(error) : `is damaged (${errorMessage(error)})`;
+      throw new UserError(`Cannot read the index in ${where}: ${reading} ${problem}`, 2, { cause: error });
     }
     if (!Array.isArray(keys) || keys.length !== matrix.rows || !keys.every((k) => typeof k === 'string')) {
       throw new UserError(`Cannot read the index in ${where}: ${IDS_FILE} must list ${matrix.rows} keys`);

@@ -206,26 +206,28 @@ describe('imgsim errors on bad invocations', () => {
   test('empty folder', async () => {
     const r = await runCli(['run', path.join(dir, 'empty'), '--out', path.join(dir, 'o')]);
     assert.equal(r.code, 2);
-    assert.match(oneLine(r.stderr), /No images found in file:\/\/.*empty/);
+    assert.equal(oneLine(r.stderr), `imgsim: No images found in ${path.join(dir, 'empty')}: the folder is empty`);
   });
 
   test('unreadable index', async () => {
     const r = await runCli(['search', path.join(dir, 'x.jpg'), '--index', path.join(dir, 'empty')]);
     assert.equal(r.code, 2);
-    assert.match(oneLine(r.stderr), /Cannot read the index manifest/);
+    assert.equal(oneLine(r.stderr), `imgsim: ${path.join(dir, 'empty')} is not an index folder: it has no index.json (imgsim run or imgsim embed writes one)`);
   });
 
-  test('invalid flag value names the flag, expectation and received value', async () => {
+  test('invalid flag value names the flag, what it must be and the received value', async () => {
     const r = await runCli(['run', path.join(dir, 'empty'), '--out', path.join(dir, 'o'), '--epochs', 'ten']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--epochs: received "ten"; expected number/);
+    assert.equal(r.stderr, 'imgsim: --epochs must be a whole number from 1 to 10000, got "ten" — see imgsim run --help\n');
   });
 
   test('a worker refuses invalid config, naming the variable and the expectation', async () => {
     const r = await runCli(['worker', 'embed'], { IMGSIM_REDIS_URL: 'localhost:6379', IMGSIM_WORKER_CONCURRENCY: '0' });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /IMGSIM_REDIS_URL \(flag --redis\): received "localhost:6379"; expected a redis:\/\/ or rediss:\/\/ URL/);
-    assert.match(r.stderr, /IMGSIM_WORKER_CONCURRENCY \(flag --concurrency\): received "0"/);
+    assert.equal(
+      r.stderr,
+      'imgsim: IMGSIM_REDIS_URL must be a redis:// or rediss:// URL, got "localhost:6379"; IMGSIM_WORKER_CONCURRENCY must be a whole number from 1 to 64, got "0" — see imgsim worker --help\n',
+    );
     const stage = await runCli(['worker', 'resize']);
     assert.equal(stage.code, 2);
     assert.match(oneLine(stage.stderr), /Unknown worker "resize": expected one of ingest, train, embed, index, publish, cluster/);
