@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger.js';
 import { saveLayersModel, saveMeta } from '../shared/model/store.js';
 import { trainAutoencoder, type TrainOptions, type TrainResult } from '../shared/model/training/index.js';
 import type { Storage } from '../shared/storage/types.js';
-import { taskPreview, taskSpecFromMeta, type TaskSpec } from '../shared/tasks/index.js';
+import { checkTaskSize, taskPreview, taskSpecFromMeta, type TaskSpec } from '../shared/tasks/index.js';
 import type { ObjectRef } from '../shared/jobs/scheduler.js';
 import { decodeObjects } from './ingest.js';
 
@@ -65,6 +65,8 @@ export interface Trained {
 
 export async function trainModel(input: TrainInput): Promise<Trained> {
   const s = input.settings;
+  // A size the encoder cannot take is refused before any image is decoded.
+  checkTaskSize(input.task ?? { task: 'reconstruct' }, s.imageSize, s.filters);
   const { images, failures } = await decodeObjects(input.source, input.sample, {
     size: s.imageSize,
     fit: s.fit,

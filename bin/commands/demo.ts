@@ -3,7 +3,7 @@
 // With --task colorize|denoise|superres: the image-to-image demos (pipelines/task-demo.ts).
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../../shared/errors.js';
+import { UsageError } from '../../shared/errors.js';
 import { OUTPUT } from '../../pipelines/layout.js';
 import type { TaskDemoReport } from '../../pipelines/task-demo.js';
 import { formatPsnr } from '../../shared/tasks/quality.js';
@@ -39,6 +39,12 @@ function printTaskReport(ctx: CommandContext, r: TaskDemoReport): void {
   ]);
 }
 
+/** A --size the model cannot take is refused before any image is generated or read. */
+async function checkModelSize(c: CommandContext['config']): Promise<void> {
+  const [{ checkTaskSize }, { taskSpecFromConfig }] = await Promise.all([import('../../shared/tasks/batches.js'), import('../../shared/tasks/spec.js')]);
+  checkTaskSize(taskSpecFromConfig(c), c.imageSize, c.filters);
+}
+
 export function demoCommand(): Command {
   const cmd = baseCommand('demo')
     .option('-o, --out <dir>', 'output folder (dataset in <out>/data, results in <out>/run)', 'imgsim-demo')
@@ -62,7 +68,8 @@ export function demoCommand(): Command {
     if (requested === 'denoise' || requested === 'colorize' || requested === 'superres') {
       const ctx = contextFrom(withDefaults(opts, TASK_DEMO_DEFAULTS[requested]));
       const count = opts.count === undefined ? TASK_DEMO_COUNT[requested] : positiveInt('--count', opts.count, 9);
-      if (opts.from !== undefined && requested === 'colorize') throw new UserError('--from: the colorize demo uses its own generated shapes (circles red, squares blue); train on a folder with imgsim train --task colorize');
+      if (opts.from !== undefined && requested === 'colorize') throw new UsageError('--from: the colorize demo uses its own generated shapes (circles red, squares blue); train on a folder with imgsim train --task colorize');
+      await checkModelSize(ctx.config);
       const [{ initBackend }, { runTaskDemo }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/task-demo.js')]);
       await initBackend(ctx.config.backend, ctx.logger);
       const report = await runTaskDemo({
@@ -78,6 +85,7 @@ export function demoCommand(): Command {
     }
     const ctx = contextFrom(withDefaults(opts, DEMO_DEFAULTS));
     const perClass = positiveInt('--per-class', opts.perClass, 4);
+    await checkModelSize(ctx.config);
     const out = path.resolve(String(opts.out));
     const data = path.join(out, 'data');
     const [{ initBackend }, { generateShapesDataset }, { retrievalReport }, { runLocal }] = await Promise.all([

@@ -32,7 +32,7 @@ export function trainCommand(): Command {
     const ctx = contextFrom(opts);
     const c = ctx.config;
     await checkOutputFolder(String(opts.out), ['run']);
-    const [{ initBackend }, { LocalStorage }, { openSource }, { sortByKey }, { listLocally, trainLocally }, { formatPsnr, taskLabel, taskSpecFromConfig }] = await Promise.all([
+    const [{ initBackend }, { LocalStorage }, { openSource }, { sortByKey }, { listLocally, trainLocally }, { checkTaskSize, formatPsnr, taskLabel, taskSpecFromConfig }] = await Promise.all([
       import('../../shared/model/backend.js'),
       import('../../shared/storage/local.js'),
       import('../../shared/storage/open.js'),
@@ -40,10 +40,11 @@ export function trainCommand(): Command {
       import('../../pipelines/local-run.js'),
       import('../../shared/tasks/index.js'),
     ]);
+    const taskSpec = taskSpecFromConfig(c);
+    checkTaskSize(taskSpec, c.imageSize, c.filters); // before any image is listed or read
     await initBackend(c.backend, ctx.logger);
     const local = { source: await openSource(folder), out: new LocalStorage(String(opts.out)), config: c, logger: ctx.logger, progressBar: ctx.progressBar };
     const listing = await listLocally(local);
-    const taskSpec = taskSpecFromConfig(c);
     const trained = await trainLocally(local, listing, taskSpec);
     trained.model.encoder.dispose();
     trained.model.decoder.dispose();

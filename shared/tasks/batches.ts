@@ -3,7 +3,7 @@
 // take), and (input, target) pairs made from decoded images on the fly, with image i's
 // corruption drawn from a shared stream (training) or from its own seeded generator
 // (validation: the same corruption every epoch).
-import { UserError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { batchFloats, type DecodedImages } from '../images/decoded.js';
 import { createRng, type Rng } from '../random.js';
 import { imageSeed, taskInput } from './corruptions.js';
@@ -16,17 +16,16 @@ import { inputSideOf, type TaskSpec } from './spec.js';
 export function checkTaskSize(spec: TaskSpec, size: number, filters: readonly number[]): number {
   const stages = filters.length;
   const pool = 2 ** stages;
+  const stagesOf = `${stages} pooling stage${stages === 1 ? '' : 's'}: --filters ${filters.join(',')}`;
   if (spec.task === 'superres') {
     const need = spec.scale * pool;
     if (size % need !== 0 || size < need) {
-      throw new UserError(
-        `--size: expected a multiple of --scale × 2^stages = ${spec.scale} × ${pool} = ${need} (the ${size / spec.scale}-px low-res input goes through ${stages} pooling stages), received ${size}; try ${Math.max(need, Math.round(size / need) * need)}`,
+      throw new UsageError(
+        `--size must be a multiple of ${need} (--scale ${spec.scale} × 2^${stages}: the ${size / spec.scale}-px low-res input goes through ${stagesOf}), got ${size}; try ${Math.max(need, Math.round(size / need) * need)}`,
       );
     }
   } else if (size % pool !== 0 || size < pool) {
-    throw new UserError(
-      `--size: expected a multiple of 2^stages = ${pool} (${stages} pooling stages, --filters ${filters.join(',')}), received ${size}; try ${Math.max(pool, Math.round(size / pool) * pool)}`,
-    );
+    throw new UsageError(`--size must be a multiple of ${pool} (2^${stages}, for ${stagesOf}), got ${size}; try ${Math.max(pool, Math.round(size / pool) * pool)}`);
   }
   return inputSideOf(spec, size);
 }

@@ -49,6 +49,6 @@ test('checkTaskSize: the input side per task, and sizes that do not divide are r
   assert.equal(checkTaskSize({ task: 'superres', scale: 2 }, 64, [8, 16]), 32);
   assert.equal(checkTaskSize({ task: 'superres', scale: 4 }, 64, [8, 16]), 16);
   assert.equal(checkTaskSize({ task: 'colorize' }, 32, [8, 16, 32]), 32);
-  assert.throws(() => checkTaskSize({ task: 'superres', scale: 4 }, 48, [8, 16, 32]), /--size: expected a multiple of --scale × 2\^stages = 4 × 8 = 32 .*received 48/);
-  assert.throws(() => checkTaskSize({ task: 'denoise', noise: { kinds: ['gaussian'], sigma: 0.1, saltPepperAmount: 0, crosshairWidth: [1, 1], eraseFraction: 0.2, eraseFill: 'noise' } }, 36, [8, 16, 32]), /--size: expected a multiple of 2\^stages = 8 .*received 36/);
+  assert.throws(() => checkTaskSize({ task: 'superres', scale: 4 }, 48, [8, 16, 32]), /--size must be a multiple of 32 \(--scale 4 × 2\^3: the 12-px low-res input goes through 3 pooling stages: --filters 8,16,32\), got 48; try 64/);
+  assert.throws(() => checkTaskSize({ task: 'denoise', noise: { kinds: ['gaussian'], sigma: 0.1, saltPepperAmount: 0, crosshairWidth: [1, 1], eraseFraction: 0.2, eraseFill: 'noise' } }, 36, [8, 16, 32]), /--size must be a multiple of 8 \(2\^3, for 3 pooling stages: --filters 8,16,32\), got 36; try 40/);
 });
