@@ -1,11 +1,24 @@
 // imgsim enqueue <source> --dataset NAME: create a run of the queue-driven pipeline.
 import { Option, type Command } from 'commander';
-import { UserError } from '../../shared/errors.js';
+import { stat } from 'node:fs/promises';
+import { UsageError, UserError } from '../../shared/errors.js';
 import { taskSpecFromConfig } from '../../shared/tasks/spec.js';
 import { addConfigFlags, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
 import { baseCommand } from './catalog.js';
+
+/**
+ * A source given as a folder path (not a URI) is a folder on this machine: refused now when
+ * it is missing or a file, not by a worker later. A file:/// or s3:// URI names a place the
+ * workers read, which need not exist here.
+ */
+async function checkLocalFolder(source: string): Promise<void> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return;
+  const info = await stat(source).catch(() => undefined);
+  if (!info) throw new UserError(`Source folder not found: ${source}`);
+  if (!info.isDirectory()) throw new UserError(`Source is not a folder: ${source}`);
+}
 
 export function enqueueCommand(): Command {
   const cmd = baseCommand('enqueue')
@@ -31,10 +44,11 @@ export function enqueueCommand(): Command {
   addConfigFlags(cmd, [...SERVICE_SETTINGS, ...TASK_SETTINGS]);
   return cmd.action(async (source: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
-    if (opts.train === true && typeof opts.model === 'string') throw new UserError('--train and --model exclude each other');
+    if (opts.train === true && typeof opts.model === 'string') throw new UsageError('--train and --model exclude each other');
     if (opts.train === true && opts.mode === 'missing') {
-      throw new UserError("--train trains a new model; --mode missing embeds with an existing one (--model ID, or the dataset's current model without it)");
+      throw new UsageError("--train trains a new model; --mode missing embeds with an existing one (--model ID, or the dataset's current model without it)");
     }
+    await checkLocalFolder(source);
     const task = taskSpecFromConfig(ctx.config);
     const [{ connectServices }, { enqueueRun }] = await Promise.all([import('../../shared/services.js'), import('../../pipelines/distributed/runs.js')]);
     const services = await connectServices(ctx.config, ctx.logger);

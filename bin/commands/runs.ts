@@ -1,10 +1,10 @@
 // imgsim runs | run-status <id> [--wait] | retry-failed <id>: runs of the queue-driven pipeline.
 import type { Command } from 'commander';
-import { UserError } from '../../shared/errors.js';
+import { UsageError, UserError } from '../../shared/errors.js';
 import { describeOtherFailures, summariseFailures, type FailureSummary } from '../../shared/runs/failure-kinds.js';
 import type { ItemFailure, MapState, RunRecord } from '../../shared/runs/index.js';
 import type { ConnectOptions, Services } from '../../shared/services.js';
-import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
+import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 
@@ -48,12 +48,19 @@ function describeMap(m: MapState): string {
 export function runsCommand(): Command {
   const cmd = baseCommand('runs').option('--limit <n>', 'how many', '20').option('--json', 'print JSON');
   addConfigFlags(cmd, SERVICE_SETTINGS);
-  return cmd.action((opts: Record<string, unknown>) =>
-    withServices(opts, async (ctx, s) => {
-      const runs = await s.runs.list({ limit: Number(opts.limit) || 20 });
+  return cmd.action((opts: Record<string, unknown>) => {
+    const limit = positiveInt('--limit', opts.limit);
+    return withServices(opts, async (ctx, s) => {
+      const runs = await s.runs.list({ limit });
       print(ctx, runs, runs.length ? runs.map(line) : ['no runs yet']);
-    }),
-  );
+    });
+  });
+}
+
+/** A run id as enqueue prints it, checked before Redis is reached (the store's own check words it for the HTTP API). */
+function checkRunId(id: string): string {
+  if (!/^[a-z0-9-]{6,64}$/.test(id)) throw new UsageError(`<id> must be a run id as imgsim enqueue and imgsim runs print it (6–64 lowercase letters, digits or -), got ${JSON.stringify(id)}`);
+  return id;
 }
 
 export function runStatusCommand(): Command {
@@ -64,8 +71,10 @@ export function runStatusCommand(): Command {
     .option('--json', 'print JSON {run, failures}')
     .addHelpText('after', '\nExample:\n  imgsim run-status lq3x9z2k-1a2b3c --wait --json');
   addConfigFlags(cmd, SERVICE_SETTINGS);
-  return cmd.action((id: string, opts: Record<string, unknown>) =>
-    withServices(
+  return cmd.action((id: string, opts: Record<string, unknown>) => {
+    checkRunId(id);
+    const timeoutSeconds = positiveInt('--timeout', opts.timeout);
+    return withServices(
       opts,
       async (ctx, s) => {
         if (!(await s.runs.get(id))) throw new UserError(`Run ${id} not found`);
@@ -75,7 +84,7 @@ export function runStatusCommand(): Command {
           wait
             ? await s.runs.waitFor(id, {
                 until: opts.waitMap === true ? 'mapped' : 'finished',
-                timeoutMs: Number(opts.timeout) * 1000,
+                timeoutMs: timeoutSeconds * 1000,
                 pollMs: 500,
                 onProgress: (r: RunRecord) => {
                   if (!ctx.json) progressLines.write(r);
@@ -99,8 +108,8 @@ export function runStatusCommand(): Command {
         if (opts.waitMap === true && run.map?.status === 'failed') process.exitCode = 1;
       },
       opts.wait === true || opts.waitMap === true ? waitThroughOutages(id) : {},
-    ),
-  );
+    );
+  });
 }
 
 /** Progress lines on stderr while waiting: when the counts or status change, else every 30 s. */
@@ -136,11 +145,12 @@ function waitThroughOutages(id: string): ConnectOptions {
 export function retryFailedCommand(): Command {
   const cmd = baseCommand('retry-failed').option('--json', 'print JSON');
   addConfigFlags(cmd, SERVICE_SETTINGS);
-  return cmd.action((id: string, opts: Record<string, unknown>) =>
-    withServices(opts, async (ctx, s) => {
+  return cmd.action((id: string, opts: Record<string, unknown>) => {
+    checkRunId(id);
+    return withServices(opts, async (ctx, s) => {
       const { retryFailed } = await import('../../pipelines/distributed/runs.js');
       const { retried } = await retryFailed(id, s);
       print(ctx, { runId: id, retried }, [retried ? `${retried} item(s) of run ${id} re-enqueued` : `run ${id} has no failed items to retry`]);
-    }),
-  );
+    });
+  });
 }

@@ -109,6 +109,22 @@ describe('imgsim: usage and input errors in plain words, before any work', () =>
     assertOneLine(r, `No images found in ${empty}: the folder is empty`, 'train on an empty folder');
   });
 
+  test('queue commands: a run id, a count and a local source folder are checked before Redis is reached', async () => {
+    // An unreachable Redis: any of these that got past its checks would fail on the connection instead.
+    const env = { IMGSIM_REDIS_URL: 'redis://127.0.0.1:1' };
+    const nowhere = path.join(dir, 'nowhere');
+    const cases: Array<[string[], string]> = [
+      [['run-status', 'nope'], '<id> must be a run id as imgsim enqueue and imgsim runs print it (6–64 lowercase letters, digits or -), got "nope" — see imgsim run-status --help'],
+      [['retry-failed', 'Bad Id!'], '<id> must be a run id as imgsim enqueue and imgsim runs print it (6–64 lowercase letters, digits or -), got "Bad Id!" — see imgsim retry-failed --help'],
+      [['run-status', 'abcdef-123', '--wait', '--timeout', 'soon'], '--timeout must be a whole number ≥ 1, got "soon" — see imgsim run-status --help'],
+      [['runs', '--limit', 'abc'], '--limit must be a whole number ≥ 1, got "abc" — see imgsim runs --help'],
+      [['enqueue', nowhere, '--dataset', 'd'], `Source folder not found: ${nowhere}`],
+      [['enqueue', aFile, '--dataset', 'd'], `Source is not a folder: ${aFile}`],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args, env)));
+    cases.forEach(([args, line], i) => assertOneLine(results[i] as CliResult, line, args.join(' ')));
+  });
+
   test('--verbose keeps what the message leaves out: the cause (errno) and the stacks', async () => {
     const nowhere = path.join(dir, 'nowhere');
     const r = await runCli(['cluster', '--index', nowhere, '--verbose']);
