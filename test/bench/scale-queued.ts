@@ -18,6 +18,10 @@
 //
 //   npm run bench:scale-queued [-- --sizes 10000,100000 --size 32 --epochs 1 --train-sample 1000 --map-sample 10000 --json out.json]
 //   npm run bench:scale-queued -- --images 2000          (one N; --sizes wins when both are given)
+//   npm run bench:scale-queued -- --images 20000 --kill-train-in-fan-out
+//     (a drill: SIGKILL the train worker as soon as the run starts fanning out — while the
+//     fan-out's gate is up — and start a new one; the job's retry must complete the fan-out
+//     with the same model: every image done once, one index job per batch)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +33,7 @@ import { MAP_SAMPLE_DEFAULT } from '../../shared/config/pipeline-settings.js';
 import { STAGES, type Stage } from '../../shared/jobs/contracts.js';
 import { createRng } from '../../shared/random.js';
 import { RunStore } from '../../shared/runs/index.js';
-import type { RunRecord } from '../../shared/runs/types.js';
+import { TERMINAL_STATUSES, type RunRecord } from '../../shared/runs/types.js';
 import { openS3Storage } from '../../shared/storage/s3/index.js';
 import { jsonOf, runCli } from '../support/cli.js';
 import { SOURCE_BUCKET, startPipelineStack, type PipelineStack } from '../support/pipeline-stack.js';
@@ -48,6 +52,7 @@ const mapSample = intOption(argv, 'map-sample', MAP_SAMPLE_DEFAULT, 10);
 const jobBatch = intOption(argv, 'job-batch', 64);
 const uploadConcurrency = intOption(argv, 'upload-concurrency', 32);
 const jsonFile = stringOption(argv, 'json', undefined);
+const killTrainInFanOut = argv.includes('--kill-train-in-fan-out');
 const SEED = 23;
 const DATASET = 'scale';
 const PREFIX = 'scale/';
@@ -158,6 +163,8 @@ interface Row {
   points: number;
   k?: number;
   rss: Record<string, PeakRss>;
+  /** --kill-train-in-fan-out: what the kill found, and the index jobs in the end (one per batch when nothing was added twice). */
+  drill?: { gateUpAtKill: boolean; indexJobsAtKill: number; indexJobsCompleted: number; batches: number };
   redisUsedMemoryPeakMiB: number;
   emulatorRequests: number;
   emulatorSchemaErrors: number;
@@ -181,6 +188,28 @@ async function workersReady(stack: PipelineStack, workers: WorkerPool, timeoutMs
     await Promise.all(queues.map((q) => q.close()));
     redis.disconnect();
   }
+}
+
+/**
+ * The drill: poll every 10 ms for the fan-out's gate (the publish job is in, held back,
+ * and batches are being added); then SIGKILL the train worker, count the index jobs added
+ * so far, and start a new train worker. The killed job's retry must finish the fan-out.
+ */
+async function killTrainWhenFanningOut(runs: RunStore, redis: Redis, workers: WorkerPool, id: string): Promise<{ gateUpAtKill: boolean; indexJobsAtKill: number }> {
+  const gate = `imgsim:fan-out-gate:${id}-gate`;
+  for (let polls = 0; (await redis.exists(gate)) === 0; polls++) {
+    if (polls % 100 === 0) {
+      const run = await runs.get(id);
+      if (run && (TERMINAL_STATUSES.has(run.status) || run.done > 0)) throw new Error(`drill: the fan-out was over (run ${run.status}, ${run.done} done) before its gate was seen`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await workers.kill('train');
+  const gateUpAtKill = (await redis.exists(gate)) === 1;
+  const indexJobsAtKill = (await redis.keys(`imgsim:index:${id}-index-*`)).filter((k) => /-index-\d+$/.test(k)).length;
+  console.log(`drill: train worker SIGKILLed while fanning out — gate ${gateUpAtKill ? 'up (publish held back)' : 'lifted meanwhile'}, ${indexJobsAtKill} index jobs added; a new train worker started`);
+  workers.start('train');
+  return { gateUpAtKill, indexJobsAtKill };
 }
 
 const mapState = (run: RunRecord | undefined): string => (run?.map ? `${run.map.status}${run.map.phase ? ` (${run.map.phase})` : ''}` : 'absent');
@@ -225,6 +254,7 @@ async function runOne(n: number): Promise<Row> {
     const id = jsonOf<{ id: string }>(enq).id;
     const runs = new RunStore(redis);
     const timeline = followRun(runs, id, t0);
+    const drill = killTrainInFanOut && workers ? killTrainWhenFanningOut(runs, redis, workers, id) : undefined;
     try {
       const searchableRun = await runCli(['run-status', id, '--wait', '--timeout', TIMEOUT_S, '--json'], stack.env);
       const searchableSeconds = (performance.now() - t0) / 1000;
@@ -247,6 +277,8 @@ async function runOne(n: number): Promise<Row> {
       timeline.stop();
 
       const points = final.collection ? await stack.qdrant.count(final.collection, { dataset: DATASET }) : 0;
+      const killed = await drill;
+      const drillRow = killed ? { ...killed, indexJobsCompleted: await new Queue('index', { connection: redis, prefix: 'imgsim' }).getCompletedCount(), batches: Math.ceil(n / jobBatch) } : undefined;
       const memory = await redis.info('memory');
       const redisPeak = Number(/used_memory_peak:(\d+)/.exec(memory)?.[1] ?? 0) / 2 ** 20;
       const mapDone = final.map?.status === 'done' ? final.map.updatedAt : undefined;
@@ -275,6 +307,7 @@ async function runOne(n: number): Promise<Row> {
         points,
         ...(final.map?.k !== undefined ? { k: final.map.k } : {}),
         rss: watch.stop(),
+        ...(drillRow ? { drill: drillRow } : {}),
         redisUsedMemoryPeakMiB: redisPeak,
         emulatorRequests: stack.emulator.requests.length,
         emulatorSchemaErrors: stack.qdrantErrors(),
@@ -302,6 +335,7 @@ function printRow(r: Row): void {
     `run record (from its creation): training from ${f1(rec.trainingStarted)} s (approx., 1 s polls), embedding from ${f1(rec.embeddingStarted)} s, ` +
       `publishing from ${f1(rec.publishingStarted)} s (approx.), searchable ${f1(rec.searchable)} s, mapped ${f1(rec.mapped)} s; embedding ${f1(rec.embedImagesPerSecond)} images/s`,
   );
+  if (r.drill) console.log(`drill: gate ${r.drill.gateUpAtKill ? 'up' : 'lifted'} at the kill with ${r.drill.indexJobsAtKill} index jobs; in the end ${r.drill.indexJobsCompleted} index jobs completed for ${r.drill.batches} batches`);
   console.log(`${r.done} done, ${r.failed} failed, ${r.points} points, k ${r.k ?? '-'}; Redis used_memory_peak ${r.redisUsedMemoryPeakMiB.toFixed(1)} MiB; emulator ${r.emulatorRequests} requests, ${r.emulatorSchemaErrors} schema errors`);
   const lines = [['process', 'peak RSS MiB (VmHWM)', 'with children MiB (sampled)', 'largest child MiB']];
   for (const [name, p] of Object.entries(r.rss)) lines.push([name, p.hwmMiB.toFixed(0), p.treeMiB.toFixed(0), p.childHwmMiB > 0 ? p.childHwmMiB.toFixed(0) : '-']);
