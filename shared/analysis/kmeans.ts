@@ -1,7 +1,12 @@
-// k-means clustering of embeddings with ml-kmeans (Lloyd iterations) from seeded
-// k-means++ initial centres (kmeanspp.ts),
-// with k either given or chosen ('auto') as the k in 2..maxK with the best mean
-// silhouette (silhouette.ts; on a seeded sample of ≤ 2000 points).
+// k-means clustering of embeddings from seeded k-means++ initial centres (kmeanspp.ts),
+// with k either given — ml-kmeans' Lloyd iterations, best of `nInit` starts — or
+// chosen ('auto') by the browsable-k rule of choose-k.ts: one k-means with
+// K = min(⌊√N⌋, 400) centres, Ward's merges of its centres give a partition for every
+// k ≤ K, each refined and scored by its mean silhouette on a seeded sample of ≤ 2000
+// points (silhouette.ts); the best silhouette among k whose median cluster size is
+// browsable wins (or the best overall when it shows strong structure, ≥ 0.7), and Lloyd
+// iterations from its centres give the labels ('auto' runs its own Lloyd on flat
+// arrays with a partial-distance nearest-centre search: nearest-centre.ts).
 //
 // Which space: pass the PCA-reduced embedding (reducePca(embeddings, ~50).data), not
 // the 2-D t-SNE layout. t-SNE keeps neighbourhoods but not distances or densities —
@@ -11,20 +16,23 @@
 // makes each Lloyd iteration (N·k·D) and the silhouette cheap. For cosine-similarity
 // embeddings, L2-normalise rows before the PCA so Euclidean k-means follows cosine.
 //
-// Robustness: each k runs `nInit` seeded k-means++ starts (default 3) and keeps the
-// lowest inertia; k is capped at the number of distinct points (ml-kmeans++ cannot
-// place more centres than that); labels are renumbered by descending cluster size
-// (ties: first occurrence), so output is stable and label 0 is the largest cluster.
+// Robustness: a given k runs `nInit` seeded k-means++ starts (default 3) and keeps the
+// lowest inertia ('auto''s over-fit runs one: the merges make its partitions); k is capped at the number of
+// distinct points (ml-kmeans++ cannot place more centres than that); labels are
+// renumbered by descending cluster size (ties: first occurrence), so output is stable
+// and label 0 is the largest cluster.
 import { kmeans } from 'ml-kmeans';
 import { kmeansPlusPlus } from './kmeanspp.js';
 import type { EmbeddingMatrix } from './matrix.js';
+import { autoKRange, chooseK, type AutoKChoice } from './choose-k.js';
+import { lloyd } from './nearest-centre.js';
 import { SilhouetteSample } from './silhouette.js';
 
 export interface KMeansOptions {
-  /** Number of clusters, or 'auto' to choose 2..maxK by silhouette. */
+  /** Number of clusters, or 'auto' to choose one a person can browse (choose-k.ts). */
   k: number | 'auto';
   seed: number;
-  /** Largest k tried by 'auto' (default min(12, ⌊√N⌋)). */
+  /** Largest k tried by 'auto' (default min(⌊√N⌋, 400)); the browsable sizes scale with it (up to 4·N/maxK). */
   maxK?: number;
   /** k-means++ restarts per k, best inertia kept (default 3). */
   nInit?: number;
@@ -39,6 +47,8 @@ export interface KMeansClustering {
   k: number;
   /** Mean silhouette (sampled) when 2 ≤ k ≤ N−1. */
   silhouette?: number;
+  /** 'auto' only: how k was chosen (every candidate's silhouette and sizes). */
+  auto?: Pick<AutoKChoice, 'reason' | 'candidates'>;
 }
 
 export function clusterKMeans(points: number[][] | EmbeddingMatrix, opts: KMeansOptions): KMeansClustering {
@@ -51,8 +61,9 @@ export function clusterKMeans(points: number[][] | EmbeddingMatrix, opts: KMeans
   }
   if (n === 0) return { labels: [], k: 0 };
 
-  const maxK = opts.k === 'auto' ? (opts.maxK ?? Math.min(12, Math.floor(Math.sqrt(n)))) : opts.k;
-  if (!Number.isInteger(maxK) || maxK < 1) throw new RangeError(`clusterKMeans: maxK must be a positive integer, got ${maxK}`);
+  if (opts.maxK !== undefined && (!Number.isInteger(opts.maxK) || opts.maxK < 1)) throw new RangeError(`clusterKMeans: maxK must be a positive integer, got ${opts.maxK}`);
+  const range = opts.k === 'auto' ? autoKRange(n, opts.maxK) : undefined;
+  const maxK = range ? range.maxK : (opts.k as number);
   const distinct = countDistinct(arrays, maxK);
   const single = (): KMeansClustering => ({ labels: new Array<number>(n).fill(0), k: 1 });
 
@@ -64,8 +75,8 @@ export function clusterKMeans(points: number[][] | EmbeddingMatrix, opts: KMeans
     return sample.score(labels, k);
   };
 
-  if (opts.k !== 'auto') {
-    const k = Math.min(opts.k, distinct);
+  if (range === undefined) {
+    const k = Math.min(opts.k as number, distinct);
     if (k === 1) return single();
     const labels = relabel(run(k));
     const used = countLabels(labels);
@@ -73,17 +84,42 @@ export function clusterKMeans(points: number[][] | EmbeddingMatrix, opts: KMeans
     return s === undefined ? { labels, k: used } : { labels, k: used, silhouette: s };
   }
 
-  const upper = Math.min(maxK, distinct, n - 1);
+  // 'auto' (choose-k.ts): over-fit with K centres, Ward cuts scored, Lloyd from the chosen cut.
+  const upper = Math.min(range.maxK, distinct, n - 1);
   if (upper < 2) return single();
-  let best: KMeansClustering | undefined;
-  for (let k = 2; k <= upper; k++) {
-    const labels = relabel(run(k));
-    const used = countLabels(labels);
-    const s = silhouette(labels, used);
-    if (s === undefined) continue; // collapsed to one cluster
-    if (best === undefined || s > (best.silhouette ?? -Infinity)) best = { labels, k: used, silhouette: s };
-  }
-  return best ?? single();
+  // The over-fit: one seeded k-means++ start (the merges, not restarts, make the partitions).
+  const centres = new Float64Array(upper * dim);
+  kmeansPlusPlus(flat, n, dim, upper, opts.seed).forEach((c, g) => centres.set(c, g * dim));
+  const fine = lloyd(flat, n, dim, centres, upper, maxIterations);
+  const k0 = upper;
+  const counts = new Float64Array(k0);
+  for (const l of fine) counts[l] = (counts[l] as number) + 1;
+  sample ??= new SilhouetteSample(flat, n, dim, opts.seed);
+  const rows = sample.indices;
+  const sampleData = new Float64Array(rows.length * dim);
+  rows.forEach((i, a) => sampleData.set(flat.subarray(i * dim, (i + 1) * dim), a * dim));
+  const spread = new Array<number>(n).fill(0);
+  const scorer = sample;
+  const choice = chooseK({
+    centres,
+    weights: counts,
+    k0,
+    dim,
+    n,
+    range,
+    sample: sampleData,
+    m: rows.length,
+    score: (sampleLabels, k) => {
+      rows.forEach((i, a) => (spread[i] = sampleLabels[a] as number));
+      return scorer.score(spread, k);
+    },
+  });
+  if (!choice) return single();
+  const labels = relabel(Array.from(lloyd(flat, n, dim, Float64Array.from(choice.centres), choice.k, maxIterations)));
+  const used = countLabels(labels);
+  const s = silhouette(labels, used);
+  const auto = { reason: choice.reason, candidates: choice.candidates };
+  return s === undefined ? { labels, k: used, auto } : { labels, k: used, silhouette: s, auto };
 }
 
 function normalise(points: number[][] | EmbeddingMatrix): { arrays: number[][]; flat: Float64Array; n: number; dim: number } {

@@ -7,17 +7,23 @@
 // Cost: O(iterations·batch·k·D) for the centres plus one O(N·k·D) labelling pass —
 // 1M × 50-D, k = 12: ~2 s — against Lloyd's O(N·k·D) per iteration on ml-kmeans'
 // nested arrays (1M rows of number[]: ~1 GB before it starts).
-// 'auto' picks k in 2..maxK by the mean silhouette on a seeded sample (silhouette.ts),
-// as clusterKMeans does; labels are renumbered by descending cluster size (ties:
-// first occurrence), so label 0 is the largest cluster.
+// 'auto' chooses k by the browsable-k rule (choose-k.ts), as clusterKMeans does: one
+// over-fit with K = min(⌊√N⌋, 400) centres (one start: the merges, not restarts, make
+// the partitions), Ward cuts refined and scored on the seeded silhouette sample, then the
+// chosen centres refined by mini-batches on every point. At 1M × 50-D, K = 400: two
+// mini-batch fits and one labelling pass of ~2·10¹⁰ multiply-adds each.
+// Labels are renumbered by descending cluster size (ties: first occurrence), so label 0
+// is the largest cluster.
+import { autoKRange, chooseK } from './choose-k.js';
 import { kmeansPlusPlus } from './kmeanspp.js';
+import { nearestCentre } from './nearest-centre.js';
 import { createRng, sampleIndices } from './rng.js';
 import { SILHOUETTE_SAMPLE, SilhouetteSample } from './silhouette.js';
 
 export interface MiniBatchOptions {
   k: number | 'auto';
   seed: number;
-  /** Largest k tried by 'auto' (default min(12, ⌊√N⌋)). */
+  /** Largest k tried by 'auto' (default min(⌊√N⌋, 400)); the browsable sizes scale with it. */
   maxK?: number;
   /** Points per step (default 1024). */
   batchSize?: number;
@@ -25,7 +31,7 @@ export interface MiniBatchOptions {
   iterations?: number;
   /** Rows the k-means++ starts are chosen from (default 10,000). */
   initSample?: number;
-  /** k-means++ starts, best sample inertia kept (default 3). */
+  /** k-means++ starts, best sample inertia kept (default 3; 'auto''s over-fit: 1). */
   nInit?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -47,32 +53,54 @@ export function miniBatchKMeans(data: Float32Array, n: number, dim: number, o: M
   const init = gather(data, dim, initRows);
   const silhouetteRows = sampleIndices(n, SILHOUETTE_SAMPLE, createRng(o.seed + 1));
   const silhouetteData = gather(data, dim, silhouetteRows);
-  const candidates = o.k === 'auto' ? range(2, Math.min(o.maxK ?? Math.min(12, Math.floor(Math.sqrt(n))), n - 1)) : [Math.min(o.k, n)];
-  let sample: SilhouetteSample | undefined;
-  let best: { centres: Float64Array; k: number; silhouette?: number } | undefined;
-  candidates.forEach((k, step) => {
-    const centres = fitCentres(data, n, dim, init, initRows.length, k, o);
-    const kk = centres.length / dim;
-    o.onProgress?.(step + 1, candidates.length + 1);
-    if (kk < 2) {
-      best ??= { centres, k: kk };
-      return;
-    }
-    sample ??= new SilhouetteSample(silhouetteData, silhouetteRows.length, dim, o.seed);
+  if (o.k === 'auto') return autoK(data, n, dim, init, initRows.length, silhouetteData, silhouetteRows.length, o);
+  const k = Math.min(o.k, n);
+  const centres = fitCentres(data, n, dim, init, initRows.length, k, o);
+  const kk = centres.length / dim;
+  o.onProgress?.(1, 2);
+  let silhouette: number | undefined;
+  if (kk >= 2) {
     const sl = assign(silhouetteData, silhouetteRows.length, dim, centres, kk);
     const used = new Set(sl).size;
-    const s = used >= 2 && silhouetteRows.length > used ? sample.score(Array.from(sl), kk) : undefined;
-    if (o.k !== 'auto' || best === undefined || (s !== undefined && s > (best.silhouette ?? -Infinity))) {
-      best = s === undefined ? { centres, k: kk } : { centres, k: kk, silhouette: s };
-    }
-  });
-  const chosen = best ?? { centres: new Float64Array(dim), k: 1 };
-  const raw = assign(data, n, dim, chosen.centres, chosen.k);
-  o.onProgress?.(candidates.length + 1, candidates.length + 1);
-  const { labels, order } = relabel(raw, chosen.k);
+    if (used >= 2 && silhouetteRows.length > used) silhouette = new SilhouetteSample(silhouetteData, silhouetteRows.length, dim, o.seed).score(Array.from(sl), kk);
+  }
+  return label(data, n, dim, centres, kk, silhouette, () => o.onProgress?.(2, 2));
+}
+
+/** Every point's nearest centre, labels and centres renumbered by descending size. */
+function label(data: Float32Array, n: number, dim: number, chosen: Float64Array, k: number, silhouette: number | undefined, done: () => void): MiniBatchClustering {
+  const raw = assign(data, n, dim, chosen, k);
+  done();
+  const { labels, order } = relabel(raw, k);
   const centres = new Float64Array(order.length * dim);
-  order.forEach((c, rank) => centres.set(chosen.centres.subarray(c * dim, (c + 1) * dim), rank * dim));
-  return { labels, k: order.length, centres, ...(chosen.silhouette !== undefined ? { silhouette: chosen.silhouette } : {}) };
+  order.forEach((c, rank) => centres.set(chosen.subarray(c * dim, (c + 1) * dim), rank * dim));
+  return { labels, k: order.length, centres, ...(silhouette !== undefined ? { silhouette } : {}) };
+}
+
+/** 'auto': over-fit, choose k on the sample (choose-k.ts), refine the chosen centres on every point, label. */
+function autoK(data: Float32Array, n: number, dim: number, init: Float64Array, m: number, sData: Float64Array, sRows: number, o: MiniBatchOptions): MiniBatchClustering {
+  const steps = 4;
+  const kRange = autoKRange(n, o.maxK);
+  const upper = Math.min(kRange.maxK, n - 1);
+  const single = (): MiniBatchClustering => label(data, n, dim, fitCentres(data, n, dim, init, m, 1, o), 1, undefined, () => o.onProgress?.(steps, steps));
+  if (upper < 2) return single();
+  const over = fitCentres(data, n, dim, init, m, upper, { ...o, nInit: o.nInit ?? 1 });
+  const k0 = over.length / dim;
+  o.onProgress?.(1, steps);
+  if (k0 < 2) return single();
+  const weights = new Float64Array(k0);
+  for (const l of assign(init, m, dim, over, k0)) weights[l] = (weights[l] as number) + 1;
+  const sample = new SilhouetteSample(sData, sRows, dim, o.seed);
+  const choice = chooseK({ centres: over, weights, k0, dim, n, range: kRange, sample: sData, m: sRows, score: (labels, k) => sample.score(Array.from(labels), k) });
+  o.onProgress?.(2, steps);
+  if (!choice) return single();
+  const centres = Float64Array.from(choice.centres);
+  miniBatches(data, n, dim, centres, choice.k, o, o.seed + choice.k * 104_729);
+  o.onProgress?.(3, steps);
+  const sl = assign(sData, sRows, dim, centres, choice.k);
+  const used = new Set(sl).size;
+  const silhouette = used >= 2 && sRows > used ? sample.score(Array.from(sl), choice.k) : undefined;
+  return label(data, n, dim, centres, choice.k, silhouette, () => o.onProgress?.(steps, steps));
 }
 
 function range(from: number, to: number): number[] {
@@ -138,24 +166,6 @@ function sampleInertia(x: Float64Array, m: number, dim: number, centres: Float64
     total += s;
   }
   return total;
-}
-
-function nearestCentre(x: ArrayLike<number>, off: number, dim: number, centres: Float64Array, k: number): number {
-  let best = 0;
-  let bestD = Infinity;
-  for (let c = 0; c < k; c++) {
-    const co = c * dim;
-    let s = 0;
-    for (let j = 0; j < dim; j++) {
-      const q = (x[off + j] as number) - (centres[co + j] as number);
-      s += q * q;
-    }
-    if (s < bestD) {
-      bestD = s;
-      best = c;
-    }
-  }
-  return best;
 }
 
 /** Nearest centre of every row. */
