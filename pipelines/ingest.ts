@@ -39,15 +39,15 @@ export interface Listing {
   gone: string[];
 }
 
-/** Objects of a source, split into image candidates and ignored files. */
+/** Objects of a source, split into image candidates and ignored files (and links the listing left out: outside-root). */
 export async function listImages(source: Storage): Promise<{ images: ObjectInfo[]; ignored: Failure[] }> {
   const images: ObjectInfo[] = [];
   const ignored: Failure[] = [];
-  for await (const obj of source.list()) {
+  for await (const obj of source.list('', { onSkipped: (e) => ignored.push(e) })) {
     if (isImagePath(obj.key)) images.push(obj);
     else ignored.push(notAnImage(obj.key));
   }
-  return { images, ignored };
+  return { images, ignored: sortByKey(ignored) };
 }
 
 function notAnImage(key: string): Failure {
@@ -119,7 +119,17 @@ export async function scanSource(
 ): Promise<ScanCounts> {
   const present = o.indexed ? new Set<string>() : undefined;
   const counts: ScanCounts = { listed: 0, toEmbed: 0, ignored: 0, gone: [] };
-  for await (const obj of source.list()) {
+  // Entries the listing leaves out (a symlink escaping the folder: outside-root) are
+  // ignored files too, passed on as they come.
+  const skipped: Failure[] = [];
+  const flushSkipped = async (): Promise<void> => {
+    for (const failure of skipped.splice(0)) {
+      counts.ignored++;
+      await sink.ignored(failure);
+    }
+  };
+  for await (const obj of source.list('', { onSkipped: (e) => skipped.push(e) })) {
+    await flushSkipped();
     if (!isImagePath(obj.key)) {
       counts.ignored++;
       await sink.ignored(notAnImage(obj.key));
@@ -132,6 +142,7 @@ export async function scanSource(
     if (toEmbed) counts.toEmbed++;
     await sink.image(ref, toEmbed);
   }
+  await flushSkipped();
   if (o.indexed && present) counts.gone = [...o.indexed.keys()].filter((key) => !present.has(key));
   return counts;
 }

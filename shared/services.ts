@@ -19,7 +19,7 @@ import { BullScheduler } from './queue/scheduler.js';
 import { RunStore } from './runs/index.js';
 import { openSource, s3ConfigFrom, type OpenOptions } from './storage/open.js';
 import { formatS3Uri, isS3Uri, parseS3Uri } from './storage/s3/index.js';
-import type { ObjectInfo, Storage } from './storage/types.js';
+import type { ListOptions, ObjectInfo, Storage } from './storage/types.js';
 import { QDRANT_RETRY, QDRANT_RETRY_INTERACTIVE, QdrantStore } from './vectors/qdrant/index.js';
 
 /**
@@ -115,8 +115,8 @@ export async function connectServices(config: Config, logger: Logger, o: Connect
 function lazyStorage(uri: string, open: () => Promise<Storage>): Storage {
   return {
     uri,
-    async *list(prefix?: string): AsyncIterable<ObjectInfo> {
-      yield* (await open()).list(prefix);
+    async *list(prefix?: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
+      yield* (await open()).list(prefix, options);
     },
     async get(key: string) {
       return (await open()).get(key);

@@ -15,8 +15,11 @@ const BAD_IMAGE: Record<ImageFailureReason, true> = {
   unreadable: true,
 };
 
-/** Reasons that are the item's own fault (ImageFailureReason, and a file that is not an image). */
-export const BAD_INPUT_REASONS: ReadonlySet<string> = new Set([...Object.keys(BAD_IMAGE), 'not-an-image']);
+/**
+ * Reasons that are the item's own fault (ImageFailureReason, a file that is not an image,
+ * and a symbolic link whose target is outside the source folder: never read).
+ */
+export const BAD_INPUT_REASONS: ReadonlySet<string> = new Set([...Object.keys(BAD_IMAGE), 'not-an-image', 'outside-root']);
 
 /** A job gave up after its attempts over transient faults (a store or service unreachable). */
 export const TRANSIENT_REASON = 'transient';

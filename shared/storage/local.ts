@@ -1,11 +1,13 @@
 // Storage on a local folder. Listing is recursive and sorted by key; keys cannot
 // escape the root, neither through `..` nor through symbolic links pointing outside.
+// A listing leaves out a symbolic link whose target is outside the root (or that
+// cannot be followed) and tells `onSkipped`, so the ingest lists it in failures.json.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.js';
-import type { ObjectInfo, Storage } from './types.js';
+import type { ListOptions, ObjectInfo, SkippedEntry, Storage } from './types.js';
 
 export class LocalStorage implements Storage {
   readonly root: string;
@@ -16,13 +18,13 @@ export class LocalStorage implements Storage {
     this.uri = pathToFileURL(this.root).href;
   }
 
-  async *list(prefix = ''): AsyncIterable<ObjectInfo> {
+  async *list(prefix = '', options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     const realRoot = await realpath(this.root);
     const start = prefix ? this.resolveKey(prefix.replace(/\/+$/, '')) : this.root;
-    yield* this.walk(start, realRoot);
+    yield* this.walk(start, realRoot, options.onSkipped);
   }
 
-  private async *walk(dir: string, realRoot: string): AsyncIterable<ObjectInfo> {
+  private async *walk(dir: string, realRoot: string, onSkipped: ((entry: SkippedEntry) => void) | undefined): AsyncIterable<ObjectInfo> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -36,13 +38,20 @@ export class LocalStorage implements Storage {
       let real: string;
       try {
         real = await realpath(full);
-      } catch {
-        continue; // dangling symlink
+      } catch (error) {
+        // A dangling symlink (or one in a loop): nothing to read.
+        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        onSkipped?.({ key: this.keyOf(full), reason: 'unreadable', message: missing ? 'symbolic link to a missing file' : 'symbolic link that cannot be followed' });
+        continue;
       }
-      if (!isInside(realRoot, real)) continue; // symlink escaping the root
+      if (!isInside(realRoot, real)) {
+        // Never read: a source folder gives access to its own files only.
+        onSkipped?.({ key: this.keyOf(full), reason: 'outside-root', message: `symbolic link to ${real}, outside the folder ${realRoot}` });
+        continue;
+      }
       const info = await stat(real);
       if (info.isDirectory()) {
-        yield* this.walk(full, realRoot);
+        yield* this.walk(full, realRoot, onSkipped);
       } else if (info.isFile()) {
         yield { key: this.keyOf(full), size: info.size, etag: localEtag(info.size, info.mtimeMs) };
       }

@@ -9,11 +9,27 @@ export interface ObjectInfo {
   etag: string;
 }
 
+/**
+ * An entry a listing leaves out, and why: a symbolic link whose target is outside the
+ * storage's root (`outside-root`), or one that cannot be followed (`unreadable`). The
+ * ingest records each on failures.json / the run's failure list.
+ */
+export interface SkippedEntry {
+  key: string;
+  reason: 'outside-root' | 'unreadable';
+  message: string;
+}
+
+export interface ListOptions {
+  /** Told of each entry the listing leaves out (only local folders leave any out). */
+  onSkipped?: (entry: SkippedEntry) => void;
+}
+
 export interface Storage {
   /** Where this storage points, as a URI (file:///abs/path or s3://bucket/prefix). */
   readonly uri: string;
   /** Every object under `prefix` (default: all), in stable sorted key order. */
-  list(prefix?: string): AsyncIterable<ObjectInfo>;
+  list(prefix?: string, options?: ListOptions): AsyncIterable<ObjectInfo>;
   get(key: string): Promise<Buffer>;
   put(key: string, data: Uint8Array | string): Promise<void>;
   exists(key: string): Promise<boolean>;

@@ -60,3 +60,34 @@ test('openSource refuses missing folders, files and foreign schemes clearly', as
   const s = await openSource(`file://${root}`);
   assert.equal(s.uri, `file://${root}`);
 });
+
+test('a listing tells onSkipped of each symlink escaping the root (outside-root) and each dangling one; the ingest lists them as failures', async (t) => {
+  const base = await mkdtemp(path.join(tmpdir(), 'imgsim-storage-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const root = path.join(base, 'root');
+  await mkdir(path.join(root, 'sub'), { recursive: true });
+  await mkdir(path.join(base, 'outside'));
+  await writeFile(path.join(base, 'outside', 'secret.jpg'), 'x');
+  await writeFile(path.join(root, 'a.jpg'), 'a');
+  await symlink(path.join(base, 'outside'), path.join(root, 'escape'));
+  await symlink(path.join(base, 'outside', 'secret.jpg'), path.join(root, 'sub', 'link.jpg'));
+  await symlink(path.join(base, 'gone.jpg'), path.join(root, 'dangling.jpg'));
+  const skipped: Array<{ key: string; reason: string }> = [];
+  const keys: string[] = [];
+  for await (const o of new LocalStorage(root).list('', { onSkipped: (e) => skipped.push({ key: e.key, reason: e.reason }) })) keys.push(o.key);
+  assert.deepEqual(keys, ['a.jpg']);
+  assert.deepEqual(skipped, [
+    { key: 'dangling.jpg', reason: 'unreadable' },
+    { key: 'escape', reason: 'outside-root' },
+    { key: 'sub/link.jpg', reason: 'outside-root' },
+  ]);
+  const { listSource } = await import('../../../pipelines/ingest.js');
+  const listing = await listSource(new LocalStorage(root));
+  assert.deepEqual(listing.images.map((i) => i.key), ['a.jpg']);
+  assert.deepEqual(
+    listing.ignored.map((f) => `${f.key} ${f.reason}`),
+    ['dangling.jpg unreadable', 'escape outside-root', 'sub/link.jpg outside-root'],
+  );
+  const { isBadInput } = await import('../../../shared/runs/failure-kinds.js');
+  assert.equal(isBadInput('outside-root'), true, 'a run whose only failures are escaping links still goes live');
+});
