@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CLUSTERS_FILE, clustersFileSchema } from '../shared/analysis/clusters-file.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { fileProblem, ImageError, UserError } from '../shared/errors.js';
-import { renderContactSheet } from '../shared/images/contact-sheet.js';
+import { MAX_SHEET_RESULTS, renderContactSheet } from '../shared/images/contact-sheet.js';
 import { decodeImage } from '../shared/images/decode.js';
 import { loadEncoder, type LoadedModel } from '../shared/model/store.js';
 import { LocalStorage } from '../shared/storage/local.js';
@@ -31,33 +31,46 @@ export class QueryImageError extends UserError {
   }
 }
 
-/** The embedding of one query image under a model. */
-export async function embedQuery(model: LoadedModel, image: Buffer, name: string, maxPixels: number): Promise<Float32Array> {
+/** What is said of a query image that decodes only by ignoring decoder warnings (it is still searched). */
+export function corruptQueryMessage(name: string, warning: string): string {
+  return `query image ${name} decoded with corruption warnings (${warning}): parts of it may be grey or garbled, and its neighbours with it`;
+}
+
+/**
+ * The embedding of one query image under a model. A query that decodes with corruption
+ * warnings (libvips failOn 'warning', shared/images/decode.ts) is embedded all the same
+ * and its warning passed to `onCorruption`.
+ */
+export async function embedQuery(model: LoadedModel, image: Buffer, name: string, maxPixels: number, onCorruption?: (warning: string) => void): Promise<Float32Array> {
   const { meta, encoder } = model;
   let decoded;
   try {
-    decoded = await decodeImage(image, { size: meta.inputSize, fit: meta.fit, maxPixels });
+    decoded = await decodeImage(image, { size: meta.inputSize, fit: meta.fit, maxPixels, detectCorruption: true });
   } catch (error) {
     if (!(error instanceof ImageError)) throw error;
     throw new QueryImageError(error.reason, `${error.reason}: ${error.message}`, name);
   }
+  if (decoded.corruption !== undefined) onCorruption?.(decoded.corruption);
   return encodeBatch(encoder, decoded.data, 1, meta.inputSize);
 }
 
 /**
  * The embeddings of several query images under one model: decoded `concurrency` at a
  * time, encoded `batchSize` per forward pass (one pass costs little more than one image's).
- * A query that does not decode is its QueryImageError, in its place.
+ * A query that does not decode is its QueryImageError, in its place; one that decodes
+ * with corruption warnings is embedded, and its name and warning passed to `onCorruption`.
  */
 export async function embedQueries(
   model: LoadedModel,
   queries: ReadonlyArray<{ image: Buffer; name: string }>,
-  o: { maxPixels: number; concurrency: number; batchSize: number },
+  o: { maxPixels: number; concurrency: number; batchSize: number; onCorruption?: (name: string, warning: string) => void },
 ): Promise<Array<Float32Array | QueryImageError>> {
   const { meta, encoder } = model;
   const decoded = await mapConcurrent(queries, o.concurrency, async (q) => {
     try {
-      return (await decodeImage(q.image, { size: meta.inputSize, fit: meta.fit, maxPixels: o.maxPixels })).data;
+      const d = await decodeImage(q.image, { size: meta.inputSize, fit: meta.fit, maxPixels: o.maxPixels, detectCorruption: true });
+      if (d.corruption !== undefined) o.onCorruption?.(q.name, d.corruption);
+      return d.data;
     } catch (error) {
       if (!(error instanceof ImageError)) throw error;
       return new QueryImageError(error.reason, `${error.reason}: ${error.message}`, q.name);
@@ -87,10 +100,12 @@ export interface SearchInput {
   excludeKeys?: ReadonlySet<string>;
   filter?: SearchFilter;
   maxPixels: number;
+  /** Told the decoder's warning when the query decodes with corruption warnings (it is searched all the same). */
+  onCorruption?: (warning: string) => void;
 }
 
 export async function searchIndex(input: SearchInput): Promise<Neighbor[]> {
-  const vector = await embedQuery(input.model, input.query, input.queryName, input.maxPixels);
+  const vector = await embedQuery(input.model, input.query, input.queryName, input.maxPixels, input.onCorruption);
   return input.index.search(vector, {
     k: input.k,
     ...(input.excludeKeys ? { excludeKeys: input.excludeKeys } : {}),
@@ -148,6 +163,22 @@ export function indexSource(opened: OpenedIndex): Storage | undefined {
   return opened.sourceRoot ? new LocalStorage(opened.sourceRoot) : undefined;
 }
 
+/** How many of `found` neighbours a contact sheet shows. */
+export function sheetNeighbours(found: number): number {
+  return Math.min(found, MAX_SHEET_RESULTS);
+}
+
+/**
+ * The k a search uses: at most the number of images it can return (the indexed images,
+ * less the query itself with --exclude-self), and a warning naming both when that is
+ * fewer than asked (no warning when k is within it).
+ */
+export function capK(k: number, indexed: number, flag = '-k'): { k: number; warning?: string } {
+  if (k <= indexed) return { k };
+  const used = Math.max(1, indexed);
+  return { k: used, warning: `${flag} ${k} is more than the ${indexed} indexed images: searching for ${used}` };
+}
+
 export async function readQuery(queryPath: string): Promise<Buffer> {
   try {
     return await readFile(queryPath);
@@ -164,10 +195,13 @@ export function keyWithinSource(opened: OpenedIndex, queryPath: string): string 
   return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel.split(path.sep).join('/');
 }
 
-/** PNG: the query first, then each neighbour (read from `source` when given) labelled with its key and score. */
+/**
+ * PNG: the query first, then each neighbour (read from `source` when given) labelled with
+ * its key and score — the first MAX_SHEET_RESULTS of them (sheetNeighbours); only those are read.
+ */
 export async function renderSearchSheet(query: { image: Buffer; name: string }, neighbors: readonly Neighbor[], source: Storage | undefined): Promise<Buffer> {
   const tiles = await Promise.all(
-    neighbors.map(async (n) => ({
+    neighbors.slice(0, MAX_SHEET_RESULTS).map(async (n) => ({
       image: source ? await source.get(n.key).catch(() => Buffer.alloc(0)) : Buffer.alloc(0),
       label: `${n.key}  ${n.score.toFixed(3)}`,
     })),

@@ -34,7 +34,7 @@ export function searchCommand(): Command {
   const cmd = baseCommand('search')
     .option('-i, --index <dir>', 'index folder (written by run or embed)')
     .option('-d, --dataset <name>', 'dataset built by the queue-driven pipeline')
-    .option('-k, --k <n>', 'number of neighbours', '10')
+    .option('-k, --k <n>', 'number of neighbours (at most the indexed images: a larger k is capped, with a warning; a contact sheet shows the first 35)', '10')
     .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images')
     .option('--sheet <file>', `contact sheet PNG path, for one query image (default <index>/${OUTPUT.searches}<name>.png, or ./search-<name>.png with --dataset; <name> below)`)
     .option('--no-sheet', 'write no contact sheets')
@@ -47,7 +47,8 @@ export function searchCommand(): Command {
         `Contact sheets never replace another image's: <name> is the query's path in the index's source folder when it`,
         `lies there (${OUTPUT.searches}blue-circle/0000.png), else its name and a hash of its absolute path`,
         `(${OUTPUT.searches}cat-1a2b3c4d.png; a folder's images: ${OUTPUT.searches}<folder>-<hash>/<path in it>.png).`,
-        'A query image that does not decode is reported and the others are searched (exit 1 at the end).',
+        'A query image that does not decode is reported and the others are searched (exit 1 at the end); one that',
+        'decodes only with corruption warnings (a garbled JPEG: grey blocks) is searched, with a warning naming it.',
         '',
         'Examples:',
         '  imgsim search ./photos/cat.jpg --index ./out -k 10 --json',
@@ -129,8 +130,16 @@ async function searchAll(
   queries: readonly QueryFile[],
   o: { k: number; sheetFor: (q: QueryFile, s: Searched) => string | undefined; started: number },
 ): Promise<QueryResult[]> {
-  const [{ embedQueries, QueryImageError, renderSearchSheet }, { mapConcurrent }] = await Promise.all([import('../../pipelines/search.js'), import('../../shared/concurrency.js')]);
-  const { k, sheetFor } = o;
+  const [{ capK, corruptQueryMessage, embedQueries, QueryImageError, renderSearchSheet, sheetNeighbours }, { mapConcurrent }] = await Promise.all([
+    import('../../pipelines/search.js'),
+    import('../../shared/concurrency.js'),
+  ]);
+  const { sheetFor } = o;
+  // -k above the collection is capped at it (a million neighbours of 720 images are 720).
+  const capped = capK(o.k, await s.index.count());
+  if (capped.warning !== undefined) ctx.logger.warn({ requested: o.k, used: capped.k }, capped.warning);
+  const k = capped.k;
+  let sheetShows: { shown: number; found: number } | undefined;
   const opened = performance.now();
   const c = ctx.config;
   const results: QueryResult[] = [];
@@ -146,7 +155,12 @@ async function searchAll(
     const vectors = await embedQueries(
       s.model,
       readable.map(({ q, image }) => ({ image, name: q.shown })),
-      { maxPixels: c.maxPixels, concurrency: c.decodeConcurrency, batchSize: c.embedBatchSize },
+      {
+        maxPixels: c.maxPixels,
+        concurrency: c.decodeConcurrency,
+        batchSize: c.embedBatchSize,
+        onCorruption: (name, warning) => ctx.logger.warn({ query: name, warning }, corruptQueryMessage(name, warning)),
+      },
     );
     const found = new Map<QueryFile, QueryResult>();
     for (const [i, { q }] of readable.entries()) {
@@ -166,11 +180,19 @@ async function searchAll(
       await mkdir(path.dirname(sheet), { recursive: true });
       await writeFile(sheet, await renderSearchSheet({ image, name: q.shown }, r.neighbors, s.source));
       r.sheet = sheet;
+      const shown = sheetNeighbours(r.neighbors.length);
+      if (shown < r.neighbors.length && (sheetShows === undefined || r.neighbors.length > sheetShows.found)) sheetShows = { shown, found: r.neighbors.length };
     });
     for (const [i, q] of batch.entries()) {
       const failed = read[i];
       results.push(failed instanceof UserError ? { query: q.shown, error: failed.message } : (found.get(q) as QueryResult));
     }
+  }
+  if (sheetShows) {
+    ctx.logger.info(
+      { shown: sheetShows.shown, neighbours: sheetShows.found },
+      `contact sheets show the first ${sheetShows.shown} of ${sheetShows.found} neighbours (the list${ctx.json ? ' in the JSON' : ''} has all ${sheetShows.found})`,
+    );
   }
   // What a call costs: opening (start-up, index, model) once, then each query (npm run bench:cli reads this line).
   const searchMs = performance.now() - opened;

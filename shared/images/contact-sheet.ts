@@ -5,6 +5,11 @@
 // behind a leading "…"). An image that cannot be decoded becomes a grey tile
 // reading "unreadable" instead of failing the sheet.
 //
+// A sheet stays a sensible size whatever it is given: at most MAX_SHEET_RESULTS results
+// (6 × 6 tiles with the query, ~1,080 × 1,290 px at the default tile) and at most
+// MAX_SHEET_COLUMNS columns; the rest are left off (the caller says so: `imgsim search
+// -k 1000` once wrote a 1078 × 25904 px, 35 MB sheet).
+//
 // Drawing: one SVG (background, borders, labels; all text XML-escaped) rendered by
 // sharp as the base, with the decoded tiles composited on top.
 
@@ -23,7 +28,7 @@ export interface ContactSheetItem {
 export interface ContactSheetOptions {
   /** Side of each image tile in pixels (default 160). */
   tile?: number;
-  /** Tiles per row (default: min(6, number of tiles)). */
+  /** Tiles per row (default: min(6, number of tiles); at most MAX_SHEET_COLUMNS). */
   columns?: number;
   /** Pixel limit passed to decodeImage for each input (default 100 million). */
   maxPixels?: number;
@@ -47,12 +52,16 @@ const LABEL_LINES = 2;
 const LABEL_HEIGHT = LABEL_LINES * LINE + 6;
 const DEFAULT_TILE = 160;
 const DEFAULT_MAX_PIXELS = 100_000_000;
+/** Results drawn on one sheet (after the query): 6 rows of 6 tiles with the query. */
+export const MAX_SHEET_RESULTS = 35;
+/** Widest a sheet gets, in tiles. */
+export const MAX_SHEET_COLUMNS = 12;
 
 /** Geometry of a sheet with `count` tiles (query included). */
 export function contactSheetLayout(count: number, opts: ContactSheetOptions = {}): ContactSheetLayout {
   const tile = opts.tile ?? DEFAULT_TILE;
   if (!Number.isInteger(tile) || tile < 16) throw new RangeError(`tile must be an integer ≥ 16, got ${tile}`);
-  const columns = Math.max(1, opts.columns ?? Math.min(6, Math.max(1, count)));
+  const columns = Math.min(MAX_SHEET_COLUMNS, Math.max(1, opts.columns ?? Math.min(6, Math.max(1, count))));
   if (!Number.isInteger(columns)) throw new RangeError(`columns must be an integer, got ${columns}`);
   const rows = Math.max(1, Math.ceil(count / columns));
   const cellW = tile + 2 * BORDER;
@@ -118,13 +127,13 @@ function sheetSvg(layout: ContactSheetLayout, items: readonly ContactSheetItem[]
   return parts.join('\n');
 }
 
-/** The contact sheet as PNG bytes. */
+/** The contact sheet as PNG bytes: the query and the first MAX_SHEET_RESULTS results. */
 export async function renderContactSheet(
   query: ContactSheetItem,
   results: readonly ContactSheetItem[],
   opts: ContactSheetOptions = {},
 ): Promise<Buffer> {
-  const items = [query, ...results];
+  const items = [query, ...results.slice(0, MAX_SHEET_RESULTS)];
   const layout = contactSheetLayout(items.length, opts);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const tiles = await Promise.all(

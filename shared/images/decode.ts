@@ -14,6 +14,11 @@
 //      warnings (e.g. libjpeg's "extraneous bytes before marker", common in
 //      camera files) do not reject an otherwise good image — sharp's default,
 //      'warning', would
+//      With opts.detectCorruption (query images: imgsim search, the HTTP API) the
+//      pixels are decoded with failOn 'warning' first; an image that only decodes
+//      under 'error' is returned with `corruption` (the decoder's warning): a garbled
+//      JPEG decodes to grey blocks, and the caller says so instead of searching in
+//      silence. A good image costs one decode, a warned one two.
 //   4. animated GIF/WebP and multi-page TIFF: the first frame/page only
 //   5. EXIF auto-orientation (.rotate()), so "up" is up
 //   6. alpha flattened onto white; CMYK, greyscale, 16-bit and ICC-tagged images
@@ -48,6 +53,8 @@ export interface DecodeOptions {
   fit: ResizeFit;
   /** Largest width × height accepted (header values, after orientation). */
   maxPixels: number;
+  /** Report recoverable decoder warnings (libvips failOn 'warning') as `corruption` instead of ignoring them. */
+  detectCorruption?: boolean;
 }
 
 export interface DecodedImage {
@@ -59,6 +66,8 @@ export interface DecodedImage {
   height: number;
   /** Decoder name: jpeg, png, webp, gif, tiff, avif or heif. */
   format: string;
+  /** With detectCorruption: the decoder's warning when the image decoded only by ignoring it ("Corrupt JPEG data: …"). */
+  corruption?: string;
 }
 
 export interface DecodedRgb8 extends Omit<DecodedImage, 'data'> {
@@ -153,9 +162,8 @@ export async function decodeImageToRgb8(input: Buffer | string, opts: DecodeOpti
 
   const resize: ResizeOptions =
     opts.fit === 'crop' ? { fit: 'cover', position: 'centre' } : { fit: 'contain', position: 'centre', background: BLACK };
-  let raw: { data: Buffer; info: OutputInfo };
-  try {
-    raw = await sharp(bytes, sharpOptions)
+  const pixels = (options: SharpOptions): Promise<{ data: Buffer; info: OutputInfo }> =>
+    sharp(bytes, options)
       .rotate()
       .flatten({ background: WHITE })
       .toColourspace('srgb')
@@ -163,8 +171,21 @@ export async function decodeImageToRgb8(input: Buffer | string, opts: DecodeOpti
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-  } catch (error) {
-    throw toImageError(error, bytes, source);
+  let raw: { data: Buffer; info: OutputInfo } | undefined;
+  let corruption: string | undefined;
+  if (opts.detectCorruption === true) {
+    try {
+      raw = await pixels({ ...sharpOptions, failOn: 'warning' });
+    } catch (error) {
+      corruption = corruptionWarning(errorMessage(error)); // decoded again below, ignoring warnings: does it decode at all?
+    }
+  }
+  if (raw === undefined) {
+    try {
+      raw = await pixels(sharpOptions);
+    } catch (error) {
+      throw toImageError(error, bytes, source);
+    }
   }
   const { data, info } = raw;
   if (info.channels !== 3 || info.width !== opts.size || info.height !== opts.size || data.length !== opts.size * opts.size * 3) {
@@ -173,13 +194,26 @@ export async function decodeImageToRgb8(input: Buffer | string, opts: DecodeOpti
       imageErrorMessage(source, `decoder produced ${info.width}×${info.height}×${info.channels}, expected ${opts.size}×${opts.size}×3`),
     );
   }
-  return { data, width, height, format: formatName(meta) };
+  return { data, width, height, format: formatName(meta), ...(corruption !== undefined ? { corruption } : {}) };
+}
+
+/**
+ * The decoder's warning in one line, without the loader's name ("Corrupt JPEG data:
+ * premature end of data segment"): libvips adds "Warning treated as error due to failOn
+ * setting" before or after it, which says nothing about the image.
+ */
+export function corruptionWarning(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !/treated as error|failOn/i.test(l));
+  return (lines[0] ?? 'the decoder reported damaged data').replace(/^Vips[A-Za-z]+: /, '');
 }
 
 /** Decodes one image to the model's input: size × size × 3 floats in [0, 1] (see the policy above). */
 export async function decodeImage(input: Buffer | string, opts: DecodeOptions): Promise<DecodedImage> {
-  const { data, width, height, format } = await decodeImageToRgb8(input, opts);
+  const { data, width, height, format, corruption } = await decodeImageToRgb8(input, opts);
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = UNIT[data[i] as number] as number;
-  return { data: out, width, height, format };
+  return { data: out, width, height, format, ...(corruption !== undefined ? { corruption } : {}) };
 }

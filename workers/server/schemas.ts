@@ -120,6 +120,7 @@ export const searchResponse = z.object({
       cluster: z.number().int().optional(),
     }),
   ),
+  warning: z.string().optional().describe('the uploaded image decoded only with corruption warnings (a garbled JPEG): it was searched, but its neighbours may be off'),
 });
 
 // ---- runs -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { contactSheetLayout, labelLines, renderContactSheet, writeContactSheet } from '../../../shared/images/contact-sheet.js';
+import { contactSheetLayout, labelLines, MAX_SHEET_COLUMNS, MAX_SHEET_RESULTS, renderContactSheet, writeContactSheet } from '../../../shared/images/contact-sheet.js';
 import { FIXTURES, writeBadInputFixtures } from '../../support/image-fixtures.js';
 
 let dir = '';
@@ -74,4 +74,15 @@ void test('labels: two rows at most, long keys break after a "/" and keep their 
   assert.deepEqual(labelLines('a.jpg\n0.91\nextra', 18), ['a.jpg', '0.91']);
   assert.deepEqual(labelLines('a/very/long/folder/name/file.jpg\n0.5', 12), ['…me/file.jpg', '0.5']);
   assert.deepEqual(labelLines('abcdefghijklmnopqrstuvwxyz', 10), ['…hijklmnop', 'qrstuvwxyz']);
+});
+
+void test('a sheet stays a sensible size: at most 35 results (6 × 6 tiles with the query) and 12 columns, whatever it is given', async () => {
+  assert.equal(MAX_SHEET_RESULTS, 35);
+  assert.equal(contactSheetLayout(500, { tile: 32, columns: 400 }).columns, MAX_SHEET_COLUMNS);
+  const results = Array.from({ length: 1000 }, (_, i) => ({ image: Buffer.from('nope'), label: String(i) }));
+  const png = await renderContactSheet({ image: Buffer.from('nope'), label: 'q' }, results, { tile: 32 });
+  const meta = await sharp(png).metadata();
+  const six = contactSheetLayout(MAX_SHEET_RESULTS + 1, { tile: 32 });
+  assert.deepEqual([six.columns, six.rows], [6, 6]);
+  assert.deepEqual([meta.width, meta.height], [six.width, six.height], '1,000 results: the 6 × 6 sheet of the first 35');
 });

@@ -134,8 +134,33 @@ void describe('decodeImage: good inputs', () => {
     await assert.rejects(sharp(at(FIXTURES.jpegWarning)).raw().toBuffer(), /extraneous bytes/);
     const img = await decodeImage(at(FIXTURES.jpegWarning), OPTS);
     assertColour(pixel(img.data, SIZE, 8, 8), RED, 0.03, 'warning JPEG');
+    assert.equal(img.corruption, undefined, 'warnings are not looked for unless asked');
+  });
+
+  void test('detectCorruption (query images): a garbled JPEG decodes, with the decoder warning as `corruption`; a good image has none', async () => {
+    const garbled = await garbledJpeg();
+    await assert.rejects(sharp(garbled, { failOn: 'warning' }).raw().toBuffer(), /Corrupt JPEG data/, 'the fixture only warns');
+    const quiet = await decodeImage(garbled, OPTS);
+    assert.equal(quiet.corruption, undefined, 'without detectCorruption it decodes in silence (the pipeline keeps that)');
+    const told = await decodeImage(garbled, { ...OPTS, detectCorruption: true });
+    assert.match(told.corruption ?? '', /^Corrupt JPEG data/);
+    assert.deepEqual(Array.from(told.data), Array.from(quiet.data), 'the same pixels either way');
+    const good = await decodeImage(at(FIXTURES.jpeg), { ...OPTS, detectCorruption: true });
+    assert.equal(good.corruption, undefined);
+    const harmless = await decodeImage(at(FIXTURES.jpegWarning), { ...OPTS, detectCorruption: true });
+    assert.match(harmless.corruption ?? '', /extraneous bytes/, 'any libjpeg warning is reported: the caller only warns');
+    await rejectsWith(decodeImage(at(Object.keys(fixtures.bad).find((n) => fixtures.bad[n] === 'truncated') ?? ''), { ...OPTS, detectCorruption: true }), 'truncated');
   });
 });
+
+/** A textured JPEG whose entropy-coded data is overwritten from 30 % to 60 % of the file: libjpeg only warns ("Corrupt JPEG data: …"). */
+async function garbledJpeg(): Promise<Buffer> {
+  const side = 128;
+  const raw = Buffer.from(Array.from({ length: side * side * 3 }, (_, i) => (i * 7919) % 251));
+  const jpeg = await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg().toBuffer();
+  for (let i = Math.floor(jpeg.length * 0.3); i < Math.floor(jpeg.length * 0.6); i++) jpeg[i] = ((jpeg[i] as number) * 31 + 17) & 0xff;
+  return jpeg;
+}
 
 void describe('decodeImage: bad inputs', () => {
   void test('every bad fixture fails with its ImageError reason', async () => {

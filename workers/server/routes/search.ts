@@ -9,7 +9,7 @@ import type { LoadedModel } from '../../../shared/model/store.js';
 import { datasetIndex } from '../../../shared/runs/open-dataset.js';
 import type { SearchHit } from '../../../shared/vectors/qdrant/index.js';
 import type { Neighbor } from '../../../shared/vectors/types.js';
-import { QueryImageError, searchIndex } from '../../../pipelines/search.js';
+import { corruptQueryMessage, QueryImageError, searchIndex } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
 import { badRequest, HttpError, notFound, parseRequest, unavailable, unreachableService } from '../errors.js';
 import { searchFormFields, searchJsonBody } from '../schemas.js';
@@ -35,12 +35,17 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext): void {
     };
     const filter = { dataset: record.name, ...within };
     let hits: Neighbor[];
+    let warning: string | undefined;
     switch (query.kind) {
       case 'image': {
         const model = await loadModel(ctx, record.modelId);
         // The registry's (model, collection) pair, not the alias: during a swap to a new
         // model the alias may already point at vectors the registry's model did not make.
-        hits = await searchUpload({ index: datasetIndex(deps.qdrant, record, model), model, query: query.bytes, queryName: query.filename, k: query.k, filter: within, maxPixels: deps.config.maxPixels });
+        const onCorruption = (w: string): void => {
+          warning = `form.image: ${corruptQueryMessage(`"${query.filename}"`, w)}`;
+          request.log.warn({ dataset: record.name, query: query.filename, warning: w }, 'query image decoded with corruption warnings');
+        };
+        hits = await searchUpload({ index: datasetIndex(deps.qdrant, record, model), model, query: query.bytes, queryName: query.filename, k: query.k, filter: within, maxPixels: deps.config.maxPixels, onCorruption });
         break;
       }
       case 'key':
@@ -59,6 +64,7 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext): void {
       dataset: record.name,
       modelId: record.modelId,
       neighbors: hits.map((h) => ({ key: h.key, score: h.score, ...(h.cluster !== undefined ? { cluster: h.cluster } : {}) })),
+      ...(warning !== undefined ? { warning } : {}),
     };
   });
 }
