@@ -73,6 +73,70 @@ export function positiveInt(flag: string, value: unknown, min = 1): number {
   return n;
 }
 
+/**
+ * When a setting means something: the noise settings for --task denoise (each kind's own
+ * setting only with that kind in --noise), --scale for superres, --weight-decay for adamw.
+ * `applies` says whether it does under the resolved config; `why` what it applies to.
+ */
+const APPLIES: Partial<Record<SettingName, { applies: (c: Config) => boolean; why: (c: Config) => string }>> = {
+  noise: denoiseOnly(),
+  noiseSigma: noiseKind('gaussian'),
+  saltPepperAmount: noiseKind('salt-pepper'),
+  crosshairWidth: noiseKind('crosshair'),
+  eraseFraction: noiseKind('erase'),
+  eraseFill: noiseKind('erase'),
+  superresScale: { applies: (c) => c.task === 'superres', why: (c) => `--task superres only (the task is ${c.task})` },
+  weightDecay: { applies: (c) => c.optimizer === 'adamw', why: (c) => `--optimizer adamw only (the optimizer is ${c.optimizer}, which has no decoupled weight decay)` },
+};
+
+function denoiseOnly(): { applies: (c: Config) => boolean; why: (c: Config) => string } {
+  return { applies: (c) => c.task === 'denoise', why: (c) => `--task denoise only (the task is ${c.task})` };
+}
+
+function noiseKind(kind: Config['noise'][number]): { applies: (c: Config) => boolean; why: (c: Config) => string } {
+  return {
+    applies: (c) => c.task === 'denoise' && c.noise.includes(kind),
+    why: (c) => (c.task !== 'denoise' ? `--task denoise only (the task is ${c.task})` : `${kind} noise only (--noise is ${c.noise.join(',')}; add ${kind} to it)`),
+  };
+}
+
+/**
+ * The settings among `names` that were given but do nothing under `config`, and what they
+ * apply to: from a flag (`flag`) or only from the environment (`env`). Pure.
+ */
+export function inapplicableSettings(
+  config: Config,
+  names: readonly SettingName[],
+  given: (name: SettingName) => 'flag' | 'env' | undefined,
+): Array<{ name: SettingName; from: 'flag' | 'env'; why: string }> {
+  return names.flatMap((name) => {
+    const rule = APPLIES[name];
+    const from = given(name);
+    return rule && from && !rule.applies(config) ? [{ name, from, why: rule.why(config) }] : [];
+  });
+}
+
+/**
+ * Flags that would be ignored under the chosen task or optimizer are refused (one line,
+ * exit 2): `--noise-sigma 0.3 --task superres` trains for minutes without the noise asked
+ * for. The same settings from the environment only warn (one line): an exported
+ * IMGSIM_NOISE serves the denoise runs of a shell and need not be unset for the others.
+ * `opts` are the flags as the user gave them (before a command's own defaults).
+ */
+export function checkApplicable(ctx: CommandContext, opts: Record<string, unknown>, names: readonly SettingName[]): void {
+  const found = inapplicableSettings(ctx.config, names, (name) => {
+    const s = settings[name];
+    if (s.flag && opts[attributeOf(s.flag)] !== undefined) return 'flag';
+    return process.env[s.env] ? 'env' : undefined;
+  });
+  const flags = found.filter((f) => f.from === 'flag');
+  if (flags.length > 0) throw new UsageError(flags.map((f) => `${settings[f.name].flag ?? f.name} applies to ${f.why}`).join('; '));
+  const env = found.filter((f) => f.from === 'env');
+  if (env.length > 0) {
+    ctx.logger.warn({ ignored: env.map((f) => settings[f.name].env) }, `ignored: ${env.map((f) => `${settings[f.name].env} (applies to ${f.why})`).join('; ')}`);
+  }
+}
+
 export interface CommandContext {
   config: Config;
   logger: Logger;

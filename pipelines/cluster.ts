@@ -75,6 +75,8 @@ export async function clusterIndex(input: ClusterInput): Promise<ClusterResult |
   const n = keys.length;
   if (n < 3) return undefined;
   report({ phase: 'read', done: n, total: n });
+  const tooMany = clustersWarning(s.clusters, n);
+  if (tooMany !== undefined) input.logger?.warn({ clusters: s.clusters, points: n, sqrtN: Number(Math.sqrt(n).toFixed(1)) }, tooMany);
 
   const bar = createProgress({ label: 't-SNE', total: s.tsneIterations, logger: input.logger, bar: input.progressBar });
   let phase = '';
@@ -108,6 +110,20 @@ export async function clusterIndex(input: ClusterInput): Promise<ClusterResult |
   // ~0.5–1 s at 1M points, no memory per point; shared/images/scatter-plot.ts).
   await input.out.put(prefix + CLUSTER_PLOT_FILE, await renderScatterPlot(result.points, { title: `${input.title}: ${n} images, ${result.k} clusters` }));
   return result;
+}
+
+/**
+ * A warning when a fixed --clusters is above √N for N points (1,000 clusters of 720 images
+ * are one image each: nothing to browse); undefined for auto and for k ≤ √N.
+ */
+export function clustersWarning(clusters: number | 'auto', n: number): string | undefined {
+  if (clusters === 'auto' || clusters * clusters <= n) return undefined;
+  const made = Math.min(clusters, n);
+  return (
+    `--clusters ${clusters} is above √N = ${Math.sqrt(n).toFixed(1)} for ${n} images` +
+    (made < clusters ? ` (at most ${n} clusters can be made)` : '') +
+    `: about ${(n / made).toFixed(1)} images per cluster; --clusters auto picks a k with clusters a person can browse`
+  );
 }
 
 /** Pass 2 and the streamed map: every point projected in the child, chunk by chunk. */

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
 import { APPLY_FILES, checkOutputFolder } from '../../pipelines/output-folder.js';
-import { formatPsnr } from '../../shared/tasks/quality.js';
+import { formatQuality } from '../../shared/tasks/quality.js';
 import { taskLabel } from '../../shared/tasks/spec.js';
 import { baseCommand } from './catalog.js';
 import { addConfigFlags, contextFrom } from '../options.js';
@@ -76,7 +76,7 @@ export function applyCommand(): Command {
       `preview → ${out.resolveKey(r.preview)}`,
       ...(m
         ? [
-            `PSNR ${formatPsnr(m.output.psnr)} SSIM ${m.output.ssim.toFixed(3)}  vs baseline (${m.baseline.method}) PSNR ${formatPsnr(m.baseline.psnr)} SSIM ${m.baseline.ssim.toFixed(3)} on ${m.images} images`,
+            `${formatQuality(m)} on ${m.images} images`,
           ]
         : []),
     ]);

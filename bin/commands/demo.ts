@@ -6,9 +6,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import { OUTPUT } from '../../pipelines/layout.js';
 import type { TaskDemoReport } from '../../pipelines/task-demo.js';
-import { formatPsnr } from '../../shared/tasks/quality.js';
+import { formatQuality } from '../../shared/tasks/quality.js';
 import type { TaskMetrics } from '../../shared/model/meta.js';
-import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
+import { addConfigFlags, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 
@@ -24,7 +24,12 @@ const TASK_DEMO_DEFAULTS: Record<'denoise' | 'colorize' | 'superres', Record<str
 const TASK_DEMO_COUNT = { denoise: 360, colorize: 600, superres: 360 } as const;
 
 function metricsLine(label: string, m: TaskMetrics): string {
-  return `${label}: output PSNR ${formatPsnr(m.output.psnr)} SSIM ${m.output.ssim.toFixed(3)}   baseline (${m.baseline.method}) PSNR ${formatPsnr(m.baseline.psnr)} SSIM ${m.baseline.ssim.toFixed(3)}`;
+  return `${label}: ${formatQuality(m)}`;
+}
+
+/** A target's value for people: no ∞ or NaN (a PSNR gain is unbounded when the output equals its target). */
+function targetValue(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(3) : v > 0 ? 'unbounded (output identical to the target)' : 'n/a';
 }
 
 function printTaskReport(ctx: CommandContext, r: TaskDemoReport): void {
@@ -34,7 +39,7 @@ function printTaskReport(ctx: CommandContext, r: TaskDemoReport): void {
     metricsLine('held-out, training corruption', r.metrics),
     ...Object.entries(r.extra).map(([name, m]) => metricsLine(`held-out, ${name} only`, m)),
     ...(r.colour ? [`colour: ${(100 * r.colour.circleRed).toFixed(1)}% of circle pixels closer to red, ${(100 * r.colour.squareBlue).toFixed(1)}% of square pixels closer to blue`] : []),
-    ...r.targets.map((t) => `target ${t.met ? 'met' : 'NOT met'}: ${t.name} = ${t.value.toFixed(3)} (required ${t.required === 0 ? '> 0' : `≥ ${t.required}`})`),
+    ...r.targets.map((t) => `target ${t.met ? 'met' : 'NOT met'}: ${t.name} = ${targetValue(t.value)} (required ${t.required === 0 ? '> 0' : `≥ ${t.required}`})`),
     `time: data ${r.seconds.data.toFixed(1)} s, train ${r.seconds.train.toFixed(1)} s, apply ${r.seconds.apply.toFixed(1)} s, total ${r.seconds.total.toFixed(1)} s`,
   ]);
 }
@@ -67,6 +72,7 @@ export function demoCommand(): Command {
     const requested = typeof opts.task === 'string' ? opts.task : process.env.IMGSIM_TASK || 'reconstruct';
     if (requested === 'denoise' || requested === 'colorize' || requested === 'superres') {
       const ctx = contextFrom(withDefaults(opts, TASK_DEMO_DEFAULTS[requested]));
+      checkApplicable(ctx, opts, [...TRAIN_SETTINGS, ...TASK_SETTINGS]);
       const count = opts.count === undefined ? TASK_DEMO_COUNT[requested] : positiveInt('--count', opts.count, 9);
       if (opts.from !== undefined && requested === 'colorize') throw new UsageError('--from: the colorize demo uses its own generated shapes (circles red, squares blue); train on a folder with imgsim train --task colorize');
       await checkModelSize(ctx.config);
@@ -84,6 +90,7 @@ export function demoCommand(): Command {
       return;
     }
     const ctx = contextFrom(withDefaults(opts, DEMO_DEFAULTS));
+    checkApplicable(ctx, opts, [...TRAIN_SETTINGS, ...TASK_SETTINGS]);
     const perClass = positiveInt('--per-class', opts.perClass, 4);
     await checkModelSize(ctx.config);
     const out = path.resolve(String(opts.out));

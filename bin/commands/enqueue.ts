@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { UsageError, UserError } from '../../shared/errors.js';
 import { taskSpecFromConfig } from '../../shared/tasks/spec.js';
-import { addConfigFlags, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
+import { addConfigFlags, checkApplicable, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
 import { baseCommand } from './catalog.js';
@@ -44,6 +44,7 @@ export function enqueueCommand(): Command {
   addConfigFlags(cmd, [...SERVICE_SETTINGS, ...TASK_SETTINGS]);
   return cmd.action(async (source: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    checkApplicable(ctx, opts, TASK_SETTINGS);
     if (opts.train === true && typeof opts.model === 'string') throw new UsageError('--train and --model exclude each other');
     if (opts.train === true && opts.mode === 'missing') {
       throw new UsageError("--train trains a new model; --mode missing embeds with an existing one (--model ID, or the dataset's current model without it)");

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, DUPLICATE_KINDS } from '../../shared/features/defaults.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
+import { addConfigFlags, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
 import { print } from '../print.js';
 
 /** A small, quick model for the internal training (as the demo's), unless flags or env say otherwise. */
@@ -38,6 +38,7 @@ export function evalFeaturesCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(withDefaults(opts, EVAL_DEFAULTS));
+    checkApplicable(ctx, opts, TRAIN_SETTINGS);
     const options = {
       folder,
       out: String(opts.out),

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { addConfigFlags, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function evalCommand(): Command {
@@ -13,6 +13,7 @@ export function evalCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    checkApplicable(ctx, opts, TRAIN_SETTINGS);
     await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { evaluateFolder }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/eval.js')]);
     await initBackend(ctx.config.backend, ctx.logger);

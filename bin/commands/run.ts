@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { addConfigFlags, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function runCommand(): Command {
@@ -17,6 +17,7 @@ export function runCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS, ...CLUSTER_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    checkApplicable(ctx, opts, TRAIN_SETTINGS);
     await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { runLocal }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/local-run.js')]);
     await initBackend(ctx.config.backend, ctx.logger);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { addConfigFlags, checkApplicable, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function trainCommand(): Command {
@@ -30,9 +30,10 @@ export function trainCommand(): Command {
   addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...TASK_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
+    checkApplicable(ctx, opts, [...TRAIN_SETTINGS, ...TASK_SETTINGS]);
     const c = ctx.config;
     await checkOutputFolder(String(opts.out), ['run']);
-    const [{ initBackend }, { LocalStorage }, { openSource }, { sortByKey }, { listLocally, trainLocally }, { checkTaskSize, formatPsnr, taskLabel, taskSpecFromConfig }] = await Promise.all([
+    const [{ initBackend }, { LocalStorage }, { openSource }, { sortByKey }, { listLocally, trainLocally }, { checkTaskSize, formatQuality, taskLabel, taskSpecFromConfig }] = await Promise.all([
       import('../../shared/model/backend.js'),
       import('../../shared/storage/local.js'),
       import('../../shared/storage/open.js'),
@@ -58,8 +59,7 @@ export function trainCommand(): Command {
       `best validation loss ${m.training.bestValidationLoss.toFixed(5)} at epoch ${m.training.bestEpoch}/${m.training.epochsRun}, ${m.timings.imagesPerSecond.toFixed(1)} img/s on ${m.backend}`,
       ...(m.metrics
         ? [
-            `${taskLabel(taskSpec)} on ${m.metrics.images} validation images: output PSNR ${formatPsnr(m.metrics.output.psnr)} SSIM ${m.metrics.output.ssim.toFixed(3)}` +
-              `  vs baseline (${m.metrics.baseline.method}) PSNR ${formatPsnr(m.metrics.baseline.psnr)} SSIM ${m.metrics.baseline.ssim.toFixed(3)}`,
+            `${taskLabel(taskSpec)} on ${m.metrics.images} validation images: ${formatQuality(m.metrics)}`,
           ]
         : []),
     ]);

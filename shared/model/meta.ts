@@ -27,6 +27,14 @@ export const taskMetricsSchema = z.object({
 });
 export type TaskMetrics = z.infer<typeof taskMetricsSchema>;
 
+/**
+ * The task model against its baseline on the validation split (PSNR in dB): written for
+ * every task that has a baseline (not reconstruct, whose input is its target), so a model
+ * that makes images worse than what it was given says so in meta.json.
+ */
+export const modelQualitySchema = z.object({ psnr: z.number(), baselinePsnr: z.number(), worseThanBaseline: z.boolean() });
+export type ModelQuality = z.infer<typeof modelQualitySchema>;
+
 export const modelMetaSchema = z.object({
   modelId: z.string(),
   createdAt: z.string(),
@@ -58,6 +66,7 @@ export const modelMetaSchema = z.object({
   backend: z.string(),
   timings: z.object({ trainSeconds: z.number(), imagesPerSecond: z.number() }),
   metrics: taskMetricsSchema.optional(),
+  quality: modelQualitySchema.optional(),
 });
 
 export type ModelMeta = z.infer<typeof modelMetaSchema>;

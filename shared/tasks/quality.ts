@@ -135,7 +135,33 @@ export class QualityMeter {
   }
 }
 
-/** "31.42 dB" or "∞ dB". */
+/**
+ * "31.42 dB"; "identical" for an output equal to its target (PSNR Infinity, null in
+ * JSON); "n/a" when there was nothing to measure (NaN). Human output never shows ∞ or NaN.
+ */
 export function formatPsnr(v: number | null): string {
-  return v === null || v === Infinity ? '∞ dB' : `${v.toFixed(2)} dB`;
+  if (v === null || v === Infinity) return 'identical';
+  return Number.isFinite(v) ? `${v.toFixed(2)} dB` : 'n/a';
+}
+
+/** SSIM with 3 decimals, "n/a" when not a number. */
+export function formatSsim(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(3) : 'n/a';
+}
+
+/**
+ * The quality of a task's output and of its baseline, for people:
+ * "output PSNR 24.10 dB SSIM 0.812  vs baseline (input) PSNR 20.02 dB SSIM 0.655", with
+ * "(worse than the baseline)" when it is; a baseline identical to its target (reconstruct:
+ * the input is the target) is "baseline: input = target (no baseline)", never "∞".
+ */
+export function formatQuality(m: {
+  output: { psnr: number | null; ssim: number };
+  baseline: { psnr: number | null; ssim: number; method: string };
+}): string {
+  const output = `output PSNR ${formatPsnr(m.output.psnr)} SSIM ${formatSsim(m.output.ssim)}`;
+  const b = m.baseline;
+  if (b.psnr === null || b.psnr === Infinity) return `${output}; baseline: ${b.method} = target (no baseline)`;
+  const worse = m.output.psnr !== null && Number.isFinite(m.output.psnr) && Number.isFinite(b.psnr) && m.output.psnr < b.psnr;
+  return `${output}  vs baseline (${b.method}) PSNR ${formatPsnr(b.psnr)} SSIM ${formatSsim(b.ssim)}${worse ? ' (worse than the baseline)' : ''}`;
 }

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { taskParams, type TaskSpec } from '../../tasks/spec.js';
 import { embeddingDim, type ArchitectureOptions } from '../architecture.js';
 import { activeBackend } from '../backend.js';
-import type { ModelMeta, TaskMetrics } from '../meta.js';
+import type { ModelMeta, ModelQuality, TaskMetrics } from '../meta.js';
 import type { EpochsResult } from './epochs.js';
 import { trainingSeeds, type TrainOptions } from './options.js';
 
@@ -52,5 +52,23 @@ export function buildModelMeta({ spec, imageSize, arch, split, run, trainSeconds
     backend: activeBackend() ?? tf.getBackend(),
     timings: { trainSeconds, imagesPerSecond: run.imagesSeen / trainSeconds },
     metrics,
+    ...qualityPart(spec, metrics),
   };
+}
+
+/**
+ * meta.json's `quality`: the output's and the baseline's PSNR and whether the output is
+ * worse. None for reconstruct (its baseline is the target itself) nor when either PSNR is
+ * not a finite number (identical images, no validation images).
+ */
+export function modelQuality(spec: TaskSpec, metrics: TaskMetrics): ModelQuality | undefined {
+  const psnr = metrics.output.psnr;
+  const baselinePsnr = metrics.baseline.psnr;
+  if (spec.task === 'reconstruct' || psnr === null || baselinePsnr === null || !Number.isFinite(psnr) || !Number.isFinite(baselinePsnr)) return undefined;
+  return { psnr, baselinePsnr, worseThanBaseline: psnr < baselinePsnr };
+}
+
+function qualityPart(spec: TaskSpec, metrics: TaskMetrics): { quality?: ModelQuality } {
+  const quality = modelQuality(spec, metrics);
+  return quality ? { quality } : {};
 }

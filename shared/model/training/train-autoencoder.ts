@@ -69,7 +69,19 @@ export async function trainAutoencoder(images: DecodedImages, o: TrainOptions): 
 
   // 5. meta.json.
   const meta = buildModelMeta({ spec, imageSize: images.size, arch, split, run, trainSeconds, metrics }, o);
+  if (meta.quality?.worseThanBaseline === true) {
+    // Saved all the same (it is what was asked for), but nobody should apply it unaware.
+    const q = meta.quality;
+    o.logger?.warn(
+      { modelId: meta.modelId, psnr: Number(q.psnr.toFixed(2)), baselinePsnr: Number(q.baselinePsnr.toFixed(2)) },
+      `the ${spec.task} model makes images worse than its baseline: PSNR ${q.psnr.toFixed(1)} dB vs ${q.baselinePsnr.toFixed(1)} dB for the ${baselineName(metrics)} (meta.json quality.worseThanBaseline); train longer, with more images or a higher --lr`,
+    );
+  }
   return { ...model, meta, validationIndices: split.validation };
+}
+
+function baselineName(metrics: { baseline: { method: 'input' | 'grey-input' | 'bicubic' } }): string {
+  return { input: 'input itself', 'grey-input': 'grey input', bicubic: 'bicubic upscale' }[metrics.baseline.method];
 }
 
 /** o.trainThreads (default 1), except for superres, which trains on this thread. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPsnr, psnr, QualityMeter, ssim } from '../../../shared/tasks/index.js';
+import { formatPsnr, formatQuality, psnr, QualityMeter, ssim } from '../../../shared/tasks/index.js';
 import { createRng } from '../../../shared/random.js';
 
 const random = (n: number, seed: number) => {
@@ -15,9 +15,21 @@ test('PSNR: identical images → Infinity; a constant offset of 0.1 → 20 dB; 0
   assert.ok(Math.abs(psnr(a, b) - 20) < 1e-4, String(psnr(a, b)));
   const c = Float32Array.from(a, (v) => v - 0.01);
   assert.ok(Math.abs(psnr(a, c) - 40) < 1e-3);
-  assert.equal(formatPsnr(Infinity), '∞ dB');
-  assert.equal(formatPsnr(null), '∞ dB');
+  assert.equal(formatPsnr(Infinity), 'identical');
+  assert.equal(formatPsnr(null), 'identical');
+  assert.equal(formatPsnr(NaN), 'n/a');
   assert.equal(formatPsnr(20), '20.00 dB');
+});
+
+test('quality lines for people: never ∞ or NaN; a baseline equal to its target is "no baseline"; worse than the baseline is said', () => {
+  const reconstruct = formatQuality({ output: { psnr: 24.1, ssim: 0.81 }, baseline: { psnr: null, ssim: 1, method: 'input' } });
+  assert.equal(reconstruct, 'output PSNR 24.10 dB SSIM 0.810; baseline: input = target (no baseline)');
+  const worse = formatQuality({ output: { psnr: 9.3, ssim: 0.2 }, baseline: { psnr: 15.1, ssim: 0.4, method: 'input' } });
+  assert.equal(worse, 'output PSNR 9.30 dB SSIM 0.200  vs baseline (input) PSNR 15.10 dB SSIM 0.400 (worse than the baseline)');
+  const better = formatQuality({ output: { psnr: 30, ssim: 0.9 }, baseline: { psnr: 20, ssim: 0.6, method: 'bicubic' } });
+  assert.doesNotMatch(better, /worse/);
+  const empty = formatQuality({ output: { psnr: NaN, ssim: NaN }, baseline: { psnr: NaN, ssim: NaN, method: 'input' } });
+  for (const line of [reconstruct, worse, better, empty]) assert.doesNotMatch(line, /∞|Infinity|NaN/, line);
 });
 
 test('SSIM: identical → 1; constant images a, b → (2ab + C1) / (a² + b² + C1)', () => {
