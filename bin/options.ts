@@ -2,25 +2,50 @@
 // from env + flags, and the logger for a command.
 import type { Command } from 'commander';
 import { loadConfig, settings, type Config, type SettingName } from '../shared/config/index.js';
+import { expectationOf } from '../shared/config/expectation.js';
 import { UsageError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { describeFlag } from './help.js';
 
 /** Commander's attribute name for a flag: --embed-batch → embedBatch. */
 function attributeOf(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
 }
 
-/** Add the flags of these settings to a command (help shows the env var and default). */
-export function addConfigFlags(cmd: Command, names: readonly SettingName[]): Command {
+/** The value placeholder of a setting's flag: <n> for numbers, <value> otherwise. */
+function placeholder(allowed: string): string {
+  return /^a (whole )?number/.test(allowed) ? 'n' : 'value';
+}
+
+/**
+ * Add the flags of these settings to a command, each described in the one help style
+ * (bin/help.ts): its doc, then its default, environment variable and accepted values from
+ * the settings table. `defaults` are what a command uses instead of the table's default
+ * (demo, eval-features: see withDefaults), as help shows them; `docs` replace a doc where
+ * the setting means something narrower in that command.
+ */
+export function addConfigFlags(
+  cmd: Command,
+  names: readonly SettingName[],
+  o: { defaults?: Partial<Record<SettingName, string>>; docs?: Partial<Record<SettingName, string>> } = {},
+): Command {
   for (const name of names) {
     const s = settings[name];
     if (!s.flag || cmd.options.some((opt) => opt.long === s.flag)) continue;
-    cmd.option(`${s.flag} <value>`, `${s.doc} [env ${s.env}, default ${String(s.default)}]`);
+    const allowed = expectationOf(s.schema);
+    const fallback = String(s.default);
+    cmd.option(`${s.flag} <${placeholder(allowed)}>`, describeFlag(o.docs?.[name] ?? s.doc, { default: o.defaults?.[name] ?? (fallback === '' ? '(empty)' : fallback), env: s.env, allowed }));
   }
   return cmd;
 }
 
-export const GLOBAL_SETTINGS: readonly SettingName[] = ['logLevel', 'backend'];
+/** A list of settings whose flags a command takes. */
+export type SettingFlags = readonly SettingName[];
+
+/** The flags of every command (bin/imgsim.ts adds them). */
+export const GLOBAL_SETTINGS: readonly SettingName[] = ['logLevel'];
+/** Commands that run a model (train, embed, search, apply…): the TensorFlow.js backend. */
+export const BACKEND_SETTINGS: readonly SettingName[] = ['backend'];
 export const DECODE_SETTINGS: readonly SettingName[] = ['imageSize', 'fit', 'maxPixels', 'decodeConcurrency'];
 export const TRAIN_SETTINGS: readonly SettingName[] = [
   'trainSample',
@@ -48,6 +73,7 @@ export const TASK_SETTINGS: readonly SettingName[] = [
   'superresScale',
 ];
 export const EMBED_SETTINGS: readonly SettingName[] = ['embedBatchSize'];
+/** Commands that use all three services (search/features --dataset, worker, serve); others name the ones they use. */
 export const SERVICE_SETTINGS: readonly SettingName[] = ['redisUrl', 'qdrantUrl', 'artifacts'];
 export const CLUSTER_SETTINGS: readonly SettingName[] = ['pcaComponents', 'perplexity', 'tsneIterations', 'clusters', 'mapSample', 'seed'];
 

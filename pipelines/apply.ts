@@ -32,7 +32,7 @@ import type { Storage } from '../shared/storage/types.js';
 import type { Failure } from '../shared/images/decoded.js';
 import { failureOf } from '../shared/images/failures.js';
 import { listImages } from './ingest.js';
-import { OUTPUT } from './layout.js';
+import { resolveModelFolder } from './model-folder.js';
 import { APPLY_FILES } from './output-folder.js';
 import {
   baselineOutput,
@@ -63,10 +63,8 @@ export interface TaskModel extends Autoencoder {
 export async function loadTaskModel(ref: string, config?: Config): Promise<TaskModel> {
   let storage: Storage | undefined;
   let prefix = '';
-  const dir = path.resolve(ref);
-  const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() === true;
-  if (await isFile(path.join(dir, META_FILE))) storage = new LocalStorage(dir);
-  else if (await isFile(path.join(dir, OUTPUT.modelPrefix, META_FILE))) storage = new LocalStorage(path.join(dir, OUTPUT.modelPrefix));
+  const folder = await resolveModelFolder(ref);
+  if (folder !== undefined) storage = new LocalStorage(folder);
   else if (/^[\w.-]+$/.test(ref) && config) {
     const artifacts = await openSource(config.artifacts, { s3: s3ConfigFrom(config) }).catch(() => undefined);
     if (artifacts && (await artifacts.exists(`models/${ref}/${META_FILE}`).catch(() => false))) {

@@ -98,10 +98,24 @@ export function isCommandName(name: string): name is CommandName {
   return Object.hasOwn(CATALOG, name);
 }
 
+/**
+ * The help style of every command (bin/help.ts): an option's description already says its
+ * default, environment variable and accepted values, so commander's own "(default: "10")"
+ * and "(choices: …)" are not added.
+ */
+export function helpStyle(cmd: Command): Command {
+  return cmd.configureHelp({ optionDescription: (option) => option.description });
+}
+
 /** The command with its catalog description and arguments; its module adds options and the action. */
 export function baseCommand(name: CommandName): Command {
   const s: CommandSpec = CATALOG[name];
-  const cmd = new Command(name).description(s.description);
+  const cmd = helpStyle(new Command(name).description(s.description));
   for (const [arg, doc] of s.args) cmd.argument(arg, doc);
   return cmd;
+}
+
+/** A sub-command (dataset list, schedule add…) in the same help style. */
+export function subCommand(name: string, description: string): Command {
+  return helpStyle(new Command(name).description(description));
 }

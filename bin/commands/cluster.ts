@@ -8,25 +8,28 @@ import { OUTPUT, readIndexManifest } from '../../pipelines/layout.js';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { UserError } from '../../shared/errors.js';
 import { baseCommand } from './catalog.js';
+import { helpAfter, valueOption } from '../help.js';
 import { addConfigFlags, CLUSTER_SETTINGS, contextFrom } from '../options.js';
 import { print } from '../print.js';
 
 export function clusterCommand(): Command {
   const cmd = baseCommand('cluster')
-    .requiredOption('-i, --index <dir>', 'index folder (written by run or embed)')
-    .option(
-      '-o, --out <dir>',
-      `folder for ${OUTPUT.clusters} and ${OUTPUT.clusterPlot} (default: the index folder, replacing its map; search reads cluster labels from there only); refused if it holds images or another command's outputs`,
+    .addOption(valueOption('-i, --index <dir>', 'index folder (written by run or embed)', { required: true }))
+    .addOption(
+      valueOption(
+        '-o, --out <dir>',
+        `folder for ${OUTPUT.clusters} and ${OUTPUT.clusterPlot}; the index folder's map is replaced when this is the index folder (search reads cluster labels from there only); refused if it holds images or another command's outputs`,
+        { default: 'the index folder' },
+      ),
     )
     .option('--json', 'print a JSON summary')
     .addHelpText(
       'after',
-      [
-        '',
-        'Examples:',
-        '  imgsim cluster --index ./out --clusters 8 --perplexity 30',
-        '  imgsim cluster --index ./out --clusters 12 --out ./out-k12     # keeps ./out/clusters.json as it is',
-      ].join('\n'),
+      helpAfter([
+        'imgsim cluster --index imgsim-demo/run --clusters 8 --perplexity 30 --out /tmp/imgsim-k8',
+        'imgsim cluster --index imgsim-demo/run --clusters 12 --out /tmp/imgsim-k12     # keeps imgsim-demo/run/clusters.json as it is',
+        'imgsim cluster --index imgsim-demo/run     # auto k; replaces imgsim-demo/run/clusters.json and clusters.png',
+      ]),
     );
   addConfigFlags(cmd, CLUSTER_SETTINGS);
   return cmd.action(async (opts: Record<string, unknown>) => {

@@ -1,10 +1,14 @@
 // imgsim dataset list|show|rollback: the datasets of the queue-driven pipeline, the
 // Qdrant collections kept for each, and pointing a dataset back at the previous one.
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { ReindexDeps } from '../../pipelines/distributed/reindex.js';
-import { addConfigFlags, contextFrom, SERVICE_SETTINGS, type CommandContext } from '../options.js';
+import { helpAfter, valueOption } from '../help.js';
+import { addConfigFlags, contextFrom, type CommandContext, type SettingFlags } from '../options.js';
 import { print } from '../print.js';
-import { baseCommand } from './catalog.js';
+import { baseCommand, subCommand } from './catalog.js';
+
+/** What the dataset commands read: the dataset records in Redis, the collections and aliases in Qdrant. */
+const DATASET_SETTINGS: SettingFlags = ['redisUrl', 'qdrantUrl'];
 
 async function withDeps<T>(command: Command, fn: (ctx: CommandContext, deps: ReindexDeps) => Promise<T>): Promise<T> {
   const ctx = contextFrom(command.optsWithGlobals());
@@ -18,8 +22,10 @@ async function withDeps<T>(command: Command, fn: (ctx: CommandContext, deps: Rei
 }
 
 function listCommand(): Command {
-  const cmd = new Command('list').description('registered datasets: model, live collection, source').option('--json', 'print JSON');
-  addConfigFlags(cmd, SERVICE_SETTINGS);
+  const cmd = subCommand('list', 'registered datasets: model, live collection, source')
+    .option('--json', 'print JSON: an array of {name, modelId, alias, aliasTarget, source, …}')
+    .addHelpText('after', helpAfter(['imgsim dataset list', 'imgsim dataset list --json --qdrant http://127.0.0.1:6333']));
+  addConfigFlags(cmd, DATASET_SETTINGS);
   return cmd.action((_opts: Record<string, unknown>, command: Command) =>
     withDeps(command, async (ctx, deps) => {
       const records = await deps.runs.listDatasets();
@@ -34,8 +40,11 @@ function listCommand(): Command {
 }
 
 function showCommand(): Command {
-  const cmd = new Command('show').description('one dataset: model, alias, and the collections kept for rollback').argument('<name>', 'dataset name').option('--json', 'print JSON');
-  addConfigFlags(cmd, SERVICE_SETTINGS);
+  const cmd = subCommand('show', 'one dataset: model, alias, and the collections kept for rollback')
+    .argument('<name>', 'dataset name')
+    .option('--json', 'print JSON')
+    .addHelpText('after', helpAfter(['imgsim dataset show photos', 'imgsim dataset show photos --json']));
+  addConfigFlags(cmd, DATASET_SETTINGS);
   return cmd.action((name: string, _opts: Record<string, unknown>, command: Command) =>
     withDeps(command, async (ctx, deps) => {
       const { describeDataset } = await import('../../pipelines/distributed/reindex.js');
@@ -53,12 +62,12 @@ function showCommand(): Command {
 }
 
 function rollbackCommand(): Command {
-  const cmd = new Command('rollback')
-    .description('point the dataset back at the previous collection (one atomic alias swap)')
+  const cmd = subCommand('rollback', 'point the dataset back at the previous collection (one atomic alias swap)')
     .argument('<name>', 'dataset name')
-    .option('--to <collection>', 'a kept collection other than the previous one (see imgsim dataset show)')
-    .option('--json', 'print JSON');
-  addConfigFlags(cmd, SERVICE_SETTINGS);
+    .addOption(valueOption('--to <collection>', 'a kept collection (imgsim dataset show lists them)', { default: 'the previous one' }))
+    .option('--json', 'print JSON')
+    .addHelpText('after', helpAfter(['imgsim dataset rollback photos', 'imgsim dataset rollback photos --to photos-cae-64-20261128t101500-s42 --json']));
+  addConfigFlags(cmd, DATASET_SETTINGS);
   return cmd.action((name: string, opts: Record<string, unknown>, command: Command) =>
     withDeps(command, async (ctx, deps) => {
       const { rollbackDataset } = await import('../../pipelines/distributed/reindex.js');
@@ -70,6 +79,7 @@ function rollbackCommand(): Command {
 
 export function datasetCommand(): Command {
   return baseCommand('dataset')
+    .addHelpText('after', helpAfter(['imgsim dataset list', 'imgsim dataset show photos', 'imgsim dataset rollback photos'], ['imgsim dataset <command> --help lists its flags.']))
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(rollbackCommand());

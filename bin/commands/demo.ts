@@ -8,7 +8,9 @@ import { OUTPUT } from '../../pipelines/layout.js';
 import type { TaskDemoReport } from '../../pipelines/task-demo.js';
 import { formatQuality } from '../../shared/tasks/quality.js';
 import type { TaskMetrics } from '../../shared/model/meta.js';
-import { addConfigFlags, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
+import { settings, type SettingName } from '../../shared/config/index.js';
+import { helpAfter, valueOption, wholeNumber } from '../help.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 
@@ -22,6 +24,23 @@ const TASK_DEMO_DEFAULTS: Record<'denoise' | 'colorize' | 'superres', Record<str
   superres: { imageSize: '64', filters: '64', batchSize: '16', epochs: '30', learningRate: '3e-3', patience: '0' },
 };
 const TASK_DEMO_COUNT = { denoise: 360, colorize: 600, superres: 360 } as const;
+
+/**
+ * What help shows as the demo's default of each setting it changes: the reconstruct demo's
+ * value, then the task demos' where they differ ("32 (--task superres: 64)"); the table's
+ * default stands for a demo that does not change it.
+ */
+function demoDefaults(): Partial<Record<SettingName, string>> {
+  const names = new Set<SettingName>([...(Object.keys(DEMO_DEFAULTS) as SettingName[]), ...Object.values(TASK_DEMO_DEFAULTS).flatMap((d) => Object.keys(d) as SettingName[])]);
+  const valueIn = (d: Readonly<Record<string, string>>, name: SettingName): string => d[name] ?? String(settings[name].default);
+  const out: Partial<Record<SettingName, string>> = {};
+  for (const name of names) {
+    const base = valueIn(DEMO_DEFAULTS, name);
+    const tasks = Object.entries(TASK_DEMO_DEFAULTS).filter(([, d]) => valueIn(d, name) !== base);
+    out[name] = tasks.length === 0 ? base : `${base} (${tasks.map(([task, d]) => `--task ${task}: ${valueIn(d, name)}`).join(', ')})`;
+  }
+  return out;
+}
 
 function metricsLine(label: string, m: TaskMetrics): string {
   return `${label}: ${formatQuality(m)}`;
@@ -52,22 +71,33 @@ async function checkModelSize(c: CommandContext['config']): Promise<void> {
 
 export function demoCommand(): Command {
   const cmd = baseCommand('demo')
-    .option('-o, --out <dir>', 'output folder (dataset in <out>/data, results in <out>/run)', 'imgsim-demo')
-    .option('--per-class <n>', 'images per class', '80')
-    .option('--from <folder>', 'denoise/superres demos: train on this folder instead of generated shapes images')
-    .option('--count <n>', 'image-to-image demos: generated images (default colorize 600, denoise/superres 360)')
+    .addOption(valueOption('-o, --out <dir>', 'output folder (dataset in <out>/data, results in <out>/run)', { value: 'imgsim-demo' }))
+    .addOption(valueOption('--per-class <n>', 'images per class (9 classes)', { value: '80', allowed: wholeNumber(4) }))
+    .addOption(valueOption('--from <folder>', 'denoise/superres demos: train on this folder instead of generated shapes images', { default: 'generated shapes images' }))
+    .addOption(valueOption('--count <n>', 'image-to-image demos: generated images', { default: `colorize ${TASK_DEMO_COUNT.colorize}, denoise/superres ${TASK_DEMO_COUNT.denoise}`, allowed: wholeNumber(9) }))
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      `\nUnless given, the demo trains a smaller model than the defaults so it ends in about a minute:\n  ${Object.entries(DEMO_DEFAULTS)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ')}\n\nImage-to-image demos (--task; docs/tasks.md): train, apply to the held-out images (<out>/apply/,\npreview.png), print PSNR/SSIM vs the baseline and whether the target was met. Their defaults:\n${Object.entries(
-        TASK_DEMO_DEFAULTS,
-      )
-        .map(([task, d]) => `  ${task}: ${Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ')}`)
-        .join('\n')}\n  colorize: circles (red) and squares (blue) on grey; input = greyscale; ≥ 90% of shape pixels the right colour\n  denoise: gaussian + crosshair noise on shapes images (or --from); ≥ +3 dB PSNR over the input for gaussian sigma 0.1\n  superres: ×2 (--scale) on shapes images at 64 px (or --from); PSNR above bicubic upscaling\n\nExamples:\n  imgsim demo --out ./demo --per-class 40 --epochs 10\n  imgsim demo --task colorize --out ./demo-colorize\n  imgsim demo --task denoise --out ./demo-denoise --from ./photos --noise gaussian,crosshair\n  imgsim demo --task superres --out ./demo-superres --scale 2`,
+      helpAfter(
+        [
+          'imgsim demo',
+          'imgsim demo --out /tmp/imgsim-demo-small --per-class 40 --epochs 10',
+          'imgsim demo --task colorize --out /tmp/imgsim-demo-colorize',
+          'imgsim demo --task denoise --out imgsim-demo-denoise --from imgsim-demo/data --noise gaussian,crosshair',
+          'imgsim demo --task superres --out /tmp/imgsim-demo-superres --scale 2',
+        ],
+        [
+          'The demo trains a smaller model than train/run do, so it ends in about a minute: the defaults shown',
+          'above are the demo\'s (--size, --filters, --batch, --epochs…), per --task where they differ.',
+          'Image-to-image demos (--task; docs/tasks.md): train, apply to the held-out images (<out>/apply/,',
+          'preview.png), print PSNR/SSIM vs the baseline and whether the target was met:',
+          '  colorize: circles (red) and squares (blue) on grey; input = greyscale; ≥ 90% of shape pixels the right colour',
+          '  denoise: gaussian + crosshair noise on shapes images (or --from); ≥ +3 dB PSNR over the input for gaussian sigma 0.1',
+          '  superres: ×2 (--scale) on shapes images at 64 px (or --from); PSNR above bicubic upscaling',
+        ],
+      ),
     );
-  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...CLUSTER_SETTINGS, ...TASK_SETTINGS]);
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, ...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...CLUSTER_SETTINGS, ...TASK_SETTINGS], { defaults: demoDefaults() });
   return cmd.action(async (opts: Record<string, unknown>) => {
     const requested = typeof opts.task === 'string' ? opts.task : process.env.IMGSIM_TASK || 'reconstruct';
     if (requested === 'denoise' || requested === 'colorize' || requested === 'superres') {

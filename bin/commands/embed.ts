@@ -4,16 +4,25 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, contextFrom, EMBED_SETTINGS } from '../options.js';
+import { helpAfter, MODEL_FLAG_DOC, valueOption } from '../help.js';
+import { addConfigFlags, BACKEND_SETTINGS, contextFrom, EMBED_SETTINGS } from '../options.js';
+import { resolveModelFolder } from '../../pipelines/model-folder.js';
+
 import { print } from '../print.js';
 
 export function embedCommand(): Command {
   const cmd = baseCommand('embed')
-    .requiredOption('-m, --model <dir>', 'model folder (the model/ folder written by train or run)')
-    .requiredOption('-o, --out <dir>', 'output (index) folder')
+    .addOption(valueOption('-m, --model <dir>', MODEL_FLAG_DOC, { required: true }))
+    .addOption(valueOption('-o, --out <dir>', "output (index) folder: embeddings.npy, ids.json, index.json; refused if it holds images or another command's outputs", { required: true }))
     .option('--json', 'print a JSON summary')
-    .addHelpText('after', '\nExample:\n  imgsim embed ./more-photos --model ./out/model --out ./index2');
-  addConfigFlags(cmd, ['maxPixels', 'decodeConcurrency', ...EMBED_SETTINGS]);
+    .addHelpText(
+      'after',
+      helpAfter([
+        'imgsim embed imgsim-demo/data --model imgsim-demo/run --out /tmp/imgsim-index2',
+        'imgsim embed imgsim-demo/data/red-circle --model imgsim-demo/run/model --out /tmp/imgsim-index-red --embed-batch 32 --json',
+      ]),
+    );
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, 'maxPixels', 'decodeConcurrency', ...EMBED_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     const c = ctx.config;
@@ -26,7 +35,8 @@ export function embedCommand(): Command {
       import('../../pipelines/local-run.js'),
     ]);
     await initBackend(c.backend, ctx.logger);
-    const modelDir = path.resolve(String(opts.model));
+    // A train/run output folder stands for its model/ sub-folder (pipelines/model-folder.ts); else loadEncoder says what is wrong.
+    const modelDir = (await resolveModelFolder(String(opts.model))) ?? path.resolve(String(opts.model));
     const model = await loadEncoder(new LocalStorage(modelDir), '');
     const local = { source: await openSource(folder), out: new LocalStorage(String(opts.out)), config: c, logger: ctx.logger, progressBar: ctx.progressBar };
     const { embedded, failures } = await embedLocally(local, await listLocally(local), model, modelDir);

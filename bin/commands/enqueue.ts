@@ -1,9 +1,10 @@
 // imgsim enqueue <source> --dataset NAME: create a run of the queue-driven pipeline.
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { UsageError, UserError } from '../../shared/errors.js';
 import { taskSpecFromConfig } from '../../shared/tasks/spec.js';
-import { addConfigFlags, checkApplicable, contextFrom, SERVICE_SETTINGS, TASK_SETTINGS } from '../options.js';
+import { helpAfter, valueOption } from '../help.js';
+import { addConfigFlags, checkApplicable, contextFrom, TASK_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
 import { baseCommand } from './catalog.js';
@@ -22,26 +23,33 @@ async function checkLocalFolder(source: string): Promise<void> {
 
 export function enqueueCommand(): Command {
   const cmd = baseCommand('enqueue')
-    .requiredOption('-d, --dataset <name>', 'dataset name (lowercase letters, digits, - and _)')
-    .addOption(new Option('--mode <mode>', 'all: embed everything; missing: only keys whose version is not indexed for the model').choices(['all', 'missing']).default('all'))
-    .option('--model <id>', "use this trained model (see `imgsim runs` / models/ in the artefact store); default: --mode all trains one, --mode missing uses the dataset's current model")
+    .addOption(valueOption('-d, --dataset <name>', 'dataset name', { required: true, allowed: 'lowercase letters, digits, - and _' }))
+    .addOption(valueOption('--mode <mode>', 'all: embed everything; missing: only keys whose version is not indexed for the model', { value: 'all', choices: ['all', 'missing'] }))
+    .addOption(
+      valueOption('--model <id>', 'the id of a trained model in the artefact store (imgsim run-status prints it)', {
+        default: "--mode all trains one, --mode missing uses the dataset's current model",
+      }),
+    )
     .option('--train', 'train a new model on a sample of the source first (the default without --model for --mode all)')
     .option('--json', 'print the run as JSON')
     .addHelpText(
       'after',
-      [
-        '',
-        'With --task denoise|colorize|superres the run trains a model for that task (docs/tasks.md)',
-        'and indexes the images with its encoder; `imgsim apply --model <modelId>` then runs it.',
-        '',
-        'Examples:',
-        '  imgsim enqueue s3://photos/2026/ --dataset photos --train',
-        '  imgsim enqueue s3://photos/2026/ --dataset photos --mode missing            # the dataset\'s current model',
-        '  imgsim enqueue s3://photos/2026/ --dataset photos --mode missing --model cae-64-20261128T101500-s42',
-        '  imgsim enqueue s3://scans/ --dataset scans --task denoise --noise gaussian,crosshair',
-      ].join('\n'),
+      helpAfter(
+        [
+          'imgsim enqueue s3://photos/2026/ --dataset photos --train',
+          "imgsim enqueue s3://photos/2026/ --dataset photos --mode missing            # the dataset's current model",
+          'imgsim enqueue s3://photos/2026/ --dataset photos --mode missing --model cae-64-20261128T101500-s42',
+          'imgsim enqueue imgsim-demo/data --dataset demo --train --redis redis://127.0.0.1:6379',
+          'imgsim enqueue s3://scans/ --dataset scans --task denoise --noise gaussian,crosshair',
+        ],
+        [
+          'The workers (imgsim worker <stage>) do the work, with their own --artifacts and --qdrant.',
+          'With --task denoise|colorize|superres the run trains a model for that task (docs/tasks.md)',
+          'and indexes the images with its encoder; `imgsim apply --model <modelId>` then runs it.',
+        ],
+      ),
     );
-  addConfigFlags(cmd, [...SERVICE_SETTINGS, ...TASK_SETTINGS]);
+  addConfigFlags(cmd, ['redisUrl', ...TASK_SETTINGS]);
   return cmd.action(async (source: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     checkApplicable(ctx, opts, TASK_SETTINGS);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, DUPLICATE_KINDS } from '../../shared/features/defaults.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
+import { helpAfter, valueOption, wholeNumber } from '../help.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
 import { print } from '../print.js';
 
 /** A small, quick model for the internal training (as the demo's), unless flags or env say otherwise. */
@@ -12,30 +13,29 @@ const EVAL_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16
 
 export function evalFeaturesCommand(): Command {
   const cmd = baseCommand('eval-features')
-    .option('-o, --out <dir>', 'output folder: data/ (originals + duplicates), groups.json, index/, features-eval.json', 'imgsim-features-eval')
-    .option('--per-image <n>', `near-duplicates per query image (kinds cycle through ${DUPLICATE_KINDS.join(', ')})`, '5')
-    .option('-k, --k <n>', 'recall@k', '5')
-    .option('--queries <n>', 'originals used as queries (seeded choice; default all); the others stay in the index as distractors')
-    .option('--candidates <n>', 'match: AE neighbours re-ranked', '50')
-    .option('--nfeatures <n>', `ORB keypoints per image for match (default ${DEFAULT_NFEATURES.match})`)
-    .option('--reference-nfeatures <n>', 'ORB keypoints (vector length n × 32) for the reference method', String(DEFAULT_NFEATURES.reference))
-    .option('--orb-size <px>', 'longest side of the image ORB runs on', String(DEFAULT_WORKING_SIZE))
-    .option('-i, --index <dir>', 'reuse an index already built on <out>/data (e.g. <out>/index from an earlier run) instead of training')
+    .addOption(valueOption('-o, --out <dir>', 'output folder: data/ (originals + duplicates), groups.json, index/, features-eval.json', { value: 'imgsim-features-eval' }))
+    .addOption(valueOption('--per-image <n>', `near-duplicates per query image (kinds cycle through ${DUPLICATE_KINDS.join(', ')})`, { value: '5', allowed: wholeNumber(1) }))
+    .addOption(valueOption('-k, --k <n>', 'recall@k', { value: '5', allowed: wholeNumber(1) }))
+    .addOption(valueOption('--queries <n>', 'originals used as queries (seeded choice); the others stay in the index as distractors', { default: 'all', allowed: wholeNumber(1) }))
+    .addOption(valueOption('--candidates <n>', 'match: AE neighbours re-ranked', { value: '50', allowed: wholeNumber(1) }))
+    .addOption(valueOption('--nfeatures <n>', 'ORB keypoints per image for match', { default: String(DEFAULT_NFEATURES.match), allowed: wholeNumber(1) }))
+    .addOption(valueOption('--reference-nfeatures <n>', 'ORB keypoints (vector length n × 32) for the reference method', { value: String(DEFAULT_NFEATURES.reference), allowed: wholeNumber(1) }))
+    .addOption(valueOption('--orb-size <px>', 'longest side of the image ORB runs on', { value: String(DEFAULT_WORKING_SIZE), allowed: wholeNumber(32) }))
+    .addOption(
+      valueOption('-i, --index <dir>', 'reuse an index already built on <out>/data (e.g. <out>/index from an earlier run) instead of training', { default: 'train one (a small model, below)' }),
+    )
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      [
-        '',
-        `Unless given, the internal training uses a small model: ${Object.entries(EVAL_DEFAULTS)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ')}`,
-        '',
-        'Examples:',
-        '  imgsim eval-features ./photos --out ./feval --queries 100',
-        '  imgsim eval-features ./photos --out ./feval --index ./feval/index --candidates 100 --json',
-      ].join('\n'),
+      helpAfter(
+        [
+          'imgsim eval-features imgsim-demo/data --out /tmp/imgsim-feval --queries 50',
+          'imgsim eval-features imgsim-demo/data --out /tmp/imgsim-feval --index /tmp/imgsim-feval/index --candidates 100 --json     # after the first',
+        ],
+        [`The internal training uses a smaller model than train's defaults (shown above): ${Object.entries(EVAL_DEFAULTS).map(([k, v]) => `${k}=${v}`).join(' ')}.`],
+      ),
     );
-  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, ...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS], { defaults: EVAL_DEFAULTS });
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(withDefaults(opts, EVAL_DEFAULTS));
     checkApplicable(ctx, opts, TRAIN_SETTINGS);

@@ -2,15 +2,16 @@
 import type { Command } from 'commander';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { helpAfter, valueOption } from '../help.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function evalCommand(): Command {
   const cmd = baseCommand('eval')
-    .requiredOption('-o, --out <dir>', 'output folder (model, embeddings)')
+    .addOption(valueOption('-o, --out <dir>', 'output folder (model, embeddings)', { required: true }))
     .option('--json', 'print {precisionAt10: {embedding, rawPixels}, images, seconds, …}')
-    .addHelpText('after', '\nExample:\n  imgsim eval ./labelled --out ./eval-out --epochs 20 --json');
-  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
+    .addHelpText('after', helpAfter(['imgsim eval imgsim-demo/data --out /tmp/imgsim-eval --epochs 20 --json']));
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, ...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     checkApplicable(ctx, opts, TRAIN_SETTINGS);

@@ -7,7 +7,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, FEATURE_METHODS, type FeatureMethod } from '../../shared/features/defaults.js';
 import type { FeatureSearchResult } from '../../pipelines/features.js';
-import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
+import { helpAfter, valueOption, wholeNumber } from '../help.js';
+import { neighbourJson } from '../neighbours.js';
+import { addConfigFlags, BACKEND_SETTINGS, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 
@@ -18,34 +20,51 @@ export function methodOf(value: unknown): FeatureMethod {
   return value as FeatureMethod;
 }
 
+/** --json: the neighbour fields first as search --json has them (bin/neighbours.ts), then the ORB ones. */
+const FEATURES_JSON = '{query, index, method, fallback?, k, candidates, nfeatures, queryKeypoints, neighbors: [{rank, key, path?, score, aeScore?, goodMatches?, inliers?, homography?, png?}], seconds}';
+
 export function featuresCommand(): Command {
   const cmd = baseCommand('features')
-    .option('-i, --index <dir>', 'index folder (written by run); its images must be in a local folder')
-    .option('-d, --dataset <name>', 'dataset built by the queue-driven pipeline (candidates from Qdrant, images from its source)')
-    .option('-k, --k <n>', 'number of results', '5')
-    .option('-m, --method <method>', 'match: AE neighbours re-ranked by ORB matching (RANSAC inliers); reference: ORB vector vs PCA-reduced AE embeddings (the reference project)', 'match')
-    .option('--candidates <n>', 'match: AE neighbours re-ranked', '50')
-    .option('--nfeatures <n>', `ORB keypoints per image (default ${DEFAULT_NFEATURES.match} for match, ${DEFAULT_NFEATURES.reference} for reference: vector length n × 32)`)
-    .option('--orb-size <px>', 'longest side of the image ORB runs on (resized, aspect kept)', String(DEFAULT_WORKING_SIZE))
-    .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images')
-    .option('-o, --out <dir>', 'write one PNG per result: query and result side by side with matched keypoints')
-    .option('--json', 'print {query, method, fallback?, queryKeypoints, neighbors: [{key, score, aeScore, goodMatches, inliers, homography, image, png}]}')
+    .addOption(valueOption('-i, --index <dir>', 'index folder (written by run or embed; its images must be in a local folder); this or --dataset', { default: 'none' }))
+    .addOption(
+      valueOption('-d, --dataset <name>', 'dataset built by the queue-driven pipeline (candidates from Qdrant, images from its source; --redis, --qdrant, --artifacts); this or --index', { default: 'none' }),
+    )
+    .addOption(valueOption('-k, --k <n>', 'number of results', { value: '5', allowed: wholeNumber(1) }))
+    .addOption(
+      valueOption('-m, --method <method>', 'match: AE neighbours re-ranked by ORB matching (RANSAC inliers); reference: ORB vector vs PCA-reduced AE embeddings (the reference project)', {
+        value: 'match',
+        allowed: `one of ${FEATURE_METHODS.join(', ')}`,
+      }),
+    )
+    .addOption(valueOption('--candidates <n>', 'match: AE neighbours re-ranked', { value: '50', allowed: wholeNumber(1) }))
+    .addOption(
+      valueOption('--nfeatures <n>', 'ORB keypoints per image (reference: vector length n × 32)', {
+        default: `${DEFAULT_NFEATURES.match} for match, ${DEFAULT_NFEATURES.reference} for reference`,
+        allowed: wholeNumber(1),
+      }),
+    )
+    .addOption(valueOption('--orb-size <px>', 'longest side of the image ORB runs on (resized, aspect kept)', { value: String(DEFAULT_WORKING_SIZE), allowed: wholeNumber(32) }))
+    .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images (--index only)')
+    .addOption(valueOption('-o, --out <dir>', 'write one PNG per result: query and result side by side with matched keypoints', { default: 'no PNGs' }))
+    .option('--json', `print ${FEATURES_JSON}`)
     .addHelpText(
       'after',
-      [
-        '',
-        'Scores: match = RANSAC inliers when a homography is found, else good matches after the ratio test',
-        '(a score under 8 counts as 0; ties by AE score); reference = cosine in the PCA space.',
-        'A query without keypoints (flat colour) falls back to the autoencoder neighbours.',
-        '',
-        'Examples:',
-        '  imgsim features imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run -k 5',
-        '  imgsim features ./query.jpg --index ./out --candidates 100 --out ./matches --json',
-        '  imgsim features ./query.jpg --index ./out --method reference --nfeatures 30',
-        '  imgsim features ./query.jpg --dataset photos -k 5 --out ./matches',
-      ].join('\n'),
+      helpAfter(
+        [
+          'imgsim features imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run -k 5',
+          'imgsim features imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run --candidates 100 --out /tmp/imgsim-matches --json',
+          'imgsim features imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run --method reference --nfeatures 30',
+          'imgsim features imgsim-demo/data/blue-circle/0000.png --dataset photos -k 5 --out /tmp/imgsim-matches     # a dataset built by imgsim enqueue',
+        ],
+        [
+          'Scores: match = RANSAC inliers when a homography is found, else good matches after the ratio test',
+          '(a score under 8 counts as 0; ties by AE score); reference = cosine in the PCA space.',
+          'A query without keypoints (flat colour) falls back to the autoencoder neighbours.',
+          'The neighbour fields rank, key, path and score are those of imgsim search --json.',
+        ],
+      ),
     );
-  addConfigFlags(cmd, ['maxPixels', ...SERVICE_SETTINGS]);
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, 'maxPixels', ...SERVICE_SETTINGS]);
   return cmd.action(async (image: string, opts: Record<string, unknown>) => {
     const t0 = performance.now();
     const ctx = contextFrom(opts);
@@ -108,12 +127,9 @@ export function featuresCommand(): Command {
       }
     }
     const neighbors = result.neighbors.map((h, i) => ({
-      rank: i + 1,
-      key: h.key,
-      score: h.score,
+      ...neighbourJson(h, i + 1, typeof h.image === 'string' ? h.image : undefined),
       ...(h.aeScore !== undefined ? { aeScore: h.aeScore } : {}),
       ...(h.goodMatches !== undefined ? { goodMatches: h.goodMatches, inliers: h.inliers, homography: h.homography } : {}),
-      image: typeof h.image === 'string' ? h.image : h.key,
       ...(pngs[i] ? { png: pngs[i] } : {}),
     }));
     const seconds = (performance.now() - t0) / 1000;

@@ -3,18 +3,25 @@ import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { helpAfter, valueOption } from '../help.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
+
+/** What a run writes under --out (not searches/: imgsim search writes that). */
+const RUN_WRITES = [OUTPUT.manifest, OUTPUT.failures, OUTPUT.modelPrefix, 'embeddings.npy', 'ids.json', OUTPUT.index, OUTPUT.clusters, OUTPUT.clusterPlot];
 
 export function runCommand(): Command {
   const cmd = baseCommand('run')
-    .requiredOption('-o, --out <dir>', 'output folder (created if missing)')
+    .addOption(valueOption('-o, --out <dir>', "output folder (created if missing); refused if it holds images or another command's outputs", { required: true }))
     .option('--json', 'print a JSON summary on stdout')
     .addHelpText(
       'after',
-      `\nExample:\n  imgsim run ./photos --out ./out --size 64 --epochs 10\n\nWrites ${Object.values(OUTPUT).join(', ')} under --out.`,
+      helpAfter(
+        ['imgsim run imgsim-demo/data --out /tmp/imgsim-run --size 64 --epochs 10 --seed 42', 'imgsim run imgsim-demo/data --out /tmp/imgsim-run32 --size 32 --filters 16,32,64,128 --batch 16 --json'],
+        [`Writes ${RUN_WRITES.join(', ')} under --out.`],
+      ),
     );
-  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS, ...CLUSTER_SETTINGS]);
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, ...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...EMBED_SETTINGS, ...CLUSTER_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     checkApplicable(ctx, opts, TRAIN_SETTINGS);

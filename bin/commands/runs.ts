@@ -4,7 +4,8 @@ import { UsageError, UserError } from '../../shared/errors.js';
 import { describeOtherFailures, summariseFailures, type FailureSummary } from '../../shared/runs/failure-kinds.js';
 import type { ItemFailure, MapState, RunRecord } from '../../shared/runs/index.js';
 import type { ConnectOptions, Services } from '../../shared/services.js';
-import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS, type CommandContext } from '../options.js';
+import { helpAfter, valueOption, wholeNumber } from '../help.js';
+import { addConfigFlags, contextFrom, positiveInt, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 
@@ -46,8 +47,11 @@ function describeMap(m: MapState): string {
 }
 
 export function runsCommand(): Command {
-  const cmd = baseCommand('runs').option('--limit <n>', 'how many', '20').option('--json', 'print JSON');
-  addConfigFlags(cmd, SERVICE_SETTINGS);
+  const cmd = baseCommand('runs')
+    .addOption(valueOption('--limit <n>', 'how many runs to list', { value: '20', allowed: wholeNumber(1) }))
+    .option('--json', 'print JSON: an array of runs')
+    .addHelpText('after', helpAfter(['imgsim runs', 'imgsim runs --limit 5 --json', 'imgsim runs --redis redis://127.0.0.1:6379']));
+  addConfigFlags(cmd, ['redisUrl']);
   return cmd.action((opts: Record<string, unknown>) => {
     const limit = positiveInt('--limit', opts.limit);
     return withServices(opts, async (ctx, s) => {
@@ -67,10 +71,17 @@ export function runStatusCommand(): Command {
   const cmd = baseCommand('run-status')
     .option('--wait', 'poll until the run completes (searchable) or fails; exit 1 if it failed or was held back (not live)')
     .option('--wait-map', 'as --wait, then also until its cluster map is done; exit 1 if the map failed')
-    .option('--timeout <seconds>', 'with --wait: give up after this long', '86400')
-    .option('--json', 'print JSON {run, failures}')
-    .addHelpText('after', '\nExample:\n  imgsim run-status lq3x9z2k-1a2b3c --wait --json');
-  addConfigFlags(cmd, SERVICE_SETTINGS);
+    .addOption(valueOption('--timeout <seconds>', 'with --wait: give up after this long', { value: '86400', allowed: wholeNumber(1) }))
+    .option('--json', 'print JSON {run, failures, failuresTotal, failureSummary}')
+    .addHelpText(
+      'after',
+      helpAfter([
+        'imgsim run-status lq3x9z2k-1a2b3c     # a run id as imgsim enqueue and imgsim runs print it',
+        'imgsim run-status lq3x9z2k-1a2b3c --wait --json',
+        'imgsim run-status lq3x9z2k-1a2b3c --wait-map --timeout 3600',
+      ]),
+    );
+  addConfigFlags(cmd, ['redisUrl']);
   return cmd.action((id: string, opts: Record<string, unknown>) => {
     checkRunId(id);
     const timeoutSeconds = positiveInt('--timeout', opts.timeout);
@@ -143,8 +154,16 @@ function waitThroughOutages(id: string): ConnectOptions {
 }
 
 export function retryFailedCommand(): Command {
-  const cmd = baseCommand('retry-failed').option('--json', 'print JSON');
-  addConfigFlags(cmd, SERVICE_SETTINGS);
+  const cmd = baseCommand('retry-failed')
+    .option('--json', 'print JSON {runId, retried}')
+    .addHelpText(
+      'after',
+      helpAfter(
+        ['imgsim retry-failed lq3x9z2k-1a2b3c     # a run id as imgsim enqueue and imgsim runs print it', 'imgsim retry-failed lq3x9z2k-1a2b3c --json'],
+        ["Bad images (the image's own bytes) are never retried; the run's listing is read from --artifacts."],
+      ),
+    );
+  addConfigFlags(cmd, ['redisUrl', 'artifacts']);
   return cmd.action((id: string, opts: Record<string, unknown>) => {
     checkRunId(id);
     return withServices(opts, async (ctx, s) => {

@@ -1,12 +1,13 @@
 // imgsim schedule add|list|remove: scheduled re-indexing on BullMQ job schedulers. The
 // ingest worker processes run the schedule queue; a fired schedule enqueues a normal run.
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { UserError } from '../../shared/errors.js';
 import type { Schedules, ScheduleInfo } from '../../shared/queue/schedules.js';
 import { addConfigFlags, contextFrom, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { toSourceUri } from '../source-uri.js';
-import { baseCommand } from './catalog.js';
+import { baseCommand, subCommand } from './catalog.js';
+import { helpAfter, valueOption } from '../help.js';
 
 async function withSchedules<T>(command: Command, fn: (ctx: CommandContext, s: Schedules) => Promise<T>): Promise<T> {
   const ctx = contextFrom(command.optsWithGlobals());
@@ -36,21 +37,25 @@ function line(s: ScheduleInfo): string {
 }
 
 function addCommand(): Command {
-  const cmd = new Command('add')
-    .description('add or update (same name) a schedule that enqueues a re-index run of a dataset')
+  const cmd = subCommand('add', 'add or update (same name) a schedule that enqueues a re-index run of a dataset')
     .argument('<name>', 'schedule name (letters, digits, ., _ or -)')
-    .requiredOption('-d, --dataset <name>', 'dataset name')
-    .requiredOption('--source <uri>', 's3://bucket/prefix, file:///absolute/path or a folder path')
-    .requiredOption('--cron <pattern>', 'when: cron pattern, e.g. "0 3 * * *" (03:00 daily); 6 fields = seconds first')
+    .addOption(valueOption('-d, --dataset <name>', 'dataset name', { required: true }))
+    .addOption(valueOption('--source <uri>', 'where the images are', { required: true, allowed: 's3://bucket/prefix, file:///absolute/path or a folder path' }))
+    .addOption(valueOption('--cron <pattern>', 'when: cron pattern, e.g. "0 3 * * *" (03:00 daily); 6 fields = seconds first', { required: true }))
     .addOption(
-      new Option('--mode <mode>', 'missing: embed new/changed images into the live collection; all: build a new collection and swap').choices(['all', 'missing']).default('missing'),
+      valueOption('--mode <mode>', 'missing: embed new/changed images into the live collection; all: build a new collection and swap', { value: 'missing', choices: ['all', 'missing'] }),
     )
-    .option('--model <id>', 'model to embed with (default: the dataset\'s current model for missing, a newly trained one for all)')
-    .option('--tz <zone>', 'IANA time zone of the pattern (default: the server\'s)')
+    .addOption(
+      valueOption('--model <id>', 'model id (in the artefact store) to embed with', { default: "the dataset's current model for missing, a newly trained one for all" }),
+    )
+    .addOption(valueOption('--tz <zone>', 'IANA time zone of the pattern, e.g. Europe/Paris', { default: "the server's" }))
     .option('--json', 'print the schedule as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  imgsim schedule add nightly --dataset photos --source s3://images/photos/ --cron "0 3 * * *" --mode missing\n  imgsim schedule add weekly-rebuild --dataset photos --source s3://images/photos/ --cron "0 4 * * 0" --mode all',
+      helpAfter([
+        'imgsim schedule add nightly --dataset photos --source s3://images/photos/ --cron "0 3 * * *" --mode missing',
+        'imgsim schedule add weekly-rebuild --dataset photos --source s3://images/photos/ --cron "0 4 * * 0" --mode all --tz Europe/Paris',
+      ]),
     );
   addConfigFlags(cmd, ['redisUrl']);
   return cmd.action((name: string, opts: Record<string, unknown>, command: Command) =>
@@ -70,7 +75,9 @@ function addCommand(): Command {
 }
 
 function listCommand(): Command {
-  const cmd = new Command('list').description('the schedules, with their next fire time').option('--json', 'print JSON');
+  const cmd = subCommand('list', 'the schedules, with their next fire time')
+    .option('--json', 'print JSON: an array of schedules')
+    .addHelpText('after', helpAfter(['imgsim schedule list', 'imgsim schedule list --json --redis redis://127.0.0.1:6379']));
   addConfigFlags(cmd, ['redisUrl']);
   return cmd.action((_opts: Record<string, unknown>, command: Command) =>
     withSchedules(command, async (ctx, schedules) => {
@@ -81,7 +88,10 @@ function listCommand(): Command {
 }
 
 function removeCommand(): Command {
-  const cmd = new Command('remove').description('remove a schedule and its pending job').argument('<name>', 'schedule name').option('--json', 'print JSON');
+  const cmd = subCommand('remove', 'remove a schedule and its pending job')
+    .argument('<name>', 'schedule name')
+    .option('--json', 'print JSON {schedule, removed}')
+    .addHelpText('after', helpAfter(['imgsim schedule remove nightly']));
   addConfigFlags(cmd, ['redisUrl']);
   return cmd.action((name: string, _opts: Record<string, unknown>, command: Command) =>
     withSchedules(command, async (ctx, schedules) => {
@@ -94,6 +104,13 @@ function removeCommand(): Command {
 
 export function scheduleCommand(): Command {
   return baseCommand('schedule')
+    .addHelpText(
+      'after',
+      helpAfter(
+        ['imgsim schedule add nightly --dataset photos --source s3://images/photos/ --cron "0 3 * * *"', 'imgsim schedule list', 'imgsim schedule remove nightly'],
+        ['The ingest workers (imgsim worker ingest) fire the schedules. imgsim schedule <command> --help lists its flags.'],
+      ),
+    )
     .addCommand(addCommand())
     .addCommand(listCommand())
     .addCommand(removeCommand());

@@ -11,14 +11,16 @@ import { fileProblem, UsageError, UserError } from '../../shared/errors.js';
 import { OUTPUT, readIndexManifest } from '../../pipelines/layout.js';
 import type { LoadedModel } from '../../shared/model/store.js';
 import type { Storage } from '../../shared/storage/types.js';
-import type { Neighbor, VectorIndex } from '../../shared/vectors/types.js';
-import { addConfigFlags, contextFrom, positiveInt, SERVICE_SETTINGS, type CommandContext } from '../options.js';
+import type { VectorIndex } from '../../shared/vectors/types.js';
+import { helpAfter, valueOption, wholeNumber } from '../help.js';
+import { filePathIn, neighbourJson, type NeighbourJson } from '../neighbours.js';
+import { addConfigFlags, BACKEND_SETTINGS, contextFrom, positiveInt, SERVICE_SETTINGS, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { queryFiles, type QueryFile } from '../query-files.js';
 import { baseCommand } from './catalog.js';
 
-/** What one query found: its neighbours and contact sheet, or why it could not be searched. */
-type QueryResult = { query: string; neighbors: Neighbor[]; sheet?: string } | { query: string; error: string };
+/** What one query found: its neighbours (the --json shape features shares, bin/neighbours.ts) and contact sheet, or why it could not be searched. */
+type QueryResult = { query: string; neighbors: NeighbourJson[]; sheet?: string } | { query: string; error: string };
 
 /** Where the neighbours come from: an index and its model, the images (for sheets), the default sheet path. */
 interface Searched {
@@ -28,35 +30,41 @@ interface Searched {
   defaultSheet(q: QueryFile): string;
   /** With --exclude-self, the query's key when it is one of the indexed images. */
   selfKey(q: QueryFile): string | undefined;
+  /** An indexed image's file, when the source is a local folder. */
+  pathOf(key: string): string | undefined;
 }
+
+/** The --json of one query image: the neighbour fields are features --json's too (bin/neighbours.ts). */
+const SEARCH_JSON = '{query, neighbors: [{rank, key, path?, score, cluster?}], sheet?}';
+
+const SEARCH_EXAMPLES = [
+  'imgsim search imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run -k 10 --json',
+  'imgsim search imgsim-demo/data/red-circle imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run -k 5 --no-sheet --json',
+  'imgsim search imgsim-demo/data/blue-circle/0000.png --index imgsim-demo/run -k 5 --exclude-self --sheet /tmp/imgsim-sheet.png',
+  'imgsim search imgsim-demo/data/blue-circle/0000.png --dataset photos -k 5     # a dataset built by imgsim enqueue (Redis, Qdrant)',
+];
 
 export function searchCommand(): Command {
   const cmd = baseCommand('search')
-    .option('-i, --index <dir>', 'index folder (written by run or embed)')
-    .option('-d, --dataset <name>', 'dataset built by the queue-driven pipeline')
-    .option('-k, --k <n>', 'number of neighbours (at most the indexed images: a larger k is capped, with a warning; a contact sheet shows the first 35)', '10')
-    .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images')
-    .option('--sheet <file>', `contact sheet PNG path, for one query image (default <index>/${OUTPUT.searches}<name>.png, or ./search-<name>.png with --dataset; <name> below)`)
+    .addOption(valueOption('-i, --index <dir>', 'index folder (written by run or embed); this or --dataset', { default: 'none' }))
+    .addOption(valueOption('-d, --dataset <name>', 'dataset built by the queue-driven pipeline (Redis, Qdrant and the artefact store: --redis, --qdrant, --artifacts); this or --index', { default: 'none' }))
+    .addOption(
+      valueOption('-k, --k <n>', 'number of neighbours (at most the indexed images: a larger k is capped, with a warning; a contact sheet shows the first 35)', { value: '10', allowed: wholeNumber(1) }),
+    )
+    .option('--exclude-self', 'leave the query out of the results when it is one of the indexed images (--index only)')
+    .addOption(valueOption('--sheet <file>', 'contact sheet PNG path, for one query image', { default: `<index>/${OUTPUT.searches}<name>.png, or ./search-<name>.png with --dataset (<name> below)` }))
     .option('--no-sheet', 'write no contact sheets')
-    .option('--json', 'print JSON: {query, neighbors, sheet} for one query image, an array of them for several or a folder')
-    .addHelpText(
-      'after',
-      [
-        '',
-        `Several query images (or folders of them) are searched in one call: the index and model load once.`,
-        `Contact sheets never replace another image's: <name> is the query's path in the index's source folder when it`,
-        `lies there (${OUTPUT.searches}blue-circle/0000.png), else its name and a hash of its absolute path`,
-        `(${OUTPUT.searches}cat-1a2b3c4d.png; a folder's images: ${OUTPUT.searches}<folder>-<hash>/<path in it>.png).`,
-        'A query image that does not decode is reported and the others are searched (exit 1 at the end); one that',
-        'decodes only with corruption warnings (a garbled JPEG: grey blocks) is searched, with a warning naming it.',
-        '',
-        'Examples:',
-        '  imgsim search ./photos/cat.jpg --index ./out -k 10 --json',
-        '  imgsim search ./queries/ ./dog.jpg --index ./out -k 5 --no-sheet --json',
-        '  imgsim search ./cat.jpg --dataset photos -k 5',
-      ].join('\n'),
-    );
-  addConfigFlags(cmd, ['maxPixels', ...SERVICE_SETTINGS]);
+    .option('--json', `print JSON: ${SEARCH_JSON} for one query image, an array of them for several or a folder`);
+  const notes = [
+    `Several query images (or folders of them) are searched in one call: the index and model load once.`,
+    `Contact sheets never replace another image's: <name> is the query's path in the index's source folder when it`,
+    `lies there (${OUTPUT.searches}blue-circle/0000.png), else its name and a hash of its absolute path`,
+    `(${OUTPUT.searches}cat-1a2b3c4d.png; a folder's images: ${OUTPUT.searches}<folder>-<hash>/<path in it>.png).`,
+    'A query image that does not decode is reported and the others are searched (exit 1 at the end); one that',
+    'decodes only with corruption warnings (a garbled JPEG: grey blocks) is searched, with a warning naming it.',
+  ];
+  cmd.addHelpText('after', helpAfter(SEARCH_EXAMPLES, notes));
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, 'maxPixels', ...SERVICE_SETTINGS]);
   return cmd.action(async (images: string[], opts: Record<string, unknown>) => {
     const started = performance.now();
     const ctx = contextFrom(opts);
@@ -100,6 +108,7 @@ async function inIndex(dir: string, excludeSelf: boolean): Promise<Searched> {
     source: indexSource(opened),
     defaultSheet: (q) => path.join(opened.dir, OUTPUT.searches, `${q.sheetName}.png`),
     selfKey: (q) => (excludeSelf ? keyWithinSource(opened, q.file) : undefined),
+    pathOf: filePathIn(opened.sourceRoot),
   };
 }
 
@@ -113,7 +122,14 @@ async function inDataset<T>(ctx: CommandContext, dataset: string, fn: (s: Search
   try {
     const opened = await openDataset(dataset, { ...services, models: new ModelCache(services.artifacts) });
     const source = await opened.source().catch(() => undefined);
-    return await fn({ index: opened.index, model: opened.model, source, defaultSheet: (q) => path.resolve(`search-${q.sheetName}.png`), selfKey: () => undefined });
+    return await fn({
+      index: opened.index,
+      model: opened.model,
+      source,
+      defaultSheet: (q) => path.resolve(`search-${q.sheetName}.png`),
+      selfKey: () => undefined,
+      pathOf: filePathIn(source?.uri),
+    });
   } finally {
     await services.close();
   }
@@ -171,7 +187,7 @@ async function searchAll(
       }
       const self = s.selfKey(q);
       const neighbors = await s.index.search(v, { k, ...(self !== undefined ? { excludeKeys: new Set([self]) } : {}) });
-      found.set(q, { query: q.shown, neighbors });
+      found.set(q, { query: q.shown, neighbors: neighbors.map((n, rank) => neighbourJson(n, rank + 1, s.pathOf(n.key))) });
     }
     await mapConcurrent(readable, c.decodeConcurrency, async ({ q, image }) => {
       const r = found.get(q);
@@ -197,14 +213,14 @@ async function searchAll(
   // What a call costs: opening (start-up, index, model) once, then each query (npm run bench:cli reads this line).
   const searchMs = performance.now() - opened;
   ctx.logger.info(
-    { queries: queries.length, openSeconds: Number(((opened - o.started) / 1000).toFixed(2)), perQueryMs: Number((searchMs / queries.length).toFixed(1)) },
+    { queries: queries.length, openSeconds: (opened - o.started) / 1000, perQueryMs: searchMs / queries.length },
     'search done',
   );
   return results;
 }
 
-function neighbourLines(r: { neighbors: readonly Neighbor[]; sheet?: string }): string[] {
-  return [...r.neighbors.map((n, i) => `${String(i + 1).padStart(3)}  ${n.score.toFixed(4)}  ${n.key}`), ...(r.sheet ? [`contact sheet: ${r.sheet}`] : [])];
+function neighbourLines(r: { neighbors: readonly NeighbourJson[]; sheet?: string }): string[] {
+  return [...r.neighbors.map((n) => `${String(n.rank).padStart(3)}  ${n.score.toFixed(4)}  ${n.key}`), ...(r.sheet ? [`contact sheet: ${r.sheet}`] : [])];
 }
 
 /**

@@ -3,31 +3,34 @@ import type { Command } from 'commander';
 import { OUTPUT } from '../../pipelines/layout.js';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
-import { addConfigFlags, checkApplicable, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { helpAfter, valueOption } from '../help.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 
 export function trainCommand(): Command {
   const cmd = baseCommand('train')
-    .requiredOption('-o, --out <dir>', 'output folder')
+    .addOption(valueOption('-o, --out <dir>', `output folder: the model goes to <out>/${OUTPUT.modelPrefix}, skipped files to <out>/${OUTPUT.failures}`, { required: true }))
     .option('--json', 'print meta.json on stdout')
     .addHelpText(
       'after',
-      [
-        '',
-        'Tasks (--task; docs/tasks.md): reconstruct (default, the embedding autoencoder), denoise (noisy → clean),',
-        'colorize (grey → colour), superres (input --size/--scale → output --size). The input is made from each',
-        'clean image on the fly (seeded); meta.json records the task, its parameters, and PSNR/SSIM on the',
-        'validation split for the output and for the baseline (the input; bicubic upscale for superres).',
-        'Use 1-3 --filters stages for image-to-image tasks: every pooling stage loses detail.',
-        '',
-        'Examples:',
-        '  imgsim train ./photos --out ./out --epochs 20 --batch 32',
-        '  imgsim train ./photos --out ./dn --task denoise --noise gaussian,crosshair --noise-sigma 0.1 --crosshair-width 1-3 --filters 32,64 --lr 3e-3 --batch 8',
-        '  imgsim train ./photos --out ./sr --task superres --scale 2 --size 64 --filters 64 --lr 3e-3',
-        '  imgsim train ./shapes --out ./col --task colorize --size 32 --filters 16,32,64,128',
-      ].join('\n'),
+      helpAfter(
+        [
+          'imgsim train imgsim-demo/data --out /tmp/imgsim-trained --epochs 20 --batch 32',
+          'imgsim train imgsim-demo/data --out /tmp/imgsim-dn --task denoise --noise gaussian,crosshair --noise-sigma 0.1 --crosshair-width 1-3 --filters 32,64 --lr 3e-3 --batch 8',
+          'imgsim train imgsim-demo/data --out /tmp/imgsim-sr --task superres --scale 2 --size 64 --filters 64 --lr 3e-3',
+          'imgsim train imgsim-demo/data --out /tmp/imgsim-col --task colorize --size 32 --filters 16,32,64,128',
+        ],
+        [
+          'Tasks (--task; docs/tasks.md): reconstruct (default, the embedding autoencoder), denoise (noisy → clean),',
+          'colorize (grey → colour), superres (input --size/--scale → output --size). The input is made from each',
+          'clean image on the fly (seeded); meta.json records the task, its parameters, and PSNR/SSIM on the',
+          'validation split for the output and for the baseline (the input; bicubic upscale for superres).',
+          'Use 1-3 --filters stages for image-to-image tasks: every pooling stage loses detail.',
+          '--batch is the training batch; the images per forward pass of imgsim embed and imgsim apply are their --embed-batch.',
+        ],
+      ),
     );
-  addConfigFlags(cmd, [...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...TASK_SETTINGS]);
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, ...DECODE_SETTINGS, ...TRAIN_SETTINGS, ...TASK_SETTINGS]);
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     checkApplicable(ctx, opts, [...TRAIN_SETTINGS, ...TASK_SETTINGS]);

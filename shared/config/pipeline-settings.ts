@@ -205,14 +205,14 @@ export const PIPELINE_SETTINGS = {
       .refine((v) => v === 2 || v === 4, '2 or 4')
       .transform((v): 2 | 4 => (v === 4 ? 4 : 2)),
     default: 2,
-    doc: 'superres: upscale factor; the model input is --size / scale (area downscale), the output --size',
+    doc: 'superres: upscale factor; the model input is the image size / scale (area downscale), its output the image size',
   }),
   embedBatchSize: setting({
     env: 'IMGSIM_EMBED_BATCH_SIZE',
     flag: '--embed-batch',
     schema: int(1, 4096),
     default: 64,
-    doc: 'images encoded per batch when embedding',
+    doc: 'images per forward pass when a model is run on images (embedding, search queries, apply): inference, not the training batch',
   }),
   pcaComponents: setting({
     env: 'IMGSIM_PCA_COMPONENTS',
@@ -240,7 +240,7 @@ export const PIPELINE_SETTINGS = {
     flag: '--clusters',
     schema: z.union([z.literal('auto'), int(2, 1000)]),
     default: 'auto',
-    doc: 'k-means clusters, or auto (best silhouette for k = 2..12)',
+    doc: 'k-means clusters, or auto: a k to browse — best silhouette among k ≤ min(√N, 400) whose median cluster holds 10 to ~2√N images, or the best overall if it is ≥ 0.7',
   }),
   mapSample: setting({
     env: 'IMGSIM_MAP_SAMPLE',

@@ -17,7 +17,7 @@ interface FeaturesJson {
   fallback?: string;
   nfeatures: number;
   queryKeypoints: number;
-  neighbors: Array<{ rank: number; key: string; score: number; aeScore?: number; goodMatches?: number; inliers?: number; homography?: boolean; image: string; png?: string }>;
+  neighbors: Array<{ rank: number; key: string; score: number; aeScore?: number; goodMatches?: number; inliers?: number; homography?: boolean; path?: string; png?: string }>;
 }
 
 describe('imgsim features on a small local index', () => {
@@ -82,7 +82,7 @@ describe('imgsim features on a small local index', () => {
     for (const n of j.neighbors) {
       assert.ok(n.score >= -1 && n.score <= 1);
       assert.equal(n.goodMatches, undefined);
-      assert.ok(n.image.endsWith(n.key.split('/').join(path.sep)));
+      assert.equal(n.path, path.join(data, ...n.key.split('/')), 'the neighbour shape of search --json: path is the file of key');
     }
   });
 

@@ -160,4 +160,26 @@ describe('outputs never overwrite each other', () => {
     }
     assert.equal(await readFile(file, 'utf8'), 'not a folder');
   });
+
+  test('one --model convention (issue 15, deliverable 6): embed and apply take the run folder or its model/ folder alike', async () => {
+    const small = path.join(dir, 'small');
+    const viaRun = path.join(dir, 'embed-run');
+    const viaModel = path.join(dir, 'embed-model');
+    for (const [model, out] of [[run, viaRun], [path.join(run, 'model'), viaModel]] as const) {
+      const r = await runCli(['embed', small, '--model', model, '--out', out, '--backend', 'wasm', '--json']);
+      assert.equal(r.code, 0, `embed --model ${model}: ${r.stderr}`);
+      assert.equal(jsonOf<{ images: number }>(r).images, 27);
+    }
+    assert.deepEqual(await readFile(path.join(viaRun, 'embeddings.npy')), await readFile(path.join(viaModel, 'embeddings.npy')), 'the same model either way');
+    const index = JSON.parse(await readFile(path.join(viaRun, 'index.json'), 'utf8')) as { model: string };
+    assert.equal(path.resolve(viaRun, index.model), path.join(run, 'model'), 'index.json names the model folder itself');
+    const one = path.join(small, 'red-circle', '0000.png');
+    for (const [i, model] of [run, path.join(run, 'model')].entries()) {
+      const r = await runCli(['apply', one, '--model', model, '--out', path.join(dir, `apply-model-${i}`), '--backend', 'wasm', '--json']);
+      assert.equal(r.code, 0, `apply --model ${model}: ${r.stderr}`);
+    }
+    const batch = await runCli(['apply', one, '--model', run, '--out', path.join(dir, 'apply-batch'), '--batch', '4']);
+    assert.equal(batch.code, 2);
+    assert.match(batch.stderr, /^imgsim: --batch is the training batch .*--embed-batch/);
+  });
 });

@@ -96,8 +96,11 @@ describe('imgsim run on a folder with good and bad images', () => {
     const file = path.join(data, key);
     const r = await runCli(['search', file, '--index', out, '-k', '3', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const res = jsonOf<{ neighbors: Array<{ key: string; score: number }>; sheet: string }>(r);
+    const res = jsonOf<{ neighbors: Array<{ rank: number; key: string; path?: string; score: number }>; sheet: string }>(r);
     assert.equal(res.neighbors.length, 3);
+    // The neighbour shape features --json shares (bin/neighbours.ts): rank, key, path, score.
+    assert.deepEqual(res.neighbors.map((n) => n.rank), [1, 2, 3]);
+    for (const n of res.neighbors) assert.equal(n.path, path.join(data, ...n.key.split('/')));
     assert.equal(res.neighbors[0]?.key, key);
     assert.ok((res.neighbors[0]?.score ?? 0) > 0.999);
     assert.ok(res.neighbors.every((n, i) => i === 0 || n.score <= (res.neighbors[i - 1]?.score ?? 1)));
