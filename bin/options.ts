@@ -43,7 +43,7 @@ export function addConfigFlags(
 export type SettingFlags = readonly SettingName[];
 
 /** The flags of every command (bin/imgsim.ts adds them). */
-export const GLOBAL_SETTINGS: readonly SettingName[] = ['logLevel'];
+export const GLOBAL_SETTINGS: readonly SettingName[] = ['logLevel', 'logFormat'];
 /** Commands that run a model (train, embed, search, apply…): the TensorFlow.js backend. */
 export const BACKEND_SETTINGS: readonly SettingName[] = ['backend'];
 export const DECODE_SETTINGS: readonly SettingName[] = ['imageSize', 'fit', 'maxPixels', 'decodeConcurrency'];
@@ -182,8 +182,9 @@ export function contextFrom(opts: Record<string, unknown>): CommandContext {
   const json = opts.json === true;
   return {
     config,
-    logger: createLogger(config.logLevel, { human: true }),
+    logger: createLogger(config.logLevel, { format: config.logFormat }),
     json,
-    progressBar: !json && Boolean(process.stderr.isTTY),
+    // JSON logs get progress as log lines: a bar drawn between them would break them.
+    progressBar: !json && config.logFormat === 'human' && Boolean(process.stderr.isTTY),
   };
 }

@@ -23,7 +23,7 @@ import { KeySample, writeUnit } from '../shared/analysis/key-sample.js';
 import { CLUSTER_PLOT_FILE, CLUSTERS_FILE, clustersJsonText, type ClustersFile } from '../shared/analysis/clusters-file.js';
 import { renderScatterPlot } from '../shared/images/scatter-plot.js';
 import type { Logger } from '../shared/logger.js';
-import { createProgress } from '../shared/progress.js';
+import { createProgress, type Progress } from '../shared/progress.js';
 import type { Storage } from '../shared/storage/types.js';
 import type { VectorIndex } from '../shared/vectors/types.js';
 import type { StreamedMapOptions } from '../shared/analysis/streamed-map.js';
@@ -78,21 +78,23 @@ export async function clusterIndex(input: ClusterInput): Promise<ClusterResult |
   const tooMany = clustersWarning(s.clusters, n);
   if (tooMany !== undefined) input.logger?.warn({ clusters: s.clusters, points: n, sqrtN: Number(Math.sqrt(n).toFixed(1)) }, tooMany);
 
-  const bar = createProgress({ label: 't-SNE', total: s.tsneIterations, logger: input.logger, bar: input.progressBar });
+  // The t-SNE bar from its first iteration to its last (not over the PCA before or the k-means after).
+  let bar: Progress | undefined;
   let phase = '';
   const onProgress = (p: ClusterProgress): void => {
+    if (p.phase !== 'tsne') bar?.stop();
     if (p.phase !== phase) {
       phase = p.phase;
       input.logger?.info({ points: n, sample: Math.min(n, sampleSize), phase }, `cluster: ${phase === 'done' ? 'map computed' : `${phase} started`}`);
     }
-    if (p.phase === 'tsne') bar.update(p.done);
+    if (p.phase === 'tsne') (bar ??= createProgress({ label: 't-SNE', total: s.tsneIterations, unit: 'iterations', logger: input.logger, bar: input.progressBar })).update(p.done);
     report(p);
   };
   const options = { pcaComponents: s.pcaComponents, perplexity: s.perplexity, iterations: s.tsneIterations, clusters: s.clusters, seed: s.seed };
   const result = await (sample.length === n
     ? clusterInSubprocess({ ...sample.sorted(), dim: input.index.dim }, options, onProgress)
     : streamedMap(input.index, keys, sample, { ...options, ...(input.exactBelow !== undefined ? { exactBelow: input.exactBelow } : {}) }, onProgress)
-  ).finally(() => bar.stop());
+  ).finally(() => bar?.stop());
   input.logger?.info({ k: result.k, silhouette: result.silhouette, explainedVariance: result.explainedVariance }, 'cluster: k-means done');
   await input.index.setClusters(result.points);
   const prefix = input.prefix ?? '';

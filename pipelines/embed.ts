@@ -112,7 +112,7 @@ export async function embedBatches(
   const per = size * size * 3;
   let count = 0;
   const failures: Failure[] = [];
-  const progress = createProgress({ label: 'embed', total: objects.length, logger: input.logger, bar: input.progressBar });
+  const progress = createProgress({ label: 'embed', total: objects.length, unit: 'images', logger: input.logger, bar: input.progressBar });
 
   /** A fault that is not an image's own (the store down…): it stops the whole stage. */
   let fatal: Error | undefined;

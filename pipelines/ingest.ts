@@ -60,7 +60,7 @@ export async function decodeObjects(
   objects: readonly ObjectRef[],
   o: DecodeSettings,
 ): Promise<{ images: DecodedImages; failures: Failure[] }> {
-  const progress = createProgress({ label: 'decode', total: objects.length, logger: o.logger, bar: o.progressBar });
+  const progress = createProgress({ label: 'decode', total: objects.length, unit: 'images', logger: o.logger, bar: o.progressBar });
   let done = 0;
   const decoded = await mapConcurrent(objects, o.concurrency, async (obj) => {
     try {

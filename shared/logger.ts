@@ -1,41 +1,39 @@
 // One pino logger factory. Logs go to stderr so stdout stays clean for --json output.
-// Services log JSON lines (for log shippers); the CLI asks for `human` lines:
-// "info  epoch 3/10 train=0.0123 validation=0.0131".
-import { Writable } from 'node:stream';
+// Two formats (--log-format, IMGSIM_LOG_FORMAT): `json`, pino's lines with every number at
+// full precision and durations as numbers (for machines and log shippers), and `human`
+// (the CLI's default): "info  epoch 3/10  train=0.08210 validation=0.07504 time=4.2s",
+// rounded for people by human-format.ts. Human lines go above a progress bar, never over
+// it (status-line.ts).
 import { pino, type Logger } from 'pino';
+import { humanLine } from './human-format.js';
+import { writeLines } from './status-line.js';
 
 export type { Logger };
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LogFormat = 'human' | 'json';
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
-
-/** Formats pino's JSON lines as short human lines on stderr. */
-function humanStderr(): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
+/** A pino destination turning its JSON lines into human lines on stderr. */
+function humanStderr(): { write(chunk: string): void } {
+  return {
+    write(chunk) {
+      const out: string[] = [];
+      for (const line of chunk.split('\n')) {
         if (!line) continue;
         try {
-          const rec = JSON.parse(line) as Record<string, unknown>;
-          const fields = Object.entries(rec)
-            .filter(([k]) => !HIDDEN.has(k))
-            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-          const level = LEVEL_NAMES[rec.level as number] ?? 'log';
-          process.stderr.write(`${level.padEnd(5)} ${typeof rec.msg === 'string' ? rec.msg : ''}${fields.length ? `  ${fields.join(' ')}` : ''}\n`);
+          out.push(`${humanLine(JSON.parse(line) as Record<string, unknown>)}\n`);
         } catch {
-          process.stderr.write(`${line}\n`);
+          out.push(`${line}\n`);
         }
       }
-      done();
+      if (out.length) writeLines(process.stderr, out.join(''));
     },
-  });
+  };
 }
 
-export function createLogger(level: LogLevel = 'info', options: { name?: string; human?: boolean } = {}): Logger {
+export function createLogger(level: LogLevel = 'info', options: { name?: string; format?: LogFormat } = {}): Logger {
   const name = options.name ?? 'imgsim';
-  return options.human ? pino({ name, level }, humanStderr()) : pino({ name, level }, pino.destination({ fd: 2, sync: true }));
+  return options.format === 'human' ? pino({ name, level }, humanStderr()) : pino({ name, level }, pino.destination({ fd: 2, sync: true }));
 }
 
 /** A logger that drops everything (tests, library callers that pass none). */

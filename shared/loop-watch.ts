@@ -4,6 +4,7 @@
 // the threshold is logged as one warn line, and the worst delay seen is kept for the
 // shutdown log and tests.
 import type { Logger } from './logger.js';
+import { formatDuration } from './human-format.js';
 
 export interface LoopWatch {
   /** The longest time the loop was blocked since start (ms). */
@@ -21,7 +22,7 @@ export function watchEventLoop(logger: Logger, o: { thresholdMs?: number; interv
     const late = now - expected;
     expected = now + interval;
     if (late > worst) worst = late;
-    if (late > threshold) logger.warn({ blockedMs: Math.round(late) }, `event loop blocked for ${(late / 1000).toFixed(1)} s: lock renewals and pooled sockets waited`);
+    if (late > threshold) logger.warn({ blockedMs: Math.round(late) }, `event loop blocked for ${formatDuration(late / 1000)}: lock renewals and pooled sockets waited`);
   }, interval);
   timer.unref();
   return {

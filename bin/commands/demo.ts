@@ -13,6 +13,7 @@ import { helpAfter, valueOption, wholeNumber } from '../help.js';
 import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
+import { formatDuration } from '../../shared/human-format.js';
 
 /** 32×32 input, 4 stages, batch 16, 20 epochs: enough steps on 720 images to learn shapes and colours. */
 const DEMO_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16', epochs: '20' } as const;
@@ -59,7 +60,7 @@ function printTaskReport(ctx: CommandContext, r: TaskDemoReport): void {
     ...Object.entries(r.extra).map(([name, m]) => metricsLine(`held-out, ${name} only`, m)),
     ...(r.colour ? [`colour: ${(100 * r.colour.circleRed).toFixed(1)}% of circle pixels closer to red, ${(100 * r.colour.squareBlue).toFixed(1)}% of square pixels closer to blue`] : []),
     ...r.targets.map((t) => `target ${t.met ? 'met' : 'NOT met'}: ${t.name} = ${targetValue(t.value)} (required ${t.required === 0 ? '> 0' : `≥ ${t.required}`})`),
-    `time: data ${r.seconds.data.toFixed(1)} s, train ${r.seconds.train.toFixed(1)} s, apply ${r.seconds.apply.toFixed(1)} s, total ${r.seconds.total.toFixed(1)} s`,
+    `time: data ${formatDuration(r.seconds.data)}, train ${formatDuration(r.seconds.train)}, apply ${formatDuration(r.seconds.apply)}, total ${formatDuration(r.seconds.total)}`,
   ]);
 }
 

@@ -7,6 +7,7 @@ import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
 import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
 import { print } from '../print.js';
+import { formatDuration } from '../../shared/human-format.js';
 
 /** A small, quick model for the internal training (as the demo's), unless flags or env say otherwise. */
 const EVAL_DEFAULTS = { imageSize: '32', filters: '16,32,64,128', batchSize: '16', epochs: '15' } as const;
@@ -68,7 +69,7 @@ export function evalFeaturesCommand(): Command {
       row('all', r),
       ...Object.entries(report.recallByKind).map(([kind, v]) => row(`  ${kind}`, v)),
       `duplicates among the AE top ${report.candidates} (match's ceiling): ${report.candidateRecall.toFixed(3)}; queries without ORB keypoints: ${report.queriesWithoutKeypoints}`,
-      `seconds: generate ${report.seconds.generate}, index ${report.seconds.index}, search ${report.seconds.search}, total ${report.seconds.total}`,
+      `time: generate ${formatDuration(report.seconds.generate)}, index ${formatDuration(report.seconds.index)}, search ${formatDuration(report.seconds.search)}, total ${formatDuration(report.seconds.total)}`,
       `report: ${path.join(path.resolve(String(opts.out)), 'features-eval.json')}`,
     ]);
   });

@@ -5,6 +5,7 @@ import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption } from '../help.js';
 import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
+import { formatDuration } from '../../shared/human-format.js';
 
 export function evalCommand(): Command {
   const cmd = baseCommand('eval')
@@ -20,7 +21,7 @@ export function evalCommand(): Command {
     await initBackend(ctx.config.backend, ctx.logger);
     const { report } = await evaluateFolder({ source: folder, out: String(opts.out), config: ctx.config, logger: ctx.logger, progressBar: ctx.progressBar });
     print(ctx, report, [
-      `${report.images} images in ${report.classes} classes (${report.failed} skipped), ${report.epochsRun} epoch(s), ${report.seconds.toFixed(1)} s`,
+      `${report.images} images in ${report.classes} classes (${report.failed} skipped), ${report.epochsRun} epoch(s), ${formatDuration(report.seconds)}`,
       `precision@10  embedding (${report.embeddingDim}-d): ${report.precisionAt10.embedding.toFixed(3)}`,
       `precision@10  raw pixels (${report.rawPixelDim}-d): ${report.precisionAt10.rawPixels.toFixed(3)}`,
     ]);

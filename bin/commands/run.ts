@@ -6,6 +6,7 @@ import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption } from '../help.js';
 import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
+import { formatDuration, formatLoss } from '../../shared/human-format.js';
 
 /** What a run writes under --out (not searches/: imgsim search writes that). */
 const RUN_WRITES = [OUTPUT.manifest, OUTPUT.failures, OUTPUT.modelPrefix, 'embeddings.npy', 'ids.json', OUTPUT.index, OUTPUT.clusters, OUTPUT.clusterPlot];
@@ -41,9 +42,9 @@ export function runCommand(): Command {
     };
     print(ctx, summary, [
       `${summary.images} images embedded (${summary.embeddingDim}-d), ${summary.failed} skipped (see ${OUTPUT.failures})`,
-      `model ${summary.modelId}: best validation loss ${summary.bestValidationLoss.toFixed(5)} after ${r.model.training.epochsRun} epoch(s)`,
+      `model ${summary.modelId}: best validation loss ${formatLoss(summary.bestValidationLoss)} after ${r.model.training.epochsRun} epoch(s)`,
       summary.clusters !== undefined ? `${summary.clusters} clusters → ${OUTPUT.clusterPlot}` : 'too few images to cluster',
-      `outputs in ${r.out} (${r.seconds.total.toFixed(1)} s)`,
+      `outputs in ${r.out} (${formatDuration(r.seconds.total)})`,
     ]);
   });
 }

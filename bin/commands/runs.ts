@@ -8,6 +8,7 @@ import { helpAfter, valueOption, wholeNumber } from '../help.js';
 import { addConfigFlags, contextFrom, positiveInt, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
+import { formatDuration, formatRate } from '../../shared/human-format.js';
 
 async function withServices<T>(
   opts: Record<string, unknown>,
@@ -25,8 +26,8 @@ async function withServices<T>(
 }
 
 function line(r: RunRecord): string {
-  const eta = r.etaSeconds !== undefined && r.status !== 'completed' ? `, ETA ${Math.round(r.etaSeconds)} s` : '';
-  const rate = r.imagesPerSecond !== undefined ? `, ${r.imagesPerSecond.toFixed(1)} img/s` : '';
+  const eta = r.etaSeconds !== undefined && r.status !== 'completed' ? `, ETA ${formatDuration(r.etaSeconds)}` : '';
+  const rate = r.imagesPerSecond !== undefined ? `, ${formatRate(r.imagesPerSecond)} img/s` : '';
   const status = r.heldBack !== undefined ? 'held back' : r.status;
   const map = r.map ? `, map ${describeMap(r.map)}` : '';
   return `${r.id}  ${status.padEnd(10)} ${r.dataset}  ${r.done}/${r.total} done, ${r.failed} failed${rate}${eta}${map}  ${r.source}`;
@@ -148,7 +149,7 @@ function waitThroughOutages(id: string): ConnectOptions {
   return {
     redisWatch: {
       onDown: (o) => process.stderr.write(`Redis at ${o.redis} unreachable (${o.cause}); waiting for it to come back\n`),
-      onUp: (r) => process.stderr.write(`Redis at ${r.redis} is back after ${(r.awayMs / 1000).toFixed(1)} s; still waiting for run ${id}\n`),
+      onUp: (r) => process.stderr.write(`Redis at ${r.redis} is back after ${formatDuration(r.awayMs / 1000)}; still waiting for run ${id}\n`),
     },
   };
 }

@@ -6,6 +6,7 @@ import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption } from '../help.js';
 import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, TASK_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
+import { formatLoss, formatRate } from '../../shared/human-format.js';
 
 export function trainCommand(): Command {
   const cmd = baseCommand('train')
@@ -59,7 +60,7 @@ export function trainCommand(): Command {
     print(ctx, m, [
       `model ${m.modelId} → ${out.resolveKey(OUTPUT.modelPrefix)}`,
       `${m.training.trainImages} train / ${m.training.validationImages} validation images, ${failures.length} skipped`,
-      `best validation loss ${m.training.bestValidationLoss.toFixed(5)} at epoch ${m.training.bestEpoch}/${m.training.epochsRun}, ${m.timings.imagesPerSecond.toFixed(1)} img/s on ${m.backend}`,
+      `best validation loss ${formatLoss(m.training.bestValidationLoss)} at epoch ${m.training.bestEpoch}/${m.training.epochsRun}, ${formatRate(m.timings.imagesPerSecond)} img/s on ${m.backend}`,
       ...(m.metrics
         ? [
             `${taskLabel(taskSpec)} on ${m.metrics.images} validation images: ${formatQuality(m.metrics)}`,

@@ -20,6 +20,13 @@ export const PIPELINE_SETTINGS = {
     default: 'info',
     doc: 'pino log level (logs go to stderr)',
   }),
+  logFormat: setting({
+    env: 'IMGSIM_LOG_FORMAT',
+    flag: '--log-format',
+    schema: z.enum(['human', 'json']),
+    default: 'human',
+    doc: 'human: short rounded lines and a progress bar on a terminal; json: pino JSON lines, full-precision numbers, durations in seconds or ms',
+  }),
   backend: setting({
     env: 'IMGSIM_BACKEND',
     flag: '--backend',

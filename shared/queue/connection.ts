@@ -4,6 +4,7 @@
 import { Redis } from 'ioredis';
 import { errorMessage, isTransient, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { formatDuration } from '../human-format.js';
 
 /** Redis URL with any password replaced, for messages and logs. */
 export function displayRedisUrl(url: string): string {
@@ -217,7 +218,7 @@ export class RedisWatch {
     if (this.o.onUp) this.o.onUp(recovery);
     else {
       const plural = recovery.attempts === 1 ? '' : 's';
-      this.o.logger?.info(recovery, `Redis is back after ${(recovery.awayMs / 1000).toFixed(1)} s (${recovery.attempts} reconnect attempt${plural})`);
+      this.o.logger?.info(recovery, `Redis is back after ${formatDuration(recovery.awayMs / 1000)} (${recovery.attempts} reconnect attempt${plural})`);
     }
   }
 }

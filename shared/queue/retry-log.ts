@@ -4,6 +4,7 @@
 // the end of the window (default 10 s). Jobs that fail for good are not this module's
 // business: the stage worker logs each of them.
 import type { Logger } from '../logger.js';
+import { formatDuration } from '../human-format.js';
 
 export interface RetryFailure {
   jobId: string | undefined;
@@ -27,7 +28,7 @@ export function createRetryLog(logger: Logger, stage: string, windowMs = 10_000)
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (suppressed === 0) return;
-    logger.warn({ stage, attempts: suppressed, err: lastErr }, `${stage}: ${suppressed} more job attempt(s) failed in the last ${windowMs >= 10_000 ? Math.round(windowMs / 1000) : (windowMs / 1000).toFixed(1)} s; retrying with backoff`);
+    logger.warn({ stage, attempts: suppressed, err: lastErr }, `${stage}: ${suppressed} more job attempt(s) failed in the last ${formatDuration(windowMs / 1000)}; retrying with backoff`);
     suppressed = 0;
   };
   return {

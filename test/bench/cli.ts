@@ -201,12 +201,16 @@ interface SearchCall {
 }
 
 function searchCall(what: string, args: readonly string[], expect: RegExp): SearchCall {
-  const o = run(COMPILED, ['search', ...args, '-k', '10', '--json', '--log-level', 'info']);
+  // JSON logs: the figures as numbers (the human format rounds them for reading).
+  const o = run(COMPILED, ['search', ...args, '-k', '10', '--json', '--log-level', 'info', '--log-format', 'json']);
   expectOutcome(what, o, 0, expect);
-  const open = /search done .*openSeconds=([\d.]+)/.exec(o.stderr)?.[1];
-  const per = /search done .*perQueryMs=([\d.]+)/.exec(o.stderr)?.[1];
-  if (open === undefined || per === undefined) throw new Error(`${what}: no "search done" line with openSeconds and perQueryMs on stderr:\n${o.stderr}`);
-  return { seconds: o.seconds, openSeconds: Number(open), perQueryMs: Number(per) };
+  const done = o.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg?: string; openSeconds?: unknown; perQueryMs?: unknown })
+    .find((r) => r.msg === 'search done');
+  if (typeof done?.openSeconds !== 'number' || typeof done.perQueryMs !== 'number') throw new Error(`${what}: no "search done" log with openSeconds and perQueryMs on stderr:\n${o.stderr}`);
+  return { seconds: o.seconds, openSeconds: done.openSeconds, perQueryMs: done.perQueryMs };
 }
 
 interface SearchRound {

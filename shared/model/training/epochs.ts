@@ -53,8 +53,8 @@ export async function runEpochs({ model, images, spec, split, step, threads }: E
   const progress = createProgress({
     label: 'train',
     total: o.epochs * batchesPerEpoch,
+    unit: 'batches',
     logger: o.logger,
-    fields: ['epoch', 'loss', 'val'],
     bar: o.progressBar,
   });
   const losses: ModelMeta['losses'] = [];
@@ -94,18 +94,16 @@ export async function runEpochs({ model, images, spec, split, step, threads }: E
         if (!Number.isFinite(value)) throw new Error(`Training diverged at epoch ${epoch}: loss is ${value}; try a lower --lr`);
         trainSum += value * idx.length;
         imagesSeen += idx.length;
-        progress.update((epoch - 1) * batchesPerEpoch + b + 1, {
-          epoch,
-          loss: value.toFixed(5),
-          val: best ? best.loss.toFixed(5) : '-',
-        });
+        // Numbers, not text: the human formats round them, the JSON log keeps them whole.
+        progress.update((epoch - 1) * batchesPerEpoch + b + 1, { epoch, loss: value, val: best?.loss });
         await o.onBatch?.({ epoch, batch: b + 1, batches: batchesPerEpoch, loss: value });
         await yieldToEventLoop();
       }
       const validation = await meanLoss(split.validation, o.batchSize, (idx) => step.loss(idx, fixedRngs(seeds.noise, idx)));
       const train = trainSum / split.train.length;
-      losses.push({ epoch, train, validation, seconds: (performance.now() - epochStart) / 1000 });
-      o.logger?.info({ epoch, train, validation }, `epoch ${epoch}/${o.epochs}`);
+      const seconds = (performance.now() - epochStart) / 1000;
+      losses.push({ epoch, train, validation, seconds });
+      o.logger?.info({ epoch, train, validation, seconds }, `epoch ${epoch}/${o.epochs}`);
       if (!best || validation < best.loss) {
         best?.weights.forEach((w) => w.dispose());
         best = { epoch, loss: validation, weights: snapshotWeights(model) };

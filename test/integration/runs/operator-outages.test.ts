@@ -78,7 +78,7 @@ describe('operator commands and workers through outages', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^${run.id}\\s+completed\\s+photos\\s+4/4 done, 0 failed`, 'm'));
     const away = r.stderr.match(/^Redis at redis:\/\/127\.0\.0\.1:\d+\/? unreachable \(.+\); waiting for it to come back$/gm) ?? [];
-    const back = r.stderr.match(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:\\d+/? is back after \\d+\\.\\d s; still waiting for run ${run.id}$`, 'gm')) ?? [];
+    const back = r.stderr.match(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:\\d+/? is back after (\\d+ms|\\d+(\\.\\d)?s|\\d+m \\d\\ds); still waiting for run ${run.id}$`, 'gm')) ?? [];
     assert.equal(away.length, 1, r.stderr);
     assert.equal(back.length, 1, r.stderr);
     assert.ok(r.stderr.indexOf(away[0] ?? '') < r.stderr.indexOf(back[0] ?? ''), 'gone, then back');
@@ -128,7 +128,7 @@ describe('operator commands and workers through outages', () => {
     }
     const logs = withoutNodeWarnings(workers.logs());
     assert.equal(logs.match(/warn {2}Redis unreachable; reconnecting {2}redis=redis:\/\/127\.0\.0\.1:\d+\/? cause=\S/g)?.length, 1, logs);
-    assert.equal(logs.match(/info {2}Redis is back after \d+\.\d s \(\d+ reconnect attempts?\) {2}redis=/g)?.length, 1, logs);
+    assert.equal(logs.match(/info {2}Redis is back after (\d+ms|\d+(\.\d)?s|\d+m \d\ds) \(\d+ reconnect attempts?\) {2}redis=/g)?.length, 1, logs);
     assert.doesNotMatch(logs, /Error:|errno|\[ioredis\]|\berror\b/, logs);
     const others = logs.split('\n').filter((l) => l.trim() && !/ingest worker (started|stopped)|shutting down|Redis unreachable|Redis is back/.test(l));
     assert.deepEqual(others, [], logs);

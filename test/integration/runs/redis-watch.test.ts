@@ -91,7 +91,7 @@ test('a worker process\'s connections, queues and stage worker: one warn and one
       const back = backs[round - 1] as LogLine;
       assert.ok(Number(back.awayMs) >= 2_000 && Number(back.awayMs) <= Date.now() - t0, `awayMs ${String(back.awayMs)}`);
       assert.ok(Number(back.attempts) >= 1, `attempts ${String(back.attempts)}`);
-      assert.match(back.msg, /^Redis is back after \d+\.\d s \(\d+ reconnect attempts?\)$/);
+      assert.match(back.msg, /^Redis is back after (\d+ms|\d+(\.\d)?s|\d+m \d\ds) \(\d+ reconnect attempts?\)$/);
     }
     assert.deepEqual(lines.filter((l) => l.level >= ERROR), [], 'nothing at error level');
     assert.deepEqual(consoleErrors, [], 'no console dumps');

@@ -22,7 +22,7 @@ test('a burst of retries is one line plus one summary line per window', async ()
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(
     lines.map((l) => l.msg),
-    ['embed job failed; retrying', 'embed: 49 more job attempt(s) failed in the last 0.2 s; retrying with backoff', 'embed job failed; retrying'],
+    ['embed job failed; retrying', 'embed: 49 more job attempt(s) failed in the last 200ms; retrying with backoff', 'embed job failed; retrying'],
   );
   assert.equal(lines[1]?.attempts, 49);
 });
