@@ -13,6 +13,7 @@ import type { Logger } from '../shared/logger.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { createProgress } from '../shared/progress.js';
 import { compareKeys, keyHash } from '../shared/analysis/key-sample.js';
+import { KeySet, type KeyVersions } from '../shared/vectors/hashed-keys.js';
 import type { ObjectInfo, Storage } from '../shared/storage/types.js';
 import type { DecodedImages, Failure } from '../shared/images/decoded.js';
 import { failureOf, sortByKey } from '../shared/images/failures.js';
@@ -31,12 +32,8 @@ export interface DecodeSettings {
 export interface Listing {
   /** Every image object of the source, in listing order. */
   images: ObjectRef[];
-  /** The images to embed: all, or (incremental) those not indexed at their current version. */
-  toEmbed: ObjectRef[];
   /** Files that are not images, as failures. */
   ignored: Failure[];
-  /** Indexed keys whose object is gone from the source (an incremental run removes them). */
-  gone: string[];
 }
 
 /** Objects of a source, split into image candidates and ignored files (and links the listing left out: outside-root). */
@@ -100,25 +97,24 @@ export interface ScanCounts {
   toEmbed: number;
   /** Files that are not images. */
   ignored: number;
-  /** Indexed keys whose object is gone (incremental runs only). */
-  gone: string[];
+  /** Incremental passes: every listed image's key (to find the indexed keys whose object is gone). */
+  listedKeys?: KeySet;
 }
 
 /**
  * One pass over a source in listing order, without holding the listing: every image
  * (with whether it is to be embedded) and every ignored file go to `sink` as they come.
- * `indexed` (key → etag of what the index holds) makes the pass incremental: only new
- * or changed images are to be embedded, and the indexed keys whose object is gone are
- * returned in `gone` (this needs the listed keys as a set: incremental passes hold them,
- * like the `indexed` map itself).
+ * `indexed` (the versions the index holds) makes the pass incremental: only new or
+ * changed images are to be embedded, and the listed keys come back as a compact set
+ * (8 bytes a key) to find what the index holds that the source no longer has.
  */
 export async function scanSource(
   source: Storage,
-  o: { indexed?: ReadonlyMap<string, string> },
+  o: { indexed?: KeyVersions },
   sink: { image(ref: ObjectRef, toEmbed: boolean): void | Promise<void>; ignored(failure: Failure): void | Promise<void> },
 ): Promise<ScanCounts> {
-  const present = o.indexed ? new Set<string>() : undefined;
-  const counts: ScanCounts = { listed: 0, toEmbed: 0, ignored: 0, gone: [] };
+  const listedKeys = o.indexed ? new KeySet() : undefined;
+  const counts: ScanCounts = { listed: 0, toEmbed: 0, ignored: 0 };
   // Entries the listing leaves out (a symlink escaping the folder: outside-root) are
   // ignored files too, passed on as they come.
   const skipped: Failure[] = [];
@@ -135,36 +131,29 @@ export async function scanSource(
       await sink.ignored(notAnImage(obj.key));
       continue;
     }
-    const ref = { key: obj.key, etag: obj.etag };
-    const toEmbed = o.indexed?.get(obj.key) !== obj.etag;
-    present?.add(obj.key);
+    const toEmbed = !o.indexed?.holds(obj.key, obj.etag);
+    listedKeys?.add(obj.key);
     counts.listed++;
     if (toEmbed) counts.toEmbed++;
-    await sink.image(ref, toEmbed);
+    await sink.image({ key: obj.key, etag: obj.etag }, toEmbed);
   }
   await flushSkipped();
-  if (o.indexed && present) counts.gone = [...o.indexed.keys()].filter((key) => !present.has(key));
-  return counts;
+  return { ...counts, ...(listedKeys ? { listedKeys: listedKeys.seal() } : {}) };
 }
 
-/**
- * List the source and decide what to embed, as arrays (the local driver; the queue's
- * ingest streams the same pass into listing pages instead: scanSource).
- */
-export async function listSource(source: Storage, o: { indexed?: ReadonlyMap<string, string> } = {}): Promise<Listing> {
+/** List the source as arrays (the local driver; the queue's ingest streams the same pass into listing pages: scanSource). */
+export async function listSource(source: Storage): Promise<Listing> {
   const images: ObjectRef[] = [];
-  const toEmbed: ObjectRef[] = [];
   const ignored: Failure[] = [];
-  const { gone } = await scanSource(source, o, {
-    image(ref, embed) {
+  await scanSource(source, {}, {
+    image(ref) {
       images.push(ref);
-      if (embed) toEmbed.push(ref);
     },
     ignored(failure) {
       ignored.push(failure);
     },
   });
-  return { images, toEmbed: o.indexed ? toEmbed : images, ignored, gone };
+  return { images, ignored };
 }
 
 /**

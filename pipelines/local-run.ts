@@ -163,7 +163,7 @@ export async function embedLocally(
     ({ failures: bad } = await embedBatches(
       {
         source: ctx.source,
-        objects: listing.toEmbed,
+        objects: listing.images,
         model,
         settings: { maxPixels: c.maxPixels, batchSize: c.embedBatchSize, concurrency: c.decodeConcurrency },
         ...(predecoded ? { predecoded } : {}),

@@ -10,6 +10,7 @@ import type { JobHandle, StageHandlers } from '../../shared/jobs/handlers.js';
 import type { ModelCache } from '../../shared/model/cache.js';
 import type { CollectionHistory } from '../../shared/runs/history.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
+import type { KeySet } from '../../shared/vectors/hashed-keys.js';
 import { QdrantVectorIndex } from '../../shared/vectors/qdrant/index.js';
 import { clusterIndex, type ClusterProgress } from '../cluster.js';
 import { embedImages } from '../embed.js';
@@ -83,11 +84,26 @@ async function listIntoPages(p: JobPayload<'ingest'>, deps: StageDeps): Promise<
     },
   });
   await recordIgnored();
-  if (inPlace !== undefined && p.modelId && scanned.gone.length > 0) {
-    const index = await QdrantVectorIndex.existing(qdrant, { collection: inPlace, dataset: p.dataset, modelId: p.modelId });
-    await index.remove(scanned.gone);
+  const removed = inPlace !== undefined && p.modelId && scanned.listedKeys ? await removeGone(inPlace, p.modelId, scanned.listedKeys, p, deps) : 0;
+  return pages.finish({ listed: scanned.listed, toEmbed: scanned.toEmbed, ignored: scanned.ignored, removed });
+}
+
+/** Remove from the collection, a page at a time, the points whose object the source no longer lists. */
+async function removeGone(collection: string, modelId: string, listed: KeySet, p: JobPayload<'ingest'>, deps: StageDeps): Promise<number> {
+  const index = await QdrantVectorIndex.existing(deps.qdrant, { collection, dataset: p.dataset, modelId });
+  let gone: string[] = [];
+  let removed = 0;
+  for await (const point of deps.qdrant.scroll(collection, { dataset: p.dataset, payloadFields: [], pageSize: 1000 })) {
+    if (!listed.has(point.key)) gone.push(point.key);
+    if (gone.length >= 1000) {
+      // Removing while scrolling: Qdrant's scroll resumes from an id, so removed points are not skipped over.
+      await index.remove(gone);
+      removed += gone.length;
+      gone = [];
+    }
   }
-  return pages.finish({ listed: scanned.listed, toEmbed: scanned.toEmbed, ignored: scanned.ignored, removed: scanned.gone.length });
+  if (gone.length > 0) await index.remove(gone);
+  return removed + gone.length;
 }
 
 /** The seeded training sample, drawn from the listing pages (a run that trains embeds every image it lists). */

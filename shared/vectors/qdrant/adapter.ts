@@ -26,6 +26,7 @@ import { withRetry, type RetryInfo, type RetryPolicy } from '../../retry.js';
 import { QdrantError, displayUrl, toQdrantError } from './errors.js';
 import { keyDirs, toQdrantFilter, type PointFilter } from './filter.js';
 import { pointId } from './point-id.js';
+import { KeyVersions } from '../hashed-keys.js';
 import { QDRANT_RETRY, type QdrantRetryInfo, type QdrantStoreOptions } from './options.js';
 import type { ImagePayload, PointInput, ScrolledPoint, ScrollOptions, SearchHit, StoreSearchOptions } from './types.js';
 
@@ -262,13 +263,13 @@ export class QdrantStore {
     } while (offset !== undefined);
   }
 
-  /** key → etag of every indexed point of `dataset` (for incremental "missing" runs). */
-  async indexedVersions(collection: string, dataset: string): Promise<Map<string, string>> {
-    const versions = new Map<string, string>();
+  /** The version (ETag) of every indexed point of `dataset`, compactly (hashed-keys.ts): what an incremental "missing" run compares its listing with. */
+  async indexedVersions(collection: string, dataset: string): Promise<KeyVersions> {
+    const versions = new KeyVersions();
     for await (const p of this.scroll(collection, { dataset, payloadFields: ['etag'], pageSize: 1000 })) {
-      versions.set(p.key, p.payload.etag);
+      versions.add(p.key, p.payload.etag);
     }
-    return versions;
+    return versions.seal();
   }
 
   async count(collection: string, filter?: PointFilter): Promise<number> {

@@ -45,7 +45,7 @@ test('embedLocally streams into the folder the in-memory path wrote; a failed st
     await mkdir(out.root, { recursive: true });
 
     const streamed = await embedLocally({ source, out, config }, listing, model, 'model/');
-    const before = await embedImages({ source, objects: listing.toEmbed, model, settings: { maxPixels: config.maxPixels, batchSize: 4, concurrency: 2 }, progressBar: false });
+    const before = await embedImages({ source, objects: listing.images, model, settings: { maxPixels: config.maxPixels, batchSize: 4, concurrency: 2 }, progressBar: false });
     const e = before.embedded;
     assert.deepEqual(streamed.embedded.keys, e.keys);
     assert.deepEqual(Array.from(streamed.embedded.vectors), Array.from(e.vectors));
