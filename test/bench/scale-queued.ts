@@ -255,6 +255,8 @@ async function runOne(n: number): Promise<Row> {
     const runs = new RunStore(redis);
     const timeline = followRun(runs, id, t0);
     const drill = killTrainInFanOut && workers ? killTrainWhenFanningOut(runs, redis, workers, id) : undefined;
+    // Awaited once the run is searchable; until then a failure must not crash the process unreported.
+    drill?.catch((e: unknown) => console.log(`drill failed: ${String(e)}`));
     try {
       const searchableRun = await runCli(['run-status', id, '--wait', '--timeout', TIMEOUT_S, '--json'], stack.env);
       const searchableSeconds = (performance.now() - t0) / 1000;
