@@ -29,6 +29,11 @@ export interface QueryFile {
 const withoutExtension = (p: string): string => p.replace(/\.[^./]+$/, '');
 const shortHash = (s: string): string => createHash('sha1').update(s).digest('hex').slice(0, 8);
 
+/** A name for outputs about one query file that no other query file gets: its name and a hash of its absolute path (cat-1a2b3c4d). */
+export function queryStem(file: string): string {
+  return `${withoutExtension(path.basename(file))}-${shortHash(path.resolve(file))}`;
+}
+
 /** `file`'s path inside `root` ('/'-separated), or undefined when it lies outside. */
 function keyInside(root: string | undefined, file: string): string | undefined {
   if (root === undefined) return undefined;

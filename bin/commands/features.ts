@@ -11,6 +11,7 @@ import { helpAfter, valueOption, wholeNumber } from '../help.js';
 import { neighbourJson } from '../neighbours.js';
 import { addConfigFlags, BACKEND_SETTINGS, contextFrom, positiveInt, SERVICE_SETTINGS } from '../options.js';
 import { print } from '../print.js';
+import { queryStem } from '../query-files.js';
 import { baseCommand } from './catalog.js';
 
 export function methodOf(value: unknown): FeatureMethod {
@@ -118,7 +119,8 @@ export function featuresCommand(): Command {
     if (typeof opts.out === 'string') {
       const out = path.resolve(opts.out);
       await mkdir(out, { recursive: true });
-      const stem = path.parse(image).name;
+      // Named by the query's path, not its name alone: a later call with another 0000.png never overwrites these.
+      const stem = queryStem(image);
       const query = { rgb: await extractor.rgb(bytes), features: result.queryFeatures, label: `query ${path.basename(image)}` };
       for (const [i, hit] of result.neighbors.entries()) {
         const file = path.join(out, `${stem}-${String(i + 1).padStart(2, '0')}-${hit.key.replace(/\.[^./]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '_')}.png`);

@@ -3,7 +3,7 @@
 // both methods with --json and --out PNGs, the flat-colour fallback and bad input.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -68,6 +68,15 @@ describe('imgsim features on a small local index', () => {
       assert.equal(meta.format, 'png');
       assert.ok((meta.width ?? 0) > (meta.height ?? 0), 'side by side');
     }
+    // Another query of the same file name, in another call, into the same folder: nothing is overwritten.
+    const twin = path.join(dir, 'elsewhere', 'collage-0000.png');
+    await mkdir(path.dirname(twin), { recursive: true });
+    await copyFile(path.join(data, 'collages', 'collage-0001.png'), twin);
+    const again = await runCli(['features', twin, '--index', out, '-k', '1', '--out', pngDir, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    const twinPng = jsonOf<FeaturesJson>(again).neighbors[0]?.png;
+    assert.ok(twinPng && !j.neighbors.some((n) => n.png === twinPng), `${twinPng} is a name of its own`);
+    assert.equal((await readdir(pngDir)).length, 4);
   });
 
   test('--method reference: ORB vector (30 × 32) against PCA-reduced embeddings', async () => {
