@@ -163,6 +163,15 @@ export function checkApplicable(ctx: CommandContext, opts: Record<string, unknow
   }
 }
 
+/**
+ * A --size the model cannot take (with --filters, --task, --scale) is refused before any
+ * heavy module loads or any image is read: one line, exit 2, in well under a second.
+ */
+export async function checkModelSize(config: Config): Promise<void> {
+  const [{ checkTaskSize }, { taskSpecFromConfig }] = await Promise.all([import('../shared/tasks/batches.js'), import('../shared/tasks/spec.js')]);
+  checkTaskSize(taskSpecFromConfig(config), config.imageSize, config.filters);
+}
+
 export interface CommandContext {
   config: Config;
   logger: Logger;

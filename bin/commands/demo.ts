@@ -10,7 +10,7 @@ import { formatQuality } from '../../shared/tasks/quality.js';
 import type { TaskMetrics } from '../../shared/model/meta.js';
 import { settings, type SettingName } from '../../shared/config/index.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
-import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, checkModelSize, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, positiveInt, TASK_SETTINGS, TRAIN_SETTINGS, withDefaults, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 import { formatDuration } from '../../shared/human-format.js';
@@ -62,12 +62,6 @@ function printTaskReport(ctx: CommandContext, r: TaskDemoReport): void {
     ...r.targets.map((t) => `target ${t.met ? 'met' : 'NOT met'}: ${t.name} = ${targetValue(t.value)} (required ${t.required === 0 ? '> 0' : `≥ ${t.required}`})`),
     `time: data ${formatDuration(r.seconds.data)}, train ${formatDuration(r.seconds.train)}, apply ${formatDuration(r.seconds.apply)}, total ${formatDuration(r.seconds.total)}`,
   ]);
-}
-
-/** A --size the model cannot take is refused before any image is generated or read. */
-async function checkModelSize(c: CommandContext['config']): Promise<void> {
-  const [{ checkTaskSize }, { taskSpecFromConfig }] = await Promise.all([import('../../shared/tasks/batches.js'), import('../../shared/tasks/spec.js')]);
-  checkTaskSize(taskSpecFromConfig(c), c.imageSize, c.filters);
 }
 
 export function demoCommand(): Command {

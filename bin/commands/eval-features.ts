@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, DUPLICATE_KINDS } from '../../shared/features/defaults.js';
 import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
-import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, checkModelSize, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
 import { print } from '../print.js';
 import { formatDuration } from '../../shared/human-format.js';
 
@@ -40,6 +40,7 @@ export function evalFeaturesCommand(): Command {
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(withDefaults(opts, EVAL_DEFAULTS));
     checkApplicable(ctx, opts, TRAIN_SETTINGS);
+    await checkModelSize(ctx.config);
     const options = {
       folder,
       out: String(opts.out),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption } from '../help.js';
-import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, checkModelSize, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { formatDuration } from '../../shared/human-format.js';
 
@@ -16,6 +16,7 @@ export function evalCommand(): Command {
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     checkApplicable(ctx, opts, TRAIN_SETTINGS);
+    await checkModelSize(ctx.config);
     await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { evaluateFolder }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/eval.js')]);
     await initBackend(ctx.config.backend, ctx.logger);

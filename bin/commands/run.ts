@@ -4,7 +4,7 @@ import { OUTPUT } from '../../pipelines/layout.js';
 import { checkOutputFolder } from '../../pipelines/output-folder.js';
 import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption } from '../help.js';
-import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
+import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, checkModelSize, CLUSTER_SETTINGS, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, TRAIN_SETTINGS } from '../options.js';
 import { print } from '../print.js';
 import { formatDuration, formatLoss } from '../../shared/human-format.js';
 
@@ -26,6 +26,7 @@ export function runCommand(): Command {
   return cmd.action(async (folder: string, opts: Record<string, unknown>) => {
     const ctx = contextFrom(opts);
     checkApplicable(ctx, opts, TRAIN_SETTINGS);
+    await checkModelSize(ctx.config);
     await checkOutputFolder(String(opts.out), ['run']);
     const [{ initBackend }, { runLocal }] = await Promise.all([import('../../shared/model/backend.js'), import('../../pipelines/local-run.js')]);
     await initBackend(ctx.config.backend, ctx.logger);

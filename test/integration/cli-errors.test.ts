@@ -97,7 +97,8 @@ describe('imgsim: usage and input errors in plain words, before any work', () =>
       [['embed', data, '--model', nowhere, '--out', out('e1')], `No model at ${nowhere}: the folder does not exist`],
       [['embed', data, '--model', aFile, '--out', out('e2')], `No model at ${aFile}: it is a file, not a model folder`],
       [['embed', data, '--model', data, '--out', out('e3')], `${data} is not a model folder: it has no meta.json (imgsim train or imgsim run writes one in <out>/model)`],
-      [['embed', data, '--model', runLike, '--out', out('e4')], `${runLike} is not a model folder, its model/ sub-folder is: give ${path.join(runLike, 'model')}`],
+      // A run folder is taken for its model/ (one --model convention); this one's meta.json is not a model's.
+      [['embed', data, '--model', runLike, '--out', out('e4')], `${path.join(runLike, 'model', 'meta.json')} is damaged or from another version of imgsim: field "modelId" is missing or invalid`],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     cases.forEach(([args, line], i) => assertOneLine(results[i] as CliResult, line, args.join(' ')));
