@@ -93,7 +93,7 @@ export async function connectServices(config: Config, logger: Logger, o: Connect
     get scheduler(): BullScheduler {
       if (!scheduler) {
         scheduler = new BullScheduler(redis, config.queuePrefix, retryPolicyFrom(config));
-        for (const [name, queue] of Object.entries(scheduler.queues)) queue.on('error', queueErrorListener(logger, { queue: name }, 'queue error'));
+        for (const [name, queue] of Object.entries(scheduler.allQueues)) queue.on('error', queueErrorListener(logger, { queue: name }, 'queue error'));
       }
       return scheduler;
     },

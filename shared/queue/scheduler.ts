@@ -42,6 +42,11 @@ export class BullScheduler implements JobScheduler {
     this.flow = new FlowProducer({ connection, prefix });
   }
 
+  /** Every queue this scheduler holds a connection for (the stages' and the fan-out gates'): for 'error' listeners. */
+  get allQueues(): Record<string, Queue> {
+    return { ...this.queues, [FAN_OUT_GATE_QUEUE]: this.gates };
+  }
+
   async ingest(payload: JobPayload<'ingest'>): Promise<void> {
     await this.queues.ingest.add('ingest', payload, { jobId: `${payload.runId}-ingest` });
   }
