@@ -91,6 +91,7 @@ export const featuresResponse = z.object({
   queryKeypoints: z.number().int(),
   neighbors: z.array(
     z.object({
+      rank: z.number().int().min(1).describe('1 for the most similar (the CLI\'s --json neighbour shape)'),
       key: z.string(),
       score: z.number().describe('match: RANSAC inliers (or good matches without a homography; under 8 counts as 0); reference: cosine in the PCA space'),
       aeScore: z.number().optional(),
@@ -115,6 +116,7 @@ export const searchResponse = z.object({
   modelId: z.string(),
   neighbors: z.array(
     z.object({
+      rank: z.number().int().min(1).describe('1 for the most similar (the CLI\'s --json neighbour shape)'),
       key: z.string(),
       score: z.number().describe('cosine similarity, higher is more similar'),
       cluster: z.number().int().optional(),

@@ -54,7 +54,8 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
       method: result.method,
       ...(result.fallback ? { fallback: result.fallback } : {}),
       queryKeypoints: result.queryKeypoints,
-      neighbors: result.neighbors.map((h) => ({
+      neighbors: result.neighbors.map((h, i) => ({
+        rank: i + 1,
         key: h.key,
         score: h.score,
         ...(h.aeScore !== undefined ? { aeScore: h.aeScore } : {}),

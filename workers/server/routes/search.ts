@@ -63,7 +63,7 @@ export function searchRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return {
       dataset: record.name,
       modelId: record.modelId,
-      neighbors: hits.map((h) => ({ key: h.key, score: h.score, ...(h.cluster !== undefined ? { cluster: h.cluster } : {}) })),
+      neighbors: hits.map((h, i) => ({ rank: i + 1, key: h.key, score: h.score, ...(h.cluster !== undefined ? { cluster: h.cluster } : {}) })),
       ...(warning !== undefined ? { warning } : {}),
     };
   });
