@@ -222,13 +222,15 @@ export interface IndexFeatureSearch {
   maxPixels: number;
   /** Where the reference method's space is kept (indexReferenceStore / collectionReferenceStore); without it, it is fitted for this query. */
   referenceStore?: ReferenceStore;
+  /** Told the decoder's warning when the query decodes with corruption warnings (it is searched all the same). */
+  onCorruption?: (warning: string) => void;
 }
 
 /** The features stage on a vector index: AE candidates from the index, then searchFeatures. */
 export async function searchFeaturesIn(input: IndexFeatureSearch, extractor: FeatureExtractor, logger?: Logger): Promise<FeatureSearchResult> {
   const { index, model, imageOf, query, queryName, method, k } = input;
   const n = Math.max(input.candidates, k) + (input.excludeKeys?.size ?? 0);
-  const candidates = await featureCandidates({ index, model, query, queryName, n, imageOf, maxPixels: input.maxPixels });
+  const candidates = await featureCandidates({ index, model, query, queryName, n, imageOf, maxPixels: input.maxPixels, ...(input.onCorruption ? { onCorruption: input.onCorruption } : {}) });
   const reference = method === 'reference' ? await referenceIndexOf(index, extractor.settings.nfeatures * 32, input.name, input.referenceStore) : undefined;
   return searchFeatures(
     { queryName, query, method, k, candidates, ...(reference ? { reference: { index: () => reference, imageOf } } : {}), ...(input.excludeKeys ? { excludeKeys: input.excludeKeys } : {}) },

@@ -76,7 +76,7 @@ export function featuresCommand(): Command {
     const workingSize = positiveInt('--orb-size', opts.orbSize, 32);
     if ((typeof opts.index === 'string') === (typeof opts.dataset === 'string')) throw new UsageError('features needs exactly one of --index <dir> or --dataset <name>');
     if (opts.excludeSelf === true && typeof opts.dataset === 'string') throw new UsageError('--exclude-self works with --index only (a dataset does not know where the query file came from)');
-    const [{ loadOpenCv }, { initBackend }, { FeatureExtractor, featureSettings, imagesOf, indexImages, renderHitPng, searchFeaturesIn }, { collectionReferenceStore, indexReferenceStore }, { keyWithinSource, openIndex, readQuery }] =
+    const [{ loadOpenCv }, { initBackend }, { FeatureExtractor, featureSettings, imagesOf, indexImages, renderHitPng, searchFeaturesIn }, { collectionReferenceStore, indexReferenceStore }, { corruptQueryMessage, keyWithinSource, openIndex, readQuery }] =
       await Promise.all([
         import('../../shared/features/opencv.js'),
         import('../../shared/model/backend.js'),
@@ -87,7 +87,8 @@ export function featuresCommand(): Command {
     const bytes = await readQuery(image);
     await initBackend(ctx.config.backend, ctx.logger);
     const extractor = new FeatureExtractor(await loadOpenCv(), featureSettings(method, { nfeatures, workingSize, maxPixels: ctx.config.maxPixels }), ctx.logger);
-    const common = { query: bytes, queryName: image, method, k, candidates: nCandidates, maxPixels: ctx.config.maxPixels };
+    const onCorruption = (warning: string): void => ctx.logger.warn({ query: image, warning }, corruptQueryMessage(image, warning));
+    const common = { query: bytes, queryName: image, method, k, candidates: nCandidates, maxPixels: ctx.config.maxPixels, onCorruption };
     let result: FeatureSearchResult;
     let searched: string;
     if (typeof opts.dataset === 'string') {

@@ -97,6 +97,11 @@ describe('limits with reasons', () => {
     assert.match(lines[0] ?? '', /query image .*garbled\.jpg decoded with corruption warnings \((Corrupt JPEG data: |the decoder reported damaged data)/);
     assert.doesNotMatch(lines[0] ?? '', /failOn/);
     assert.doesNotMatch(r.stderr, /good\.jpg/);
+    // imgsim features embeds its query the same way: the same warning.
+    const f = await runCli(['features', garbled, '--index', run, '-k', '2', '--json']);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal(jsonOf<{ neighbors: unknown[] }>(f).neighbors.length, 2);
+    assert.match(warnings(f.stderr).join('\n'), /query image .*garbled\.jpg decoded with corruption warnings/);
   });
 
   test('flags that do not apply to the task or optimizer are refused: one line, exit 2, nothing written', async () => {

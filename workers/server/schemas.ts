@@ -100,6 +100,7 @@ export const featuresResponse = z.object({
       homography: z.boolean().optional(),
     }),
   ),
+  warning: z.string().optional().describe('the uploaded image decoded only with corruption warnings (a garbled JPEG): it was searched, but its neighbours may be off'),
 });
 
 export const searchMultipartBody = z

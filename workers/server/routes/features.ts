@@ -7,7 +7,7 @@ import { loadOpenCv } from '../../../shared/features/opencv.js';
 import { openDataset } from '../../../shared/runs/open-dataset.js';
 import { FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn } from '../../../pipelines/features.js';
 import { collectionReferenceStore } from '../../../pipelines/features-reference.js';
-import { QueryImageError } from '../../../pipelines/search.js';
+import { corruptQueryMessage, QueryImageError } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
 import { HttpError, parseRequest } from '../errors.js';
 import { featuresFormFields } from '../schemas.js';
@@ -24,6 +24,11 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
     const record = await requireDataset(ctx, request.params);
     const settings = featureSettings(f.method, { maxPixels: deps.config.maxPixels, ...(f.nfeatures !== undefined ? { nfeatures: f.nfeatures } : {}) });
     let result;
+    let warning: string | undefined;
+    const onCorruption = (w: string): void => {
+      warning = `form.image: ${corruptQueryMessage(`"${upload.filename}"`, w)}`;
+      request.log.warn({ dataset: record.name, query: upload.filename, warning: w }, 'query image decoded with corruption warnings');
+    };
     try {
       const opened = await openDataset(record.name, { ...deps, models: ctx.models });
       const extractor = new FeatureExtractor(await loadOpenCv(), settings, deps.logger);
@@ -40,6 +45,7 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
           candidates: f.candidates,
           maxPixels: deps.config.maxPixels,
           referenceStore: collectionReferenceStore(deps.artifacts, opened.index),
+          onCorruption,
         },
         extractor,
         deps.logger,
@@ -54,6 +60,7 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
       method: result.method,
       ...(result.fallback ? { fallback: result.fallback } : {}),
       queryKeypoints: result.queryKeypoints,
+      ...(warning !== undefined ? { warning } : {}),
       neighbors: result.neighbors.map((h, i) => ({
         rank: i + 1,
         key: h.key,
