@@ -119,8 +119,9 @@ async function sampleOfListing(p: JobPayload<'ingest'>, deps: StageDeps): Promis
  * a large listing) does not train again: it completes that fan-out with the same model.
  */
 async function trainJob(p: JobPayload<'train'>, deps: StageDeps, job: JobHandle) {
+  // A run that trains gets its modelId only once the model is stored (the fan-out records it).
   const run = await deps.runs.get(p.runId);
-  if (run?.status === 'embedding' && run.modelId !== undefined) {
+  if (run?.modelId !== undefined) {
     deps.logger.info({ runId: p.runId, modelId: run.modelId }, 'train: the model was trained by an earlier attempt; completing its fan-out');
     await next.train(p.runId, run.modelId, deps);
     return { modelId: run.modelId, resumed: true };

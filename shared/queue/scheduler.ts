@@ -30,7 +30,7 @@ export class BullScheduler implements JobScheduler {
   private readonly jobOptions: JobsOptions;
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     private readonly prefix: string,
     retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {
@@ -73,22 +73,40 @@ export class BullScheduler implements JobScheduler {
       });
     }
     const parent = { id: publishId, queue: `${this.prefix}:publish` };
-    let chunk: FlowJob[] = [];
+    // Resuming a fan-out cut short: batches already added are left alone. Re-adding one
+    // whose index job failed for good would put it back among publish's dependencies
+    // (BullMQ re-links an existing child that is not completed), and publish would wait forever.
+    const resuming = publish !== undefined;
+    let chunk: Array<{ jobId: string; flow: FlowJob }> = [];
+    const flush = async (): Promise<void> => {
+      const fresh = resuming ? await this.notYetAdded(chunk) : chunk;
+      if (fresh.length > 0) await this.flow.addBulk(fresh.map((c) => c.flow));
+      chunk = [];
+    };
     let batch = 0;
     for await (const objects of plan.batches) {
-      chunk.push(this.batchFlow(plan, id, batch++, objects, parent));
-      if (chunk.length >= FAN_OUT_CHUNK) {
-        await this.flow.addBulk(chunk);
-        chunk = [];
-      }
+      const b = batch++;
+      chunk.push({ jobId: `${id}-index-${b}`, flow: this.batchFlow(plan, id, b, objects, parent) });
+      if (chunk.length >= FAN_OUT_CHUNK) await flush();
     }
-    if (chunk.length > 0) await this.flow.addBulk(chunk);
-    // Every batch is in: lift the gate; publish runs once the index jobs above have finished.
-    const gate = await this.gates.getJob(gateId);
-    if (gate) {
-      await gate.removeChildDependency();
-      await gate.remove();
-    }
+    await flush();
+    // Every batch is in: lift the gate (removing it takes it out of publish's dependencies
+    // and, when they are all done, moves publish to wait, in one Lua script); publish runs
+    // once the index jobs above have finished.
+    await (await this.gates.getJob(gateId))?.remove();
+  }
+
+  /** The batches of `chunk` whose index job does not exist yet (one round trip). */
+  private async notYetAdded<T extends { jobId: string }>(chunk: readonly T[]): Promise<T[]> {
+    if (chunk.length === 0) return [];
+    const pipeline = this.connection.pipeline();
+    for (const c of chunk) pipeline.exists(this.queues.index.toKey(c.jobId));
+    const replies = (await pipeline.exec()) ?? [];
+    return chunk.filter((_, i) => {
+      const [error, exists] = replies[i] ?? [new Error('no reply'), 0];
+      if (error) throw error;
+      return exists === 0;
+    });
   }
 
   /** index(batch) ← embed(batch), a child of the fan-out's publish job. */

@@ -2,10 +2,11 @@
 // added in chunks under a publish job that a gate holds back, so publish never runs
 // before the last batch is in — even when every batch added so far has finished — and a
 // fan-out cut short (its worker killed mid-way) is completed by calling it again, with
-// no batch added twice.
+// no batch added twice — and a batch that failed for good before the retry is not added
+// back (BullMQ would make publish wait for it again, forever).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FanOut, ObjectRef } from '../../../shared/jobs/scheduler.js';
 import { connectRedis, createRedis } from '../../../shared/queue/connection.js';
@@ -64,6 +65,7 @@ test('a fan-out cut short holds publish back; calling it again completes it with
         // eslint-disable-next-line @typescript-eslint/require-await -- a stand-in processor
         async (job) => {
           count(seen[stage], job.id);
+          if (job.id?.endsWith('-index-3')) throw new UnrecoverableError('batch 3 cannot be indexed');
           return {};
         },
         { connection: connections[i] as Redis, prefix, concurrency: 8 },
@@ -73,8 +75,9 @@ test('a fan-out cut short holds publish back; calling it again completes it with
   try {
     await assert.rejects(scheduler.fanOut(plan(batches(BATCHES, 150))), /killed mid-fan-out/);
     assert.equal(await publishState(), 'waiting-children');
-    // What was added before the cut (two chunks of 64 batches) runs to completion…
-    await until('the first 128 batches indexed', async () => (await scheduler.queues.index.getCompletedCount()) === 128);
+    // What was added before the cut (two chunks of 64 batches) runs to completion (batch 3 fails for good)…
+    const finished = async (): Promise<number> => (await scheduler.queues.index.getCompletedCount()) + (await scheduler.queues.index.getFailedCount());
+    await until('the first 128 batches indexed', async () => (await finished()) === 128);
     // …and publish still waits: the gate holds it until the last batch is in.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await publishState(), 'waiting-children');
@@ -82,7 +85,8 @@ test('a fan-out cut short holds publish back; calling it again completes it with
 
     await scheduler.fanOut(plan(batches(BATCHES))); // the retry of the killed job
     await until('publish released', async () => (await publishState()) === 'waiting');
-    assert.equal(await scheduler.queues.index.getCompletedCount(), BATCHES);
+    assert.equal(await scheduler.queues.index.getCompletedCount(), BATCHES - 1);
+    assert.equal(await scheduler.queues.index.getFailedCount(), 1);
     assert.equal(await scheduler.queues.embed.getCompletedCount(), BATCHES);
     assert.equal(seen.embed.size, BATCHES);
     assert.ok([...seen.embed.values(), ...seen.index.values()].every((n) => n === 1), 'no batch embedded or indexed twice');
@@ -92,7 +96,7 @@ test('a fan-out cut short holds publish back; calling it again completes it with
     // A completed fan-out called again is a no-op.
     await scheduler.fanOut(plan(batches(BATCHES)));
     assert.equal(await publishState(), 'waiting');
-    assert.equal(await scheduler.queues.index.getCompletedCount(), BATCHES);
+    assert.equal(await scheduler.queues.index.getCompletedCount(), BATCHES - 1);
     assert.equal((await scheduler.queues.index.getJobCounts('waiting', 'waiting-children', 'active')).waiting, 0);
 
     // Nothing to embed: publish is released at once.
