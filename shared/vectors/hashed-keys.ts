@@ -1,9 +1,11 @@
-// Sets of image keys (and key → version) in 8–12 bytes per key instead of a JavaScript
-// Map's ~100: what an incremental run compares a bucket's listing with — the versions the
-// live collection holds, the keys the source still has — at a million images. A key is
-// kept as a 64-bit hash (two independent 32-bit hashes, shared/analysis/key-sample.ts's
-// keyHash under two seeds); two keys of a million share one with probability ~3e-8, and
-// the cost of a clash is a stale or re-embedded image, never a wrong search result.
+// Sets of image keys (and of key + version pairs) in 8–16 bytes per key instead of a
+// JavaScript Map's ~100: what an incremental run compares a bucket's listing with — the
+// versions the live collection holds, the keys the source still has — at a million images.
+// A key is kept as a 64-bit hash (two 32-bit hashes: shared/analysis/key-sample.ts's
+// keyHash under two seeds, close to independent); two keys of a million share one with
+// probability ~3e-8. A clash costs an image embedded again, one not re-embedded after a
+// change, or a deleted image's point kept (search may return it until the next full run).
+// Sets are sorted by the typed array's own sort (1M keys: ~0.13 s), never a comparator.
 // Written here because no maintained npm package offers a compact sorted hash set.
 import { keyHash } from '../analysis/key-sample.js';
 
@@ -73,51 +75,32 @@ export class KeySet {
 
 /** Key → version (an ETag), added one by one, then asked about: `holds` after `seal`. */
 export class KeyVersions {
-  private list = new HashList();
-  private versions: number[] = [];
-  private keys?: BigUint64Array;
-  private sortedVersions?: Uint32Array;
+  private readonly keys = new KeySet();
+  /** hash64(key + NUL + version): holds(key, version) is membership here. */
+  private readonly pairs = new KeySet();
 
   add(key: string, version: string): void {
-    if (this.keys) throw new Error('KeyVersions: add after seal');
-    this.list.push(hash64(key));
-    this.versions.push(keyHash(SEED_LO, version));
+    this.keys.add(key);
+    this.pairs.add(`${key}\u0000${version}`);
   }
 
   seal(): this {
-    if (this.keys) return this;
-    const n = this.list.length;
-    const hashes = this.list.values;
-    const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => {
-      const x = hashes[a] as bigint;
-      const y = hashes[b] as bigint;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-    this.keys = new BigUint64Array(n);
-    this.sortedVersions = new Uint32Array(n);
-    order.forEach((from, to) => {
-      (this.keys as BigUint64Array)[to] = hashes[from] as bigint;
-      (this.sortedVersions as Uint32Array)[to] = this.versions[from] as number;
-    });
-    this.list = new HashList();
-    this.versions = [];
+    this.keys.seal();
+    this.pairs.seal();
     return this;
   }
 
   /** Whether the key is held (at any version). */
   has(key: string): boolean {
-    if (!this.keys) throw new Error('KeyVersions: has before seal');
-    return find(this.keys, hash64(key)) >= 0;
+    return this.keys.has(key);
   }
 
   /** Whether the key is held at this version. */
   holds(key: string, version: string): boolean {
-    if (!this.keys || !this.sortedVersions) throw new Error('KeyVersions: holds before seal');
-    const i = find(this.keys, hash64(key));
-    return i >= 0 && this.sortedVersions[i] === keyHash(SEED_LO, version);
+    return this.pairs.has(`${key}\u0000${version}`);
   }
 
   get size(): number {
-    return this.keys?.length ?? this.list.length;
+    return this.keys.size;
   }
 }
