@@ -11,7 +11,8 @@
 //            somebody's pictures, not ours
 // A folder that holds none of these (missing, empty, other files) is accepted by every
 // command. Only names are looked at (a few readdir calls), never contents.
-import { readdir, stat } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
+import type { Dir, Dirent } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../shared/errors.js';
 import { isImagePath } from '../shared/images/formats.js';
@@ -67,9 +68,30 @@ export async function outputKindOf(dir: string): Promise<FolderKind | undefined>
   return image === undefined ? undefined : { kind: 'images', evidence: image };
 }
 
+/** Up to `limit` entries of a folder (hidden ones skipped), read as a stream: a folder of a million files costs what `limit` does. */
+async function firstEntries(dir: string, limit: number): Promise<Dirent[]> {
+  const out: Dirent[] = [];
+  let folder: Dir;
+  try {
+    folder = await opendir(dir);
+  } catch {
+    return out;
+  }
+  try {
+    for await (const e of folder) {
+      if (e.name.startsWith('.')) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+  } catch {
+    // Unreadable mid-way: what was read is the answer.
+  }
+  return out;
+}
+
 /** An image file's path relative to `dir`, looking `depth` levels down (hidden entries skipped). */
 async function firstImage(dir: string, depth: number, prefix = ''): Promise<string | undefined> {
-  const entries = (await readdir(path.join(dir, prefix), { withFileTypes: true }).catch(() => [])).filter((e) => !e.name.startsWith('.')).slice(0, SCAN_LIMIT);
+  const entries = await firstEntries(path.join(dir, prefix), SCAN_LIMIT);
   const file = entries.find((e) => e.isFile() && isImagePath(e.name));
   if (file) return path.posix.join(prefix, file.name);
   if (depth <= 1) return undefined;

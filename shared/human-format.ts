@@ -46,7 +46,7 @@ export function formatBytes(bytes: number): string {
   return `${Math.abs(value) < 99.95 ? value.toFixed(1) : Math.round(value)} ${BYTE_UNITS[unit]}`;
 }
 
-/** `digits` significant digits, trailing zeros dropped: 0.09401988 → "0.09402", 1234.56 → "1235", 3e-7 → "3e-7". */
+/** `digits` significant digits (trailing zeros kept, so columns line up): 0.09401988 → "0.09402", 0.5 → "0.5000", 1234.56 → "1235", 3e-7 → "3e-7". */
 export function formatSignificant(value: number, digits = 4): string {
   if (!Number.isFinite(value)) return Number.isNaN(value) ? 'n/a' : value > 0 ? 'inf' : '-inf';
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return String(value);

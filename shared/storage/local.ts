@@ -39,8 +39,11 @@ export class LocalStorage implements Storage {
       try {
         real = await realpath(full);
       } catch (error) {
-        // A dangling symlink (or one in a loop): nothing to read.
-        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        // A dangling symlink (or one in a loop): nothing to read. Any other failure (EACCES,
+        // EMFILE, EIO) is not the file's own fault: thrown, so the listing is retried.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ELOOP') throw error;
+        const missing = code === 'ENOENT';
         onSkipped?.({ key: this.keyOf(full), reason: 'unreadable', message: missing ? 'symbolic link to a missing file' : 'symbolic link that cannot be followed' });
         continue;
       }
