@@ -68,7 +68,7 @@ export async function outputKindOf(dir: string): Promise<FolderKind | undefined>
   return image === undefined ? undefined : { kind: 'images', evidence: image };
 }
 
-/** Up to `limit` entries of a folder (hidden ones skipped), read as a stream: a folder of a million files costs what `limit` does. */
+/** Up to `limit` entries of a folder (hidden ones skipped), read as a stream — a folder of a million files costs what `limit` does — sorted by name. */
 async function firstEntries(dir: string, limit: number): Promise<Dirent[]> {
   const out: Dirent[] = [];
   let folder: Dir;
@@ -86,7 +86,8 @@ async function firstEntries(dir: string, limit: number): Promise<Dirent[]> {
   } catch {
     // Unreadable mid-way: what was read is the answer.
   }
-  return out;
+  // opendir gives the file system's order; sorted, the evidence named is the same every time.
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** An image file's path relative to `dir`, looking `depth` levels down (hidden entries skipped). */
