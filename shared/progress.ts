@@ -120,6 +120,14 @@ export function createProgress({ label, total, logger, unit = '', bar, stream = 
   const started = now();
   let done = 0;
   let fields: ProgressFields = {};
+  /** Take an update into the count, the fields and the rate (both modes); returns when. */
+  const record = (d: number, values: ProgressFields | undefined): number => {
+    const t = now();
+    done = d;
+    if (values) fields = { ...fields, ...values };
+    rate.observe(d, t);
+    return t;
+  };
 
   if (useBar) {
     const tail = (final: boolean): string[] => {
@@ -138,10 +146,7 @@ export function createProgress({ label, total, logger, unit = '', bar, stream = 
     return {
       update(d, values) {
         if (stopped) return;
-        const t = now();
-        done = d;
-        if (values) fields = { ...fields, ...values };
-        rate.observe(d, t);
+        const t = record(d, values);
         if (t - drawn < 100 && d < total) return; // at most 10 redraws a second
         drawn = t;
         line.set(barText(label, done, total, unit, tail(d >= total), statusWidth(stream)));
@@ -177,10 +182,7 @@ export function createProgress({ label, total, logger, unit = '', bar, stream = 
   return {
     update(d, values) {
       if (finished) return;
-      const t = now();
-      done = d;
-      if (values) fields = { ...fields, ...values };
-      rate.observe(d, t);
+      const t = record(d, values);
       if (d >= total) {
         finished = true;
         logLine(true);
