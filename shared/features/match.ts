@@ -43,6 +43,8 @@ export interface FeatureMatch {
   inliers: number;
   /** inliers when a homography was found, else matches.length. */
   score: number;
+  /** The homography (row-major 3 × 3) mapping the first image's working coordinates to the second's, when found. */
+  matrix?: number[];
 }
 
 function descriptorMat(cv: Cv, f: OrbFeatures): ReturnType<Cv['matFromArray']> {
@@ -70,6 +72,7 @@ export function matchFeatures(cv: Cv, a: OrbFeatures, b: OrbFeatures, options: P
     }
     let inliers = 0;
     let homography = false;
+    let matrix: number[] | undefined;
     if (matches.length >= Math.max(4, o.minMatches)) {
       const src = scope.track(cv.matFromArray(matches.length, 1, cv.CV_32FC2, pointsOf(a, matches, 'a')));
       const dst = scope.track(cv.matFromArray(matches.length, 1, cv.CV_32FC2, pointsOf(b, matches, 'b')));
@@ -77,13 +80,14 @@ export function matchFeatures(cv: Cv, a: OrbFeatures, b: OrbFeatures, options: P
       const h = scope.track(cv.findHomography(src, dst, cv.RANSAC, o.ransacThreshold, mask));
       if (!h.empty() && mask.rows === matches.length) {
         homography = true;
+        matrix = Array.from(h.data64F);
         matches.forEach((m, i) => {
           m.inlier = mask.data[i] !== 0;
           if (m.inlier) inliers++;
         });
       }
     }
-    return { matches, homography, inliers, score: homography ? inliers : matches.length };
+    return { matches, homography, inliers, score: homography ? inliers : matches.length, ...(matrix ? { matrix } : {}) };
   });
 }
 

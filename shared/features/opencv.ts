@@ -79,6 +79,8 @@ export interface Cv {
   BFMatcher: new (normType: number, crossCheck: boolean) => CvBfMatcher;
   matFromArray(rows: number, cols: number, type: number, array: ArrayLike<number>): CvMat;
   findHomography(src: CvMat, dst: CvMat, method: number, ransacReprojThreshold: number, mask: CvMat): CvMat;
+  /** A 2 × 3 affine transform (CV_64F) by RANSAC; `inliers` gets one byte a point. */
+  estimateAffine2D(from: CvMat, to: CvMat, inliers: CvMat, method: number, ransacReprojThreshold: number, maxIters: number, confidence: number, refineIters: number): CvMat;
   CV_8U: number;
   CV_8UC1: number;
   CV_32FC2: number;

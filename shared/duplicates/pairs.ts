@@ -1,0 +1,194 @@
+// Finding duplicate pairs among fingerprinted images, tier by tier (tiers.ts):
+// candidates from equal hashes, from perceptual-hash buckets, from the visual-word index
+// (word-index.ts) and, when embeddings are given, from their nearest neighbours; then each
+// candidate pair is confirmed by the strongest evidence it has.
+//
+// Perceptual candidates: the 64-bit hashes are cut into 8 blocks of 8 bits and images
+// sharing a block value are compared, so every pair within 7 bits is found (pigeonhole)
+// and most at 8. Comparisons run in slices with the event loop let through between them.
+
+import { yieldToEventLoop } from '../concurrency.js';
+import type { Cv } from '../features/opencv.js';
+import { agreement, IDENTITY, plausibleEdit, rescaleHomography, type GreyImage } from './alignment.js';
+import type { Fingerprint } from './fingerprint.js';
+import { hashDistance, HASH_INPUT, type Hash64 } from './perceptual-hash.js';
+import type { DuplicateThresholds, Tier } from './tiers.js';
+import { WordIndex } from './word-index.js';
+import { matchByWords } from './word-match.js';
+
+export interface PairEvidence {
+  /** Positions of the two images in the fingerprint list, a < b. */
+  a: number;
+  b: number;
+  tier: Tier;
+  /** exact: what is identical. */
+  identical?: 'bytes' | 'pixels';
+  /** perceptual: hash distance in bits, and whether b matches a's mirror image. */
+  distance?: number;
+  mirrored?: boolean;
+  /** perceptual / verified: correlation of the aligned thumbnails. */
+  correlation?: number;
+  /** verified: affine RANSAC inliers. */
+  inliers?: number;
+  /** Cosine of the embeddings, when known. */
+  cosine?: number;
+}
+
+export interface NeighbourList {
+  /** For image i, its nearest neighbours by embedding (positions) and their cosines. */
+  neighbours(i: number): Array<{ image: number; cosine: number }>;
+}
+
+export interface PairSearch {
+  thresholds: DuplicateThresholds;
+  /** Visual-word candidates per image. */
+  candidates: number;
+  /** Cosine threshold actually used for the learned tier. */
+  cosine: number;
+  /** Only pairs with at least one image in this set are looked at (incremental runs); all when absent. */
+  onlyWith?: ReadonlySet<number>;
+  onProgress?: (done: number, total: number, phase: string) => void;
+}
+
+const pairKey = (a: number, b: number): number => (a < b ? a * 0x4000000 + b : b * 0x4000000 + a);
+
+function mirroredSquare(s: Uint8Array): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let y = 0; y < HASH_INPUT; y++) for (let x = 0; x < HASH_INPUT; x++) out[y * HASH_INPUT + x] = s[y * HASH_INPUT + HASH_INPUT - 1 - x] as number;
+  return out;
+}
+
+const squareImage = (data: Uint8Array): GreyImage => ({ data, width: HASH_INPUT, height: HASH_INPUT });
+
+function blocksOf(h: Hash64): number[] {
+  const out: number[] = [];
+  for (const half of h) for (let k = 0; k < 4; k++) out.push((half >>> (8 * k)) & 0xff);
+  return out;
+}
+
+/** Candidate pairs whose hash (or mirror hash) is within `maxDistance` of the other's hash. */
+function perceptualCandidates(fps: readonly Fingerprint[], maxDistance: number, wanted: (a: number, b: number) => boolean): Map<number, { distance: number; mirrored: boolean }> {
+  const buckets = Array.from({ length: 8 }, () => new Map<number, number[]>());
+  fps.forEach((f, i) => {
+    blocksOf(f.phash).forEach((v, block) => {
+      const m = buckets[block] as Map<number, number[]>;
+      const list = m.get(v);
+      if (list) list.push(i);
+      else m.set(v, [i]);
+    });
+  });
+  const found = new Map<number, { distance: number; mirrored: boolean }>();
+  fps.forEach((f, i) => {
+    for (const mirrored of [false, true]) {
+      const h = mirrored ? f.mirror : f.phash;
+      blocksOf(h).forEach((v, block) => {
+        for (const j of (buckets[block] as Map<number, number[]>).get(v) ?? []) {
+          if (j === i || !wanted(i, j)) continue;
+          const d = hashDistance(h, (fps[j] as Fingerprint).phash);
+          if (d > maxDistance) continue;
+          const k = pairKey(i, j);
+          const seen = found.get(k);
+          if (!seen || d < seen.distance) found.set(k, { distance: d, mirrored });
+        }
+      });
+    }
+  });
+  return found;
+}
+
+/** Every confirmed pair (any tier) among `fps`, strongest evidence each. */
+export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSearch, embeddings?: NeighbourList): Promise<PairEvidence[]> {
+  const t = o.thresholds;
+  const wanted = (a: number, b: number): boolean => !o.onlyWith || o.onlyWith.has(a) || o.onlyWith.has(b);
+  const pairs = new Map<number, PairEvidence>();
+  const add = (p: PairEvidence): void => {
+    pairs.set(pairKey(p.a, p.b), p);
+  };
+  const ordered = (i: number, j: number): { a: number; b: number } => (i < j ? { a: i, b: j } : { a: j, b: i });
+
+  // Exact: equal bytes, else equal pixels.
+  for (const field of ['sha256', 'pixels'] as const) {
+    const first = new Map<string, number>();
+    fps.forEach((f, i) => {
+      const j = first.get(f[field]);
+      if (j === undefined) first.set(f[field], i);
+      else if (wanted(i, j) && !pairs.has(pairKey(i, j))) add({ ...ordered(i, j), tier: 'exact', identical: field === 'sha256' ? 'bytes' : 'pixels' });
+    });
+  }
+
+  // Perceptual: close hashes whose thumbnails agree.
+  const perceptual = perceptualCandidates(fps, t.hashDistance, wanted);
+  for (const [k, c] of perceptual) {
+    if (pairs.has(k)) continue;
+    const a = Math.floor(k / 0x4000000);
+    const b = k % 0x4000000;
+    // `mirrored` was found from one side's mirror hash; the mirror of either side aligns them.
+    const sa = (fps[a] as Fingerprint).square;
+    const sb = (fps[b] as Fingerprint).square;
+    const correlation = agreement(squareImage(c.mirrored ? mirroredSquare(sa) : sa), squareImage(sb), IDENTITY).correlation;
+    if (correlation >= t.squareCorrelation) add({ a, b, tier: 'perceptual', distance: c.distance, mirrored: c.mirrored, correlation: round3(correlation) });
+  }
+
+  // Candidates for the verified tier: visual words, then embedding neighbours.
+  const candidates = new Map<number, number | undefined>(); // pair → cosine when known
+  const index = WordIndex.build(fps.map((f) => f.orb.words));
+  let slice = performance.now();
+  for (let i = 0; i < fps.length; i++) {
+    if (o.onlyWith && !o.onlyWith.has(i)) continue;
+    for (const c of index.query((fps[i] as Fingerprint).orb.words, { limit: o.candidates, exclude: i })) {
+      const k = pairKey(i, c.image);
+      if (!candidates.has(k)) candidates.set(k, undefined);
+    }
+    if (performance.now() - slice > 50) {
+      o.onProgress?.(i + 1, fps.length, 'candidates');
+      await yieldToEventLoop();
+      slice = performance.now();
+    }
+  }
+  if (embeddings) {
+    for (let i = 0; i < fps.length; i++) {
+      for (const n of embeddings.neighbours(i)) {
+        if (n.image === i || !wanted(i, n.image)) continue;
+        candidates.set(pairKey(i, n.image), n.cosine);
+      }
+    }
+  }
+  // Cosines of word candidates that are also embedding neighbours are kept above; others stay unknown.
+  let done = 0;
+  const total = candidates.size;
+  for (const [k, cosine] of candidates) {
+    done++;
+    const a = Math.floor(k / 0x4000000);
+    const b = k % 0x4000000;
+    const known = pairs.get(k);
+    if (known) {
+      if (cosine !== undefined) known.cosine = round3(cosine);
+      continue;
+    }
+    const verified = verifyPair(cv, fps[a] as Fingerprint, fps[b] as Fingerprint, t);
+    if (verified) add({ a, b, tier: 'verified', ...verified, ...(cosine !== undefined ? { cosine: round3(cosine) } : {}) });
+    else if (cosine !== undefined && cosine >= o.cosine) add({ a, b, tier: 'learned', cosine: round3(cosine) });
+    if (performance.now() - slice > 50) {
+      o.onProgress?.(done, total, 'verify');
+      await yieldToEventLoop();
+      slice = performance.now();
+    }
+  }
+  o.onProgress?.(total, total, 'verify');
+  return [...pairs.values()].sort((x, y) => x.a - y.a || x.b - y.b);
+}
+
+/** ORB matches of a and b under one affine transform, checked on the aligned thumbnails; undefined when not a duplicate. */
+export function verifyPair(cv: Cv, a: Fingerprint, b: Fingerprint, t: DuplicateThresholds): { inliers: number; correlation: number } | undefined {
+  const m = matchByWords(cv, a.orb, b.orb, { maxDistance: 64, ransacThreshold: 5, minMatches: Math.min(8, t.weakInliers) });
+  if (!m.matrix || m.inliers < t.weakInliers || !plausibleEdit(m.matrix, Math.max(a.orb.workingSize, b.orb.workingSize))) return undefined;
+  const thumbA = a.thumb;
+  const thumbB = b.thumb;
+  const { correlation } = agreement(thumbA, thumbB, rescaleHomography(m.matrix, a.orb.workingSize, Math.max(thumbA.width, thumbA.height), b.orb.workingSize, Math.max(thumbB.width, thumbB.height)));
+  if (m.inliers >= t.inliers || correlation >= t.weakCorrelation) return { inliers: m.inliers, correlation: round3(correlation) };
+  return undefined;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,48 @@
+// Duplicate tiers, strongest evidence first, and the default thresholds. Apart from the
+// code that computes them so that the CLI's help can show them without loading sharp or
+// OpenCV.
+//
+//   exact       identical bytes, or identical decoded pixels
+//   perceptual  perceptual hashes within `hashDistance` bits (directly or mirrored) and
+//               the 32 × 32 thumbnails correlated ≥ `squareCorrelation`
+//   verified    ORB matches consistent with one affine transform (a crop, rescale,
+//               rotation, stretch): ≥ `inliers` inliers, or ≥ `weakInliers` with the
+//               aligned 64-pixel thumbnails correlated ≥ `weakCorrelation`
+//   learned     autoencoder embeddings' cosine ≥ the threshold (no other evidence)
+
+export const TIERS = ['exact', 'perceptual', 'verified', 'learned'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Whether `tier` is reported when the weakest tier asked for is `minTier`. */
+export function tierAtLeast(tier: Tier, minTier: Tier): boolean {
+  return TIERS.indexOf(tier) <= TIERS.indexOf(minTier);
+}
+
+export interface DuplicateThresholds {
+  hashDistance: number;
+  squareCorrelation: number;
+  inliers: number;
+  weakInliers: number;
+  weakCorrelation: number;
+  /** Learned tier: cosine threshold (unless `fraction` sets it). */
+  cosine: number;
+}
+
+/** Measured on 1,000 real photos with 900 edited copies: no distinct pair above them (docs/duplicates.md). */
+export const DEFAULT_THRESHOLDS: Readonly<DuplicateThresholds> = Object.freeze({
+  hashDistance: 8,
+  squareCorrelation: 0.9,
+  inliers: 20,
+  weakInliers: 12,
+  weakCorrelation: 0.8,
+  cosine: 0.97,
+});
+
+/** Weakest tier reported by default: learned-only pairs (e.g. burst shots) are left out unless asked for. */
+export const DEFAULT_MIN_TIER: Tier = 'verified';
+
+/** ORB for duplicates: more keypoints on a larger image than `imgsim features` (crops keep enough of them). */
+export const DUPLICATE_WORKING_SIZE = 384;
+export const DUPLICATE_NFEATURES = 1000;
+/** Candidates per image from the visual-word index and from the embeddings' neighbours. */
+export const DEFAULT_CANDIDATES = 5;
