@@ -13,7 +13,7 @@
 import { mapConcurrent } from '../shared/concurrency.js';
 import { errorMessage, ImageError } from '../shared/errors.js';
 import { loadOpenCv } from '../shared/features/opencv.js';
-import { fingerprintImage, type Fingerprint } from '../shared/duplicates/fingerprint.js';
+import { fingerprintImage, mirroredPrint, type Fingerprint } from '../shared/duplicates/fingerprint.js';
 import { groupPairs, type DuplicateGroup } from '../shared/duplicates/groups.js';
 import { findPairs, type NeighbourList, type PairEvidence } from '../shared/duplicates/pairs.js';
 import { TIERS, type DuplicateThresholds, type Tier } from '../shared/duplicates/tiers.js';
@@ -150,7 +150,23 @@ export async function findDuplicates(
     neighbours = e.list;
     if (s.fraction !== undefined) thresholds = { ...thresholds, cosine: cosineForFraction(e.topCosines, s.fraction) };
   }
-  const pairs = await findPairs(cv, fingerprints, { thresholds, candidates: s.candidates, cosine: thresholds.cosine, onProgress: (done, total, phase) => o.progress?.(phase as 'candidates' | 'verify', done, total) }, neighbours);
+  const byKey = new Map(images.map((img) => [img.key, img]));
+  const mirrored = async (i: number): Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined> => {
+    const f = fingerprints[i] as Fingerprint;
+    const img = byKey.get(f.key);
+    try {
+      return img ? await mirroredPrint(cv, f.key, await img.load(), s) : undefined;
+    } catch (error) {
+      if (error instanceof ImageError) return undefined; // changed since it was fingerprinted: no mirrored evidence
+      throw error;
+    }
+  };
+  const pairs = await findPairs(
+    cv,
+    fingerprints,
+    { thresholds, candidates: s.candidates, cosine: thresholds.cosine, mirrored, onProgress: (done, total, phase) => o.progress?.(phase as 'candidates' | 'verify', done, total) },
+    neighbours,
+  );
   const dismissed = o.dismissed ?? new Set<string>();
   const groups = groupPairs(fingerprints, pairs, { minTier: s.minTier, dismissed });
   const t2 = performance.now();

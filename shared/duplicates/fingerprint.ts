@@ -73,15 +73,14 @@ async function greyResize(raw: Buffer, width: number, height: number, w: number,
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
-/** The fingerprint of one image's bytes; `name` is used in error messages. */
-export async function fingerprintImage(cv: Cv, key: string, input: Buffer, o: FingerprintOptions): Promise<Fingerprint> {
-  if (!Number.isInteger(o.nfeatures) || o.nfeatures < 1 || o.nfeatures > MAX_DESCRIPTORS) throw new RangeError(`nfeatures must be 1…${MAX_DESCRIPTORS}, got ${o.nfeatures}`);
-  const sha256 = createHash('sha256').update(input).digest('hex');
-  const { bytes, source, sharpOptions } = await openImage(input, o.maxPixels);
+/** Decoded, upright 8-bit RGB pixels (optionally mirrored left–right). */
+async function decodeRgb(key: string, input: Buffer, maxPixels: number, mirror: boolean): Promise<{ data: Buffer; width: number; height: number }> {
+  const { bytes, source, sharpOptions } = await openImage(input, maxPixels);
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    raw = await sharp(bytes, sharpOptions)
-      .rotate()
+    let pipeline = sharp(bytes, sharpOptions).rotate();
+    if (mirror) pipeline = pipeline.flop();
+    raw = await pipeline
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .toColourspace('srgb')
       .removeAlpha()
@@ -92,13 +91,11 @@ export async function fingerprintImage(cv: Cv, key: string, input: Buffer, o: Fi
   }
   const { width, height, channels } = raw.info;
   if (channels !== 3) throw new ImageError('corrupt', imageErrorMessage(key, `decoder produced ${channels} channels, expected 3`));
-  const pixels = createHash('sha256').update(`${width}x${height}:`).update(raw.data).digest('hex');
-  const [working, thumb, square] = await Promise.all([
-    greyResize(raw.data, width, height, o.workingSize, o.workingSize, 'inside'),
-    greyResize(raw.data, width, height, THUMB_SIZE, THUMB_SIZE, 'inside'),
-    greyResize(raw.data, width, height, HASH_INPUT, HASH_INPUT, 'fill'),
-  ]);
-  const features = detectOrb(cv, { data: Buffer.from(working.data.buffer, working.data.byteOffset, working.data.length), width: working.width, height: working.height, channels: 1 }, o.nfeatures);
+  return { data: raw.data, width, height };
+}
+
+function orbPrint(cv: Cv, working: GreyImage, nfeatures: number): OrbPrint {
+  const features = detectOrb(cv, { data: Buffer.from(working.data.buffer, working.data.byteOffset, working.data.length), width: working.width, height: working.height, channels: 1 }, nfeatures);
   const n = features.keypoints.length;
   const points = new Float32Array(2 * n);
   features.keypoints.forEach((k, i) => {
@@ -108,6 +105,24 @@ export async function fingerprintImage(cv: Cv, key: string, input: Buffer, o: Fi
   const descriptors = new Uint32Array(features.descriptors.length / 4);
   new Uint8Array(descriptors.buffer).set(features.descriptors);
   const entries = wordEntries(features.descriptors);
+  return { points, descriptors, entries, words: distinctWords(entries), workingSize: Math.max(working.width, working.height) };
+}
+
+function checkOptions(o: FingerprintOptions): void {
+  if (!Number.isInteger(o.nfeatures) || o.nfeatures < 1 || o.nfeatures > MAX_DESCRIPTORS) throw new RangeError(`nfeatures must be 1…${MAX_DESCRIPTORS}, got ${o.nfeatures}`);
+}
+
+/** The fingerprint of one image's bytes; `key` names it in error messages. */
+export async function fingerprintImage(cv: Cv, key: string, input: Buffer, o: FingerprintOptions): Promise<Fingerprint> {
+  checkOptions(o);
+  const sha256 = createHash('sha256').update(input).digest('hex');
+  const { data, width, height } = await decodeRgb(key, input, o.maxPixels, false);
+  const pixels = createHash('sha256').update(`${width}x${height}:`).update(data).digest('hex');
+  const [working, thumb, square] = await Promise.all([
+    greyResize(data, width, height, o.workingSize, o.workingSize, 'inside'),
+    greyResize(data, width, height, THUMB_SIZE, THUMB_SIZE, 'inside'),
+    greyResize(data, width, height, HASH_INPUT, HASH_INPUT, 'fill'),
+  ]);
   return {
     key,
     bytes: input.length,
@@ -119,6 +134,14 @@ export async function fingerprintImage(cv: Cv, key: string, input: Buffer, o: Fi
     mirror: perceptualHash(square.data, true),
     square: square.data,
     thumb,
-    orb: { points, descriptors, entries, words: distinctWords(entries), workingSize: Math.max(working.width, working.height) },
+    orb: orbPrint(cv, working, o.nfeatures),
   };
+}
+
+/** ORB features and thumbnail of the image's mirror image (to verify a pair found by the mirror hash). */
+export async function mirroredPrint(cv: Cv, key: string, input: Buffer, o: FingerprintOptions): Promise<{ orb: OrbPrint; thumb: GreyImage }> {
+  checkOptions(o);
+  const { data, width, height } = await decodeRgb(key, input, o.maxPixels, true);
+  const [working, thumb] = await Promise.all([greyResize(data, width, height, o.workingSize, o.workingSize, 'inside'), greyResize(data, width, height, THUMB_SIZE, THUMB_SIZE, 'inside')]);
+  return { orb: orbPrint(cv, working, o.nfeatures), thumb };
 }
