@@ -6,14 +6,14 @@
 
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { Config } from '../shared/config/index.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { UserError } from '../shared/errors.js';
 import { loadOpenCv } from '../shared/features/opencv.js';
 import type { OrbFeatures } from '../shared/features/orb.js';
 import type { Logger } from '../shared/logger.js';
-import { createRng, randomBetween, randomInt, shuffleInPlace, type Rng } from '../shared/random.js';
+import { makeDuplicate as makeEdit } from '../shared/images/edits.js';
+import { createRng, shuffleInPlace, type Rng } from '../shared/random.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import { initBackend } from '../shared/model/backend.js';
 import { DEFAULT_NFEATURES, FeatureExtractor, featureSettings, indexImages, searchWithFeatures, type FeatureCandidate, type FeatureMethod } from './features.js';
@@ -31,36 +31,9 @@ export interface DuplicateGroup {
   duplicates: Array<{ key: string; kind: DuplicateKind }>;
 }
 
-/** One near-duplicate of `bytes` (JPEG), drawn from `rng`. */
+/** One near-duplicate of `bytes` (JPEG), drawn from `rng` (shared/images/edits.ts, where eval-duplicates' edits are made too). */
 export async function makeDuplicate(bytes: Buffer, kind: DuplicateKind, rng: Rng): Promise<Buffer> {
-  const img = sharp(bytes).rotate().flatten({ background: { r: 255, g: 255, b: 255 } });
-  const { width = 1, height = 1 } = await sharp(bytes).rotate().metadata().then((m) => m.autoOrient);
-  switch (kind) {
-    case 'crop': {
-      const w = Math.max(8, Math.round(width * randomBetween(rng, 0.6, 0.8)));
-      const h = Math.max(8, Math.round(height * randomBetween(rng, 0.6, 0.8)));
-      const left = randomInt(rng, 0, width - w);
-      const top = randomInt(rng, 0, height - h);
-      return img.extract({ left, top, width: w, height: h }).jpeg({ quality: 90 }).toBuffer();
-    }
-    case 'rotate': {
-      const angle = randomBetween(rng, 10, 35) * (rng() < 0.5 ? -1 : 1);
-      return img.rotate(angle, { background: { r: 255, g: 255, b: 255 } }).jpeg({ quality: 90 }).toBuffer();
-    }
-    case 'scale': {
-      const f = randomBetween(rng, 0.45, 0.7);
-      return img
-        .resize(Math.max(8, Math.round(width * f)), Math.max(8, Math.round(height * f)), { fit: 'fill' })
-        .jpeg({ quality: 90 })
-        .toBuffer();
-    }
-    case 'jpeg':
-      return img.jpeg({ quality: randomInt(rng, 15, 35) }).toBuffer();
-    case 'brightness': {
-      const b = rng() < 0.5 ? randomBetween(rng, 0.6, 0.8) : randomBetween(rng, 1.25, 1.5);
-      return img.modulate({ brightness: b }).jpeg({ quality: 90 }).toBuffer();
-    }
-  }
+  return makeEdit(bytes, kind, rng);
 }
 
 /**

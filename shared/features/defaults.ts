@@ -13,3 +13,7 @@ export const DEFAULT_WORKING_SIZE = 256;
 /** The near-duplicates eval-features generates, in the order it cycles through them. */
 export const DUPLICATE_KINDS = ['crop', 'rotate', 'scale', 'jpeg', 'brightness'] as const;
 export type DuplicateKind = (typeof DUPLICATE_KINDS)[number];
+
+/** The edited copies eval-duplicates makes of each chosen original, one of each (shared/images/edits.ts). */
+export const EDIT_KINDS = [...DUPLICATE_KINDS, 'flip', 'aspect', 'exact'] as const;
+export type EditKind = (typeof EDIT_KINDS)[number];
