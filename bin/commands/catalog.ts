@@ -54,6 +54,11 @@ export const CATALOG = {
     [['<folder>', 'folder of images (the originals)']],
     async () => (await import('./eval-features.js')).evalFeaturesCommand(),
   ),
+  'eval-duplicates': spec(
+    'pair precision and recall of imgsim duplicates per tier and per kind of edit, on edited copies generated from <folder>, with retrieval recall@k and the time per 1,000 images',
+    [['<folder>', 'folder of images (the originals)']],
+    async () => (await import('./eval-duplicates.js')).evalDuplicatesCommand(),
+  ),
   demo: spec('generate a small labelled synthetic dataset, run the pipeline on it, print precision@10', [], async () => (await import('./demo.js')).demoCommand()),
   apply: spec(
     'apply a trained model (denoise, colorize, superres or reconstruct) to images; writes one PNG per input and preview.png under --out',
