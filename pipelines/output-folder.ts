@@ -7,6 +7,7 @@
 //   apply    apply.json (written by imgsim apply first, before any output image);
 //            preview.png alone: an apply folder written before apply.json existed
 //   clusters clusters.json (imgsim cluster --out)
+//   duplicates duplicates.json (imgsim duplicates --out; written before its groups/ sheets)
 //   images   an image file at the top or one folder down (searches/ and model/ aside):
 //            somebody's pictures, not ours
 // A folder that holds none of these (missing, empty, other files) is accepted by every
@@ -21,7 +22,7 @@ import { OUTPUT } from './layout.js';
 /** imgsim apply's own files in its --out folder: apply.json, written first and completed at the end, and the preview grid. */
 export const APPLY_FILES = { summary: 'apply.json', preview: 'preview.png' } as const;
 
-export type OutputKind = 'run' | 'apply' | 'clusters' | 'images';
+export type OutputKind = 'run' | 'apply' | 'clusters' | 'duplicates' | 'images';
 
 interface KindInfo {
   /** "already holds …" */
@@ -34,6 +35,7 @@ const KINDS: Record<OutputKind, KindInfo> = {
   run: { holds: (e) => (/meta\.json$/.test(e) ? `an imgsim model (${e})` : `an imgsim index (${e})`), writtenBy: 'imgsim run, train, embed or eval' },
   apply: { holds: (e) => `imgsim apply outputs (${e})`, writtenBy: 'imgsim apply' },
   clusters: { holds: (e) => `imgsim cluster outputs (${e})`, writtenBy: 'imgsim cluster' },
+  duplicates: { holds: (e) => `imgsim duplicates outputs (${e})`, writtenBy: 'imgsim duplicates' },
   images: { holds: (e) => `images (${e}), not imgsim outputs` },
 };
 
@@ -47,6 +49,7 @@ const MARKERS: ReadonlyArray<[string, OutputKind]> = [
   [`${OUTPUT.modelPrefix}meta.json`, 'run'],
   ['meta.json', 'run'],
   [OUTPUT.clusters, 'clusters'],
+  ['duplicates.json', 'duplicates'],
   [APPLY_FILES.preview, 'apply'],
 ];
 

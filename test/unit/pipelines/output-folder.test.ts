@@ -23,6 +23,7 @@ test('output kinds are read from file names: our marker files first, then images
     [['apply.json', 'preview.png', 'red/0000.png'], 'apply:apply.json'],
     [['preview.png', '0000.png'], 'apply:preview.png'],
     [['clusters.json', 'clusters.png'], 'clusters:clusters.json'],
+    [['duplicates.json', 'groups/0001.png', 'dismissed-duplicates.json'], 'duplicates:duplicates.json'],
     [['b/x.JPG', 'a/notes.txt'], 'images:b/x.JPG'],
     [['searches/0000-1bac0973.png', 'model/preview.png'], undefined],
     [['a/b/deep.png'], undefined],
