@@ -44,6 +44,11 @@ export const CATALOG = {
     [['<image>', 'query image file']],
     async () => (await import('./features.js')).featuresCommand(),
   ),
+  duplicates: spec(
+    'groups of duplicates and near-duplicates (exact, perceptual, ORB-verified, learned) in a folder (<folder>) or an index folder (--index), with a contact sheet per group',
+    [['[folder]', 'folder of images (searched recursively); or --index <dir>']],
+    async () => (await import('./duplicates.js')).duplicatesCommand(),
+  ),
   eval: spec(
     'train and embed a labelled folder (class = immediate sub-folder) and report precision@10 of the embedding and of raw pixels',
     [['<folder>', 'labelled folder: <folder>/<class>/<image>']],
