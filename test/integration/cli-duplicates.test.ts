@@ -248,7 +248,7 @@ describe('imgsim duplicates --index: the index folder\'s images and embeddings',
     assert.equal(report.embedded, 11);
     assert.equal(report.thresholds.cosine, 0.5);
     assert.equal(report.index, undefined);
-    assert.ok(report.pairsByTier.learned > 0, 'a low cosine threshold finds learned pairs');
+    assert.ok((report.pairsByTier.learned ?? 0) > 0, 'a low cosine threshold finds learned pairs');
     assert.ok(report.groups.some((g) => g.members.some((m) => m.key === 'copy.jpg' && m.tier === 'verified')));
   });
 });
