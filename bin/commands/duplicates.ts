@@ -139,7 +139,7 @@ const UNITS: Record<string, string> = { fingerprint: 'images', embed: 'images', 
 export function duplicatesCommand(): Command {
   const cmd = baseCommand('duplicates')
     .addOption(valueOption('-i, --index <dir>', 'index folder (written by imgsim run or imgsim embed): its source folder\'s images, its embeddings for the learned tier; this, a <folder> or --dataset', { default: 'none' }))
-    .addOption(valueOption('-d, --dataset <name>', 'dataset of the queue-driven pipeline (not in this process: see below)', { default: 'none' }))
+    .addOption(valueOption('-d, --dataset <name>', 'dataset of the queue-driven pipeline: refused here, its pass runs on the workers (see below)', { default: 'none' }))
     .addOption(valueOption('-m, --model <dir>', `with a <folder>: embed its images with this model for the learned tier and embedding candidates; ${MODEL_FLAG_DOC}`, { default: 'none (no learned tier)' }))
     .addOption(
       valueOption('-o, --out <dir>', 'output folder: duplicates.json and groups/NNNN.png (a folder holding images or another command\'s outputs is refused)', {
@@ -181,8 +181,9 @@ export function duplicatesCommand(): Command {
           'Tiers, strongest first: exact (identical bytes or decoded pixels), perceptual (perceptual hashes',
           'within the distance, thumbnails agree), verified (ORB matches under one affine transform: crops,',
           'rotations, rescales, flips), learned (embedding cosine alone). Pairs marked "not a duplicate" are',
-          'stored with the index folder (a folder: in --out) and never reported again. --dataset runs as',
-          "the queue's duplicates job and the HTTP API's GET /v1/datasets/{name}/duplicates (docs/duplicates.md).",
+          'stored with the index folder (a folder: in --out) and never reported again.',
+          "A queued dataset's duplicates pass runs on the workers: started and shown by imgsim dataset duplicates <name>,",
+          'served by GET /v1/datasets/{name}/duplicates (docs/duplicates.md).',
         ],
       ),
     );
@@ -194,7 +195,7 @@ export function duplicatesCommand(): Command {
     if (given.length !== 1) throw new UsageError(`duplicates needs exactly one of <folder>, --index <dir> or --dataset <name>${given.length > 1 ? `, got ${given.join(' and ')}` : ''}`);
     if (typeof opts.dataset === 'string') {
       throw new UserError(
-        `--dataset: a queued dataset's duplicates are found by the queue's duplicates pass (its workers), not in this process; read them with GET /v1/datasets/${opts.dataset}/duplicates (docs/duplicates.md)`,
+        `--dataset: a queued dataset's duplicates pass runs on the workers, not in this process: imgsim dataset duplicates ${opts.dataset} starts it (--show lists its groups, --dismiss A B marks a pair), and GET /v1/datasets/${opts.dataset}/duplicates serves them`,
       );
     }
     const index = typeof opts.index === 'string' ? opts.index : undefined;
