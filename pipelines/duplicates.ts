@@ -16,7 +16,7 @@ import { loadOpenCv } from '../shared/features/opencv.js';
 import { fingerprintImage, mirroredPrint, type Fingerprint } from '../shared/duplicates/fingerprint.js';
 import { groupPairs, type DuplicateGroup } from '../shared/duplicates/groups.js';
 import { findPairs, type NeighbourList, type PairEvidence } from '../shared/duplicates/pairs.js';
-import { TIERS, type DuplicateThresholds, type Tier } from '../shared/duplicates/tiers.js';
+import { tierAtLeast, TIERS, type DuplicateThresholds, type Tier } from '../shared/duplicates/tiers.js';
 import type { Logger } from '../shared/logger.js';
 import type { Failure } from '../shared/images/decoded.js';
 
@@ -55,6 +55,7 @@ export interface DuplicatesReport {
   fraction?: number;
   /** Pairs found per tier (before min-tier and dismissals). */
   pairsByTier: Record<Tier, number>;
+  /** Pairs at or above minTier left out because they were marked "not a duplicate". */
   dismissed: number;
   groups: DuplicateGroup[];
   seconds: { fingerprint: number; pairs: number; total: number };
@@ -178,7 +179,7 @@ export async function findDuplicates(
     thresholds,
     ...(s.fraction !== undefined ? { fraction: s.fraction } : {}),
     pairsByTier: countTiers(pairs),
-    dismissed: dismissedCount(fingerprints, pairs, dismissed),
+    dismissed: dismissedCount(fingerprints, pairs.filter((p) => tierAtLeast(p.tier, s.minTier)), dismissed),
     groups,
     seconds: { fingerprint: secs(t1 - t0), pairs: secs(t2 - t1), total: secs(t2 - t0) },
   };

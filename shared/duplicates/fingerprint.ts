@@ -5,6 +5,8 @@
 //   phash/mirror  64-bit perceptual hashes of a 32 × 32 grey thumbnail and of its mirror
 //                 image (perceptual tier; flips)
 //   square        that 32 × 32 thumbnail (the perceptual tier's pixel check)
+//   colour        opponent colours of an 8 × 8 grid: the hash and the thumbnails are
+//                 grey, so a red and a blue circle would otherwise agree
 //   thumb         a grey thumbnail, longest side THUMB_SIZE (the verified tier's check)
 //   orb           ORB keypoints, descriptors and visual words at `workingSize`
 //                 (candidates and the verified tier)
@@ -28,6 +30,45 @@ import type { GreyImage } from './alignment.js';
 import { HASH_INPUT, perceptualHash, type Hash64 } from './perceptual-hash.js';
 import { distinctWords, MAX_DESCRIPTORS, wordEntries } from './visual-words.js';
 import type { MatchableImage } from './word-match.js';
+
+/** Side of the grid of cells whose chromaticity the fingerprint keeps. */
+export const COLOUR_GRID = 8;
+
+/**
+ * Colour of each cell of a COLOUR_GRID × COLOUR_GRID resize (aspect ignored) as two
+ * opponent channels, (R − G)/√2 and (R + G − 2B)/√6, divided by the image's mean
+ * intensity: a brightness change scales all three channels and cancels out, a dark cell
+ * has little colour to disagree about (unlike r/(r+g+b), which is noise in the shadows).
+ */
+async function opponentColours(raw: Buffer, width: number, height: number): Promise<Float32Array> {
+  const cells = await sharp(raw, { raw: { width, height, channels: 3 } }).resize(COLOUR_GRID, COLOUR_GRID, { fit: 'fill' }).raw({ depth: 'uchar' }).toBuffer();
+  const n = COLOUR_GRID * COLOUR_GRID;
+  let mean = 0;
+  for (let i = 0; i < 3 * n; i++) mean += cells[i] as number;
+  mean = Math.max(1, mean / (3 * n));
+  const out = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const r = cells[3 * i] as number;
+    const g = cells[3 * i + 1] as number;
+    const b = cells[3 * i + 2] as number;
+    out[2 * i] = (r - g) / Math.SQRT2 / mean;
+    out[2 * i + 1] = (r + g - 2 * b) / Math.sqrt(6) / mean;
+  }
+  return out;
+}
+
+/** The largest colour difference of a cell of two grids (`mirror`: the first one flipped left–right). */
+export function colourDistance(a: Float32Array, b: Float32Array, mirror: boolean): number {
+  let most = 0;
+  for (let y = 0; y < COLOUR_GRID; y++) {
+    for (let x = 0; x < COLOUR_GRID; x++) {
+      const i = y * COLOUR_GRID + (mirror ? COLOUR_GRID - 1 - x : x);
+      const j = y * COLOUR_GRID + x;
+      most = Math.max(most, Math.hypot((a[2 * i] as number) - (b[2 * j] as number), (a[2 * i + 1] as number) - (b[2 * j + 1] as number)));
+    }
+  }
+  return most;
+}
 
 /** Longest side of the grey thumbnail a verified pair's alignment is checked on. */
 export const THUMB_SIZE = 64;
@@ -59,6 +100,8 @@ export interface Fingerprint {
   phash: Hash64;
   mirror: Hash64;
   square: Uint8Array;
+  /** COLOUR_GRID² cells × 2 opponent colours; absent in fingerprints stored before it existed. */
+  colour?: Float32Array;
   thumb: GreyImage;
   orb: OrbPrint;
 }
@@ -118,10 +161,11 @@ export async function fingerprintImage(cv: Cv, key: string, input: Buffer, o: Fi
   const sha256 = createHash('sha256').update(input).digest('hex');
   const { data, width, height } = await decodeRgb(key, input, o.maxPixels, false);
   const pixels = createHash('sha256').update(`${width}x${height}:`).update(data).digest('hex');
-  const [working, thumb, square] = await Promise.all([
+  const [working, thumb, square, colour] = await Promise.all([
     greyResize(data, width, height, o.workingSize, o.workingSize, 'inside'),
     greyResize(data, width, height, THUMB_SIZE, THUMB_SIZE, 'inside'),
     greyResize(data, width, height, HASH_INPUT, HASH_INPUT, 'fill'),
+    opponentColours(data, width, height),
   ]);
   return {
     key,
@@ -133,6 +177,7 @@ export async function fingerprintImage(cv: Cv, key: string, input: Buffer, o: Fi
     phash: perceptualHash(square.data),
     mirror: perceptualHash(square.data, true),
     square: square.data,
+    colour,
     thumb,
     orb: orbPrint(cv, working, o.nfeatures),
   };

@@ -10,7 +10,7 @@
 import { yieldToEventLoop } from '../concurrency.js';
 import type { Cv } from '../features/opencv.js';
 import { agreement, IDENTITY, plausibleEdit, rescaleHomography, type GreyImage } from './alignment.js';
-import type { Fingerprint, OrbPrint } from './fingerprint.js';
+import { colourDistance, type Fingerprint, type OrbPrint } from './fingerprint.js';
 import { hashDistance, HASH_INPUT, type Hash64 } from './perceptual-hash.js';
 import type { DuplicateThresholds, Tier } from './tiers.js';
 import { WordIndex } from './word-index.js';
@@ -57,6 +57,14 @@ export interface PairSearch {
 
 /** Below this many keypoints on either side, ORB cannot judge a perceptual pair; the thumbnails decide. */
 export const MIN_KEYPOINTS = 50;
+
+/**
+ * Largest colour difference of a cell (fingerprint.ts colourDistance) for a perceptual
+ * pair that ORB cannot judge (too few keypoints): the demo's red and blue versions of one
+ * shape on the same noise differ by 1–3, versions of one colour by under 0.1. Not applied
+ * when ORB judges: brightness edits of real photos move single cells by up to 5 (p95 0.7).
+ */
+export const MAX_COLOUR_DISTANCE = 0.5;
 
 const pairKey = (a: number, b: number): number => (a < b ? a * 0x4000000 + b : b * 0x4000000 + a);
 
@@ -138,7 +146,9 @@ export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSear
     const correlation = agreement(squareImage(c.mirrored ? mirroredSquare(fa.square) : fa.square), squareImage(fb.square), IDENTITY).correlation;
     if (correlation < t.squareCorrelation) continue;
     let inliers: number | undefined;
-    if (fa.orb.points.length / 2 >= MIN_KEYPOINTS && fb.orb.points.length / 2 >= MIN_KEYPOINTS && (!c.mirrored || o.mirrored)) {
+    const orbCanJudge = fa.orb.points.length / 2 >= MIN_KEYPOINTS && fb.orb.points.length / 2 >= MIN_KEYPOINTS && (!c.mirrored || o.mirrored !== undefined);
+    if (!orbCanJudge && fa.colour && fb.colour && colourDistance(fa.colour, fb.colour, c.mirrored) > MAX_COLOUR_DISTANCE) continue;
+    if (orbCanJudge) {
       const side = c.mirrored && o.mirrored ? await o.mirrored(a) : { orb: fa.orb, thumb: fa.thumb };
       const verified = side && verifyPrints(cv, side.orb, side.thumb, fb.orb, fb.thumb, t);
       if (!verified) continue;
