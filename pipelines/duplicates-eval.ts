@@ -16,6 +16,7 @@
 // timed pass (its time is reported apart).
 
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { mapConcurrent } from '../shared/concurrency.js';
@@ -89,16 +90,24 @@ export interface DuplicatesEvalReport {
   byKind: Record<EditKind, KindScore & { retrieval: number | null; retrievalWithoutSiblings: number | null }>;
   /** Pairs of distinct originals (unedited pictures) that share a group: should be 0. */
   distinctOriginalsGrouped: number;
+  /** Of the confirmed pairs across families, those joining two originals directly (the rest join through edited copies). */
+  distinctOriginalsPaired: number;
   /** Confirmed pairs joining two families (any tier), the first 20. */
   falsePairs: DuplicatePair[];
   falsePairCount: number;
   retrieval: { k: number; recall: number | null; recallWithoutSiblings: number | null };
   seconds: { generate: number; fingerprint: number; pairs: number; duplicates: number; retrieval: number; total: number };
+  /** CPU time of the process (every thread) in the duplicates pass and the retrieval pass: on a shared machine, what the work itself took. */
+  cpuSeconds: { duplicates: number; retrieval: number };
+  /** The machine's 1-minute load average before and after the duplicates pass, and its cores. */
+  load: { before: number; after: number; cores: number };
   /** The duplicates pass's time per 1,000 images. */
   perThousandImages: { fingerprint: number; pairs: number; total: number };
 }
 
 const secs = (ms: number): number => Math.round(ms / 100) / 10;
+const cpuSeconds = (u: NodeJS.CpuUsage): number => secs((u.user + u.system) / 1000);
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 function inside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
@@ -234,8 +243,12 @@ export async function evaluateDuplicates(o: DuplicatesEvalOptions): Promise<Dupl
     concurrency: o.concurrency,
   };
   const progress = phaseProgress(o);
+  const loadBefore = loadavg()[0] as number;
+  const cpu0 = process.cpuUsage();
   const report = await findDuplicates(images, settings, { ...(embeddings ? { embeddings: embeddings.lookup } : {}), progress: progress.update, ...(o.logger ? { logger: o.logger } : {}) });
   progress.stop();
+  const cpuDuplicates = cpuSeconds(process.cpuUsage(cpu0));
+  const loadAfter = loadavg()[0] as number;
   const t2 = performance.now();
 
   // Families: each copy belongs to its original's; the other originals are alone.
@@ -247,13 +260,16 @@ export async function evaluateDuplicates(o: DuplicatesEvalOptions): Promise<Dupl
   const edges: Edge[] = pairs;
   const grouped = groupsOf(edges, DEFAULT_MIN_TIER);
   const wrong = falseEdges(pairs, familyOf);
+  const originalSet = new Set(originals);
 
   // Retrieval recall@k over the visual words, from a second fingerprint pass.
   const t3 = performance.now();
+  const cpu1 = process.cpuUsage();
   const retrievalProgress = phaseProgress(o, 'retrieval ');
   const { fingerprints } = await fingerprintImages(images, settings, retrievalProgress.update);
   retrievalProgress.stop();
   const hits = retrievalHits(fingerprints, copies, o.k);
+  const cpuRetrieval = cpuSeconds(process.cpuUsage(cpu1));
   const t4 = performance.now();
 
   const kinds = kindScores(EDIT_KINDS, copies, edges, DEFAULT_MIN_TIER);
@@ -285,11 +301,14 @@ export async function evaluateDuplicates(o: DuplicatesEvalOptions): Promise<Dupl
     pairs: pairScore(grouped, familyOf),
     tiers: tierScores(edges, familyOf),
     byKind,
-    distinctOriginalsGrouped: originalsGrouped(grouped, new Set(originals)),
+    distinctOriginalsGrouped: originalsGrouped(grouped, originalSet),
+    distinctOriginalsPaired: wrong.filter((e) => originalSet.has(e.a) && originalSet.has(e.b)).length,
     falsePairs: wrong.slice(0, 20),
     falsePairCount: wrong.length,
     retrieval: { k: o.k, recall: rate(hits.map((h) => h.found)), recallWithoutSiblings: rate(hits.map((h) => h.foundWithoutSiblings)) },
     seconds: { generate: secs(t1 - t0), fingerprint: report.seconds.fingerprint, pairs: report.seconds.pairs, duplicates: secs(t2 - t1), retrieval: secs(t4 - t3), total: secs(t4 - t0) },
+    cpuSeconds: { duplicates: cpuDuplicates, retrieval: cpuRetrieval },
+    load: { before: round2(loadBefore), after: round2(loadAfter), cores: availableParallelism() },
     perThousandImages: { fingerprint: perThousand(report.seconds.fingerprint), pairs: perThousand(report.seconds.pairs), total: perThousand(report.seconds.total) },
   };
   await writeFile(path.join(out, EVAL_REPORT_FILE), `${JSON.stringify(result, null, 2)}\n`);

@@ -94,10 +94,11 @@ export function reportLines(r: DuplicatesEvalReport, out: string): string[] {
       const tiers = TIERS.filter((t) => (x.directTiers[t] ?? 0) > 0).map((t) => `${t} ${x.directTiers[t] ?? 0}`);
       return `  ${kind.padEnd(10)} ${col(count(x.copies), 7)} ${col(score(x.recall), 8)} ${col(score(x.directRate), 12)} ${col(score(x.retrieval), 9)} ${col(score(x.retrievalWithoutSiblings), 14)}   ${tiers.join(', ') || '–'}`;
     }),
-    `unedited distinct originals grouped: ${r.distinctOriginalsGrouped} pair(s)${r.falsePairCount > 0 ? `; confirmed pairs across families: ${r.falsePairCount} (duplicates-eval.json falsePairs)` : ''}`,
+    `unedited distinct originals grouped: ${r.distinctOriginalsGrouped} pair(s)${r.distinctOriginalsGrouped > 0 ? ` (${r.distinctOriginalsPaired} paired directly, the rest joined through edited copies)` : ''}${r.falsePairCount > 0 ? `; confirmed pairs across families: ${r.falsePairCount} (duplicates-eval.json falsePairs)` : ''}`,
     ...r.falsePairs.slice(0, 5).map((f) => `  ${f.a} ↔ ${f.b}: ${f.tier}${f.inliers !== undefined ? `, ${f.inliers} inliers` : ''}${f.distance !== undefined ? `, distance ${f.distance}` : ''}${f.correlation !== undefined ? `, correlation ${f.correlation}` : ''}${f.cosine !== undefined ? `, cosine ${f.cosine}` : ''}`),
     `retrieval recall@${r.retrieval.k} (a copy's original among its ${r.retrieval.k} best visual-word candidates): ${score(r.retrieval.recall)}; with the original's other copies left out of the ranking: ${score(r.retrieval.recallWithoutSiblings)}`,
     `time: duplicates pass ${formatDuration(s.duplicates)} for ${count(r.images)} images (fingerprint ${formatDuration(s.fingerprint)}, pairs ${formatDuration(s.pairs)}); per 1,000 images: fingerprint ${formatDuration(per.fingerprint)}, pairs ${formatDuration(per.pairs)}, total ${formatDuration(per.total)}`,
+    `      CPU time of the pass ${formatDuration(r.cpuSeconds.duplicates)} (${r.load.cores} cores, load average ${r.load.before} before, ${r.load.after} after)`,
     `      generate ${formatDuration(s.generate)}, retrieval ${formatDuration(s.retrieval)} (a second fingerprint pass), in all ${formatDuration(s.total)}`,
     `report: ${path.join(out, 'duplicates-eval.json')}`,
   ];

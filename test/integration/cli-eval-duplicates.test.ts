@@ -63,6 +63,7 @@ describe('imgsim eval-duplicates on generated collages', () => {
     assert.ok((report.pairs.precision ?? 0) >= 0.95, `precision ${report.pairs.precision}`);
     assert.ok((report.pairs.recall ?? 0) >= 0.8, `recall ${report.pairs.recall}`);
     assert.equal(report.distinctOriginalsGrouped, 0);
+    assert.equal(report.distinctOriginalsPaired, 0);
     assert.deepEqual(Object.keys(report.tiers), TIERS);
     assert.equal(report.tiers.learned.pairs, 0, 'no learned pairs without --index');
     assert.equal(report.tiers.exact.pairs, 4, 'one exact pair per family');
@@ -79,6 +80,7 @@ describe('imgsim eval-duplicates on generated collages', () => {
     assert.equal(report.retrieval.k, 5);
     assert.ok((report.retrieval.recall ?? 0) >= 0.6, `retrieval ${report.retrieval.recall}`);
     assert.ok(report.seconds.duplicates > 0 && report.seconds.fingerprint > 0 && report.perThousandImages.total > 0);
+    assert.ok(report.cpuSeconds.duplicates > 0 && report.cpuSeconds.retrieval > 0 && report.load.cores >= 1 && report.load.before >= 0);
   });
 
   test('the human table names every tier and kind and says the learned tier is skipped', async () => {
