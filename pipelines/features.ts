@@ -1,11 +1,18 @@
 // Features: "which images share features with this one?" with ORB keypoints.
 //
 // Two methods:
-//   match (default)  the top-N autoencoder neighbours (candidates, by cosine) re-ranked
-//                    by ORB descriptor matching: RANSAC homography inliers when a
-//                    homography is found, else good matches after Lowe's ratio test;
-//                    a score under minMatches (8) counts as 0; ties broken by the
-//                    autoencoder score.
+//   match (default)  candidates re-ranked by ORB matching; a score under minMatches (8)
+//                    counts as 0; ties broken by the autoencoder score.
+//                    With a visual-word index (an index folder: features-words.ts), the
+//                    candidates are the top-N autoencoder neighbours AND the top-N images
+//                    sharing the most visual words with the query (rotated copies, tight
+//                    crops: the AE misses them), matched by word-guided matching against
+//                    the stored prints (shared/duplicates/word-match.ts: mutual nearest
+//                    descriptors among those sharing a word, then an affine RANSAC fit);
+//                    score = inliers of a fit an edit can produce. No image is decoded.
+//                    Without one (a queued dataset), the top-N AE neighbours, their ORB
+//                    computed from their images, matched by BFMatcher + ratio test +
+//                    RANSAC homography: inliers when a homography is found, else good matches.
 //   reference        the reference project's method, kept for comparison: the query's
 //                    ORB descriptors / 255 flattened to nfeatures × 32 values, compared
 //                    by cosine kNN with the stored autoencoder embeddings reduced by PCA
@@ -13,7 +20,7 @@
 //                    embeddings — two unrelated spaces — exactly as the reference does.
 //
 // The stage takes its candidates as input (keys, AE scores, where each image is):
-// featureCandidates finds them in any vector index, so a local index folder and a
+// searchFeaturesIn finds them in any vector index, so a local index folder and a
 // queued dataset's Qdrant collection feed it alike.
 // A query without ORB keypoints (flat colour, tiny image) falls back to the AE
 // neighbours, with a warning naming the file.
@@ -31,14 +38,17 @@ import { DEFAULT_MATCH_OPTIONS, matchFeatures, type FeatureMatch, type MatchOpti
 import type { Cv } from '../shared/features/opencv.js';
 import { decodeWorkingImage, DEFAULT_WORKING_SIZE, orbFeatures, referenceVector, type OrbFeatures, type WorkingImage } from '../shared/features/orb.js';
 import { renderMatchPng } from '../shared/features/draw.js';
+import { printOfFeatures, type OrbWordStore, type StoredPrint } from '../shared/features/word-store.js';
+import { plausibleEdit } from '../shared/duplicates/alignment.js';
+import { matchByWords } from '../shared/duplicates/word-match.js';
 import type { Logger } from '../shared/logger.js';
 import type { LoadedModel } from '../shared/model/store.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import type { Storage } from '../shared/storage/types.js';
 import type { VectorIndex } from '../shared/vectors/types.js';
-import { DEFAULT_NFEATURES, type FeatureMethod } from '../shared/features/defaults.js';
+import { DEFAULT_NFEATURES, WORD_INDEX_ORB, type FeatureMethod } from '../shared/features/defaults.js';
 import { referenceIndexOf, type ReferenceIndex, type ReferenceStore } from './features-reference.js';
-import { indexSource, QueryImageError, searchIndex, type OpenedIndex, type SearchInput } from './search.js';
+import { embedQuery, indexSource, QueryImageError, type OpenedIndex } from './search.js';
 
 export { DEFAULT_NFEATURES, FEATURE_METHODS, type FeatureMethod } from '../shared/features/defaults.js';
 
@@ -50,6 +60,8 @@ export interface FeatureCandidate {
   /** Cosine similarity of the autoencoder embeddings. */
   aeScore: number;
   image: ImageSource;
+  /** Visual words shared with the query (idf-weighted), when it was a word candidate. */
+  wordScore?: number;
 }
 
 export interface FeatureSettings {
@@ -65,6 +77,8 @@ export interface FeatureHit {
   /** match: the ORB score (inliers or good matches); reference: cosine in the PCA space; fallback: the AE score. */
   score: number;
   aeScore?: number;
+  /** Visual words shared with the query (idf-weighted), when the hit was among the word candidates. */
+  wordScore?: number;
   goodMatches?: number;
   inliers?: number;
   homography?: boolean;
@@ -144,6 +158,67 @@ export async function rerankByFeatures(query: OrbFeatures, candidates: readonly 
   return hits.slice(0, k);
 }
 
+/** Word-guided matching: descriptor distance accepted, RANSAC threshold in working-image pixels (as duplicates' verified tier). */
+const WORD_MATCH = { maxDistance: 64, ransacThreshold: 5 };
+
+/** Candidates from a visual-word index beside the AE ones (an index folder). */
+export interface WordSearch {
+  store: OrbWordStore;
+  /** Word candidates taken (the images sharing the most idf-weighted words with the query). */
+  candidates: number;
+  /** Cosine of the query's embedding with an indexed image's (word candidates the AE did not propose). */
+  aeScoreOf: (key: string) => Promise<number | undefined>;
+  imageOf: (key: string) => ImageSource;
+}
+
+/**
+ * The AE candidates and the word candidates, re-ranked by word-guided matching of the
+ * query's print with their stored prints: the score is the affine fit's inliers when at
+ * least minMatches and the fit is one an edit can produce (alignment.ts plausibleEdit), else 0.
+ */
+export async function rerankWithWords(
+  query: OrbFeatures,
+  aeCandidates: readonly FeatureCandidate[],
+  words: WordSearch,
+  k: number,
+  extractor: FeatureExtractor,
+  excludeKeys?: ReadonlySet<string>,
+): Promise<FeatureHit[]> {
+  const print = printOfFeatures(query);
+  const merged = new Map(aeCandidates.map((c) => [c.key, { ...c }]));
+  for (const w of words.store.candidates(print, words.candidates, excludeKeys)) {
+    const known = merged.get(w.key);
+    if (known) known.wordScore = w.wordScore;
+    else merged.set(w.key, { key: w.key, aeScore: (await words.aeScoreOf(w.key)) ?? -1, image: words.imageOf(w.key), wordScore: w.wordScore });
+  }
+  const { minMatches } = extractor.settings.match;
+  const size = Math.max(query.width, query.height);
+  const hits: FeatureHit[] = [];
+  let slice = performance.now();
+  for (const c of merged.values()) {
+    const stored: StoredPrint | undefined = words.store.printOf(c.key);
+    const m = stored ? matchByWords(extractor.cv, print, stored, { ...WORD_MATCH, minMatches }) : { matches: 0, inliers: 0 };
+    const fit = m.matrix !== undefined && m.inliers >= minMatches && plausibleEdit(m.matrix, Math.max(size, stored?.width ?? 0, stored?.height ?? 0));
+    hits.push({
+      key: c.key,
+      score: fit ? m.inliers : 0,
+      aeScore: c.aeScore,
+      ...(c.wordScore !== undefined ? { wordScore: c.wordScore } : {}),
+      goodMatches: m.matches,
+      inliers: m.inliers,
+      homography: fit,
+      image: c.image,
+    });
+    // ~1 ms a candidate; a server answering other requests meanwhile needs the loop now and then.
+    if (performance.now() - slice > 20) {
+      await yieldToEventLoop();
+      slice = performance.now();
+    }
+  }
+  hits.sort((a, b) => b.score - a.score || (b.aeScore ?? 0) - (a.aeScore ?? 0));
+  return hits.slice(0, k);
+}
+
 export interface FeatureSearchInput {
   /** Shown in messages (the query's path). */
   queryName: string;
@@ -154,6 +229,8 @@ export interface FeatureSearchInput {
   candidates: readonly FeatureCandidate[];
   /** Needed by the reference method: the PCA'd embeddings and where each image is. */
   reference?: { index: () => ReferenceIndex; imageOf: (key: string) => ImageSource };
+  /** match: a visual-word index to take more candidates from and to match with (an index folder). */
+  words?: WordSearch;
   excludeKeys?: ReadonlySet<string>;
 }
 
@@ -183,7 +260,10 @@ export async function searchWithFeatures(query: OrbFeatures, input: FeatureSearc
   }
   switch (input.method) {
     case 'match':
-      return { ...base, neighbors: await rerankByFeatures(query, candidates, input.k, extractor) };
+      return {
+        ...base,
+        neighbors: input.words ? await rerankWithWords(query, candidates, input.words, input.k, extractor, input.excludeKeys) : await rerankByFeatures(query, candidates, input.k, extractor),
+      };
     case 'reference': {
       if (!input.reference) throw new Error('the reference method needs the stored embeddings');
       const { index, imageOf } = input.reference;
@@ -197,14 +277,6 @@ export async function searchWithFeatures(query: OrbFeatures, input: FeatureSearc
 // ---------------------------------------------------------------------------------
 // Candidates from any vector index (a local index folder, a queued dataset's collection).
 
-/** The top-n AE neighbours of a query image, as feature candidates whose images `imageOf` finds. */
-export async function featureCandidates(
-  input: Omit<SearchInput, 'k'> & { n: number; imageOf: (key: string) => ImageSource },
-): Promise<FeatureCandidate[]> {
-  const hits = await searchIndex({ ...input, k: input.n });
-  return hits.map((h) => ({ key: h.key, aeScore: h.score, image: input.imageOf(h.key) }));
-}
-
 export interface IndexFeatureSearch {
   index: VectorIndex;
   model: LoadedModel;
@@ -216,8 +288,10 @@ export interface IndexFeatureSearch {
   queryName: string;
   method: FeatureMethod;
   k: number;
-  /** AE neighbours re-ranked (match). */
+  /** AE neighbours re-ranked (match), and as many word candidates with `words`. */
   candidates: number;
+  /** match: the index's visual-word index (features-words.ts wordStoreOf), fetched after the query is embedded; its ORB settings are the extractor's. */
+  words?: () => Promise<OrbWordStore>;
   excludeKeys?: ReadonlySet<string>;
   maxPixels: number;
   /** Where the reference method's space is kept (indexReferenceStore / collectionReferenceStore); without it, it is fitted for this query. */
@@ -230,13 +304,44 @@ export interface IndexFeatureSearch {
 export async function searchFeaturesIn(input: IndexFeatureSearch, extractor: FeatureExtractor, logger?: Logger): Promise<FeatureSearchResult> {
   const { index, model, imageOf, query, queryName, method, k } = input;
   const n = Math.max(input.candidates, k) + (input.excludeKeys?.size ?? 0);
-  const candidates = await featureCandidates({ index, model, query, queryName, n, imageOf, maxPixels: input.maxPixels, ...(input.onCorruption ? { onCorruption: input.onCorruption } : {}) });
+  const vector = await embedQuery(model, query, queryName, input.maxPixels, input.onCorruption);
+  const hits = await index.search(vector, { k: n, ...(input.excludeKeys ? { excludeKeys: input.excludeKeys } : {}) });
+  const candidates = hits.map((h) => ({ key: h.key, aeScore: h.score, image: imageOf(h.key) }));
   const reference = method === 'reference' ? await referenceIndexOf(index, extractor.settings.nfeatures * 32, input.name, input.referenceStore) : undefined;
+  const words: WordSearch | undefined =
+    method === 'match' && input.words
+      ? { store: await input.words(), candidates: Math.max(input.candidates, k), aeScoreOf: async (key) => cosine(vector, await index.vectorOf(key)), imageOf }
+      : undefined;
   return searchFeatures(
-    { queryName, query, method, k, candidates, ...(reference ? { reference: { index: () => reference, imageOf } } : {}), ...(input.excludeKeys ? { excludeKeys: input.excludeKeys } : {}) },
+    {
+      queryName,
+      query,
+      method,
+      k,
+      candidates,
+      ...(reference ? { reference: { index: () => reference, imageOf } } : {}),
+      ...(words ? { words } : {}),
+      ...(input.excludeKeys ? { excludeKeys: input.excludeKeys } : {}),
+    },
     extractor,
     logger,
   );
+}
+
+/** Cosine similarity of two vectors; undefined without the second. */
+export function cosine(a: Float32Array, b: Float32Array | undefined): number | undefined {
+  if (!b || b.length !== a.length) return undefined;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
 }
 
 /** Where the images of a local index folder live; refuses an index built from a source that is not a local folder. */
@@ -252,11 +357,12 @@ export function imagesOf(source: Storage): (key: string) => ImageSource {
   return (key) => () => source.get(key);
 }
 
-/** Default settings for one method. */
-export function featureSettings(method: FeatureMethod, o: Partial<FeatureSettings> & { maxPixels: number }): FeatureSettings {
+/** Default settings for one method; `words`: match with a visual-word index (an index folder), whose ORB settings differ. */
+export function featureSettings(method: FeatureMethod, o: Partial<FeatureSettings> & { maxPixels: number; words?: boolean }): FeatureSettings {
+  const words = method === 'match' && o.words === true;
   return {
-    nfeatures: o.nfeatures ?? DEFAULT_NFEATURES[method],
-    workingSize: o.workingSize ?? DEFAULT_WORKING_SIZE,
+    nfeatures: o.nfeatures ?? (words ? WORD_INDEX_ORB.nfeatures : DEFAULT_NFEATURES[method]),
+    workingSize: o.workingSize ?? (words ? WORD_INDEX_ORB.workingSize : DEFAULT_WORKING_SIZE),
     maxPixels: o.maxPixels,
     match: o.match ?? DEFAULT_MATCH_OPTIONS,
   };

@@ -1,9 +1,11 @@
 // `imgsim features` and `imgsim eval-features` end to end through the real command
 // line: a small index built by `imgsim run` on textured images plus a near-duplicate,
-// both methods with --json and --out PNGs, the flat-colour fallback and bad input.
+// both methods with --json and --out PNGs, the visual-word index (built once beside the
+// index, reused, rebuilt when the index changes; it finds a rotated copy the autoencoder
+// does not propose), the flat-colour fallback and bad input.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -16,8 +18,10 @@ interface FeaturesJson {
   method: string;
   fallback?: string;
   nfeatures: number;
+  orbSize: number;
+  wordIndex?: { images: number; withoutKeypoints: number };
   queryKeypoints: number;
-  neighbors: Array<{ rank: number; key: string; score: number; aeScore?: number; goodMatches?: number; inliers?: number; homography?: boolean; path?: string; png?: string }>;
+  neighbors: Array<{ rank: number; key: string; score: number; aeScore?: number; wordScore?: number; goodMatches?: number; inliers?: number; homography?: boolean; path?: string; png?: string }>;
 }
 
 describe('imgsim features on a small local index', () => {
@@ -52,7 +56,9 @@ describe('imgsim features on a small local index', () => {
     const j = jsonOf<FeaturesJson>(r);
     assert.equal(j.method, 'match');
     assert.equal(j.fallback, undefined);
-    assert.equal(j.nfeatures, 500);
+    assert.equal(j.nfeatures, 1000, 'the visual-word index settings: 1,000 keypoints at 384 px');
+    assert.equal(j.orbSize, 384);
+    assert.deepEqual(j.wordIndex, { images: 13, withoutKeypoints: 0 }, 'every indexed image');
     assert.ok(j.queryKeypoints > 50, `${j.queryKeypoints} keypoints`);
     assert.equal(j.neighbors.length, 3);
     const [first, second] = j.neighbors;
@@ -77,6 +83,44 @@ describe('imgsim features on a small local index', () => {
     const twinPng = jsonOf<FeaturesJson>(again).neighbors[0]?.png;
     assert.ok(twinPng && !j.neighbors.some((n) => n.png === twinPng), `${twinPng} is a name of its own`);
     assert.equal((await readdir(pngDir)).length, 4);
+  });
+
+  test('match: the visual-word index finds a rotated copy the autoencoder does not propose; built once, reused, rebuilt for a rebuilt index', async (t) => {
+    const query = path.join(data, 'collages', 'collage-0000.png');
+    const store = path.join(out, 'orb-words.bin');
+    // The autoencoder's own ranking: the rotated copy (white corners, turned content) is not among its nearest.
+    const search = await runCli(['search', query, '--index', out, '-k', '12', '--exclude-self', '--no-sheet', '--json']);
+    assert.equal(search.code, 0, search.stderr);
+    const aeRank = jsonOf<{ neighbors: Array<{ key: string }> }>(search).neighbors.findIndex((n) => n.key === 'dups/rotated.jpg') + 1;
+    assert.notEqual(aeRank, 1, 'the AE ranks the rotated copy first: this index cannot show what the words add');
+    const n = aeRank === 0 ? 12 : aeRank - 1; // AE candidates that leave the rotated copy out
+    t.diagnostic(`AE rank of the rotated copy: ${aeRank || '> 12'}; --candidates ${n}`);
+    const info = { IMGSIM_LOG_LEVEL: 'info' };
+    const r = await runCli(['features', query, '--index', out, '-k', '3', '--candidates', String(n), '--exclude-self', '--json'], info);
+    assert.equal(r.code, 0, r.stderr);
+    const first = jsonOf<FeaturesJson>(r).neighbors[0];
+    assert.equal(first?.key, 'dups/rotated.jpg', `with ${n} AE candidates (AE rank ${aeRank}), found by its visual words`);
+    assert.ok((first?.wordScore ?? 0) > 0 && first?.homography === true && (first.inliers ?? 0) >= 20, JSON.stringify(first));
+
+    // Stored beside the index by the first match query (this one or an earlier one), then reused.
+    const built = await stat(store);
+    const reused = await runCli(['features', query, '--index', out, '-k', '1', '--exclude-self'], info);
+    assert.equal(reused.code, 0, reused.stderr);
+    assert.match(reused.stderr, /^info /m, 'info lines are shown (the check below is not vacuous)');
+    assert.doesNotMatch(reused.stderr, /building the visual-word index/, 'the stored index is reused');
+    assert.equal((await stat(store)).mtimeMs, built.mtimeMs, 'and not rewritten');
+
+    // A rebuilt index (another build in index.json) rebuilds the word index, once.
+    const manifestFile = path.join(out, 'index.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { createdAt: string };
+    await writeFile(manifestFile, JSON.stringify({ ...manifest, createdAt: new Date(Date.parse(manifest.createdAt) + 1000).toISOString() }));
+    const rebuilt = await runCli(['features', query, '--index', out, '-k', '1', '--exclude-self'], info);
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    assert.match(rebuilt.stderr, /building the visual-word index of the 13 indexed images/);
+    assert.ok((await stat(store)).mtimeMs > built.mtimeMs, 'rewritten');
+    const again = await runCli(['features', query, '--index', out, '-k', '1', '--exclude-self'], info);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /building the visual-word index/);
   });
 
   test('--method reference: ORB vector (30 × 32) against PCA-reduced embeddings', async () => {
