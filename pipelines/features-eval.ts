@@ -2,7 +2,9 @@
 // query image's seeded near-duplicates (crop, rotate, scale, JPEG re-encode,
 // brightness), index originals + duplicates with the local pipeline (or reuse an
 // index built on that folder), then measure for every query the recall@k of its own
-// duplicates with plain AE search, the reference method and the match method.
+// duplicates with plain AE search, the reference method and the match method — the
+// latter as `imgsim features --index` runs it: AE and visual-word candidates (the index
+// folder's word store, built once: features-words.ts) re-ranked by word-guided matching.
 
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,8 +18,10 @@ import { makeDuplicate as makeEdit } from '../shared/images/edits.js';
 import { createRng, shuffleInPlace, type Rng } from '../shared/random.js';
 import { LocalStorage } from '../shared/storage/local.js';
 import { initBackend } from '../shared/model/backend.js';
-import { DEFAULT_NFEATURES, FeatureExtractor, featureSettings, indexImages, searchWithFeatures, type FeatureCandidate, type FeatureMethod } from './features.js';
+import { printOfFeatures } from '../shared/features/word-store.js';
+import { cosine, FeatureExtractor, featureSettings, indexImages, searchWithFeatures, type FeatureCandidate, type FeatureMethod, type WordSearch } from './features.js';
 import { referenceIndexOf } from './features-reference.js';
+import { indexWordSource, wordStoreOf } from './features-words.js';
 import { listImages } from './ingest.js';
 import { runLocal } from './local-run.js';
 import { openIndex } from './search.js';
@@ -83,9 +87,10 @@ export interface FeatureEvalOptions {
   /** Originals used as queries (seeded choice); default all. */
   queries?: number;
   candidates: number;
-  /** ORB keypoints for match / reference (defaults 500 / 30). */
+  /** ORB keypoints for match / reference (defaults 1,000 / 30). */
   nfeatures?: Partial<Record<FeatureMethod, number>>;
-  workingSize: number;
+  /** Longest side of the image ORB runs on, both methods (defaults 384 for match, 256 for reference). */
+  workingSize?: number;
   /** Reuse an index built on <out>/data instead of training one. */
   index?: string;
   config: Config;
@@ -106,16 +111,21 @@ export interface FeatureEvalReport {
   k: number;
   candidates: number;
   nfeatures: Record<FeatureMethod, number>;
-  orbSize: number;
+  orbSize: Record<FeatureMethod, number>;
   /** Mean over queries of (own duplicates in the top k) / (own duplicates). */
   recallAtK: Recall;
   /** The same per kind of duplicate. */
   recallByKind: Record<DuplicateKind, Recall>;
-  /** Share of duplicates among the AE top-`candidates`: the most `match` can reach. */
+  /** Share of duplicates among the AE top-`candidates`. */
   candidateRecall: number;
+  /** Share of duplicates among the AE top-`candidates` and the word index's top-`candidates` together: the most `match` can reach. */
+  wordCandidateRecall: number;
+  /** Images of the word store without keypoints (flat, tiny or unreadable). */
+  wordIndexWithoutKeypoints: number;
   /** Queries without ORB keypoints (they fall back to the AE results). */
   queriesWithoutKeypoints: number;
-  seconds: { generate: number; index: number; search: number; total: number };
+  /** words: the word store (built, or read when stored); search: the queries of all three methods. */
+  seconds: { generate: number; index: number; words: number; search: number; total: number };
 }
 
 export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEvalReport> {
@@ -141,14 +151,21 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
   const t2 = performance.now();
 
   const cv = await loadOpenCv();
-  const nfeatures = { match: o.nfeatures?.match ?? DEFAULT_NFEATURES.match, reference: o.nfeatures?.reference ?? DEFAULT_NFEATURES.reference };
-  const base = { workingSize: o.workingSize, maxPixels: o.config.maxPixels };
+  const base = { maxPixels: o.config.maxPixels, ...(o.workingSize !== undefined ? { workingSize: o.workingSize } : {}) };
   const extractors = {
-    match: new FeatureExtractor(cv, featureSettings('match', { ...base, nfeatures: nfeatures.match }), o.logger),
-    reference: new FeatureExtractor(cv, featureSettings('reference', { ...base, nfeatures: nfeatures.reference }), o.logger),
+    match: new FeatureExtractor(cv, featureSettings('match', { ...base, words: true, ...(o.nfeatures?.match !== undefined ? { nfeatures: o.nfeatures.match } : {}) }), o.logger),
+    reference: new FeatureExtractor(cv, featureSettings('reference', { ...base, ...(o.nfeatures?.reference !== undefined ? { nfeatures: o.nfeatures.reference } : {}) }), o.logger),
   };
+  const nfeatures = { match: extractors.match.settings.nfeatures, reference: extractors.reference.settings.nfeatures };
+  const orbSize = { match: extractors.match.settings.workingSize, reference: extractors.reference.settings.workingSize };
   const imageOf = indexImages(opened);
   const reference = await referenceIndexOf(opened.index, nfeatures.reference * 32, opened.dir);
+  const tw = performance.now();
+  const store = await wordStoreOf(indexWordSource(opened, imageOf, extractors.match.settings), extractors.match, {
+    ...(o.logger ? { logger: o.logger } : {}),
+    ...(o.progressBar !== undefined ? { progressBar: o.progressBar } : {}),
+  });
+  const t2w = performance.now();
   const quiet = o.logger?.child({}, { level: 'error' });
 
   const sums: Recall = { autoencoder: 0, reference: 0, match: 0 };
@@ -157,6 +174,7 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
     Recall & { n: number }
   >;
   let candidateHits = 0;
+  let wordCandidateHits = 0;
   let duplicatesTotal = 0;
   let withoutKeypoints = 0;
   for (const [qi, g] of groups.entries()) {
@@ -164,7 +182,8 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
     const exclude = new Set([g.query]);
     const aeHits = opened.index.searchSync(vector, { k: Math.max(o.candidates, o.k), excludeKeys: exclude });
     const candidates: FeatureCandidate[] = aeHits.map((h) => ({ key: h.key, aeScore: h.score, image: imageOf(h.key) }));
-    const top: Record<Methods, Set<string>> = {
+    const words: WordSearch = { store, candidates: Math.max(o.candidates, o.k), aeScoreOf: async (key) => cosine(vector, await opened.index.vectorOf(key)), imageOf };
+    const top: Record<Methods, Set<string>> & { wordCandidates?: Set<string> } = {
       autoencoder: new Set(aeHits.slice(0, o.k).map((h) => h.key)),
       match: new Set(),
       reference: new Set(),
@@ -175,16 +194,21 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
       if (method === 'match' && features.keypoints.length === 0) withoutKeypoints++;
       const r = await searchWithFeatures(
         features,
-        { queryName: g.query, query: Buffer.alloc(0), method, k: o.k, candidates, reference: { index: () => reference, imageOf }, excludeKeys: exclude },
+        { queryName: g.query, query: Buffer.alloc(0), method, k: o.k, candidates, reference: { index: () => reference, imageOf }, words, excludeKeys: exclude },
         extractor,
         quiet,
       );
       top[method] = new Set(r.neighbors.map((h) => h.key));
+      if (method === 'match') {
+        const wordKeys = features.keypoints.length > 0 ? store.candidates(printOfFeatures(features), words.candidates, exclude).map((c) => c.key) : [];
+        top.wordCandidates = new Set([...aeHits.slice(0, o.candidates).map((h) => h.key), ...wordKeys]);
+      }
     }
     const candidateKeys = new Set(aeHits.slice(0, o.candidates).map((h) => h.key));
     for (const d of g.duplicates) {
       duplicatesTotal++;
       if (candidateKeys.has(d.key)) candidateHits++;
+      if (top.wordCandidates?.has(d.key)) wordCandidateHits++;
       const kind = byKind[d.kind];
       kind.n++;
       for (const m of ['autoencoder', 'reference', 'match'] as const) if (top[m].has(d.key)) kind[m]++;
@@ -207,7 +231,7 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
     k: o.k,
     candidates: o.candidates,
     nfeatures,
-    orbSize: o.workingSize,
+    orbSize,
     recallAtK: { autoencoder: sums.autoencoder / q, reference: sums.reference / q, match: sums.match / q },
     recallByKind: Object.fromEntries(
       DUPLICATE_KINDS.map((kind) => {
@@ -217,8 +241,10 @@ export async function evaluateFeatures(o: FeatureEvalOptions): Promise<FeatureEv
       }),
     ) as Record<DuplicateKind, Recall>,
     candidateRecall: candidateHits / Math.max(1, duplicatesTotal),
+    wordCandidateRecall: wordCandidateHits / Math.max(1, duplicatesTotal),
+    wordIndexWithoutKeypoints: store.empty,
     queriesWithoutKeypoints: withoutKeypoints,
-    seconds: { generate: s(t0, t1), index: s(t1, t2), search: s(t2, t3), total: s(t0, t3) },
+    seconds: { generate: s(t0, t1), index: s(t1, t2), words: s(tw, t2w), search: Math.round((s(t2, t3) - s(tw, t2w)) * 10) / 10, total: s(t0, t3) },
   };
   await writeFile(path.join(out, 'features-eval.json'), JSON.stringify(report, null, 2));
   return report;

@@ -2,7 +2,7 @@
 // reference ORB method and the match method, side by side.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, DUPLICATE_KINDS } from '../../shared/features/defaults.js';
+import { DEFAULT_NFEATURES, DEFAULT_WORKING_SIZE, DUPLICATE_KINDS, WORD_INDEX_ORB } from '../../shared/features/defaults.js';
 import { baseCommand } from './catalog.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
 import { addConfigFlags, BACKEND_SETTINGS, checkApplicable, checkModelSize, contextFrom, DECODE_SETTINGS, EMBED_SETTINGS, positiveInt, TRAIN_SETTINGS, withDefaults } from '../options.js';
@@ -18,10 +18,15 @@ export function evalFeaturesCommand(): Command {
     .addOption(valueOption('--per-image <n>', `near-duplicates per query image (kinds cycle through ${DUPLICATE_KINDS.join(', ')})`, { value: '5', allowed: wholeNumber(1) }))
     .addOption(valueOption('-k, --k <n>', 'recall@k', { value: '5', allowed: wholeNumber(1) }))
     .addOption(valueOption('--queries <n>', 'originals used as queries (seeded choice); the others stay in the index as distractors', { default: 'all', allowed: wholeNumber(1) }))
-    .addOption(valueOption('--candidates <n>', 'match: AE neighbours re-ranked', { value: '50', allowed: wholeNumber(1) }))
-    .addOption(valueOption('--nfeatures <n>', 'ORB keypoints per image for match', { default: String(DEFAULT_NFEATURES.match), allowed: wholeNumber(1) }))
+    .addOption(valueOption('--candidates <n>', 'match: AE neighbours re-ranked, and as many images sharing the most visual words (as imgsim features --index)', { value: '50', allowed: wholeNumber(1) }))
+    .addOption(valueOption('--nfeatures <n>', 'ORB keypoints per image for match (and its visual-word index)', { default: String(WORD_INDEX_ORB.nfeatures), allowed: wholeNumber(1) }))
     .addOption(valueOption('--reference-nfeatures <n>', 'ORB keypoints (vector length n × 32) for the reference method', { value: String(DEFAULT_NFEATURES.reference), allowed: wholeNumber(1) }))
-    .addOption(valueOption('--orb-size <px>', 'longest side of the image ORB runs on', { value: String(DEFAULT_WORKING_SIZE), allowed: wholeNumber(32) }))
+    .addOption(
+      valueOption('--orb-size <px>', 'longest side of the image ORB runs on (both methods)', {
+        default: `${WORD_INDEX_ORB.workingSize} for match, ${DEFAULT_WORKING_SIZE} for reference`,
+        allowed: wholeNumber(32),
+      }),
+    )
     .addOption(
       valueOption('-i, --index <dir>', 'reuse an index already built on <out>/data (e.g. <out>/index from an earlier run) instead of training', { default: 'train one (a small model, below)' }),
     )
@@ -52,7 +57,7 @@ export function evalFeaturesCommand(): Command {
         ...(opts.nfeatures !== undefined ? { match: positiveInt('--nfeatures', opts.nfeatures) } : {}),
         reference: positiveInt('--reference-nfeatures', opts.referenceNfeatures),
       },
-      workingSize: positiveInt('--orb-size', opts.orbSize, 32),
+      ...(opts.orbSize !== undefined ? { workingSize: positiveInt('--orb-size', opts.orbSize, 32) } : {}),
       ...(typeof opts.index === 'string' ? { index: opts.index } : {}),
       config: ctx.config,
       logger: ctx.logger,
@@ -69,8 +74,9 @@ export function evalFeaturesCommand(): Command {
       `${''.padEnd(12)} ${'autoencoder'.padStart(11)} ${'reference'.padStart(11)} ${'match'.padStart(11)}`,
       row('all', r),
       ...Object.entries(report.recallByKind).map(([kind, v]) => row(`  ${kind}`, v)),
-      `duplicates among the AE top ${report.candidates} (match's ceiling): ${report.candidateRecall.toFixed(3)}; queries without ORB keypoints: ${report.queriesWithoutKeypoints}`,
-      `time: generate ${formatDuration(report.seconds.generate)}, index ${formatDuration(report.seconds.index)}, search ${formatDuration(report.seconds.search)}, total ${formatDuration(report.seconds.total)}`,
+      `duplicates among the AE top ${report.candidates}: ${report.candidateRecall.toFixed(3)}; with the top ${report.candidates} by visual words (match's ceiling): ${report.wordCandidateRecall.toFixed(3)}`,
+      `queries without ORB keypoints: ${report.queriesWithoutKeypoints}; indexed images without: ${report.wordIndexWithoutKeypoints}`,
+      `time: generate ${formatDuration(report.seconds.generate)}, index ${formatDuration(report.seconds.index)}, visual words ${formatDuration(report.seconds.words)}, search ${formatDuration(report.seconds.search)}, total ${formatDuration(report.seconds.total)}`,
       `report: ${path.join(path.resolve(String(opts.out)), 'features-eval.json')}`,
     ]);
   });
