@@ -87,6 +87,7 @@ export interface DuplicatesEvalReport {
   /** Grouped at the default min tier. */
   pairs: PairScore;
   tiers: Record<Tier, TierScore>;
+  /** Per kind of edit; `missed` lists the first 20 copies not grouped with their original. */
   byKind: Record<EditKind, KindScore & { retrieval: number | null; retrievalWithoutSiblings: number | null }>;
   /** Pairs of distinct originals (unedited pictures) that share a group: should be 0. */
   distinctOriginalsGrouped: number;
@@ -277,7 +278,7 @@ export async function evaluateDuplicates(o: DuplicatesEvalOptions): Promise<Dupl
   const byKind = Object.fromEntries(
     EDIT_KINDS.map((kind) => {
       const of = hits.filter((h) => h.kind === kind);
-      return [kind, { ...kinds[kind], retrieval: rate(of.map((h) => h.found)), retrievalWithoutSiblings: rate(of.map((h) => h.foundWithoutSiblings)) }];
+      return [kind, { ...kinds[kind], missed: kinds[kind].missed.slice(0, 20), retrieval: rate(of.map((h) => h.found)), retrievalWithoutSiblings: rate(of.map((h) => h.foundWithoutSiblings)) }];
     }),
   ) as DuplicatesEvalReport['byKind'];
   const perThousand = (s: number): number => Math.round((s * 10000) / Math.max(1, report.images)) / 10;

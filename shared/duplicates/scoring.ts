@@ -130,6 +130,8 @@ export interface KindScore {
   directRate: number | null;
   /** The tier of that direct pair, at any tier, as counts. */
   directTiers: Partial<Record<Tier, number>>;
+  /** Copies not grouped with their original, by key. */
+  missed: string[];
 }
 
 /** Per kind of edit: how many copies share a group with their original, and how many are paired with it directly. */
@@ -145,12 +147,13 @@ export function kindScores<K extends string>(kinds: readonly K[], copies: Readon
     const seen = direct.get(k);
     if (seen === undefined || TIERS.indexOf(e.tier) < TIERS.indexOf(seen)) direct.set(k, e.tier);
   }
-  const out = Object.fromEntries(kinds.map((k) => [k, { copies: 0, grouped: 0, recall: null, direct: 0, directRate: null, directTiers: {} }])) as Record<K, KindScore>;
+  const out = Object.fromEntries(kinds.map((k) => [k, { copies: 0, grouped: 0, recall: null, direct: 0, directRate: null, directTiers: {}, missed: [] as string[] }])) as Record<K, KindScore>;
   for (const c of copies) {
     const s = out[c.kind];
     s.copies++;
     const g = groupOf.get(c.key);
     if (g !== undefined && g === groupOf.get(c.original)) s.grouped++;
+    else s.missed.push(c.key);
     const tier = direct.get(pairKey(c.key, c.original));
     if (tier !== undefined) {
       s.directTiers[tier] = (s.directTiers[tier] ?? 0) + 1;

@@ -75,6 +75,7 @@ describe('imgsim eval-duplicates on generated collages', () => {
     for (const kind of KINDS) {
       const k = report.byKind[kind as 'crop'];
       assert.equal(k.copies, 4, kind);
+      assert.equal(k.missed.length, 4 - k.grouped, `${kind}: the copies not grouped are listed`);
       for (const v of [k.recall, k.directRate, k.retrieval, k.retrievalWithoutSiblings]) assert.ok(v !== null && v >= 0 && v <= 1, `${kind}: ${v}`);
     }
     assert.equal(report.retrieval.k, 5);

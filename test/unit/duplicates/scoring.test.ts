@@ -97,11 +97,12 @@ describe('groups and tiers', () => {
       { key: 'b1', original: 'B', kind: 'rotate' },
     ] as const;
     const s = kindScores(['crop', 'rotate', 'exact', 'flip'], copies, edges, 'verified');
-    assert.deepEqual(s.exact, { copies: 1, grouped: 1, recall: 1, direct: 1, directRate: 1, directTiers: { exact: 1 } });
-    assert.deepEqual(s.rotate, { copies: 2, grouped: 2, recall: 1, direct: 1, directRate: 0.5, directTiers: { verified: 1 } });
-    assert.deepEqual(s.flip, { copies: 0, grouped: 0, recall: null, direct: 0, directRate: null, directTiers: {} });
+    assert.deepEqual(s.exact, { copies: 1, grouped: 1, recall: 1, direct: 1, directRate: 1, directTiers: { exact: 1 }, missed: [] });
+    assert.deepEqual(s.rotate, { copies: 2, grouped: 2, recall: 1, direct: 1, directRate: 0.5, directTiers: { verified: 1 }, missed: [] });
+    assert.deepEqual(s.flip, { copies: 0, grouped: 0, recall: null, direct: 0, directRate: null, directTiers: {}, missed: [] });
     const strict = kindScores(['rotate'], copies.filter((c) => c.kind === 'rotate'), edges, 'perceptual');
     assert.equal(strict.rotate.recall, 0, 'at min tier perceptual the verified pairs do not group');
+    assert.deepEqual(strict.rotate.missed, ['a3', 'b1']);
     assert.deepEqual(strict.rotate.directTiers, { verified: 1 }, 'the direct pair is still reported with its tier');
   });
 
