@@ -201,6 +201,51 @@ export class QdrantStore {
     }
   }
 
+  /**
+   * For each of `keys`, the k nearest points of `dataset` to its stored vector (the point
+   * itself left out): one batch query request (`/points/query/batch`, a query by point id
+   * each, Qdrant's recommend with one positive) per `batchSize` keys, best first. A key
+   * without a point gets no entry: Qdrant fails a whole batch naming an unknown id (404), so
+   * that batch is asked again for the keys that exist (one retrieve request). A read.
+   */
+  async neighboursOfKeys(collection: string, dataset: string, keys: readonly string[], k: number, batchSize = 64): Promise<Map<string, SearchHit[]>> {
+    checkBatchSize(batchSize);
+    if (!Number.isInteger(k) || k < 1) throw new UserError(`k must be a positive integer, got ${k}`);
+    const filter = toQdrantFilter({ dataset });
+    const out = new Map<string, SearchHit[]>();
+    const ask = (batch: readonly string[]) =>
+      this.call(`search "${collection}" by ${nPoints(batch.length)}`, () =>
+        this.client.queryBatch(collection, {
+          searches: batch.map((key) => ({ query: pointId(dataset, key), limit: k, with_payload: ['key'], ...(filter ? { filter } : {}) })),
+        }),
+      );
+    for (let start = 0; start < keys.length; start += batchSize) {
+      let batch = keys.slice(start, start + batchSize);
+      let answers: Schemas['QueryResponse'][];
+      try {
+        answers = await ask(batch);
+      } catch (error) {
+        if (!(error instanceof QdrantError && error.status === 404 && (await this.collectionExists(collection)))) throw error;
+        const present = await this.call(`read ${nPoints(batch.length)} of "${collection}"`, () =>
+          this.client.retrieve(collection, { ids: batch.map((key) => pointId(dataset, key)), with_payload: false, with_vector: false }),
+        );
+        const ids = new Set(present.map((r) => String(r.id)));
+        batch = batch.filter((key) => ids.has(pointId(dataset, key)));
+        answers = batch.length > 0 ? await ask(batch) : [];
+      }
+      answers.forEach((answer, i) => {
+        out.set(
+          batch[i] as string,
+          answer.points.map((p) => {
+            const payload = (p.payload ?? {}) as ImagePayload;
+            return { key: payload.key, score: p.score, payload };
+          }),
+        );
+      });
+    }
+    return out;
+  }
+
   /** Removes the points of these keys (absent keys are ignored). Retry-safe: deleting twice = once. */
   async deleteKeys(collection: string, dataset: string, keys: readonly string[], batchSize = 1000): Promise<void> {
     checkBatchSize(batchSize);

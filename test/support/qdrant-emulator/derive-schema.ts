@@ -36,6 +36,7 @@ export const OPERATIONS = [
   'scroll_points',
   'count_points',
   'query_points',
+  'query_batch_points',
 ] as const;
 export type OperationId = (typeof OPERATIONS)[number];
 

@@ -87,6 +87,7 @@ const HANDLERS: Record<OperationId, Handler> = {
   scroll_points: (q, name, body) => q.scroll(name, body),
   count_points: (q, name, body) => q.count(name, body),
   query_points: (q, name, body) => q.query(name, body),
+  query_batch_points: (q, name, body) => q.queryBatch(name, body),
 };
 
 interface Route {

@@ -282,6 +282,11 @@ export class EmulatedQdrant {
     };
   }
 
+  /** Each search of the batch as query() answers it; a failing one (e.g. an unknown point id) fails the whole batch, as Qdrant does. */
+  queryBatch(name: string, body: Json): Json[] {
+    return (body.searches as Json[]).map((search) => this.query(name, search));
+  }
+
   // ---- helpers --------------------------------------------------------------------
 
   private get(nameOrAlias: string): Collection {
