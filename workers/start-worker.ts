@@ -13,16 +13,18 @@ import { createRedis, connectRedis } from '../shared/queue/connection.js';
 import { startScheduleWorker } from '../shared/queue/schedules.js';
 import { retryPolicyFrom } from '../shared/queue/retry-policy.js';
 import { startStageWorker, type StageWorkerOptions } from '../shared/queue/stage-worker.js';
+import { DuplicatePasses } from '../shared/runs/duplicate-passes.js';
 import { CollectionHistory } from '../shared/runs/history.js';
 import { connectServices } from '../shared/services.js';
 import { stageHandlers } from '../pipelines/distributed/handlers.js';
-import { recordGiveUp } from '../pipelines/distributed/job-failures.js';
-import { runScheduled } from '../pipelines/distributed/schedules.js';
+import { recordDuplicatesGiveUp, recordGiveUp } from '../pipelines/distributed/job-failures.js';
+import { runScheduledJob } from '../pipelines/distributed/schedules.js';
 import { onShutdown } from './shutdown.js';
 
 /** Long stages hold their job lock longer; the lock renews while the event loop turns. */
 function lockMs(stage: Stage, config: Config): number {
-  const floor: Record<Stage, number> = { ingest: 0, train: 120_000, embed: 0, index: 0, publish: 0, cluster: 600_000 };
+  // duplicates: the pairs step turns the loop every 50 ms, but loads and verifies for minutes.
+  const floor: Record<Stage, number> = { ingest: 0, train: 120_000, embed: 0, index: 0, publish: 0, cluster: 600_000, fingerprint: 0, duplicates: 120_000 };
   return Math.max(config.jobLockMs, floor[stage]);
 }
 
@@ -42,9 +44,11 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
   const connection = createRedis(config.redisUrl, { forWorker: true });
   await connectRedis(connection, config.redisUrl);
   services.redisWatch.watch(connection);
+  const passes = new DuplicatePasses(services.redis, config.queuePrefix);
   const handlers = stageHandlers(services, {
     models: new ModelCache(services.artifacts),
     history: new CollectionHistory(services.redis, config.queuePrefix),
+    passes,
   });
   const worker = startFor(stage, handlers, {
     connection,
@@ -53,16 +57,19 @@ export async function startWorker(stage: Stage, config: Config, logger: Logger):
     lockDuration: lockMs(stage, config),
     logger,
     retry: retryPolicyFrom(config),
-    onFinalFailure: (job: Job, failure) => recordGiveUp(stage, job.data, failure, services.runs),
+    onFinalFailure: async (job: Job, failure) => {
+      await recordGiveUp(stage, job.data, failure, services.runs);
+      await recordDuplicatesGiveUp(stage, job.data, failure, passes);
+    },
   });
-  // Ingest processes also run the schedule queue: a fired schedule enqueues a run.
+  // Ingest processes also run the schedule queue: a fired schedule enqueues a run (or a duplicates pass).
   const scheduleConnection = stage === 'ingest' ? createRedis(config.redisUrl, { forWorker: true }) : undefined;
   if (scheduleConnection) {
     await connectRedis(scheduleConnection, config.redisUrl);
     services.redisWatch.watch(scheduleConnection);
   }
   const scheduleWorker = scheduleConnection
-    ? startScheduleWorker((run) => runScheduled(run, services), { connection: scheduleConnection, prefix: config.queuePrefix, logger })
+    ? startScheduleWorker((job) => runScheduledJob(job, { ...services, passes }), { connection: scheduleConnection, prefix: config.queuePrefix, logger })
     : undefined;
   const loop = watchEventLoop(logger);
   logger.info({ stage, concurrency: config.concurrency, queuePrefix: config.queuePrefix }, `${stage} worker started`);

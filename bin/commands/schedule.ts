@@ -1,7 +1,8 @@
 // imgsim schedule add|list|remove: scheduled re-indexing on BullMQ job schedulers. The
-// ingest worker processes run the schedule queue; a fired schedule enqueues a normal run.
+// ingest worker processes run the schedule queue; a fired schedule enqueues a normal run,
+// or (--duplicates) the dataset's duplicates pass.
 import type { Command } from 'commander';
-import { UserError } from '../../shared/errors.js';
+import { UsageError, UserError } from '../../shared/errors.js';
 import type { Schedules, ScheduleInfo } from '../../shared/queue/schedules.js';
 import { addConfigFlags, contextFrom, type CommandContext } from '../options.js';
 import { print } from '../print.js';
@@ -33,14 +34,21 @@ async function withSchedules<T>(command: Command, fn: (ctx: CommandContext, s: S
 function line(s: ScheduleInfo): string {
   const model = s.modelId ? ` --model ${s.modelId}` : '';
   const tz = s.tz ? ` (${s.tz})` : '';
-  return `${s.schedule}  "${s.cron}"${tz}  ${s.dataset} --mode ${s.mode}${model}  ${s.source}  next ${s.next ?? '-'}, fired ${s.iterations}×`;
+  const what = s.job === 'duplicates' ? `${s.dataset} --duplicates --mode ${s.mode}` : `${s.dataset} --mode ${s.mode}${model}  ${s.source ?? ''}`;
+  return `${s.schedule}  "${s.cron}"${tz}  ${what}  next ${s.next ?? '-'}, fired ${s.iterations}×`;
 }
 
 function addCommand(): Command {
-  const cmd = subCommand('add', 'add or update (same name) a schedule that enqueues a re-index run of a dataset')
+  const cmd = subCommand('add', 'add or update (same name) a schedule that enqueues a re-index run of a dataset, or its duplicates pass')
     .argument('<name>', 'schedule name (letters, digits, ., _ or -)')
     .addOption(valueOption('-d, --dataset <name>', 'dataset name', { required: true }))
-    .addOption(valueOption('--source <uri>', 'where the images are', { required: true, allowed: 's3://bucket/prefix, file:///absolute/path or a folder path' }))
+    .addOption(
+      valueOption('--source <uri>', 'where the images are (a run; required without --duplicates)', {
+        default: 'none: required for a run',
+        allowed: 's3://bucket/prefix, file:///absolute/path or a folder path',
+      }),
+    )
+    .option('--duplicates', "enqueue the dataset's duplicates pass instead of a run (imgsim dataset duplicates; --mode missing: images new or changed since the last pass)")
     .addOption(valueOption('--cron <pattern>', 'when: cron pattern, e.g. "0 3 * * *" (03:00 daily); 6 fields = seconds first', { required: true }))
     .addOption(
       valueOption('--mode <mode>', 'missing: embed new/changed images into the live collection; all: build a new collection and swap', { value: 'missing', choices: ['all', 'missing'] }),
@@ -55,23 +63,34 @@ function addCommand(): Command {
       helpAfter([
         'imgsim schedule add nightly --dataset photos --source s3://images/photos/ --cron "0 3 * * *" --mode missing',
         'imgsim schedule add weekly-rebuild --dataset photos --source s3://images/photos/ --cron "0 4 * * 0" --mode all --tz Europe/Paris',
+        'imgsim schedule add nightly-duplicates --dataset photos --duplicates --cron "30 3 * * *"',
       ]),
     );
   addConfigFlags(cmd, ['redisUrl']);
-  return cmd.action((name: string, opts: Record<string, unknown>, command: Command) =>
-    withSchedules(command, async (ctx, schedules) => {
-      const info = await schedules.upsert({
-        schedule: name,
-        dataset: String(opts.dataset),
-        source: toSourceUri(String(opts.source)),
-        mode: opts.mode === 'all' ? 'all' : 'missing',
-        cron: String(opts.cron),
-        ...(typeof opts.model === 'string' ? { modelId: opts.model } : {}),
-        ...(typeof opts.tz === 'string' ? { tz: opts.tz } : {}),
-      });
+  return cmd.action((name: string, opts: Record<string, unknown>, command: Command) => {
+    const duplicates = opts.duplicates === true;
+    if (duplicates && (opts.source !== undefined || opts.model !== undefined)) {
+      throw new UsageError(`--duplicates schedules the dataset's duplicates pass, which reads its live collection: ${opts.source !== undefined ? '--source' : '--model'} does not apply`);
+    }
+    if (!duplicates && opts.source === undefined) throw new UsageError("--source is required (where the images are), unless --duplicates schedules the dataset's duplicates pass");
+    return withSchedules(command, async (ctx, schedules) => {
+      const mode = opts.mode === 'all' ? 'all' : 'missing';
+      const when = { cron: String(opts.cron), ...(typeof opts.tz === 'string' ? { tz: opts.tz } : {}) };
+      const info = await schedules.upsert(
+        duplicates
+          ? { schedule: name, job: 'duplicates', dataset: String(opts.dataset), mode, ...when }
+          : {
+              schedule: name,
+              dataset: String(opts.dataset),
+              source: toSourceUri(String(opts.source)),
+              mode,
+              ...(typeof opts.model === 'string' ? { modelId: opts.model } : {}),
+              ...when,
+            },
+      );
       print(ctx, info, [`schedule ${info.schedule} saved; next run ${info.next ?? '-'}`, line(info)]);
-    }),
-  );
+    });
+  });
 }
 
 function listCommand(): Command {

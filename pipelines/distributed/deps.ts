@@ -3,7 +3,7 @@
 // jobs goes through the JobScheduler port (shared/jobs/scheduler.ts), implemented on
 // BullMQ in shared/queue.
 import type { Config } from '../../shared/config/index.js';
-import type { JobScheduler } from '../../shared/jobs/scheduler.js';
+import type { DuplicatesScheduler, JobScheduler } from '../../shared/jobs/scheduler.js';
 import type { Logger } from '../../shared/logger.js';
 import type { RunStore } from '../../shared/runs/index.js';
 import type { Storage } from '../../shared/storage/types.js';
@@ -15,6 +15,6 @@ export interface StageDeps {
   runs: RunStore;
   artifacts: Storage;
   qdrant: QdrantStore;
-  scheduler: JobScheduler;
+  scheduler: JobScheduler & DuplicatesScheduler;
   openSource(uri: string): Promise<Storage>;
 }

@@ -9,12 +9,17 @@
 //   publish ──── the build is live ──▶ cluster: the map, a follow-up job whose failure or
 //            slowness never holds search back (its progress: the run's `map`).
 //
+// A dataset's duplicates pass (enqueued on its own, not after a run):
+//   duplicates(plan) ──▶ fan out: fingerprint(batch) for every batch of new or changed
+//            images; once every fingerprint job has finished: duplicates(pairs) — the
+//            pairs, the report.
+//
 // The queue handlers (handlers.ts) call `next` when their stage is done; the BullMQ
 // scheduler (shared/queue/scheduler.ts) turns a fan-out into one flow (publish ← index ←
 // embed). The local driver (pipelines/local-run.ts) runs the same stages in this order
 // in one process, with one "batch" holding every image (its index is live at once).
 import type { JobPayload, Stage } from '../../shared/jobs/contracts.js';
-import type { JobScheduler, ObjectRef } from '../../shared/jobs/scheduler.js';
+import type { DuplicatesScheduler, JobScheduler, ObjectRef } from '../../shared/jobs/scheduler.js';
 import type { Config } from '../../shared/config/index.js';
 import { collectionName } from '../../shared/runs/naming.js';
 import type { RunStore } from '../../shared/runs/index.js';
@@ -30,6 +35,8 @@ export const PIPELINE_GRAPH: { readonly [S in Stage]: { readonly next: readonly 
   index: { next: ['publish'], how: 'one publish job after every index job of the fan-out' },
   publish: { next: ['cluster'], how: 'the run completes (searchable, or held back); a live build gets its cluster map' },
   cluster: { next: [], how: 'the map is recorded on the run (done or failed); the run stays completed' },
+  duplicates: { next: ['fingerprint'], how: 'plan: fan out fingerprint batches under the pairs step; pairs: the pass completes (its report stored)' },
+  fingerprint: { next: ['duplicates'], how: "the pass's pairs step runs after every fingerprint job of its fan-out" },
 };
 
 type GraphDeps = { runs: RunStore; artifacts: Storage; scheduler: JobScheduler; config: Pick<Config, 'jobBatchSize'> };
@@ -54,6 +61,22 @@ export const next = {
   /** After train: embed the run's listing with the new model. */
   train(runId: string, modelId: string, deps: GraphDeps): Promise<void> {
     return fanOut(runId, modelId, deps);
+  },
+
+  /** After a duplicates pass's plan: fingerprint each batch, then the pairs step once they have all finished. */
+  async duplicatesPlan(
+    p: { passId: string; dataset: string; mode: 'all' | 'missing' },
+    plan: { source: string; collection: string; modelId: string; batches: readonly ObjectRef[][] },
+    deps: { scheduler: DuplicatesScheduler },
+  ): Promise<'fingerprint'> {
+    await deps.scheduler.fingerprintFanOut({
+      passId: p.passId,
+      dataset: p.dataset,
+      source: plan.source,
+      batches: each(plan.batches),
+      pairs: { step: 'pairs', passId: p.passId, dataset: p.dataset, mode: p.mode, collection: plan.collection, modelId: plan.modelId },
+    });
+    return 'fingerprint';
   },
 
   /** After publish: a live build gets its cluster map (the run's map says pending already). */
@@ -92,4 +115,9 @@ export async function fanOut(runId: string, modelId: string, deps: GraphDeps, re
 // eslint-disable-next-line @typescript-eslint/require-await -- an async generator of one page
 async function* onePage<T>(items: readonly T[]): AsyncGenerator<readonly T[]> {
   yield items;
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await -- an async iterable of what is in memory
+async function* each<T>(items: readonly T[]): AsyncGenerator<T> {
+  for (const item of items) yield item;
 }

@@ -6,6 +6,7 @@
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { JobHandle, StageHandlers } from '../../shared/jobs/handlers.js';
 import type { ModelCache } from '../../shared/model/cache.js';
+import type { DuplicatePasses } from '../../shared/runs/duplicate-passes.js';
 import type { CollectionHistory } from '../../shared/runs/history.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import { QdrantVectorIndex } from '../../shared/vectors/qdrant/index.js';
@@ -14,6 +15,8 @@ import { embedImages } from '../embed.js';
 import { indexVectors } from '../index-vectors.js';
 import { trainModel } from '../train.js';
 import type { StageDeps } from './deps.js';
+import { pairsStep } from './duplicates-pairs.js';
+import { fingerprintBatch, planPass } from './duplicates-plan.js';
 import { next } from './graph.js';
 import { readListingManifest, readSnapshot, writeSnapshot } from './handoffs.js';
 import { listIntoPages, sampleOfListing } from './ingest-listing.js';
@@ -24,6 +27,8 @@ export interface WorkerState {
   /** Encoders loaded once per worker process (a run's embed jobs share one). */
   models: ModelCache;
   history: CollectionHistory;
+  /** Each dataset's duplicates pass (status, counts). */
+  passes: DuplicatePasses;
 }
 
 export function stageHandlers(deps: StageDeps, state: WorkerState): StageHandlers {
@@ -34,6 +39,10 @@ export function stageHandlers(deps: StageDeps, state: WorkerState): StageHandler
     index: (p) => indexJob(p, deps),
     publish: (p) => publishJob(p, deps, state.history),
     cluster: (p, job) => clusterJob(p, deps, state.history, job),
+    // A dataset's duplicates pass (docs/duplicates.md "Queued datasets"): plan → fingerprint
+    // batches → pairs, the steps in duplicates-plan.ts and duplicates-pairs.ts.
+    duplicates: (p, job) => (p.step === 'plan' ? planPass(p, { ...deps, passes: state.passes }) : pairsStep(p, { ...deps, passes: state.passes }, job)),
+    fingerprint: (p) => fingerprintBatch(p, { ...deps, passes: state.passes }),
   };
 }
 

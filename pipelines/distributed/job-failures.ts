@@ -7,9 +7,15 @@
 //   - embed, index: the batch's keys not already recorded (bad images) are marked failed
 //     with reason 'transient' (a service stayed down past the retry window) or
 //     '<stage>-failed'; the run then completes without going live (publish.ts).
+// And what a dataset's duplicates pass records (recordDuplicatesGiveUp):
+//   - duplicates (the plan or the pairs step): the pass fails, with the cause;
+//   - fingerprint: nothing here; the pairs step still runs (ignoreDependencyOnFailure), finds
+//     the batch's file missing and reports its images as failed ('fingerprint-failed'),
+//     to be fingerprinted again by the next pass.
 import type { FinalFailure } from '../../shared/queue/stage-worker.js';
 import { payloadSchemas, type Stage } from '../../shared/jobs/contracts.js';
 import { TRANSIENT_REASON, type RunStore } from '../../shared/runs/index.js';
+import type { DuplicatePasses } from '../../shared/runs/duplicate-passes.js';
 
 export function describeGiveUp(stage: Stage, f: Pick<FinalFailure, 'error' | 'kind' | 'attempts'>): string {
   const tries = `${f.attempts} attempt${f.attempts === 1 ? '' : 's'}`;
@@ -24,6 +30,7 @@ export function describeGiveUp(stage: Stage, f: Pick<FinalFailure, 'error' | 'ki
 }
 
 export async function recordGiveUp(stage: Stage, data: unknown, f: FinalFailure, runs: RunStore): Promise<void> {
+  if (stage === 'duplicates' || stage === 'fingerprint') return; // not a run's: recordDuplicatesGiveUp
   const runId = (data as { runId?: unknown } | null)?.runId;
   if (typeof runId !== 'string') return;
   const message = describeGiveUp(stage, f);
@@ -65,4 +72,12 @@ function itemKeys(stage: 'embed' | 'index', data: unknown): string[] {
   }
   const p = payloadSchemas.index.safeParse(data);
   return p.success ? p.data.keys : [];
+}
+
+/** A duplicates pass whose plan or pairs step gave up fails with the cause (see the header). */
+export async function recordDuplicatesGiveUp(stage: Stage, data: unknown, f: FinalFailure, passes: DuplicatePasses): Promise<void> {
+  if (stage !== 'duplicates') return;
+  const p = payloadSchemas.duplicates.safeParse(data);
+  if (!p.success) return;
+  await passes.update(p.data.dataset, p.data.passId, { status: 'failed', finishedAt: new Date().toISOString(), error: describeGiveUp(stage, f) });
 }

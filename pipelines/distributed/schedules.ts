@@ -1,8 +1,13 @@
 // What a schedule does when it fires: enqueue a normal run (runs.ts enqueueRun), so a
 // scheduled re-index is the same as `imgsim enqueue` (same run record, same dedup of
-// work already running). The schedules themselves live in shared/queue/schedules.ts.
+// work already running); a duplicates schedule enqueues the dataset's duplicates pass as
+// `imgsim dataset duplicates` does (joining an active one). The schedules themselves live
+// in shared/queue/schedules.ts.
 import type { RunRecord, RunStore } from '../../shared/runs/index.js';
-import type { JobScheduler } from '../../shared/jobs/scheduler.js';
+import type { DuplicatesScheduler, JobScheduler } from '../../shared/jobs/scheduler.js';
+import type { ScheduledJob } from '../../shared/queue/schedules.js';
+import type { DuplicatePasses } from '../../shared/runs/duplicate-passes.js';
+import { enqueueDuplicates } from './duplicates-results.js';
 import { currentModel, enqueueRun, type EnqueueInput, type ModelFrom } from './runs.js';
 
 export interface ScheduledRunInput {
@@ -36,4 +41,16 @@ export async function runScheduled(
   const { run, created } = await enqueueRun(input, deps);
   const modelFrom: ModelFrom = s.modelId ? 'request' : input.modelId ? 'dataset' : 'training';
   return { runId: run.id, created, mode: input.mode, ...(input.modelId ? { modelId: input.modelId } : {}), modelFrom };
+}
+
+/** A fired schedule of either kind: a run, or a duplicates pass of the dataset. */
+export async function runScheduledJob(
+  s: ScheduledJob,
+  deps: { runs: RunStore; scheduler: JobScheduler & DuplicatesScheduler; passes: DuplicatePasses },
+): Promise<Record<string, unknown>> {
+  if (s.job === 'duplicates') {
+    const { pass, created } = await enqueueDuplicates(s.dataset, s.mode, deps);
+    return { passId: pass.passId, created, mode: pass.mode };
+  }
+  return runScheduled(s, deps);
 }

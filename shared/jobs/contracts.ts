@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { taskSpecSchema } from '../tasks/schema.js';
 import type { Stage } from './stages.js';
 
-export { isStage, STAGES, type Stage } from './stages.js';
+export { DUPLICATE_STAGES, isStage, RUN_STAGES, STAGES, type RunStage, type Stage } from './stages.js';
 
 const datasetName = z
   .string()
@@ -15,6 +15,7 @@ const runId = z.string().regex(/^[a-z0-9-]{6,64}$/, 'expected a run id');
 const modelId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'expected a model id');
 const sourceUri = z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket/prefix or file:///path');
 const objectRef = z.object({ key: z.string().min(1), etag: z.string() });
+const passId = z.string().regex(/^[a-z0-9-]{6,64}$/, 'expected a duplicates pass id');
 
 export const payloadSchemas = {
   ingest: z.object({
@@ -74,6 +75,32 @@ export const payloadSchemas = {
     attempt: z.string().regex(/^[a-z0-9]*$/).default(''),
     /** Set by publish. Absent: a job queued by an older imgsim, whose cluster stage also published. */
     published: z.boolean().default(false),
+  }),
+  /**
+   * A dataset's duplicates pass (pipelines/distributed/duplicates-*.ts). step plan: list the
+   * live collection, fan out fingerprint batches of what is new or changed (mode missing)
+   * or of everything (mode all) under the pairs step; step pairs: build the pairs and store
+   * the report.
+   */
+  duplicates: z.discriminatedUnion('step', [
+    z.object({ step: z.literal('plan'), passId, dataset: datasetName, mode: z.enum(['all', 'missing']) }),
+    z.object({
+      step: z.literal('pairs'),
+      passId,
+      dataset: datasetName,
+      mode: z.enum(['all', 'missing']),
+      /** The live collection when the pass was planned (learned-tier candidates). */
+      collection: z.string().min(1),
+      modelId,
+    }),
+  ]),
+  /** One batch of a duplicates pass: fingerprint these images into one file of the artefact store. */
+  fingerprint: z.object({
+    passId,
+    dataset: datasetName,
+    source: sourceUri,
+    batch: z.number().int().min(0),
+    objects: z.array(objectRef).min(1),
   }),
 } satisfies Record<Stage, z.ZodType>;
 

@@ -33,3 +33,28 @@ export interface JobScheduler {
   /** The cluster map of a published collection (a follow-up job: search does not wait for it). */
   cluster(payload: JobPayload<'cluster'>): Promise<void>;
 }
+
+/** A duplicates pass's fan-out: fingerprint(batch i) for every batch, then its pairs step once they have all finished. */
+export interface FingerprintFanOut {
+  passId: string;
+  dataset: string;
+  source: string;
+  /** The batches, produced as they are scheduled (the live collection is never held whole). */
+  batches: AsyncIterable<ObjectRef[]>;
+  /** The pairs step, run after every fingerprint job (done, or given up). */
+  pairs: Extract<JobPayload<'duplicates'>, { step: 'pairs' }>;
+}
+
+/**
+ * The scheduling port of duplicates passes (pipelines/distributed/duplicates-*.ts), beside
+ * JobScheduler: BullScheduler implements both.
+ */
+export interface DuplicatesScheduler {
+  /** The plan step of a pass (one job per pass id: adding it again is a no-op). */
+  duplicates(payload: Extract<JobPayload<'duplicates'>, { step: 'plan' }>): Promise<void>;
+  /**
+   * fingerprint(batch) for every batch, then the pairs step after all — not before the last
+   * batch is scheduled. Calling it again with the same pass completes a fan-out cut short.
+   */
+  fingerprintFanOut(plan: FingerprintFanOut): Promise<void>;
+}

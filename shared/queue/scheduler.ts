@@ -3,6 +3,7 @@
 // as a flow:
 //   publish ← index(batch i) ← embed(batch i)   for every batch i
 // and the cluster map as a plain job that the publish handler adds once the build is live.
+// A duplicates pass fans out the same way: duplicates(pairs) ← fingerprint(batch i).
 // A fan-out of a million images is 31k jobs: it is added in chunks, never as one flow
 // held in memory. BullMQ cannot add children to a flow atomically later
 // (taskforcesh/bullmq#599), so publish is added first with a gate child that no worker
@@ -15,15 +16,15 @@
 import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { STAGES, type JobPayload, type Stage } from '../jobs/contracts.js';
-import type { FanOut, JobScheduler, ObjectRef } from '../jobs/scheduler.js';
+import type { DuplicatesScheduler, FanOut, FingerprintFanOut, JobScheduler, ObjectRef } from '../jobs/scheduler.js';
 import { DEFAULT_RETRY_POLICY, jobOptions, type RetryPolicy } from './retry-policy.js';
 
 /** A queue no worker takes jobs from: each fan-out's gate waits there until it is lifted. */
 export const FAN_OUT_GATE_QUEUE = 'fan-out-gate';
-/** Batches (index ← embed flows) added per Redis call while fanning out. */
+/** Children (index ← embed flows, fingerprint jobs) added per Redis call while fanning out. */
 const FAN_OUT_CHUNK = 64;
 
-export class BullScheduler implements JobScheduler {
+export class BullScheduler implements JobScheduler, DuplicatesScheduler {
   readonly queues: Record<Stage, Queue>;
   private readonly gates: Queue;
   private readonly flow: FlowProducer;
@@ -57,50 +58,97 @@ export class BullScheduler implements JobScheduler {
 
   async fanOut(plan: FanOut): Promise<void> {
     const id = jobIdOf(plan.runId, plan.attempt);
-    const publishId = `${id}-publish`;
-    const gateId = `${id}-gate`;
-    const publish = await this.queues.publish.getJob(publishId);
-    if (publish && !(await this.gates.getJob(gateId))) return; // this fan-out was completed before
-    if (!publish) {
-      // publish, held back by a gate child that no worker takes until every batch is in.
-      await this.flow.add({
+    await this.gatedFanOut({
+      parent: {
         name: 'publish',
         queueName: 'publish',
-        prefix: this.prefix,
         data: { runId: plan.runId, dataset: plan.dataset, modelId: plan.modelId, collection: plan.collection, attempt: plan.attempt } satisfies JobPayload<'publish'>,
-        opts: { ...this.jobOptions, jobId: publishId },
-        children: [{ name: 'gate', queueName: FAN_OUT_GATE_QUEUE, prefix: this.prefix, data: { runId: plan.runId, attempt: plan.attempt }, opts: { jobId: gateId } }],
+        jobId: `${id}-publish`,
+      },
+      gate: { jobId: `${id}-gate`, data: { runId: plan.runId, attempt: plan.attempt } },
+      items: plan.batches,
+      child: (objects, b, parent) => ({ queue: 'index', jobId: `${id}-index-${b}`, flow: this.batchFlow(plan, id, b, objects, parent) }),
+    });
+  }
+
+  async duplicates(payload: Extract<JobPayload<'duplicates'>, { step: 'plan' }>): Promise<void> {
+    await this.queues.duplicates.add('duplicates', payload, { jobId: `dup-${payload.passId}-plan` });
+  }
+
+  async fingerprintFanOut(plan: FingerprintFanOut): Promise<void> {
+    const id = `dup-${plan.passId}`;
+    await this.gatedFanOut({
+      parent: { name: 'duplicates', queueName: 'duplicates', data: plan.pairs, jobId: `${id}-pairs` },
+      gate: { jobId: `${id}-gate`, data: { passId: plan.passId } },
+      items: plan.batches,
+      child: (objects, batch, parent) => ({
+        queue: 'fingerprint',
+        jobId: `${id}-fp-${batch}`,
+        flow: {
+          name: 'fingerprint',
+          queueName: 'fingerprint',
+          prefix: this.prefix,
+          data: { passId: plan.passId, dataset: plan.dataset, source: plan.source, batch, objects } satisfies JobPayload<'fingerprint'>,
+          opts: { ...this.jobOptions, ignoreDependencyOnFailure: true, jobId: `${id}-fp-${batch}`, parent },
+        },
+      }),
+    });
+  }
+
+  /**
+   * A parent job held back by a gate child (in the fan-out-gate queue, which no worker
+   * takes from), its children added chunk by chunk, then the gate lifted: the parent runs
+   * once every child has finished, never before the last one is in. Called again with the
+   * same ids it completes a fan-out cut short (children already added are left alone) and
+   * is a no-op after a complete one.
+   */
+  private async gatedFanOut<T>(o: {
+    parent: { name: string; queueName: Stage; data: object; jobId: string };
+    gate: { jobId: string; data: object };
+    items: AsyncIterable<T>;
+    child: (item: T, n: number, parent: { id: string; queue: string }) => { queue: Stage; jobId: string; flow: FlowJob };
+  }): Promise<void> {
+    const parentQueue = this.queues[o.parent.queueName];
+    const existing = await parentQueue.getJob(o.parent.jobId);
+    if (existing && !(await this.gates.getJob(o.gate.jobId))) return; // this fan-out was completed before
+    if (!existing) {
+      await this.flow.add({
+        name: o.parent.name,
+        queueName: o.parent.queueName,
+        prefix: this.prefix,
+        data: o.parent.data,
+        opts: { ...this.jobOptions, jobId: o.parent.jobId },
+        children: [{ name: 'gate', queueName: FAN_OUT_GATE_QUEUE, prefix: this.prefix, data: o.gate.data, opts: { jobId: o.gate.jobId } }],
       });
     }
-    const parent = { id: publishId, queue: `${this.prefix}:publish` };
-    // Resuming a fan-out cut short: batches already added are left alone. Re-adding one
-    // whose index job failed for good would put it back among publish's dependencies
-    // (BullMQ re-links an existing child that is not completed), and publish would wait forever.
-    const resuming = publish !== undefined;
-    let chunk: Array<{ jobId: string; flow: FlowJob }> = [];
+    const parent = { id: o.parent.jobId, queue: `${this.prefix}:${o.parent.queueName}` };
+    // Resuming a fan-out cut short: children already added are left alone. Re-adding one
+    // whose job failed for good would put it back among the parent's dependencies
+    // (BullMQ re-links an existing child that is not completed), and the parent would wait forever.
+    const resuming = existing !== undefined;
+    let chunk: Array<{ queue: Stage; jobId: string; flow: FlowJob }> = [];
     const flush = async (): Promise<void> => {
       const fresh = resuming ? await this.notYetAdded(chunk) : chunk;
       if (fresh.length > 0) await this.flow.addBulk(fresh.map((c) => c.flow));
       chunk = [];
     };
-    let batch = 0;
-    for await (const objects of plan.batches) {
-      const b = batch++;
-      chunk.push({ jobId: `${id}-index-${b}`, flow: this.batchFlow(plan, id, b, objects, parent) });
+    let n = 0;
+    for await (const item of o.items) {
+      chunk.push(o.child(item, n++, parent));
       if (chunk.length >= FAN_OUT_CHUNK) await flush();
     }
     await flush();
-    // Every batch is in: lift the gate (removing it takes it out of publish's dependencies
-    // and, when they are all done, moves publish to wait, in one Lua script); publish runs
-    // once the index jobs above have finished.
-    await (await this.gates.getJob(gateId))?.remove();
+    // Every child is in: lift the gate (removing it takes it out of the parent's dependencies
+    // and, when they are all done, moves the parent to wait, in one Lua script); the parent
+    // runs once the children above have finished.
+    await (await this.gates.getJob(o.gate.jobId))?.remove();
   }
 
-  /** The batches of `chunk` whose index job does not exist yet (one round trip). */
-  private async notYetAdded<T extends { jobId: string }>(chunk: readonly T[]): Promise<T[]> {
+  /** The children of `chunk` whose job does not exist yet (one round trip). */
+  private async notYetAdded<T extends { queue: Stage; jobId: string }>(chunk: readonly T[]): Promise<T[]> {
     if (chunk.length === 0) return [];
     const pipeline = this.connection.pipeline();
-    for (const c of chunk) pipeline.exists(this.queues.index.toKey(c.jobId));
+    for (const c of chunk) pipeline.exists(this.queues[c.queue].toKey(c.jobId));
     const replies = (await pipeline.exec()) ?? [];
     return chunk.filter((_, i) => {
       const [error, exists] = replies[i] ?? [new Error('no reply'), 0];

@@ -3,7 +3,8 @@
 // name again updates it, and there is always exactly one scheduler and one pending
 // delayed job per name however often processes restart). When a scheduled job fires, the
 // schedule worker (run inside every ingest worker process) hands its payload to a
-// handler, which enqueues a normal run (pipelines/distributed/schedules.ts).
+// handler, which enqueues a normal run (pipelines/distributed/schedules.ts), or — a
+// schedule of job "duplicates" — a duplicates pass of the dataset.
 import { getNextMillis, Queue, UnrecoverableError, Worker, type Job, type JobSchedulerJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ export const scheduledRunSchema = z.object({
   dataset: datasetNameSchema,
   source: z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket/prefix or file:///path'),
   mode: z.enum(['all', 'missing']),
+  /** Absent on every run schedule (only a duplicates schedule names its job). */
+  job: z.literal('run').optional(),
   /** Absent: `missing` uses the dataset's current model, `all` trains a new one. */
   modelId: z
     .string()
@@ -34,19 +37,35 @@ export const scheduledRunSchema = z.object({
 
 export type ScheduledRun = z.infer<typeof scheduledRunSchema>;
 
-export interface ScheduleSpec extends ScheduledRun {
+/** What a scheduled duplicates pass carries (no source: the pass reads the dataset's live collection). */
+export const scheduledDuplicatesSchema = z.object({
+  schedule: scheduleNameSchema,
+  job: z.literal('duplicates'),
+  dataset: datasetNameSchema,
+  /** missing: images new or changed since the last pass; all: every image. */
+  mode: z.enum(['all', 'missing']),
+});
+
+/** (source and modelId are a run's: absent, so that either kind reads the same way.) */
+export type ScheduledDuplicates = z.infer<typeof scheduledDuplicatesSchema> & { source?: never; modelId?: never };
+
+/** A schedule's job: a run (payloads without `job`, as every schedule stored before duplicates passes) or a duplicates pass. */
+export const scheduledJobSchema = z.union([scheduledDuplicatesSchema, scheduledRunSchema]);
+export type ScheduledJob = ScheduledRun | ScheduledDuplicates;
+
+export type ScheduleSpec = ScheduledJob & {
   /** Cron pattern: 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first. */
   cron: string;
   /** IANA time zone of the pattern (default: the server's, UTC in the images). */
   tz?: string;
-}
+};
 
-export interface ScheduleInfo extends ScheduleSpec {
+export type ScheduleInfo = ScheduleSpec & {
   /** When it fires next (ISO 8601). */
   next?: string;
   /** How many times it has fired. */
   iterations: number;
-}
+};
 
 /** Validate a cron pattern (and time zone) as BullMQ will read it; the next fire time. */
 export function parseCron(cron: string, tz?: string): Date {
@@ -78,7 +97,7 @@ export function parseCron(cron: string, tz?: string): Date {
 function parseSpec(spec: ScheduleSpec): ScheduleSpec {
   const name = scheduleNameSchema.safeParse(spec.schedule);
   if (!name.success) throw new UserError(`schedule name: received "${spec.schedule}"; ${name.error.issues[0]?.message ?? 'invalid'}`);
-  const run = scheduledRunSchema.safeParse(spec);
+  const run = spec.job === 'duplicates' ? scheduledDuplicatesSchema.safeParse(spec) : scheduledRunSchema.safeParse(spec);
   if (!run.success) {
     const issue = run.error.issues[0];
     const field = issue?.path.join('.') ?? '(schedule)';
@@ -100,7 +119,7 @@ export function firedCount(iterationCount: number | undefined): number {
 }
 
 function toInfo(s: JobSchedulerJson<unknown>): ScheduleInfo | undefined {
-  const data = scheduledRunSchema.safeParse(s.template?.data);
+  const data = scheduledJobSchema.safeParse(s.template?.data);
   if (!data.success || !s.pattern) return undefined;
   return {
     ...data.data,
@@ -122,13 +141,16 @@ export class Schedules {
   /** Create or update the schedule `spec.schedule` (idempotent). */
   async upsert(spec: ScheduleSpec): Promise<ScheduleInfo> {
     const s = parseSpec(spec);
-    const data: ScheduledRun = {
-      schedule: s.schedule,
-      dataset: s.dataset,
-      source: s.source,
-      mode: s.mode,
-      ...(s.modelId ? { modelId: s.modelId } : {}),
-    };
+    const data: ScheduledJob =
+      s.job === 'duplicates'
+        ? { schedule: s.schedule, job: 'duplicates', dataset: s.dataset, mode: s.mode }
+        : {
+            schedule: s.schedule,
+            dataset: s.dataset,
+            source: s.source,
+            mode: s.mode,
+            ...(s.modelId ? { modelId: s.modelId } : {}),
+          };
     await this.queue.upsertJobScheduler(
       s.schedule,
       { pattern: s.cron, ...(s.tz ? { tz: s.tz } : {}) },
@@ -172,7 +194,7 @@ export class Schedules {
   }
 }
 
-export type ScheduledRunHandler = (run: ScheduledRun, job: Job) => Promise<unknown>;
+export type ScheduledRunHandler = (run: ScheduledJob, job: Job) => Promise<unknown>;
 
 /**
  * The worker of the 'schedule' queue: parses the payload and calls the handler. A payload
@@ -183,7 +205,7 @@ export function startScheduleWorker(handler: ScheduledRunHandler, o: { connectio
   const worker = new Worker(
     SCHEDULE_QUEUE,
     async (job: Job) => {
-      const parsed = scheduledRunSchema.safeParse(job.data);
+      const parsed = scheduledJobSchema.safeParse(job.data);
       if (!parsed.success) {
         throw new UnrecoverableError(`Invalid scheduled-run payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}`);
       }

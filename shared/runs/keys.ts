@@ -14,10 +14,13 @@
 // The collection history (history.ts):
 //   <prefix>:dataset:<name>:history       LIST   collection names, most recently live first
 //   <prefix>:dataset:<name>:collections   HASH   collection → JSON HistoryEntry
+// The dataset's duplicates pass (duplicate-passes.ts):
+//   <prefix>:dataset:<name>:duplicates    HASH   the latest pass: id, mode, status, counts
+//   <prefix>:lock:enqueue:duplicates:<name> STRING short-lived lock around creating a pass
 //
 // Not built here: BullMQ's own keys. Each queue (the stages ingest, train, embed, index,
-// cluster, and the schedule queue) lives under <prefix>:<queue>:… (wait, active,
-// delayed, job hashes, job schedulers, events…), laid out by BullMQ from the same prefix
+// publish, cluster, fingerprint, duplicates, and the schedule queue) lives under
+// <prefix>:<queue>:… (wait, active, delayed, job hashes, job schedulers, events…), laid out by BullMQ from the same prefix
 // (shared/queue). None of the first segments above is a queue name, so the two never meet.
 import { UserError } from '../errors.js';
 
@@ -67,5 +70,10 @@ export class StoreKeys {
   /** The dataset's collection history entries (a HASH: collection → JSON). */
   datasetCollections(name: string): string {
     return `${this.dataset(name)}:collections`;
+  }
+
+  /** The dataset's latest duplicates pass (a HASH). */
+  datasetDuplicates(name: string): string {
+    return `${this.dataset(name)}:duplicates`;
   }
 }

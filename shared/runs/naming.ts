@@ -21,6 +21,9 @@ export function aliasName(dataset: string): string {
 /** A collection's own artefacts (clusters.json/png), restored by a rollback to it. */
 const collectionDir = (dataset: string, collection: string): string => `datasets/${dataset}/collections/${collection}/`;
 
+/** A dataset's duplicates pass artefacts (pipelines/distributed/duplicates-store.ts). */
+const duplicatesDir = (dataset: string): string => `datasets/${dataset}/duplicates/`;
+
 export const artifactKeys = {
   model: (modelId: string) => `models/${modelId}/`,
   /** The listing of a run as one JSON array: written by imgsim before listing pages, still read. */
@@ -34,4 +37,14 @@ export const artifactKeys = {
   collectionDir,
   collectionClusters: (dataset: string, collection: string) => `${collectionDir(dataset, collection)}${CLUSTERS_FILE}`,
   collectionClusterPlot: (dataset: string, collection: string) => `${collectionDir(dataset, collection)}${CLUSTER_PLOT_FILE}`,
+  duplicatesDir,
+  /** The latest pass's pairs (every tier, before dismissals) and what they were found with. */
+  duplicatesReport: (dataset: string) => `${duplicatesDir(dataset)}report.json`,
+  /** Which fingerprint file holds each image's current fingerprint (key + ETag). */
+  duplicatesLedger: (dataset: string) => `${duplicatesDir(dataset)}fingerprints/ledger.json`,
+  duplicatesFingerprints: (dataset: string, file: string) => `${duplicatesDir(dataset)}fingerprints/${file}`,
+  /** What a pass fingerprints and what it found gone (written by its plan step). */
+  duplicatesPlan: (dataset: string, passId: string) => `${duplicatesDir(dataset)}passes/${passId}.json`,
+  /** Pairs marked "not a duplicate" (shared/duplicates/dismissals.ts), kept across passes and re-indexes. */
+  duplicatesDismissed: (dataset: string) => `${duplicatesDir(dataset)}dismissed-duplicates.json`,
 };

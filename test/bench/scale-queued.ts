@@ -30,7 +30,7 @@ import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { mapConcurrent } from '../../shared/concurrency.js';
 import { MAP_SAMPLE_DEFAULT } from '../../shared/config/pipeline-settings.js';
-import { STAGES, type Stage } from '../../shared/jobs/contracts.js';
+import { RUN_STAGES as STAGES, type Stage } from '../../shared/jobs/contracts.js';
 import { createRng } from '../../shared/random.js';
 import { RunStore } from '../../shared/runs/index.js';
 import { TERMINAL_STATUSES, type RunRecord } from '../../shared/runs/types.js';

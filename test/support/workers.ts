@@ -1,10 +1,11 @@
-// The six worker processes of the queue-driven pipeline, each a real child process
-// running `imgsim worker <stage>`, for end-to-end tests; and watchPeakRss, which samples
+// The worker processes of the queue-driven pipeline, each a real child process running
+// `imgsim worker <stage>`, for end-to-end tests (by default the six of a run; a duplicates
+// test adds fingerprint and duplicates); and watchPeakRss, which samples
 // the memory of named processes (workers, servers) from /proc for the benchmarks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { STAGES, type Stage } from '../../shared/jobs/contracts.js';
+import { RUN_STAGES, type Stage } from '../../shared/jobs/contracts.js';
 import { ROOT } from './cli.js';
 
 export interface WorkerPool {
@@ -17,7 +18,7 @@ export interface WorkerPool {
   stop(): Promise<void>;
 }
 
-export function startWorkers(env: Record<string, string>, stages: readonly Stage[] = STAGES): WorkerPool {
+export function startWorkers(env: Record<string, string>, stages: readonly Stage[] = RUN_STAGES): WorkerPool {
   const children = new Map<Stage, ChildProcess>();
   let logs = '';
   const start = (stage: Stage): void => {

@@ -71,7 +71,7 @@ test('a worker process\'s connections, queues and stage worker: one warn and one
   const connection = createRedis(server.url, { forWorker: true });
   try {
     services = await connectServices(config, logger, { forWorker: true });
-    void services.scheduler; // the six stage queues and the flow producer, on the shared connection
+    void services.scheduler; // the stage queues and the flow producer, on the shared connection
     await connectRedis(connection, server.url);
     services.redisWatch.watch(connection);
     worker = startStageWorker('index', () => Promise.resolve(undefined), { connection, prefix: config.queuePrefix, concurrency: 1, lockDuration: 30_000, logger });

@@ -65,7 +65,7 @@ describe('server authentication', () => {
     assert.deepEqual(Object.keys(body.checks).sort(), ['qdrant', 'redis', 'storage']);
   });
 
-  test('Bull Board serves its page and API with credentials, listing the six stage queues and the schedule queue', async () => {
+  test('Bull Board serves its page and API with credentials, listing the stage queues and the schedule queue', async () => {
     const page = await fetch(`${stack.url}/admin/queues`, { headers: { authorization: basicHeader } });
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
@@ -73,7 +73,7 @@ describe('server authentication', () => {
     const api = await stack.api('/admin/queues/api/queues');
     assert.equal(api.status, 200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string; readOnlyMode: boolean; allowRetries: boolean }> };
-    assert.deepEqual(queues.map((q) => q.name).sort(), ['cluster', 'embed', 'index', 'ingest', 'publish', 'schedule', 'train']);
+    assert.deepEqual(queues.map((q) => q.name).sort(), ['cluster', 'duplicates', 'embed', 'fingerprint', 'index', 'ingest', 'publish', 'schedule', 'train']);
     for (const q of queues) {
       assert.equal(q.readOnlyMode, false);
       assert.equal(q.allowRetries, true);

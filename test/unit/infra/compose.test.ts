@@ -114,7 +114,7 @@ describe('docker-compose.yml', () => {
         assert.ok(cmd.options.some((o) => o.long === long), `${name}: imgsim ${command} has ${long}`);
       }
     }
-    // The six stages, one scalable service each (no fixed container name or host port).
+    // Every stage, one scalable service each (no fixed container name or host port).
     for (const stage of STAGES) {
       const found = imgsimServices.filter(([, s]) => list(s.command).join(' ') === `worker ${stage}` && !(s.profiles ?? []).length);
       assert.equal(found.length, 1, `one service runs "worker ${stage}"`);
