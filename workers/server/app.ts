@@ -14,6 +14,7 @@ import { errorBody, HttpError, toHttpError, unavailable } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { duplicatesRoutes } from './routes/duplicates.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { searchRoutes } from './routes/search.js';
@@ -88,6 +89,7 @@ export async function buildServer(deps: ServerDeps, opts: ServerOptions = {}): P
   healthRoutes(app, ctx);
   runRoutes(app, ctx);
   datasetRoutes(app, ctx);
+  duplicatesRoutes(app, ctx);
   searchRoutes(app, ctx);
   featureRoutes(app, ctx);
 

@@ -141,6 +141,37 @@ export function openApiDocument(): Json {
       '/v1/datasets/{name}/clusters.png': {
         get: op('the cluster plot', { 200: { description: 'PNG image', content: { 'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } } } }, 400: ERRORS[400], ...NOT_FOUND, 503: ERRORS[503] }, { parameters: datasetPath }),
       },
+      '/v1/datasets/{name}/duplicates': {
+        post: op(
+          'start a duplicates pass of the dataset (fingerprint batches over the fingerprint workers, then the pairs): mode missing looks only at images new or changed since the last pass; joins the active pass if there is one',
+          {
+            202: { description: 'pass started: follow it with GET (pass.status)', content: json(s.createDuplicatesResponse) },
+            200: { description: 'a pass of this dataset is already active: that pass', content: json(s.createDuplicatesResponse) },
+            400: ERRORS[400],
+            ...NOT_FOUND,
+            503: ERRORS[503],
+          },
+          { parameters: datasetPath, requestBody: { required: false, content: json(s.createDuplicatesBody, 'input') } },
+        ),
+        get: op(
+          "the dataset's duplicate groups from its latest pass, largest first, each with its members (a suggested keeper) and the evidence of each pair; pairs marked not a duplicate are left out",
+          { 200: { description: 'a page of groups, and the pass and report they come from', content: json(s.duplicatesResponse) }, 400: ERRORS[400], ...NOT_FOUND, 503: ERRORS[503] },
+          { parameters: [...datasetPath, ...parameters('query', s.duplicatesQuery)] },
+        ),
+      },
+      '/v1/datasets/{name}/duplicates/dismiss': {
+        post: op(
+          'mark a pair "not a duplicate": never reported again, in the stored groups and by later passes, across re-indexes',
+          {
+            201: { description: 'the pair is marked', content: json(s.dismissResponse) },
+            200: { description: 'the pair was already marked', content: json(s.dismissResponse) },
+            400: ERRORS[400],
+            ...NOT_FOUND,
+            503: ERRORS[503],
+          },
+          { parameters: datasetPath, requestBody: { required: true, content: json(s.dismissBody, 'input') } },
+        ),
+      },
       '/healthz': {
         get: { summary: 'the process is up', security: [], responses: { 200: { description: 'up', content: json(s.healthResponse) } } },
       },

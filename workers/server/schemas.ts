@@ -7,6 +7,8 @@ import { mapStateSchema, runIdSchema } from '../../shared/runs/schema.js';
 import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
 import { taskRequestSchema } from '../../shared/tasks/schema.js';
 import { FEATURE_METHODS } from '../../pipelines/features.js';
+import { TIERS } from '../../shared/duplicates/tiers.js';
+import { PASS_MODES, PASS_STATUSES } from '../../shared/runs/duplicate-passes.js';
 
 export const MAX_K = 1000;
 
@@ -209,6 +211,126 @@ export const listDatasetsResponse = z.object({ datasets: z.array(datasetRecord) 
 export const datasetResponse = datasetRecord.extend({ points: z.number().int().describe('points of the dataset in its live collection') });
 /** clusters.json as the cluster stage writes it (one schema for both drivers). */
 export const clustersResponse = clustersFileSchema;
+
+// ---- duplicates -------------------------------------------------------------------------
+
+export const createDuplicatesBody = z
+  .object({
+    mode: z
+      .enum(PASS_MODES)
+      .default('missing')
+      .describe('missing: fingerprint only images new or changed (key + ETag) since the last pass and look for pairs involving them; all: every image, every pair'),
+  })
+  .strict();
+
+export const duplicatesQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20).describe('groups per page'),
+    offset: z.coerce.number().int().min(0).default(0).describe('groups to skip (largest groups first); nextOffset of the previous page'),
+    tier: z.enum(TIERS).optional().describe('only groups whose strongest tier is this one'),
+    minTier: z
+      .enum(TIERS)
+      .optional()
+      .describe('weakest tier a pair may have to join a group (default verified; with tier=learned, learned)'),
+  })
+  .strict()
+  .refine((q) => q.tier === undefined || q.minTier === undefined || TIERS.indexOf(q.tier) <= TIERS.indexOf(q.minTier), {
+    path: ['tier'],
+    message: 'weaker than minTier, so no group can have it (leave minTier out, or make it at least as weak)',
+  });
+
+export const dismissBody = z
+  .object({
+    a: z.string().min(1).max(1024).describe('key of one image'),
+    b: z.string().min(1).max(1024).describe('key of the other image'),
+  })
+  .strict()
+  .refine((p) => p.a !== p.b, { path: ['b'], message: 'a pair needs two different images: b equals a' });
+
+const passStatus = z.object({
+  passId: z.string(),
+  dataset: z.string(),
+  mode: z.enum(PASS_MODES),
+  status: z.enum(PASS_STATUSES).describe('queued → planning → fingerprinting → pairing → completed (or failed, with error)'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  images: z.number().int().optional().describe('images of the live collection when the pass was planned'),
+  toFingerprint: z.number().int().optional().describe('images this pass fingerprints (new and changed, or all)'),
+  fingerprinted: z.number().int().optional(),
+  failed: z.number().int().optional(),
+  pairs: z.number().int().optional().describe('when completed: pairs of every tier'),
+  groups: z.number().int().optional().describe('when completed: groups at the default weakest tier, dismissed pairs left out'),
+  error: z.string().optional(),
+});
+
+export const createDuplicatesResponse = z.object({
+  pass: passStatus,
+  created: z.boolean().describe('false: a pass of this dataset was already active; it is returned'),
+});
+
+const duplicatePair = z.object({
+  a: z.string(),
+  b: z.string(),
+  tier: z.enum(TIERS),
+  identical: z.enum(['bytes', 'pixels']).optional().describe('exact: what is identical'),
+  distance: z.number().optional().describe('perceptual: hash distance in bits'),
+  mirrored: z.boolean().optional().describe('perceptual: b matches the mirror image of a'),
+  correlation: z.number().optional().describe('perceptual / verified: correlation of the aligned thumbnails'),
+  inliers: z.number().optional().describe('verified: ORB matches consistent with one affine transform (RANSAC)'),
+  cosine: z.number().optional().describe('cosine of the autoencoder embeddings, when they were compared'),
+});
+
+export const duplicatesResponse = z.object({
+  dataset: z.string(),
+  pass: passStatus.optional().describe('the latest pass (absent: none was ever started)'),
+  report: z
+    .object({
+      passId: z.string(),
+      dataset: z.string(),
+      mode: z.enum(PASS_MODES),
+      collection: z.string(),
+      modelId: z.string(),
+      finishedAt: z.string(),
+      images: z.number().int(),
+      fingerprinted: z.number().int(),
+      compareAll: z.boolean(),
+      thresholds: z.record(z.string(), z.number()),
+      candidates: z.number().int(),
+      workingSize: z.number().int(),
+      nfeatures: z.number().int(),
+      learnedSkipped: z.string().optional(),
+      failed: z.number().int().describe('images that could not be fingerprinted'),
+      dismissed: z.number().int().describe('pairs found but marked "not a duplicate"'),
+      pairsByTier: z.record(z.string(), z.number().int()),
+      seconds: z.record(z.string(), z.number()),
+      memory: z.object({ fingerprints: z.number().int(), peakRssMiB: z.number() }),
+    })
+    .optional()
+    .describe('the stored report the groups come from (absent: no pass has completed yet)'),
+  minTier: z.enum(TIERS),
+  tier: z.enum(TIERS).optional(),
+  total: z.number().int().describe('groups matching the filters'),
+  offset: z.number().int(),
+  limit: z.number().int(),
+  nextOffset: z.number().int().optional().describe('offset of the next page; absent on the last page'),
+  groups: z.array(
+    z.object({
+      tier: z.enum(TIERS).describe('the strongest tier among its pairs'),
+      keeper: z.string().describe('suggested image to keep: most pixels, then largest file'),
+      members: z.array(z.object({ key: z.string(), width: z.number().int(), height: z.number().int(), bytes: z.number(), keeper: z.boolean(), tier: z.enum(TIERS) })),
+      pairs: z.array(duplicatePair),
+    }),
+  ),
+});
+
+export const dismissResponse = z.object({
+  dataset: z.string(),
+  a: z.string(),
+  b: z.string(),
+  dismissed: z.boolean().describe('false: the pair was already marked'),
+});
 
 // ---- health -----------------------------------------------------------------------------
 

@@ -1,0 +1,42 @@
+// Duplicates of a dataset (pipelines/distributed/duplicates-*.ts, docs/duplicates.md):
+//   POST /v1/datasets/{name}/duplicates          start a pass (or join the active one), as
+//                                                `imgsim dataset duplicates <name>`
+//   GET  /v1/datasets/{name}/duplicates          the latest pass's groups, paged (limit,
+//                                                offset → nextOffset), filtered by tier;
+//                                                dismissed pairs are never in them
+//   POST /v1/datasets/{name}/duplicates/dismiss  {a, b}: mark a pair "not a duplicate"
+import type { FastifyInstance } from 'fastify';
+import { dismissPair, enqueueDuplicates, readGroups } from '../../../pipelines/distributed/duplicates-results.js';
+import { DuplicatePasses } from '../../../shared/runs/duplicate-passes.js';
+import type { RouteContext } from '../context.js';
+import { parseRequest } from '../errors.js';
+import { createDuplicatesBody, dismissBody, duplicatesQuery } from '../schemas.js';
+import { requireDataset } from './datasets.js';
+
+export function duplicatesRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { deps } = ctx;
+  const passes = new DuplicatePasses(deps.redis, deps.config.queuePrefix);
+
+  app.post('/v1/datasets/:name/duplicates', async (request, reply) => {
+    const record = await requireDataset(ctx, request.params);
+    const body = parseRequest(createDuplicatesBody, request.body ?? {}, 'body');
+    const { pass, created } = await enqueueDuplicates(record.name, body.mode, { runs: deps.runs, passes, scheduler: deps.scheduler });
+    return reply
+      .code(created ? 202 : 200)
+      .header('location', `/v1/datasets/${record.name}/duplicates`)
+      .send({ pass, created });
+  });
+
+  app.get('/v1/datasets/:name/duplicates', async (request) => {
+    const record = await requireDataset(ctx, request.params);
+    const q = parseRequest(duplicatesQuery, request.query, 'query');
+    return readGroups(record.name, q, { artifacts: deps.artifacts, passes });
+  });
+
+  app.post('/v1/datasets/:name/duplicates/dismiss', async (request, reply) => {
+    const record = await requireDataset(ctx, request.params);
+    const { a, b } = parseRequest(dismissBody, request.body ?? {}, 'body');
+    const dismissed = await dismissPair(record.name, a, b, { artifacts: deps.artifacts, redis: deps.redis, prefix: deps.config.queuePrefix });
+    return reply.code(dismissed ? 201 : 200).send({ dataset: record.name, a, b, dismissed });
+  });
+}
