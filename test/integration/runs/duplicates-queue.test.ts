@@ -1,0 +1,265 @@
+// A queued dataset's duplicates pass end to end, against real processes: redis-server, the
+// S3 server, the schema-checked Qdrant emulator and the eight workers (the run's six,
+// fingerprint and duplicates) as `imgsim worker` processes; the HTTP API in this process.
+// 30 generated collages and edited copies (rotated, cropped, mirrored, an exact copy) are indexed by
+// a run, a pass is started over the API and its groups read back; a dismissed pair is gone
+// from them; after a `--mode missing` run that adds one more copy and removes images, the
+// next pass fingerprints that image alone, drops the gone ones (compacting a mostly stale
+// fingerprint file) and keeps the earlier groups; a duplicates schedule fires.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig } from '../../../shared/config/index.js';
+import { renderCollage } from '../../../shared/images/collage.js';
+import { makeDuplicate } from '../../../shared/images/edits.js';
+import { silentLogger } from '../../../shared/logger.js';
+import { createRng } from '../../../shared/random.js';
+import { connectServices, type Services } from '../../../shared/services.js';
+import { openS3Storage, type S3Storage } from '../../../shared/storage/s3/index.js';
+import { STAGES } from '../../../shared/jobs/contracts.js';
+import { artifactKeys } from '../../../shared/runs/naming.js';
+import { buildServer } from '../../../workers/server/app.js';
+import { jsonOf, runCli } from '../../support/cli.js';
+import { startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';
+import { startWorkers, type WorkerPool } from '../../support/workers.js';
+
+const TOKEN = 'duplicates-test-token-0123456789';
+const DATASET = 'dups';
+
+interface Pass {
+  passId: string;
+  status: string;
+  mode: string;
+  images?: number;
+  toFingerprint?: number;
+  fingerprinted?: number;
+  failed?: number;
+  pairs?: number;
+  groups?: number;
+  error?: string;
+}
+interface Group {
+  tier: string;
+  keeper: string;
+  members: Array<{ key: string; tier: string; keeper: boolean }>;
+  pairs: Array<{ a: string; b: string; tier: string; inliers?: number; identical?: string; mirrored?: boolean }>;
+}
+interface Page {
+  pass?: Pass;
+  report?: {
+    passId: string;
+    images: number;
+    fingerprinted: number;
+    compareAll: boolean;
+    dismissed: number;
+    pairsByTier: Record<string, number>;
+    seconds: Record<string, number>;
+    memory: { fingerprints: number; peakRssMiB: number };
+  };
+  total: number;
+  nextOffset?: number;
+  groups: Group[];
+}
+
+/** Each group as its sorted member keys, the groups sorted. */
+const shapes = (groups: readonly Group[]): string[][] => groups.map((g) => g.members.map((m) => m.key).sort()).sort((x, y) => (x[0] as string).localeCompare(y[0] as string));
+
+describe('queued duplicates pass of a dataset', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let stack: PipelineStack;
+  let workers: WorkerPool;
+  let services: Services;
+  let app: FastifyInstance;
+  let src: S3Storage;
+  let env: Record<string, string>;
+  let first: Page;
+
+  const api = async <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: T }> => {
+    const r = await app.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+    return { status: r.statusCode, json: r.json<T>() };
+  };
+  const runAndWait = async (args: string[]): Promise<void> => {
+    const enq = await runCli(['enqueue', 's3://imgsim-src/photos', '--dataset', DATASET, '--json', ...args], env);
+    assert.equal(enq.code, 0, enq.stderr);
+    const id = jsonOf<{ id: string }>(enq).id;
+    const r = await runCli(['run-status', id, '--wait', '--timeout', '300', '--json'], env);
+    const run = jsonOf<{ run: { status: string; heldBack?: string; error?: string } }>(r).run;
+    assert.equal(run.status, 'completed', `${run.error ?? run.heldBack ?? ''}\n${workers.logs().slice(-3000)}`);
+    assert.equal(run.heldBack, undefined, run.heldBack);
+  };
+  /** Start a pass over the API and wait until it has finished. */
+  const pass = async (body: unknown = {}): Promise<Page> => {
+    const started = await api<{ pass: Pass; created: boolean }>('POST', `/v1/datasets/${DATASET}/duplicates`, body);
+    assert.equal(started.status, 202, JSON.stringify(started.json));
+    assert.equal(started.json.created, true);
+    return waitPass(started.json.pass.passId);
+  };
+  const waitPass = async (passId: string): Promise<Page> => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const page = await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates?limit=100`);
+      assert.equal(page.status, 200, JSON.stringify(page.json));
+      const p = page.json.pass;
+      if (p?.passId === passId && (p.status === 'completed' || p.status === 'failed')) {
+        assert.equal(p.status, 'completed', `${p.error ?? ''}\n${workers.logs().slice(-3000)}`);
+        return page.json;
+      }
+      if (Date.now() > deadline) throw new Error(`pass ${passId} not done: ${JSON.stringify(p)}\n${workers.logs().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+
+  before(async () => {
+    // Fingerprint batches of 8 images: a pass of 34 fans out over 5 jobs.
+    stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '8', IMGSIM_TRAIN_SAMPLE: '64' });
+    cleanups.push(() => stack.stop());
+    env = stack.env;
+    src = await openS3Storage('s3://imgsim-src/photos/', stack.s3cfg);
+    const rng = createRng(13);
+    const originals = await Promise.all(Array.from({ length: 30 }, (_, i) => renderCollage(320, 500 + i)));
+    for (const [i, bytes] of originals.entries()) await src.put(`c${String(i).padStart(2, '0')}.png`, bytes);
+    await src.put('edits/c01-rotate.jpg', await makeDuplicate(originals[1] as Buffer, 'rotate', rng));
+    await src.put('edits/c02-crop.jpg', await makeDuplicate(originals[2] as Buffer, 'crop', rng));
+    await src.put('edits/c03-exact.png', await makeDuplicate(originals[3] as Buffer, 'exact', rng));
+    await src.put('edits/c05-flip.jpg', await makeDuplicate(originals[5] as Buffer, 'flip', rng));
+    workers = startWorkers(env, STAGES);
+    cleanups.push(() => workers.stop());
+    const config = loadConfig({ ...env, IMGSIM_API_TOKEN: TOKEN, IMGSIM_LOG_LEVEL: 'silent' });
+    services = await connectServices(config, silentLogger);
+    cleanups.push(() => services.close());
+    app = await buildServer(services);
+    cleanups.push(() => app.close());
+    await runAndWait(['--train']);
+    first = await pass();
+  });
+
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  test('the pass groups each original with its edited copies, and nothing else', () => {
+    assert.deepEqual(shapes(first.groups), [
+      ['c01.png', 'edits/c01-rotate.jpg'],
+      ['c02.png', 'edits/c02-crop.jpg'],
+      ['c03.png', 'edits/c03-exact.png'],
+      ['c05.png', 'edits/c05-flip.jpg'],
+    ]);
+    const of = (key: string): Group => first.groups.find((g) => g.members.some((m) => m.key === key)) as Group;
+    assert.deepEqual([of('c03.png').tier, of('c03.png').pairs[0]?.identical], ['exact', 'bytes']);
+    for (const k of ['c01.png', 'c02.png']) {
+      const g = of(k);
+      assert.equal(g.tier, 'verified', JSON.stringify(g));
+      assert.ok((g.pairs[0]?.inliers ?? 0) >= 12, JSON.stringify(g.pairs));
+    }
+    // The mirrored copy: found by the mirror hash, confirmed on the mirror image's ORB features
+    // (decoded again by the pairs step from the bytes read from S3).
+    const flip = of('c05.png');
+    assert.deepEqual([flip.tier, flip.pairs[0]?.mirrored], ['perceptual', true], JSON.stringify(flip));
+    assert.ok(flip.pairs[0]?.inliers !== undefined, JSON.stringify(flip.pairs));
+    // The keeper has the most pixels: the original over its crop; the rotated copy's canvas grew.
+    assert.deepEqual([of('c01.png').keeper, of('c02.png').keeper], ['edits/c01-rotate.jpg', 'c02.png']);
+    assert.equal(first.pass?.images, 34);
+    assert.equal(first.pass?.toFingerprint, 34);
+    assert.equal(first.pass?.fingerprinted, 34);
+    assert.equal(first.report?.compareAll, true);
+    assert.equal(first.report?.memory.fingerprints, 34);
+    assert.equal(stack.qdrantErrors(), 0, `Qdrant requests off the schema: ${JSON.stringify(stack.emulator.errors.slice(0, 3))}`);
+    // Learned-tier candidates came from Qdrant's batch query, never a scroll of vectors.
+    assert.ok(stack.emulator.requests.some((r) => r.path.endsWith('/points/query/batch')), 'batch queries made');
+  });
+
+  test('paged and filtered by tier; requests name the field they got wrong', async () => {
+    const one = await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates?limit=1`);
+    assert.deepEqual([one.json.total, one.json.groups.length, one.json.nextOffset], [4, 1, 1]);
+    const last = await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates?limit=2&offset=3`);
+    assert.deepEqual([last.json.groups.length, last.json.nextOffset], [1, undefined]);
+    const exact = await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates?tier=exact`);
+    assert.deepEqual(shapes(exact.json.groups), [['c03.png', 'edits/c03-exact.png']]);
+    const minExact = await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates?minTier=exact`);
+    assert.equal(minExact.json.total, 1);
+
+    const bad = await api<{ message: string; issues: Array<{ field: string }> }>('GET', `/v1/datasets/${DATASET}/duplicates?tier=close&limit=0`);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.json.issues.map((i) => i.field).sort(), ['query.limit', 'query.tier']);
+    const clash = await api<{ issues: Array<{ field: string }> }>('GET', `/v1/datasets/${DATASET}/duplicates?tier=learned&minTier=exact`);
+    assert.deepEqual([clash.status, clash.json.issues.map((i) => i.field)], [400, ['query.tier']]);
+    const same = await api<{ issues: Array<{ field: string }> }>('POST', `/v1/datasets/${DATASET}/duplicates/dismiss`, { a: 'c01.png', b: 'c01.png' });
+    assert.deepEqual([same.status, same.json.issues.map((i) => i.field)], [400, ['body.b']]);
+    const mode = await api<{ issues: Array<{ field: string }> }>('POST', `/v1/datasets/${DATASET}/duplicates`, { mode: 'some' });
+    assert.deepEqual([mode.status, mode.json.issues.map((i) => i.field)], [400, ['body.mode']]);
+    assert.equal((await api('GET', '/v1/datasets/nothere/duplicates')).status, 404);
+  });
+
+  test('a dismissed pair is gone from the stored groups at once, and stays dismissed', async () => {
+    const d = await api<{ dismissed: boolean }>('POST', `/v1/datasets/${DATASET}/duplicates/dismiss`, { a: 'edits/c02-crop.jpg', b: 'c02.png' });
+    assert.deepEqual([d.status, d.json.dismissed], [201, true]);
+    const again = await api<{ dismissed: boolean }>('POST', `/v1/datasets/${DATASET}/duplicates/dismiss`, { a: 'c02.png', b: 'edits/c02-crop.jpg' });
+    assert.deepEqual([again.status, again.json.dismissed], [200, false]);
+    const page = await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates`);
+    assert.deepEqual(shapes(page.json.groups), [
+      ['c01.png', 'edits/c01-rotate.jpg'],
+      ['c03.png', 'edits/c03-exact.png'],
+      ['c05.png', 'edits/c05-flip.jpg'],
+    ]);
+    assert.equal(page.json.report?.dismissed, 1);
+    assert.ok(await services.artifacts.exists(artifactKeys.duplicatesDismissed(DATASET)), 'stored with the dataset in the artefact store');
+  });
+
+  test('after a --mode missing run adds a copy and removes images, the next pass fingerprints the new image alone, drops the gone ones and keeps the rest', async (t) => {
+    // Gone: the exact copy, and five other images of one fingerprint file (that file is
+    // then mostly stale: its live records are rewritten into a new file).
+    const ledger = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesLedger(DATASET))).toString('utf8')) as { files: Array<{ file: string; keys: string[] }> };
+    const plain = (k: string): boolean => /^c(0[6-9]|[1-2]\d)\.png$/.test(k);
+    const stale = ledger.files.find((f) => f.keys.filter(plain).length >= 5 && f.keys.length === 8) as { file: string; keys: string[] };
+    assert.ok(stale, JSON.stringify(ledger.files.map((f) => f.keys)));
+    const removed = [...stale.keys.filter(plain).slice(0, 5), 'edits/c03-exact.png'];
+    for (const key of removed) await src.delete(key);
+    const rng = createRng(99);
+    await src.put('edits/c04-scale.jpg', await makeDuplicate(await src.get('c04.png'), 'scale', rng));
+    await runAndWait(['--mode', 'missing']);
+    const next = await pass();
+    t.diagnostic(`first pass ${JSON.stringify(first.report?.seconds)} child peak ${first.report?.memory.peakRssMiB} MiB; incremental ${JSON.stringify(next.report?.seconds)}`);
+    assert.equal(next.pass?.images, 35 - removed.length);
+    assert.equal(next.pass?.toFingerprint, 1, JSON.stringify(next.pass));
+    assert.equal(next.report?.fingerprinted, 1);
+    assert.equal(next.report?.compareAll, false);
+    assert.equal(next.report?.memory.fingerprints, 35 - removed.length);
+    assert.deepEqual(shapes(next.groups), [
+      ['c01.png', 'edits/c01-rotate.jpg'],
+      ['c04.png', 'edits/c04-scale.jpg'],
+      ['c05.png', 'edits/c05-flip.jpg'],
+    ]);
+    const after = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesLedger(DATASET))).toString('utf8')) as { files: Array<{ file: string; count: number; keys: string[] }> };
+    assert.ok(!after.files.some((f) => f.file === stale.file), 'the stale file left the ledger');
+    assert.equal(await services.artifacts.exists(artifactKeys.duplicatesFingerprints(DATASET, stale.file)), false, 'and the artefact store');
+    assert.ok(after.files.some((f) => /-c00000\.bin$/.test(f.file)), 'its live records were compacted into a new file');
+    assert.deepEqual(after.files.flatMap((f) => f.keys).sort().length, 35 - removed.length);
+    assert.equal(next.report?.dismissed, 1, 'the dismissed pair, kept from the first pass, is still left out');
+
+    // A pass with nothing new fingerprints nothing and changes nothing; started from the CLI.
+    const cli = await runCli(['dataset', 'duplicates', DATASET, '--wait', '--timeout', '120', '--json'], env);
+    assert.equal(cli.code, 0, cli.stderr);
+    const shown = jsonOf<Page>(cli);
+    assert.deepEqual([shown.pass?.toFingerprint, shown.pass?.status, shapes(shown.groups)], [0, 'completed', shapes(next.groups)]);
+    assert.equal(stack.qdrantErrors(), 0);
+  });
+
+  test('a duplicates schedule enqueues a pass when it fires (the ingest worker runs the schedules)', async () => {
+    const before = (await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates`)).json.pass?.passId;
+    const add = await runCli(['schedule', 'add', 'dups-often', '--dataset', DATASET, '--duplicates', '--cron', '*/2 * * * * *', '--json'], env);
+    assert.equal(add.code, 0, add.stderr);
+    assert.deepEqual(jsonOf<{ job?: string; source?: string }>(add).job, 'duplicates');
+    try {
+      const deadline = Date.now() + 30_000;
+      let passId: string | undefined;
+      while (Date.now() < deadline && (passId === undefined || passId === before)) {
+        passId = (await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates`)).json.pass?.passId;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.notEqual(passId, before, `no pass enqueued by the schedule\n${workers.logs().slice(-2000)}`);
+    } finally {
+      const rm = await runCli(['schedule', 'remove', 'dups-often'], env);
+      assert.equal(rm.code, 0, rm.stderr);
+    }
+  });
+});
