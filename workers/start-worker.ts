@@ -7,6 +7,7 @@ import type { Stage } from '../shared/jobs/contracts.js';
 import type { StageHandlers } from '../shared/jobs/handlers.js';
 import type { Logger } from '../shared/logger.js';
 import { watchEventLoop } from '../shared/loop-watch.js';
+import { loadOpenCv } from '../shared/features/opencv.js';
 import { initBackend } from '../shared/model/backend.js';
 import { ModelCache } from '../shared/model/cache.js';
 import { createRedis, connectRedis } from '../shared/queue/connection.js';
@@ -39,6 +40,8 @@ function startFor<S extends Stage>(stage: S, handlers: StageHandlers, o: StageWo
 
 export async function startWorker(stage: Stage, config: Config, logger: Logger): Promise<void> {
   if (stage === 'train' || stage === 'embed') await initBackend(config.backend, logger);
+  // OpenCV's wasm compiles in one block of ~0.3–0.8 s: before the worker holds any job lock.
+  if (stage === 'fingerprint') await loadOpenCv();
   const services = await connectServices(config, logger, { forWorker: true });
   // BullMQ workers need their own blocking connection.
   const connection = createRedis(config.redisUrl, { forWorker: true });
