@@ -2,7 +2,7 @@
 // the Qdrant collections kept for each, pointing a dataset back at the previous one, and
 // its duplicates pass (pipelines/distributed/duplicates-*.ts).
 import type { Command } from 'commander';
-import { UsageError } from '../../shared/errors.js';
+import { UsageError, UserError } from '../../shared/errors.js';
 import type { DuplicatePass } from '../../shared/runs/duplicate-passes.js';
 import { TIERS, type Tier } from '../../shared/duplicates/tiers.js';
 import type { ReindexDeps } from '../../pipelines/distributed/reindex.js';
@@ -162,8 +162,8 @@ function duplicatesCommand(): Command {
       ]);
     };
     try {
+      if (!(await services.runs.getDataset(name))) throw new UserError(`Dataset "${name}" not found: no run has completed for it yet (imgsim dataset list shows the datasets)`);
       if (dismiss !== undefined) {
-        if (!(await services.runs.getDataset(name))) throw new UsageError(`Dataset "${name}" not found: no run has completed for it yet`);
         const [a, b] = dismiss as [string, string];
         const added = await results.dismissPair(name, a, b, { artifacts: services.artifacts, redis: services.redis, prefix: ctx.config.queuePrefix });
         print(ctx, { dataset: name, a, b, dismissed: added }, [added ? `${a} and ${b}: marked "not a duplicate" in dataset ${name}` : `${a} and ${b} were already marked "not a duplicate"`]);
