@@ -152,7 +152,10 @@ export async function findDuplicates(
     if (s.fraction !== undefined) thresholds = { ...thresholds, cosine: cosineForFraction(e.topCosines, s.fraction) };
   }
   const byKey = new Map(images.map((img) => [img.key, img]));
-  const mirrored = async (i: number): Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined> => {
+  // Each image's mirror print is made once, however many mirror pairs it is in (a flipped
+  // copy pairs with every member of its family).
+  const mirrors = new Map<number, Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined>>();
+  const mirrorOf = async (i: number): Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined> => {
     const f = fingerprints[i] as Fingerprint;
     const img = byKey.get(f.key);
     try {
@@ -161,6 +164,11 @@ export async function findDuplicates(
       if (error instanceof ImageError) return undefined; // changed since it was fingerprinted: no mirrored evidence
       throw error;
     }
+  };
+  const mirrored = (i: number): Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined> => {
+    let m = mirrors.get(i);
+    if (!m) mirrors.set(i, (m = mirrorOf(i)));
+    return m;
   };
   const pairs = await findPairs(
     cv,
