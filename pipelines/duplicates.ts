@@ -11,10 +11,10 @@
 // reported back.
 
 import { mapConcurrent } from '../shared/concurrency.js';
-import { errorMessage, ImageError } from '../shared/errors.js';
+import { failureOf } from '../shared/images/failures.js';
 import { loadOpenCv } from '../shared/features/opencv.js';
 import { fingerprintImage, mirroredPrint, type Fingerprint } from '../shared/duplicates/fingerprint.js';
-import { groupPairs, type DuplicateGroup } from '../shared/duplicates/groups.js';
+import { groupPairs, pairId, type DuplicateGroup } from '../shared/duplicates/groups.js';
 import { findPairs, type NeighbourList, type PairEvidence } from '../shared/duplicates/pairs.js';
 import { tierAtLeast, TIERS, type DuplicateThresholds, type Tier } from '../shared/duplicates/tiers.js';
 import type { Logger } from '../shared/logger.js';
@@ -80,8 +80,10 @@ export async function fingerprintImages(
     try {
       return await fingerprintImage(cv, img.key, await img.load(), s);
     } catch (error) {
-      if (!(error instanceof ImageError)) throw error;
-      failed.push({ key: img.key, reason: error.reason, message: errorMessage(error) });
+      // The image's own fault (its bytes, or the file gone or unreadable) is a failure; anything else stops the pass.
+      const failure = failureOf(img.key, error);
+      if (!failure) throw error;
+      failed.push(failure);
       return undefined;
     } finally {
       progress?.('fingerprint', ++done, images.length);
@@ -152,23 +154,15 @@ export async function findDuplicates(
     if (s.fraction !== undefined) thresholds = { ...thresholds, cosine: cosineForFraction(e.topCosines, s.fraction) };
   }
   const byKey = new Map(images.map((img) => [img.key, img]));
-  // Each image's mirror print is made once, however many mirror pairs it is in (a flipped
-  // copy pairs with every member of its family).
-  const mirrors = new Map<number, Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined>>();
-  const mirrorOf = async (i: number): Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined> => {
+  const mirrored = async (i: number): Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined> => {
     const f = fingerprints[i] as Fingerprint;
     const img = byKey.get(f.key);
     try {
       return img ? await mirroredPrint(cv, f.key, await img.load(), s) : undefined;
     } catch (error) {
-      if (error instanceof ImageError) return undefined; // changed since it was fingerprinted: no mirrored evidence
+      if (failureOf(f.key, error)) return undefined; // changed or gone since it was fingerprinted: no mirrored evidence
       throw error;
     }
-  };
-  const mirrored = (i: number): Promise<Awaited<ReturnType<typeof mirroredPrint>> | undefined> => {
-    let m = mirrors.get(i);
-    if (!m) mirrors.set(i, (m = mirrorOf(i)));
-    return m;
   };
   const pairs = await findPairs(
     cv,
@@ -203,9 +197,7 @@ function dismissedCount(fps: readonly Fingerprint[], pairs: readonly PairEvidenc
   if (dismissed.size === 0) return 0;
   let n = 0;
   for (const p of pairs) {
-    const a = (fps[p.a] as Fingerprint).key;
-    const b = (fps[p.b] as Fingerprint).key;
-    if (dismissed.has(a < b ? `${a}\n${b}` : `${b}\n${a}`)) n++;
+    if (dismissed.has(pairId((fps[p.a] as Fingerprint).key, (fps[p.b] as Fingerprint).key))) n++;
   }
   return n;
 }

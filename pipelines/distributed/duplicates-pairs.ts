@@ -184,7 +184,9 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     child.stop();
 
     // Pairs of the previous report between two images this pass left alone stay as they were.
-    const dropped = new Set([...plan.gone, ...plan.changed]);
+    // Pairs involving this pass's fresh images were all looked for again: a retried step
+    // that finds its own earlier report must not keep them twice.
+    const dropped = new Set([...plan.gone, ...plan.changed, ...loaded.freshKeys]);
     const previous = plan.compareAll ? undefined : await readReport(deps.artifacts, p.dataset);
     const present = new Set(loaded.keys);
     const members: StoredReport['members'] = { ...found.members };

@@ -36,7 +36,9 @@ export async function enqueueDuplicates(
   const record = await deps.runs.getDataset(dataset);
   if (!record) throw new UserError(`Dataset "${dataset}" not found: no run has completed for it yet (imgsim dataset list shows the datasets)`);
   const { pass, created } = await deps.passes.createOrJoin(dataset, mode);
-  if (created) await deps.scheduler.duplicates({ step: 'plan', passId: pass.passId, dataset, mode });
+  // A joined pass still 'queued' may have lost its job (the enqueue failed after the pass
+  // was recorded): adding it again is a no-op when it exists (job id dup-<passId>-plan).
+  if (created || pass.status === 'queued') await deps.scheduler.duplicates({ step: 'plan', passId: pass.passId, dataset, mode: pass.mode });
   return { pass, created };
 }
 

@@ -125,6 +125,17 @@ function perceptualCandidates(fps: readonly Fingerprint[], maxDistance: number, 
 /** Every confirmed pair (any tier) among `fps`, strongest evidence each. */
 export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSearch, embeddings?: NeighbourList): Promise<PairEvidence[]> {
   const t = o.thresholds;
+  // Each image's mirror print is made once, however many mirror pairs it is in (a flipped
+  // copy pairs with every member of its family).
+  const mirrors = new Map<number, Promise<{ orb: OrbPrint; thumb: GreyImage } | undefined>>();
+  const mirrorOf = o.mirrored;
+  const mirrored = mirrorOf
+    ? (i: number): Promise<{ orb: OrbPrint; thumb: GreyImage } | undefined> => {
+        let m = mirrors.get(i);
+        if (!m) mirrors.set(i, (m = mirrorOf(i)));
+        return m;
+      }
+    : undefined;
   const wanted = (a: number, b: number): boolean => !o.onlyWith || o.onlyWith.has(a) || o.onlyWith.has(b);
   const pairs = new Map<number, PairEvidence>();
   const add = (p: PairEvidence): void => {
@@ -159,10 +170,10 @@ export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSear
     // One textured side is enough for ORB to judge: an edited copy of a textured picture is
     // textured too (a featureless dune photo, rotated with white corners, hashed 8 bits from
     // rotated sunsets with 837 keypoints: eval-duplicates on 4,000 photos).
-    const orbCanJudge = Math.max(fa.orb.points.length, fb.orb.points.length) / 2 >= MIN_KEYPOINTS && (!c.mirrored || o.mirrored !== undefined);
+    const orbCanJudge = Math.max(fa.orb.points.length, fb.orb.points.length) / 2 >= MIN_KEYPOINTS && (!c.mirrored || mirrored !== undefined);
     if (!orbCanJudge && fa.colour && fb.colour && colourDistance(fa.colour, fb.colour, c.mirrored) > MAX_COLOUR_DISTANCE) continue;
     if (orbCanJudge) {
-      const side = c.mirrored && o.mirrored ? await o.mirrored(a) : { orb: fa.orb, thumb: fa.thumb };
+      const side = c.mirrored && mirrored ? await mirrored(a) : { orb: fa.orb, thumb: fa.thumb };
       const verified = side && verifyPrints(cv, side.orb, side.thumb, fb.orb, fb.thumb, t);
       if (!verified) continue;
       inliers = verified.inliers;

@@ -6,8 +6,9 @@
 //   perceptual  perceptual hashes within `hashDistance` bits (directly or mirrored) and
 //               the 32 × 32 thumbnails correlated ≥ `squareCorrelation`
 //   verified    ORB matches consistent with one affine transform (a crop, rescale,
-//               rotation, stretch): ≥ `inliers` inliers, or ≥ `weakInliers` with the
-//               aligned 64-pixel thumbnails correlated ≥ `weakCorrelation`
+//               rotation, stretch): ≥ `inliers` inliers with the aligned 64-pixel
+//               thumbnails correlated ≥ 0.6 (pairs.ts ALIGNED_CORRELATION), 3 × `inliers`
+//               alone, or ≥ `weakInliers` correlated ≥ `weakCorrelation`
 //   learned     autoencoder embeddings' cosine ≥ the threshold (no other evidence)
 
 export const TIERS = ['exact', 'perceptual', 'verified', 'learned'] as const;

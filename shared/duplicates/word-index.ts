@@ -1,6 +1,6 @@
 // An inverted index from visual words (visual-words.ts) to the images holding them:
 // "which images share the most words with this one?", each shared word weighted by its
-// inverse document frequency, log(N / df). Words held by more than `maxDf` images are
+// inverse document frequency, log(1 + N / df). Words held by more than `maxDf` images are
 // stop words (sky, walls, JPEG blocks) and count for nothing.
 //
 // Compressed sparse rows: `offsets` (one per possible word + 1) and `postings` (image
@@ -71,7 +71,7 @@ export class WordIndex {
       const end = this.offsets[w + 1] as number;
       const df = end - start;
       if (df === 0 || df > this.maxDf) continue;
-      const idf = Math.log(n / df);
+      const idf = Math.log(1 + n / df); // > 0 even for a word every image holds (a folder of two)
       for (let p = start; p < end; p++) {
         const j = this.postings[p] as number;
         if (score[j] === 0) touched[nTouched++] = j;

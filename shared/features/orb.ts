@@ -14,6 +14,9 @@ import { imageErrorMessage, toImageError } from '../images/decode-errors.js';
 import { openImage } from '../images/decode.js';
 import { withCvScope, type Cv } from './opencv.js';
 
+/** Working images thinner than this have no ORB keypoints (ORB's border is 31 pixels). */
+const MIN_ORB_SIDE = 32;
+
 /** Bytes per ORB descriptor. */
 export const ORB_DESCRIPTOR_BYTES = 32;
 export { DEFAULT_WORKING_SIZE } from './defaults.js';
@@ -85,6 +88,9 @@ export async function decodeWorkingImage(input: Buffer | string, o: WorkingImage
 export function detectOrb(cv: Cv, grey: WorkingImage, nfeatures: number): OrbFeatures {
   if (grey.channels !== 1) throw new RangeError('detectOrb needs a greyscale image');
   if (!Number.isInteger(nfeatures) || nfeatures < 1) throw new RangeError(`nfeatures must be a positive integer, got ${nfeatures}`);
+  // ORB keeps a 31-pixel border: a thinner image has no keypoints, and OpenCV's wasm
+  // build aborts with a bare number on a 1-pixel-thin one (a 3000 × 10 banner at 384 px).
+  if (grey.width < MIN_ORB_SIDE || grey.height < MIN_ORB_SIDE) return { width: grey.width, height: grey.height, keypoints: [], descriptors: new Uint8Array(0) };
   return withCvScope((scope) => {
     const image = scope.track(new cv.Mat(grey.height, grey.width, cv.CV_8UC1));
     image.data.set(grey.data);

@@ -95,6 +95,23 @@ describe('findDuplicates on generated pictures and their edited copies', () => {
   });
 });
 
+describe('edge cases found by review', () => {
+  test('a folder of just an image and its rotated copy finds the pair (idf of a word both hold is not 0)', async () => {
+    const two = new Map([
+      ['c0.png', images.get('c0.png') as Buffer],
+      ['c0-rotate.jpg', images.get('c0-rotate.jpg') as Buffer],
+    ]);
+    const r = await findDuplicates(source(two), SETTINGS);
+    assert.deepEqual(r.groups.map((g) => g.members.map((m) => m.key).sort()), [['c0-rotate.jpg', 'c0.png']]);
+  });
+  test('a banner thinner than ORB\'s border (3000 × 10) is fingerprinted without keypoints, not a crash', async () => {
+    const banner = await sharp({ create: { width: 3000, height: 10, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+    const r = await findDuplicates(source(new Map([['banner.png', banner], ['c2.png', images.get('c2.png') as Buffer]])), SETTINGS);
+    assert.equal(r.images, 2);
+    assert.deepEqual(r.failed, []);
+  });
+});
+
 describe('learned-tier threshold from a fraction', () => {
   test('the cosine that the given share of images reaches', () => {
     assert.equal(cosineForFraction([0.99, 0.5, 0.9, 0.7], 0.5), 0.9);
