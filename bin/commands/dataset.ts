@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../shared/errors.js';
 import type { DuplicatePass } from '../../shared/runs/duplicate-passes.js';
-import { TIERS, type Tier } from '../../shared/duplicates/tiers.js';
+import { tierFromFlag, TIERS, type Tier } from '../../shared/duplicates/tiers.js';
 import type { ReindexDeps } from '../../pipelines/distributed/reindex.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
 import { addConfigFlags, contextFrom, positiveInt, type CommandContext, type SettingFlags } from '../options.js';
@@ -92,9 +92,7 @@ function passLine(p: DuplicatePass): string {
 }
 
 function tierFlag(flag: string, value: unknown): Tier | undefined {
-  if (value === undefined) return undefined;
-  if (!TIERS.includes(value as Tier)) throw new UsageError(`${flag} must be one of ${TIERS.join(', ')}, got ${JSON.stringify(value)}`);
-  return value as Tier;
+  return value === undefined ? undefined : tierFromFlag(flag, value);
 }
 
 function duplicatesCommand(): Command {

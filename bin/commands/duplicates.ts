@@ -15,6 +15,7 @@ import {
   DEFAULT_THRESHOLDS,
   DUPLICATE_NFEATURES,
   DUPLICATE_WORKING_SIZE,
+  tierFromFlag,
   TIERS,
   type DuplicateThresholds,
   type Tier,
@@ -37,8 +38,7 @@ const DUPLICATES_JSON =
 
 /** A tier named by --min-tier. */
 export function tierOf(value: unknown): Tier {
-  if (!TIERS.includes(value as Tier)) throw new UsageError(`--min-tier must be one of ${TIERS.join(', ')}, got ${JSON.stringify(String(value))}`);
-  return value as Tier;
+  return tierFromFlag('--min-tier', value);
 }
 
 /** A number flag within (min, max] or [min, max], or a UsageError in the config table's wording. */

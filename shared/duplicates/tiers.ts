@@ -11,8 +11,16 @@
 //               alone, or ≥ `weakInliers` correlated ≥ `weakCorrelation`
 //   learned     autoencoder embeddings' cosine ≥ the threshold (no other evidence)
 
+import { UsageError } from '../errors.js';
+
 export const TIERS = ['exact', 'perceptual', 'verified', 'learned'] as const;
 export type Tier = (typeof TIERS)[number];
+
+/** A tier named by a flag's value, or a UsageError naming the flag and the tiers. */
+export function tierFromFlag(flag: string, value: unknown): Tier {
+  if (!TIERS.includes(value as Tier)) throw new UsageError(`${flag} must be one of ${TIERS.join(', ')}, got ${JSON.stringify(String(value))}`);
+  return value as Tier;
+}
 
 /** Whether `tier` is reported when the weakest tier asked for is `minTier`. */
 export function tierAtLeast(tier: Tier, minTier: Tier): boolean {
