@@ -1,5 +1,5 @@
-// The HTTP server: Fastify with the versioned JSON API (routes/), Bull Board, /metrics,
-// /openapi.json and the health probes. Services are injected (connectServices in
+// The HTTP server: Fastify with the versioned JSON API (routes/), the web app at /
+// (web-app.ts), Bull Board, /metrics, /openapi.json and the health probes. Services are injected (connectServices in
 // production, the tests' own in tests); nothing here connects to anything.
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -19,6 +19,8 @@ import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { searchRoutes } from './routes/search.js';
 import { featureRoutes } from './routes/features.js';
+import { datasetThumbnails, thumbnailRoutes } from './routes/thumbnails.js';
+import { registerWebApp } from './web-app.js';
 
 export type { ServerDeps } from './context.js';
 
@@ -29,6 +31,10 @@ export interface ServerOptions {
   models?: ModelCache;
   /** Told of every route as it is registered (tests compare them with the OpenAPI document). */
   onRoute?: (route: { method: string; url: string; hidden: boolean }) => void;
+  /** The built web app served at / (default dist/web/ of this package). */
+  webDir?: string;
+  /** Bytes of thumbnails kept in memory (default 64 MiB). */
+  thumbnailCacheBytes?: number;
 }
 
 /** JSON bodies: a 65,536-dimensional vector fits. Uploads have their own limit. */
@@ -92,6 +98,11 @@ export async function buildServer(deps: ServerDeps, opts: ServerOptions = {}): P
   duplicatesRoutes(app, ctx);
   searchRoutes(app, ctx);
   featureRoutes(app, ctx);
+  thumbnailRoutes(app, datasetThumbnails(ctx), {
+    maxPixels: deps.config.maxPixels,
+    ...(opts.thumbnailCacheBytes !== undefined ? { cacheBytes: opts.thumbnailCacheBytes } : {}),
+  });
+  registerWebApp(app, opts.webDir !== undefined ? { distDir: opts.webDir } : {});
 
   const metrics = createMetrics({ queues: deps.scheduler.queues, redis: deps.redis, redisUp: () => ctx.redis.up, prefix: deps.config.queuePrefix, logger });
   app.addHook('onClose', async () => {

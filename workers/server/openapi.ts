@@ -172,6 +172,31 @@ export function openApiDocument(): Json {
           { parameters: datasetPath, requestBody: { required: true, content: json(s.dismissBody, 'input') } },
         ),
       },
+      '/v1/datasets/{name}/thumbnail': {
+        get: op(
+          "a WebP of one image of the dataset, fitting inside size × size (never enlarged), read from the dataset's source; for the web app's grids",
+          {
+            200: {
+              description: 'WebP image; Cache-Control private, max-age=300; an ETag (If-None-Match → 304)',
+              headers: { ETag: { schema: { type: 'string' } }, 'Cache-Control': { schema: { type: 'string' } } },
+              content: { 'image/webp': { schema: { type: 'string', contentMediaType: 'image/webp' } } },
+            },
+            304: { description: 'not modified: the ETag sent in If-None-Match is current' },
+            400: error('invalid query: `query.key` with a ".." segment, an absolute path, a backslash or a NUL; `query.size` outside 32..512'),
+            404: error('unknown dataset, a key that is not an image of the dataset, or its object is gone from the source'),
+            413: error('the image has more pixels than IMGSIM_MAX_PIXELS'),
+            415: error('the stored object is not an image (JPEG, PNG, WebP, GIF, TIFF, AVIF)'),
+            503: ERRORS[503],
+          },
+          { parameters: [...datasetPath, ...parameters('query', s.thumbnailQuery)] },
+        ),
+      },
+      '/': {
+        get: op('the web app (index.html of dist/web/, built by `npm run build`; its files are under /assets/)', {
+          200: { description: 'HTML page; Cache-Control no-cache', content: { 'text/html': { schema: { type: 'string' } } } },
+          503: error('the web app is not built: run `npm run build`'),
+        }),
+      },
       '/healthz': {
         get: { summary: 'the process is up', security: [], responses: { 200: { description: 'up', content: json(s.healthResponse) } } },
       },

@@ -9,6 +9,7 @@ import { taskRequestSchema } from '../../shared/tasks/schema.js';
 import { FEATURE_METHODS } from '../../pipelines/features.js';
 import { TIERS } from '../../shared/duplicates/tiers.js';
 import { PASS_MODES, PASS_STATUSES } from '../../shared/runs/duplicate-passes.js';
+import { THUMBNAIL_DEFAULT_SIZE, THUMBNAIL_MAX_SIZE, THUMBNAIL_MIN_SIZE } from '../../shared/images/thumbnail.js';
 
 export const MAX_K = 1000;
 
@@ -127,6 +128,51 @@ export const searchResponse = z.object({
   ),
   warning: z.string().optional().describe('the uploaded image decoded only with corruption warnings (a garbled JPEG): it was searched, but its neighbours may be off'),
 });
+
+// ---- indexed images: thumbnails, features by key ------------------------------------------
+
+/** Why `key` cannot name an object inside a source, or undefined when it can (checked before any storage is touched). */
+export function unsafeKeyProblem(key: string): string | undefined {
+  if (key.includes('\0')) return 'contains a NUL character';
+  if (key.includes('\\')) return 'contains a backslash (keys use "/" between folders)';
+  if (key.startsWith('/') || /^[A-Za-z]:\//.test(key)) return 'is an absolute path (keys are relative to the source)';
+  if (key.split('/').includes('..')) return 'has a ".." segment (keys stay inside the source)';
+  return undefined;
+}
+
+/** The key of an image in a dataset's source: a relative '/'-separated path. */
+export const imageKeySchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .superRefine((key, ctx) => {
+    const problem = unsafeKeyProblem(key);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(key)} ${problem}` });
+  });
+
+export const thumbnailQuery = z
+  .object({
+    key: imageKeySchema.describe("the image's key in the dataset (as search results name it)"),
+    size: z.coerce
+      .number()
+      .int()
+      .min(THUMBNAIL_MIN_SIZE)
+      .max(THUMBNAIL_MAX_SIZE)
+      .default(THUMBNAIL_DEFAULT_SIZE)
+      .describe('bound of the longer side in pixels; never enlarged past the original'),
+  })
+  .strict();
+
+export const featuresJsonBody = z
+  .object({
+    key: imageKeySchema.describe('the query: this indexed image, read from the dataset\'s source (left out of the answer)'),
+    k: z.number().int().min(1).max(100).default(5),
+    candidates: z.number().int().min(1).max(1000).default(50).describe('match: autoencoder neighbours re-ranked'),
+    method: z.enum(FEATURE_METHODS).default('match').describe('match: AE candidates re-ranked by ORB matching; reference: ORB vector vs PCA-reduced embeddings'),
+    nfeatures: z.number().int().min(1).max(10_000).optional().describe('ORB keypoints per image (default 500 for match, 30 for reference)'),
+  })
+  .strict()
+  .describe('images sharing ORB features with an indexed image');
 
 // ---- runs -------------------------------------------------------------------------------
 

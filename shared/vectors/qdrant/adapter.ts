@@ -339,6 +339,26 @@ export class QdrantStore {
     return out;
   }
 
+  /**
+   * The indexed version (payload `etag`) of each of these keys that has a point in
+   * `collection`; keys without one are left out. One retrieve request, no vectors: whether
+   * an image is in a dataset (the server's thumbnails and features by key).
+   */
+  async versionsOf(collection: string, dataset: string, keys: readonly string[]): Promise<Map<string, string>> {
+    const keyOf = new Map(keys.map((k) => [pointId(dataset, k), k]));
+    if (keyOf.size === 0) return new Map();
+    const records = await this.call(`read ${nPoints(keyOf.size)} of "${collection}"`, () =>
+      this.client.retrieve(collection, { ids: [...keyOf.keys()], with_payload: ['etag'], with_vector: false }),
+    );
+    const out = new Map<string, string>();
+    for (const r of records) {
+      const key = keyOf.get(String(r.id));
+      const etag = r.payload?.etag;
+      if (key !== undefined) out.set(key, typeof etag === 'string' ? etag : '');
+    }
+    return out;
+  }
+
   // ---- internals ------------------------------------------------------------------
 
   private async query(collection: string, query: number[] | string, options: StoreSearchOptions, action: string): Promise<SearchHit[]> {

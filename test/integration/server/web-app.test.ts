@@ -1,0 +1,223 @@
+// The web app's server side (issue 14) on the real stack (Redis, S3 server, Qdrant
+// emulator): the built app at / and /assets/ behind the API's authentication, a 503 saying
+// to build it when it is missing, and thumbnails of a dataset's images
+// (GET /v1/datasets/{name}/thumbnail): WebP within size, ETag → 304, 404 for keys not in
+// the dataset or gone from the source, 400 for keys leaving the source, 415 for an object
+// that is not an image, 413 over the pixel limit.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Storage } from '../../../shared/storage/types.js';
+import { buildServer } from '../../../workers/server/app.js';
+import { basicHeader, seedDataset, startStack, type SeededDataset, type Stack } from './helpers.js';
+
+interface ErrorBody {
+  statusCode: number;
+  message: string;
+  issues?: Array<{ field: string; message: string }>;
+}
+
+const INDEX_HTML = '<!doctype html><html><head><title>imgsim</title><script type="module" src="./assets/main-AB12CD.js"></script></head><body></body></html>\n';
+const ASSET = 'console.log("imgsim");\n';
+
+describe('web app and thumbnails', () => {
+  let stack: Stack;
+  let ds: SeededDataset;
+  let webDir = '';
+  let source: Storage;
+  const BIG = 'big/photo.jpg';
+  const thumb = (key: string, extra = '', name = 'photos'): Promise<Response> =>
+    stack.api(`/v1/datasets/${name}/thumbnail?key=${encodeURIComponent(key)}${extra}`);
+
+  before(async () => {
+    const root = await mkdtemp(join(tmpdir(), 'imgsim-web-'));
+    webDir = join(root, 'web');
+    await mkdir(join(webDir, 'assets', 'sub'), { recursive: true });
+    await writeFile(join(webDir, 'index.html'), INDEX_HTML);
+    await writeFile(join(webDir, 'assets', 'main-AB12CD.js'), ASSET);
+    await writeFile(join(webDir, 'assets', 'sub', 'x.css'), 'body{}');
+    await writeFile(join(webDir, 'assets', '.hidden'), 'secret');
+    await writeFile(join(root, 'outside.txt'), 'outside the app');
+    stack = await startStack({}, { webDir });
+    ds = await seedDataset(stack.services, 'photos');
+    // The source the dataset record names, with its images and one larger photo indexed too.
+    await stack.s3.createBucket('imgsim-src');
+    source = await stack.services.openSource('s3://imgsim-src/photos/');
+    for (const [key, bytes] of ds.images) await source.put(key, bytes);
+    const record = await stack.services.runs.getDataset('photos');
+    assert.ok(record);
+    await source.put(BIG, await sharp({ create: { width: 300, height: 200, channels: 3, background: '#2060c0' } }).jpeg().toBuffer());
+    await stack.services.qdrant.upsert(record.collection, [
+      { dataset: 'photos', key: BIG, vector: ds.vectors.get(ds.keys[0] as string) as Float32Array, payload: { etag: 'big-1', modelId: record.modelId, width: 300, height: 200 } },
+    ]);
+  });
+  after(async () => {
+    await stack.close();
+    await rm(join(webDir, '..'), { recursive: true, force: true });
+    assert.deepEqual(stack.emulator.errors, [], 'every Qdrant request conformed to the API schema');
+  });
+
+  describe('the app at / and /assets/', () => {
+    test('GET / is index.html, revalidated on every load (no-cache, ETag → 304)', async () => {
+      const r = await stack.api('/');
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', /^text\/html/);
+      assert.equal(r.headers.get('cache-control'), 'no-cache');
+      assert.equal(await r.text(), INDEX_HTML);
+      const etag = r.headers.get('etag') ?? '';
+      assert.ok(etag.length > 2);
+      const again = await stack.api('/', { headers: { 'if-none-match': etag } });
+      assert.equal(again.status, 304);
+      // A browser sends basic credentials.
+      const browser = await fetch(`${stack.url}/`, { headers: { authorization: basicHeader } });
+      assert.equal(browser.status, 200);
+    });
+
+    test('hashed assets are cached for a year as immutable; no listing, no dot files, nothing outside', async () => {
+      const r = await stack.api('/assets/main-AB12CD.js');
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), ASSET);
+      assert.match(r.headers.get('content-type') ?? '', /javascript/);
+      const cc = r.headers.get('cache-control') ?? '';
+      assert.match(cc, /max-age=31536000/);
+      assert.match(cc, /immutable/);
+      assert.equal((await stack.api('/assets/sub/x.css')).status, 200);
+      for (const path of ['/assets/', '/assets/sub/', '/assets/sub', '/assets/.hidden', '/assets/missing.js', '/index.html']) {
+        const res = await stack.api(path);
+        assert.ok(res.status === 404 || res.status === 403, `${path}: ${res.status}`);
+        assert.doesNotMatch(await res.text(), /secret|main-AB12CD/, path);
+      }
+      // fetch() normalises "..": send raw paths through inject.
+      for (const url of ['/assets/../outside.txt', '/assets/%2e%2e/outside.txt', '/assets/..%2f..%2foutside.txt', '/assets/%2e%2e%2findex.html', '/assets//etc/passwd']) {
+        const res = await stack.app.inject({ method: 'GET', url, headers: { authorization: basicHeader } });
+        assert.ok(res.statusCode === 404 || res.statusCode === 403 || res.statusCode === 400, `${url}: ${res.statusCode}`);
+        assert.doesNotMatch(res.body, /outside the app|root:|<title>/, url);
+      }
+    });
+
+    test('/, an asset and a thumbnail are 401 without credentials, with a Basic challenge (a browser prompts)', async () => {
+      for (const path of ['/', '/assets/main-AB12CD.js', '/assets/missing.js', `/v1/datasets/photos/thumbnail?key=${encodeURIComponent(ds.keys[0] as string)}`]) {
+        const r = await fetch(`${stack.url}${path}`);
+        assert.equal(r.status, 401, path);
+        assert.match(r.headers.get('www-authenticate') ?? '', /^Basic realm="imgsim"/, path);
+        assert.doesNotMatch(await r.text(), /imgsim"\);|<title>/, path);
+      }
+    });
+
+    test('without a build, GET / is 503 saying to run npm run build', async () => {
+      const app = await buildServer(stack.services, { webDir: join(webDir, '..', 'not-built') });
+      try {
+        const r = await app.inject({ method: 'GET', url: '/', headers: { authorization: basicHeader } });
+        assert.equal(r.statusCode, 503);
+        const body = r.json<ErrorBody>();
+        assert.match(body.message, /not built.*run `npm run build`/);
+        assert.doesNotMatch(body.message, /\n/);
+        assert.equal((await app.inject({ method: 'GET', url: '/assets/main-AB12CD.js', headers: { authorization: basicHeader } })).statusCode, 404);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe('thumbnails', () => {
+    test('an indexed key: a WebP fitting inside size × size, private cache, ETag → 304', async () => {
+      const r = await thumb(BIG, '&size=64');
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('content-type'), 'image/webp');
+      assert.equal(r.headers.get('cache-control'), 'private, max-age=300');
+      const bytes = Buffer.from(await r.arrayBuffer());
+      const meta = await sharp(bytes).metadata();
+      assert.equal(meta.format, 'webp');
+      assert.deepEqual([meta.width, meta.height], [64, 43]);
+      const etag = r.headers.get('etag') ?? '';
+      assert.match(etag, /^"[^"]+"$/);
+
+      const cached = await thumb(BIG, '&size=64');
+      assert.equal(cached.status, 200);
+      assert.equal(cached.headers.get('etag'), etag);
+      assert.deepEqual(Buffer.from(await cached.arrayBuffer()), bytes);
+
+      const revalidated = await stack.api(`/v1/datasets/photos/thumbnail?key=${encodeURIComponent(BIG)}&size=64`, { headers: { 'if-none-match': `W/${etag}, "other"` } });
+      assert.equal(revalidated.status, 304);
+      assert.equal(revalidated.headers.get('etag'), etag);
+      assert.equal((await revalidated.arrayBuffer()).byteLength, 0);
+
+      // Default size 160: the 300×200 photo at 160×107; a 16×16 image is not enlarged.
+      const dflt = await thumb(BIG);
+      const m160 = await sharp(Buffer.from(await dflt.arrayBuffer())).metadata();
+      assert.deepEqual([m160.width, m160.height], [160, 107]);
+      assert.notEqual(dflt.headers.get('etag'), etag, 'another size, another ETag');
+      const small = await thumb(ds.keys[1] as string, '&size=512');
+      assert.equal(small.status, 200);
+      const ms = await sharp(Buffer.from(await small.arrayBuffer())).metadata();
+      assert.deepEqual([ms.format, ms.width, ms.height], ['webp', 16, 16]);
+    });
+
+    test('keys not in the dataset and unknown datasets are 404', async () => {
+      await source.put('not-indexed.png', ds.images.get(ds.keys[0] as string) as Buffer);
+      for (const key of ['nope.png', 'not-indexed.png']) {
+        const r = await thumb(key);
+        assert.equal(r.status, 404, key);
+        assert.match((await r.json() as ErrorBody).message, new RegExp(`query\\.key: "${key.replace('.', '\\.')}" is not an image of dataset "photos"`));
+      }
+      const unknown = await thumb(ds.keys[0] as string, '', 'nope');
+      assert.equal(unknown.status, 404);
+      assert.match((await unknown.json() as ErrorBody).message, /Dataset "nope" not found/);
+    });
+
+    test('keys leaving the source are 400 naming query.key, before any lookup; size outside 32..512 is 400 naming query.size', async () => {
+      for (const key of ['../x', 'a/../../x', '/etc/passwd', 'a\\b', 'a\0b', 'C:/Windows/win.ini', '']) {
+        for (const dataset of ['photos', 'nope']) {
+          const r = await thumb(key, '', dataset);
+          assert.equal(r.status, 400, `${JSON.stringify(key)} in ${dataset}`);
+          const body = (await r.json()) as ErrorBody;
+          assert.match(body.message, /^query\.key: /, body.message);
+          assert.deepEqual(body.issues?.map((i) => i.field), ['query.key']);
+          assert.doesNotMatch(body.message, /\n/);
+        }
+      }
+      for (const size of ['16', '513', 'abc', '100.5']) {
+        const r = await thumb(ds.keys[0] as string, `&size=${size}`);
+        assert.equal(r.status, 400, size);
+        assert.match(((await r.json()) as ErrorBody).message, /^query\.size: /);
+      }
+      const missing = await stack.api('/v1/datasets/photos/thumbnail');
+      assert.equal(missing.status, 400);
+      assert.match(((await missing.json()) as ErrorBody).message, /query\.key/);
+      const extra = await thumb(ds.keys[0] as string, '&width=3');
+      assert.equal(extra.status, 400);
+    });
+
+    test('an indexed key whose object is not an image is 415 naming it; one gone from the source is 404', async () => {
+      const key = ds.keys[4] as string;
+      await source.put(key, 'just some text, not a PNG\n');
+      const r = await thumb(key);
+      assert.equal(r.status, 415);
+      const message = ((await r.json()) as ErrorBody).message;
+      assert.match(message, new RegExp(`"${key.replace('.', '\\.')}"`));
+      assert.match(message, /not an image/);
+
+      const gone = ds.keys[5] as string;
+      await source.delete(gone);
+      const g = await thumb(gone);
+      assert.equal(g.status, 404);
+      assert.match(((await g.json()) as ErrorBody).message, /gone from its source s3:\/\/imgsim-src\/photos/);
+    });
+
+    test('an image over IMGSIM_MAX_PIXELS is 413', async () => {
+      const app = await buildServer({ ...stack.services, config: { ...stack.config, maxPixels: 10_000 } });
+      try {
+        const r = await app.inject({ method: 'GET', url: `/v1/datasets/photos/thumbnail?key=${encodeURIComponent(BIG)}`, headers: { authorization: basicHeader } });
+        assert.equal(r.statusCode, 413);
+        assert.match(r.json<ErrorBody>().message, /big\/photo\.jpg.*pixel/);
+        const ok = await app.inject({ method: 'GET', url: `/v1/datasets/photos/thumbnail?key=${encodeURIComponent(ds.keys[0] as string)}`, headers: { authorization: basicHeader } });
+        assert.equal(ok.statusCode, 200, '16×16 is under the limit');
+      } finally {
+        await app.close();
+      }
+    });
+  });
+});
