@@ -1,14 +1,14 @@
 // The HTTP server: Fastify with the versioned JSON API (routes/), the web app at /
-// (web-app.ts), Bull Board, /metrics, /openapi.json and the health probes. Services are injected (connectServices in
-// production, the tests' own in tests); nothing here connects to anything.
+// (web-app.ts), Bull Board, /metrics, /openapi.json and the health probes. Services are
+// injected (connectServices in production, the tests' own in tests); nothing here
+// connects to anything.
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ModelCache } from '../../shared/model/cache.js';
 import { checkExposure, credentialsFrom, registerAuth } from './auth.js';
 import { registerBoard } from './board.js';
-import { Queue } from 'bullmq';
 import { queueErrorListener } from '../../shared/queue/connection.js';
-import { SCHEDULE_QUEUE } from '../../shared/queue/schedules.js';
+import { SCHEDULE_QUEUE, Schedules } from '../../shared/queue/schedules.js';
 import { RedisState, type RouteContext, type ServerDeps } from './context.js';
 import { errorBody, HttpError, toHttpError, unavailable } from './errors.js';
 import { createMetrics } from './metrics.js';
@@ -19,6 +19,8 @@ import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { searchRoutes } from './routes/search.js';
 import { featureRoutes } from './routes/features.js';
+import { appInfoRoutes, QUEUED_PAGES } from './routes/app-info.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { datasetThumbnails, thumbnailRoutes } from './routes/thumbnails.js';
 import { registerWebApp } from './web-app.js';
 
@@ -93,6 +95,7 @@ export async function buildServer(deps: ServerDeps, opts: ServerOptions = {}): P
   });
 
   healthRoutes(app, ctx);
+  appInfoRoutes(app, { mode: 'queued', pages: QUEUED_PAGES });
   runRoutes(app, ctx);
   datasetRoutes(app, ctx);
   duplicatesRoutes(app, ctx);
@@ -113,10 +116,11 @@ export async function buildServer(deps: ServerDeps, opts: ServerOptions = {}): P
     app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     const document = openApiDocument();
     app.get('/openapi.json', () => document);
-    const schedules = new Queue(SCHEDULE_QUEUE, { connection: deps.redis, prefix: deps.config.queuePrefix });
-    schedules.on('error', queueErrorListener(logger, { queue: SCHEDULE_QUEUE }, 'queue error'));
+    const schedules = new Schedules(deps.redis, deps.config.queuePrefix);
+    schedules.queue.on('error', queueErrorListener(logger, { queue: SCHEDULE_QUEUE }, 'queue error'));
     app.addHook('onClose', () => schedules.close());
-    await registerBoard(app, deps.scheduler.queues, schedules);
+    scheduleRoutes(app, schedules);
+    await registerBoard(app, deps.scheduler.queues, schedules.queue);
     await app.ready();
   } catch (error) {
     await app.close(); // the queue-event connections and the Redis listener go with it

@@ -84,20 +84,23 @@ export function openApiDocument(): Json {
       },
       '/v1/datasets/{name}/features': {
         post: op(
-          'images sharing ORB keypoint features with an uploaded image (AE candidates re-ranked by ORB matching, or the reference method)',
+          'images sharing ORB keypoint features with an uploaded image, or with an indexed image named by its key (left out of the answer): AE candidates re-ranked by ORB matching, or the reference method',
           {
             200: { description: 'neighbours, best first', content: json(s.featuresResponse) },
             400: ERRORS[400],
-            404: error('unknown dataset'),
-            413: error('upload larger than IMGSIM_UPLOAD_LIMIT_BYTES'),
-            415: error('not an image (JPEG, PNG, WebP, GIF, TIFF, AVIF), or not multipart'),
+            404: error('unknown dataset; a key that is not an image of the dataset, or whose object is gone from the source'),
+            413: error('upload larger than IMGSIM_UPLOAD_LIMIT_BYTES (or an image with too many pixels)'),
+            415: error('not an image (JPEG, PNG, WebP, GIF, TIFF, AVIF), or neither multipart nor JSON'),
             503: ERRORS[503],
           },
           {
             parameters: datasetPath,
             requestBody: {
               required: true,
-              content: { 'multipart/form-data': { schema: schema(s.featuresMultipartBody, 'input'), encoding: { image: { contentType: 'image/*' } } } },
+              content: {
+                'multipart/form-data': { schema: schema(s.featuresMultipartBody, 'input'), encoding: { image: { contentType: 'image/*' } } },
+                ...json(s.featuresJsonBody, 'input'),
+              },
             },
           },
         ),
@@ -171,6 +174,18 @@ export function openApiDocument(): Json {
           },
           { parameters: datasetPath, requestBody: { required: true, content: json(s.dismissBody, 'input') } },
         ),
+      },
+      '/v1/app': {
+        get: op("what the web app needs of this server: mode (queued or local), version, the pages it backs, thumbnail sizes", {
+          200: { description: 'the server', content: json(s.appInfoResponse) },
+          503: ERRORS[503],
+        }),
+      },
+      '/v1/schedules': {
+        get: op('the schedules (re-indexing runs and duplicates passes on cron patterns; `imgsim schedule` adds them), by name, with when each fires next', {
+          200: { description: 'schedules', content: json(s.schedulesResponse) },
+          503: ERRORS[503],
+        }),
       },
       '/v1/datasets/{name}/thumbnail': {
         get: op(

@@ -378,6 +378,38 @@ export const dismissResponse = z.object({
   dismissed: z.boolean().describe('false: the pair was already marked'),
 });
 
+// ---- the web app, schedules -----------------------------------------------------------
+
+/** The web app's pages (hash routes #/datasets, #/runs/<id>, #/search/<dataset>, #/map/<dataset>, #/duplicates/<dataset>). */
+export const APP_PAGES = ['datasets', 'runs', 'search', 'map', 'duplicates'] as const;
+export type AppPage = (typeof APP_PAGES)[number];
+export const APP_MODES = ['queued', 'local'] as const;
+export type AppMode = (typeof APP_MODES)[number];
+
+export const appInfoResponse = z.object({
+  mode: z.enum(APP_MODES).describe('queued: `imgsim serve` (runs, schedules, Bull Board); local: `imgsim serve --index <dir>`, one index folder'),
+  version: z.string().describe("imgsim's version"),
+  pages: z.array(z.enum(APP_PAGES)).describe('the pages this server backs (local: no runs)'),
+  thumbnailSizes: z.object({ default: z.literal(THUMBNAIL_DEFAULT_SIZE), max: z.literal(THUMBNAIL_MAX_SIZE) }).describe('GET …/thumbnail size: its default and largest value'),
+});
+
+export const schedulesResponse = z.object({
+  schedules: z.array(
+    z.object({
+      schedule: z.string().describe('its name'),
+      job: z.enum(['run', 'duplicates']).optional().describe('duplicates: a duplicates pass of the dataset; absent: a run (re-index)'),
+      dataset: z.string(),
+      source: z.string().optional().describe('a run: where the images are'),
+      mode: z.enum(['all', 'missing']),
+      modelId: z.string().optional().describe('a run: the model it uses (absent: missing uses the current one, all trains one)'),
+      cron: z.string().describe('cron pattern (5 fields, or 6 with seconds first)'),
+      tz: z.string().optional().describe('IANA time zone of the pattern (absent: the server\'s)'),
+      next: z.string().optional().describe('when it fires next (ISO 8601)'),
+      iterations: z.number().int().describe('how many times it has fired'),
+    }),
+  ),
+});
+
 // ---- health -----------------------------------------------------------------------------
 
 export const healthResponse = z.object({ status: z.literal('ok') });

@@ -234,7 +234,8 @@ describe('HTTP API', () => {
       const badMethod = await features('photos', { method: 'POST', body: uploadForm(image, 'q.png', { method: 'sift' }) });
       assert.equal(badMethod.status, 400);
       assert.match(((await badMethod.json()) as ErrorBody).message, /form\.method/);
-      assert.equal((await features('photos', json({ key: 'x' }))).status, 415);
+      assert.equal((await features('photos', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })).status, 415);
+      assert.equal((await features('photos', json({ key: 'x' }))).status, 404, 'JSON {key}: a key that is not indexed');
       assert.equal((await features('nope', { method: 'POST', body: uploadForm(image, 'q.png') })).status, 404);
     });
   });

@@ -3,13 +3,15 @@
 // to build it when it is missing, and thumbnails of a dataset's images
 // (GET /v1/datasets/{name}/thumbnail): WebP within size, ETag → 304, 404 for keys not in
 // the dataset or gone from the source, 400 for keys leaving the source, 415 for an object
-// that is not an image, 413 over the pixel limit.
+// that is not an image, 413 over the pixel limit; GET /v1/app, GET /v1/schedules and
+// POST …/features with JSON {key}.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { Schedules } from '../../../shared/queue/schedules.js';
 import type { Storage } from '../../../shared/storage/types.js';
 import { buildServer } from '../../../workers/server/app.js';
 import { basicHeader, seedDataset, startStack, type SeededDataset, type Stack } from './helpers.js';
@@ -218,6 +220,82 @@ describe('web app and thumbnails', () => {
       } finally {
         await app.close();
       }
+    });
+  });
+
+  describe('app info, schedules, features by key', () => {
+    const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const features = (body: unknown, name = 'photos'): Promise<Response> => stack.api(`/v1/datasets/${name}/features`, json(body));
+
+    test('GET /v1/app: queued mode, every page, the thumbnail sizes; 401 without credentials', async () => {
+      const r = await stack.api('/v1/app');
+      assert.equal(r.status, 200);
+      const body = (await r.json()) as Record<string, unknown>;
+      assert.deepEqual(body, { mode: 'queued', version: body.version, pages: ['datasets', 'runs', 'search', 'map', 'duplicates'], thumbnailSizes: { default: 160, max: 512 } });
+      assert.match(String(body.version), /^\d+\.\d+\.\d+/);
+      const anonymous = await fetch(`${stack.url}/v1/app`);
+      assert.equal(anonymous.status, 401);
+      assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic /);
+    });
+
+    test('GET /v1/schedules lists the schedules with their next fire time', async () => {
+      assert.deepEqual(await (await stack.api('/v1/schedules')).json(), { schedules: [] });
+      const schedules = new Schedules(stack.services.redis, stack.config.queuePrefix);
+      try {
+        await schedules.upsert({ schedule: 'nightly-photos', dataset: 'photos', source: 's3://imgsim-src/photos/', mode: 'missing', cron: '0 3 * * *', tz: 'Europe/Paris' });
+      } finally {
+        await schedules.close();
+      }
+      const r = await stack.api('/v1/schedules');
+      assert.equal(r.status, 200);
+      const body = (await r.json()) as { schedules: Array<Record<string, unknown>> };
+      assert.equal(body.schedules.length, 1);
+      const [s] = body.schedules;
+      assert.deepEqual({ ...s, next: undefined }, { schedule: 'nightly-photos', dataset: 'photos', source: 's3://imgsim-src/photos/', mode: 'missing', cron: '0 3 * * *', tz: 'Europe/Paris', iterations: 0, next: undefined });
+      assert.ok(Date.parse(String(s?.next)) > Date.now(), `next: ${String(s?.next)}`);
+    });
+
+    test('POST …/features with JSON {key}: the indexed image is the query, left out of its neighbours', async () => {
+      const key = ds.keys[2] as string;
+      const r = await features({ key, k: 3, candidates: 8 });
+      assert.equal(r.status, 200);
+      const body = (await r.json()) as { dataset: string; method: string; queryKeypoints: number; neighbors: Array<{ rank: number; key: string; score: number }> };
+      assert.equal(body.dataset, 'photos');
+      assert.equal(body.method, 'match');
+      assert.ok(body.queryKeypoints > 0);
+      assert.equal(body.neighbors.length, 3);
+      assert.ok(body.neighbors.every((n) => n.key !== key), 'the query key is left out');
+      assert.deepEqual(body.neighbors.map((n) => n.rank), [1, 2, 3]);
+      const ref = await features({ key, method: 'reference', k: 2 });
+      assert.equal(ref.status, 200);
+      assert.equal(((await ref.json()) as { neighbors: unknown[] }).neighbors.length, 2);
+    });
+
+    test('features by key: 404 not indexed or gone, 400 naming body.key or another field, 415 not an image, 415 neither JSON nor multipart', async () => {
+      const notIndexed = await features({ key: 'not-indexed.png' });
+      assert.equal(notIndexed.status, 404);
+      assert.match(((await notIndexed.json()) as ErrorBody).message, /^body\.key: "not-indexed\.png" is not an image of dataset "photos"/);
+      const gone = await features({ key: ds.keys[5] as string });
+      assert.equal(gone.status, 404);
+      assert.match(((await gone.json()) as ErrorBody).message, /gone from its source/);
+      const text = await features({ key: ds.keys[4] as string });
+      assert.equal(text.status, 415);
+      assert.match(((await text.json()) as ErrorBody).message, /^body\.key: /);
+      for (const [body, field] of [
+        [{ key: '../etc/passwd' }, 'body.key'],
+        [{ key: '/etc/passwd' }, 'body.key'],
+        [{}, 'body.key'],
+        [{ key: ds.keys[0], k: 0 }, 'body.k'],
+        [{ key: ds.keys[0], method: 'sift' }, 'body.method'],
+        [{ key: ds.keys[0], vector: [1] }, 'body'],
+      ] as const) {
+        const r = await features(body);
+        assert.equal(r.status, 400, JSON.stringify(body));
+        assert.match(((await r.json()) as ErrorBody).message, new RegExp(`^${field.replace('.', '\\.')}`), JSON.stringify(body));
+      }
+      assert.equal((await features({ key: ds.keys[0] }, 'nope')).status, 404);
+      const plain = await stack.api('/v1/datasets/photos/features', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+      assert.equal(plain.status, 415);
     });
   });
 });

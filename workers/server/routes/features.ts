@@ -1,33 +1,59 @@
 // POST /v1/datasets/{name}/features: images of a dataset sharing ORB keypoint features
-// with an uploaded image (multipart field "image"): the live collection's autoencoder
-// neighbours re-ranked by ORB matching (method match), or the reference method; the
-// candidates' images are read from the dataset's source. As `imgsim features --dataset`.
-import type { FastifyInstance } from 'fastify';
+// with a query image — uploaded (multipart field "image"), or an indexed image named by
+// its key (JSON {key}: read from the dataset's source and left out of the answer). The
+// live collection's autoencoder neighbours re-ranked by ORB matching (method match), or
+// the reference method; the candidates' images are read from the dataset's source. As
+// `imgsim features --dataset`. Both query kinds take the same path once the bytes are in hand.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadOpenCv } from '../../../shared/features/opencv.js';
 import { openDataset } from '../../../shared/runs/open-dataset.js';
-import { FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn } from '../../../pipelines/features.js';
+import type { DatasetRecord } from '../../../shared/runs/index.js';
+import { FeatureExtractor, featureSettings, imagesOf, searchFeaturesIn, type FeatureMethod } from '../../../pipelines/features.js';
 import { collectionReferenceStore } from '../../../pipelines/features-reference.js';
 import { corruptQueryMessage, QueryImageError } from '../../../pipelines/search.js';
 import type { RouteContext } from '../context.js';
-import { HttpError, parseRequest } from '../errors.js';
-import { featuresFormFields } from '../schemas.js';
+import { HttpError, notFound, parseRequest } from '../errors.js';
+import { featuresFormFields, featuresJsonBody } from '../schemas.js';
 import { requireDataset } from './datasets.js';
 import { readImageUpload } from './search.js';
+
+interface FeatureQuery {
+  bytes: Buffer;
+  /** The upload's file name or the key (messages and logs). */
+  name: string;
+  /** The request field the query came from (prefixes its errors). */
+  field: 'form.image' | 'body.key';
+  /** A query by key: that key is left out of the answer. */
+  key?: string;
+  method: FeatureMethod;
+  k: number;
+  candidates: number;
+  nfeatures?: number;
+}
 
 export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { deps } = ctx;
 
   app.post('/v1/datasets/:name/features', async (request) => {
-    if (!request.isMultipart()) throw new HttpError(415, 'Expected multipart/form-data with the query image in the field "image"');
-    const upload = await readImageUpload(request, ctx.uploadLimitBytes);
-    const f = parseRequest(featuresFormFields, upload.fields, 'form');
-    const record = await requireDataset(ctx, request.params);
-    const settings = featureSettings(f.method, { maxPixels: deps.config.maxPixels, ...(f.nfeatures !== undefined ? { nfeatures: f.nfeatures } : {}) });
+    // Read (and check) the body first: a multipart stream is consumed before anything else.
+    let query: FeatureQuery;
+    let record: DatasetRecord;
+    if (request.isMultipart()) {
+      const upload = await readImageUpload(request, ctx.uploadLimitBytes);
+      const f = parseRequest(featuresFormFields, upload.fields, 'form');
+      record = await requireDataset(ctx, request.params);
+      query = { bytes: upload.bytes, name: upload.filename, field: 'form.image', ...f };
+    } else {
+      const b = readJson(request);
+      record = await requireDataset(ctx, request.params);
+      query = { bytes: await readIndexedImage(ctx, record, b.key), name: b.key, field: 'body.key', ...b };
+    }
+    const settings = featureSettings(query.method, { maxPixels: deps.config.maxPixels, ...(query.nfeatures !== undefined ? { nfeatures: query.nfeatures } : {}) });
     let result;
     let warning: string | undefined;
     const onCorruption = (w: string): void => {
-      warning = `form.image: ${corruptQueryMessage(`"${upload.filename}"`, w)}`;
-      request.log.warn({ dataset: record.name, query: upload.filename, warning: w }, 'query image decoded with corruption warnings');
+      warning = `${query.field}: ${corruptQueryMessage(`"${query.name}"`, w)}`;
+      request.log.warn({ dataset: record.name, query: query.name, warning: w }, 'query image decoded with corruption warnings');
     };
     try {
       const opened = await openDataset(record.name, { ...deps, models: ctx.models });
@@ -38,11 +64,12 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
           model: opened.model,
           imageOf: imagesOf(await opened.source()),
           name: `Dataset "${record.name}"`,
-          query: upload.bytes,
-          queryName: upload.filename,
-          method: f.method,
-          k: f.k,
-          candidates: f.candidates,
+          query: query.bytes,
+          queryName: query.name,
+          method: query.method,
+          k: query.k,
+          candidates: query.candidates,
+          ...(query.key !== undefined ? { excludeKeys: new Set([query.key]) } : {}),
           maxPixels: deps.config.maxPixels,
           referenceStore: collectionReferenceStore(deps.artifacts, opened.index),
           onCorruption,
@@ -51,7 +78,7 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
         deps.logger,
       );
     } catch (error) {
-      if (error instanceof QueryImageError) throw new HttpError(error.reason === 'too-many-pixels' ? 413 : 415, `form.image: ${error.message}`);
+      if (error instanceof QueryImageError) throw new HttpError(error.reason === 'too-many-pixels' ? 413 : 415, `${query.field}: ${error.message}`);
       throw error;
     }
     return {
@@ -70,4 +97,26 @@ export function featureRoutes(app: FastifyInstance, ctx: RouteContext): void {
       })),
     };
   });
+}
+
+function readJson(request: FastifyRequest): ReturnType<typeof featuresJsonBody.parse> {
+  if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
+    throw new HttpError(415, 'Expected multipart/form-data with the query image in the field "image", or application/json {key} naming an indexed image');
+  }
+  return parseRequest(featuresJsonBody, request.body, 'body');
+}
+
+/** The bytes of the indexed image `key` of the dataset, from its source; 404 when it is not indexed or gone. */
+async function readIndexedImage(ctx: RouteContext, record: DatasetRecord, key: string): Promise<Buffer> {
+  const indexed = await ctx.deps.qdrant.versionsOf(record.alias, record.name, [key]);
+  if (!indexed.has(key)) throw notFound(`body.key: "${key}" is not an image of dataset "${record.name}"`);
+  const source = await ctx.deps.openSource(record.source);
+  try {
+    return await source.get(key);
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code === 'ENOENT') {
+      throw notFound(`body.key: "${key}" is indexed in dataset "${record.name}" but gone from its source ${source.uri}`);
+    }
+    throw error;
+  }
 }
