@@ -54,6 +54,16 @@ export function checkExposure(config: Pick<Config, 'apiToken' | 'basicAuth' | 's
   return false;
 }
 
+/**
+ * The start-up warning when only a bearer token is configured: a browser cannot send one,
+ * so the web app at / (behind the same authentication) cannot be opened. Undefined otherwise.
+ */
+export function browserAuthWarning(config: Pick<Config, 'apiToken' | 'basicAuth'>): string | undefined {
+  const creds = credentialsFrom(config);
+  if (creds.token === undefined || creds.basic !== undefined) return undefined;
+  return 'Only IMGSIM_API_TOKEN is set: a browser cannot send a bearer token, so the web app at / will not open; set IMGSIM_BASIC_AUTH=user:password as well to use it (API clients keep using the token)';
+}
+
 /** Constant-time string comparison (lengths are hidden by hashing both sides). */
 export function safeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();

@@ -4,17 +4,23 @@
 // (GET /v1/datasets/{name}/thumbnail): WebP within size, ETag → 304, 404 for keys not in
 // the dataset or gone from the source, 400 for keys leaving the source, 415 for an object
 // that is not an image, 413 over the pixel limit; GET /v1/app, GET /v1/schedules and
-// POST …/features with JSON {key}.
+// POST …/features with JSON {key}; `imgsim serve` with only a bearer token warns that a
+// browser cannot open the app, and its listening line names the app's URL.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Schedules } from '../../../shared/queue/schedules.js';
 import type { Storage } from '../../../shared/storage/types.js';
+import { loadConfig } from '../../../shared/config/index.js';
+import { browserAuthWarning } from '../../../workers/server/auth.js';
 import { buildServer } from '../../../workers/server/app.js';
-import { basicHeader, seedDataset, startStack, type SeededDataset, type Stack } from './helpers.js';
+import { ROOT } from '../../support/cli.js';
+import { killChild, trackChild } from '../../support/server-processes.js';
+import { basicHeader, bearerHeader, seedDataset, startStack, TOKEN, type SeededDataset, type Stack } from './helpers.js';
 
 interface ErrorBody {
   statusCode: number;
@@ -296,6 +302,59 @@ describe('web app and thumbnails', () => {
       assert.equal((await features({ key: ds.keys[0] }, 'nope')).status, 404);
       const plain = await stack.api('/v1/datasets/photos/features', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
       assert.equal(plain.status, 415);
+    });
+  });
+
+  describe('imgsim serve start-up', () => {
+    test('only IMGSIM_API_TOKEN: one warning that a browser needs IMGSIM_BASIC_AUTH; the listening line names the app URL', async () => {
+      assert.equal(browserAuthWarning(loadConfig({ IMGSIM_API_TOKEN: TOKEN, IMGSIM_BASIC_AUTH: 'a:b' })), undefined);
+      assert.equal(browserAuthWarning(loadConfig({ IMGSIM_BASIC_AUTH: 'a:b' })), undefined);
+      const c = stack.config;
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('IMGSIM_') && v !== undefined) env[k] = v;
+      Object.assign(env, {
+        IMGSIM_REDIS_URL: c.redisUrl,
+        IMGSIM_QDRANT_URL: c.qdrantUrl,
+        IMGSIM_ARTIFACTS: c.artifacts,
+        IMGSIM_S3_ENDPOINT: c.s3Endpoint,
+        IMGSIM_S3_ACCESS_KEY_ID: stack.s3.accessKeyId,
+        IMGSIM_S3_SECRET_ACCESS_KEY: stack.s3.secretAccessKey,
+        IMGSIM_API_TOKEN: TOKEN,
+        IMGSIM_LOG_LEVEL: 'info',
+        IMGSIM_LOG_FORMAT: 'json',
+      });
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'imgsim.js'), 'serve', '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      trackChild(child);
+      try {
+        let stderr = '';
+        const lines = (): Array<{ level: number; msg: string; app?: string; url?: string }> =>
+          stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; app?: string; url?: string });
+        const listening = await new Promise<{ msg: string; app?: string; url?: string }>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no listening line in 90 s:\n${stderr}`)), 90_000);
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+            const line = lines().find((l) => /listening on/.test(l.msg));
+            if (line) {
+              clearTimeout(timer);
+              resolve(line);
+            }
+          });
+          child.once('exit', (code) => reject(new Error(`imgsim serve exited (${code}):\n${stderr}`)));
+        });
+        const warnings = lines().filter((l) => l.level === 40 && /browser/.test(l.msg));
+        assert.equal(warnings.length, 1, stderr);
+        assert.match(warnings[0]?.msg ?? '', /IMGSIM_BASIC_AUTH=user:password/);
+        assert.match(warnings[0]?.msg ?? '', /web app at \//);
+        const url = listening.url ?? '';
+        assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.equal(listening.app, `${url}/`);
+        assert.ok(listening.msg.includes(`${url}/`), listening.msg);
+        const app = await fetch(`${url}/v1/app`, { headers: { authorization: bearerHeader } });
+        assert.equal(app.status, 200);
+        assert.equal(((await app.json()) as { mode: string }).mode, 'queued');
+      } finally {
+        await killChild(child);
+      }
     });
   });
 });
