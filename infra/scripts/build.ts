@@ -13,11 +13,14 @@
 // resolution at start-up; dist/vendor/zod.js is zod in one file, and every compiled file
 // imports it instead of 'zod' (one instance per process: no library we use brings its own).
 // Every other import is left as written.
+// The web app (web/, served at /) is bundled into dist/web/ by build-web.ts in the same
+// staging folder, so it is replaced together with the rest.
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { MANIFEST_FILE, manifestText, snapshotSources } from '../../bin/build-state.mjs';
+import { buildWeb, describeWebBuild, type WebBuild } from './build-web.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const started = performance.now();
@@ -26,6 +29,7 @@ const entryPoints = snapshot.map(([rel]) => rel).filter((rel) => rel.endsWith('.
 const dist = path.join(root, 'dist');
 const staging = path.join(root, '.tmp', `dist-${process.pid}`); // .tmp/ is ignored by git; same file system as dist/
 const VENDOR_ZOD = 'vendor/zod.js';
+let web: WebBuild | undefined;
 
 /** Keep every import as written (file by file, as bundle: false would), except 'zod' → dist/vendor/zod.js. */
 const importsAsWritten: Plugin = {
@@ -45,6 +49,7 @@ try {
   const common = { absWorkingDir: root, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' } as const;
   await build({ ...common, entryPoints, outdir: staging, outbase: '.', bundle: true, plugins: [importsAsWritten], sourcemap: 'linked' });
   await build({ ...common, entryPoints: ['zod'], outfile: path.join(staging, VENDOR_ZOD), bundle: true, minify: true });
+  web = await buildWeb(root, path.join(staging, 'web'));
   await writeFile(path.join(staging, path.relative('dist', MANIFEST_FILE)), manifestText(snapshot));
   // The old build is moved aside, not deleted first: an imgsim already running from dist/
   // that imports a command module lazily finds one build or the other, never none.
@@ -57,4 +62,6 @@ try {
 } finally {
   await rm(staging, { recursive: true, force: true });
 }
-process.stdout.write(`dist/: ${entryPoints.length} files compiled (zod bundled in ${VENDOR_ZOD}) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+process.stdout.write(
+  `dist/: ${entryPoints.length} files compiled (zod bundled in ${VENDOR_ZOD}), web app in dist/web/ (${web ? describeWebBuild(web) : 'not built'}) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+);

@@ -234,8 +234,24 @@ describe('Dockerfiles', () => {
       const froms = text.match(/^FROM\s/gm) ?? [];
       assert.ok(froms.length >= 2, 'multi-stage');
       assert.match(text, /npm ci --omit=dev/, 'production dependencies only');
-      assert.doesNotMatch(text, /npm (ci|install)(?![^\n]*--omit=dev)[^\n]*$/m, 'every npm install omits dev dependencies');
       const final = text.slice(text.lastIndexOf('\nFROM '));
+      // The runtime's node_modules come from a stage (and the stages it builds on) whose every
+      // npm install omits dev dependencies; a build stage may have them (the web app's bundle).
+      const stages = new Map(
+        text
+          .split(/^FROM\s+/m)
+          .slice(1)
+          .map((chunk) => {
+            const [image = '', , name = ''] = (chunk.split('\n')[0] ?? '').trim().split(/\s+/);
+            return [name, { image, body: chunk }] as const;
+          }),
+      );
+      const modulesFrom = /COPY --from=(\S+) (?:--\S+ )*\/app\/node_modules /.exec(final)?.[1];
+      assert.ok(modulesFrom && stages.has(modulesFrom), `the runtime copies node_modules from a stage (${modulesFrom})`);
+      for (let stage: string | undefined = modulesFrom; stage !== undefined && stages.has(stage); stage = stages.get(stage)?.image) {
+        assert.doesNotMatch(stages.get(stage)?.body ?? '', /npm (ci|install)(?![^\n]*--omit=dev)[^\n]*$/m, `${stage}: every npm install omits dev dependencies`);
+      }
+      assert.doesNotMatch(final, /npm (ci|install)/, 'the runtime stage installs nothing');
       const user = [...final.matchAll(/^USER\s+(\S+)/gm)].pop()?.[1];
       assert.ok(user && user !== 'root' && user !== '0', `the runtime stage runs as a non-root user (USER ${user})`);
       for (const m of text.matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+)$/gm)) {
