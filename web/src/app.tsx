@@ -6,6 +6,8 @@ import { useAsync } from './hooks.js';
 import { href, navigate, useRoute, type Route } from './router.js';
 import { DatasetsPage } from './pages/datasets.js';
 import { RunPage, RunsPage } from './pages/runs.js';
+import { SearchPage } from './pages/search.js';
+import { DuplicatesPage } from './pages/duplicates.js';
 
 const TITLES: Record<Page, string> = { datasets: 'Datasets', runs: 'Runs', search: 'Search', map: 'Map', duplicates: 'Duplicates' };
 
@@ -62,8 +64,10 @@ function Routed({ info, route }: { info: AppInfo; route: Route }) {
     case 'runs':
       return dataset ? <RunPage id={dataset} /> : <RunsPage />;
     case 'search':
-    case 'map':
+      return <SearchPage info={info} dataset={dataset} query={route.query} />;
     case 'duplicates':
+      return <DuplicatesPage info={info} dataset={dataset} />;
+    case 'map':
       return <ErrorLine error={new Error(`the ${TITLES[page]} page is not built yet`)} />;
   }
 }
