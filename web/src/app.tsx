@@ -1,5 +1,6 @@
 // The shell: GET /v1/app (mode, pages), the nav of the pages it lists, hash routing.
-import { useEffect } from 'preact/hooks';
+import type { ComponentType } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
 import { api, type AppInfo, type Page } from './api.js';
 import { ErrorLine, Loading } from './components/status.js';
 import { useAsync } from './hooks.js';
@@ -8,6 +9,7 @@ import { DatasetsPage } from './pages/datasets.js';
 import { RunPage, RunsPage } from './pages/runs.js';
 import { SearchPage } from './pages/search.js';
 import { DuplicatesPage } from './pages/duplicates.js';
+import type { MapPageProps } from './pages/map.js';
 
 const TITLES: Record<Page, string> = { datasets: 'Datasets', runs: 'Runs', search: 'Search', map: 'Map', duplicates: 'Duplicates' };
 
@@ -65,10 +67,23 @@ function Routed({ info, route }: { info: AppInfo; route: Route }) {
       return dataset ? <RunPage id={dataset} /> : <RunsPage />;
     case 'search':
       return <SearchPage info={info} dataset={dataset} query={route.query} />;
+    case 'map':
+      return <LazyMap dataset={dataset} />;
     case 'duplicates':
       return <DuplicatesPage info={info} dataset={dataset} />;
-    case 'map':
-      return <ErrorLine error={new Error(`the ${TITLES[page]} page is not built yet`)} />;
   }
 }
 
+/** The map page (regl-scatterplot, most of the bundle) is loaded when first opened. */
+function LazyMap(props: MapPageProps) {
+  const [Page, setPage] = useState<ComponentType<MapPageProps> | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  useEffect(() => {
+    import('./pages/map.js').then(
+      (m) => setPage(() => m.MapPage),
+      (e: unknown) => setError(e),
+    );
+  }, []);
+  if (error) return <ErrorLine error={error} prefix="the map could not be loaded" />;
+  return Page ? <Page {...props} /> : <Loading what="Loading the map" />;
+}
