@@ -66,7 +66,7 @@ function Routed({ info, route }: { info: AppInfo; route: Route }) {
     case 'runs':
       return dataset ? <RunPage id={dataset} /> : <RunsPage />;
     case 'search':
-      return <SearchPage info={info} dataset={dataset} query={route.query} />;
+      return <SearchPage dataset={dataset} query={route.query} />;
     case 'map':
       return <LazyMap dataset={dataset} />;
     case 'duplicates':

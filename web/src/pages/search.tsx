@@ -4,7 +4,7 @@
 // re-ranks by local features (POST …/features: ORB matching of the AE candidates).
 // The query lives in the URL (key, k, cluster, prefix, rerank), an upload in the page.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, type AppInfo, type SearchQuery } from '../api.js';
+import { api, type SearchQuery } from '../api.js';
 import { DatasetPicker } from '../components/dataset-picker.js';
 import { ErrorLine, Loading, Note } from '../components/status.js';
 import { Thumb, ThumbGrid } from '../components/thumbs.js';
@@ -23,7 +23,7 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   return Number(v);
 }
 
-export function SearchPage({ info, dataset, query }: { info: AppInfo; dataset: string | undefined; query: URLSearchParams }) {
+export function SearchPage({ dataset, query }: { dataset: string | undefined; query: URLSearchParams }) {
   const key = query.get('key') ?? undefined;
   const rerank = query.get('rerank') === '1';
   const k = Math.min(intParam(query, 'k') ?? DEFAULT_K, rerank ? MAX_K_FEATURES : MAX_K);
@@ -117,7 +117,7 @@ export function SearchPage({ info, dataset, query }: { info: AppInfo; dataset: s
             />
           </label>
         </div>
-        <SearchForm info={info} k={k} cluster={cluster} prefix={prefix} rerank={rerank} onApply={(change) => go(change, true)} />
+        <SearchForm k={k} cluster={cluster} prefix={prefix} rerank={rerank} onApply={(change) => go(change, true)} />
       </div>
 
       {result.error ? (
@@ -165,7 +165,6 @@ export function SearchPage({ info, dataset, query }: { info: AppInfo; dataset: s
 }
 
 function SearchForm(props: {
-  info: AppInfo;
   k: number;
   cluster: number | undefined;
   prefix: string;
