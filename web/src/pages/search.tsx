@@ -149,7 +149,7 @@ export function SearchPage({ dataset, query }: { dataset: string | undefined; qu
                 data: { rank: n.rank },
                 caption: (
                   <span class="score">
-                    #{n.rank} · <span data-testid="result-score">{rerank ? `score ${fmtScore(n.score)}` : fmtScore(n.score)}</span>
+                    #{n.rank} · <span data-testid="result-score">{rerank ? `score ${Number.isInteger(n.score) ? n.score : fmtScore(n.score)}` : fmtScore(n.score)}</span>
                     {n.inliers !== undefined && <span data-testid="result-inliers"> · {n.inliers} inliers</span>}
                     {n.aeScore !== undefined && <span> · AE {fmtScore(n.aeScore)}</span>}
                     {n.cluster !== undefined && <span class="sub"> · cluster {n.cluster}</span>}
