@@ -11,6 +11,7 @@
 // carries a content hash (immutable: the server may cache /assets/ for long); index.html
 // is written from web/index.html with the hashed names of the entry script and its CSS.
 // Sizes (raw and gzip) are printed so a change that bloats the bundle shows in every build.
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -37,6 +38,26 @@ export interface WebBuild {
   lazy: WebAsset[];
   /** index.html's script (also initial[0]). */
   entry: WebAsset;
+}
+
+/** Packages bundled into the app: dev dependencies, absent after `npm ci --omit=dev`. */
+const BUNDLED = ['preact', 'regl-scatterplot'];
+
+/**
+ * Why the app cannot be built here (its bundled packages are not installed: an install with
+ * --omit=dev), or undefined. Such an install still builds the server; / then answers 503.
+ */
+export function webBuildBlocker(root: string): string | undefined {
+  const require = createRequire(path.join(root, 'package.json'));
+  const missing = BUNDLED.filter((name) => {
+    try {
+      require.resolve(`${name}/package.json`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  return missing.length > 0 ? `${missing.join(' and ')} not installed (dev dependencies: npm ci without --omit=dev)` : undefined;
 }
 
 /** Bundle the app into `outDir` (index.html + assets/); `root` is the repository root. */

@@ -14,13 +14,14 @@
 // imports it instead of 'zod' (one instance per process: no library we use brings its own).
 // Every other import is left as written.
 // The web app (web/, served at /) is bundled into dist/web/ by build-web.ts in the same
-// staging folder, so it is replaced together with the rest.
+// staging folder, so it is replaced together with the rest; an install without dev
+// dependencies (which the app bundles) builds the rest and says the app was left out.
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { MANIFEST_FILE, manifestText, snapshotSources } from '../../bin/build-state.mjs';
-import { buildWeb, describeWebBuild, type WebBuild } from './build-web.js';
+import { buildWeb, describeWebBuild, webBuildBlocker, type WebBuild } from './build-web.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const started = performance.now();
@@ -30,6 +31,7 @@ const dist = path.join(root, 'dist');
 const staging = path.join(root, '.tmp', `dist-${process.pid}`); // .tmp/ is ignored by git; same file system as dist/
 const VENDOR_ZOD = 'vendor/zod.js';
 let web: WebBuild | undefined;
+const webBlocker = webBuildBlocker(root);
 
 /** Keep every import as written (file by file, as bundle: false would), except 'zod' → dist/vendor/zod.js. */
 const importsAsWritten: Plugin = {
@@ -49,7 +51,7 @@ try {
   const common = { absWorkingDir: root, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' } as const;
   await build({ ...common, entryPoints, outdir: staging, outbase: '.', bundle: true, plugins: [importsAsWritten], sourcemap: 'linked' });
   await build({ ...common, entryPoints: ['zod'], outfile: path.join(staging, VENDOR_ZOD), bundle: true, minify: true });
-  web = await buildWeb(root, path.join(staging, 'web'));
+  if (webBlocker === undefined) web = await buildWeb(root, path.join(staging, 'web'));
   await writeFile(path.join(staging, path.relative('dist', MANIFEST_FILE)), manifestText(snapshot));
   // The old build is moved aside, not deleted first: an imgsim already running from dist/
   // that imports a command module lazily finds one build or the other, never none.
@@ -63,5 +65,5 @@ try {
   await rm(staging, { recursive: true, force: true });
 }
 process.stdout.write(
-  `dist/: ${entryPoints.length} files compiled (zod bundled in ${VENDOR_ZOD}), web app in dist/web/ (${web ? describeWebBuild(web) : 'not built'}) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  `dist/: ${entryPoints.length} files compiled (zod bundled in ${VENDOR_ZOD}), ${web ? `web app in dist/web/ (${describeWebBuild(web)})` : `web app NOT built: ${webBlocker ?? 'unknown reason'}`} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
 );
