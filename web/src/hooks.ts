@@ -30,10 +30,12 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
     const keyChanged = lastKey.current !== depsKey;
     lastKey.current = depsKey;
     setState((s) => ({ data: keyChanged ? undefined : s.data, error: undefined, loading: true }));
+    let last: T | undefined;
     const run = (): void => {
       loadRef.current(controller.signal).then(
         (data) => {
           if (controller.signal.aborted) return;
+          last = data;
           setState({ data, error: undefined, loading: false });
           const ms = pollRef.current?.(data);
           if (ms !== undefined) timer = setTimeout(run, ms);
@@ -41,6 +43,9 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
         (error: unknown) => {
           if (controller.signal.aborted) return;
           setState((s) => ({ data: s.data, error, loading: false }));
+          // A poll that fails (a server restart, a dropped connection) keeps polling.
+          const ms = last !== undefined ? pollRef.current?.(last) : undefined;
+          if (ms !== undefined) timer = setTimeout(run, ms);
         },
       );
     };
