@@ -149,7 +149,7 @@ export function duplicatesCommand(): Command {
     .addOption(valueOption('--min-tier <tier>', 'weakest tier reported (learned needs embeddings: --index or --model)', { value: DEFAULT_MIN_TIER, allowed: `one of ${TIERS.join(', ')}` }))
     .addOption(valueOption('--hash-distance <bits>', 'perceptual tier: most bits two 64-bit perceptual hashes may differ by', { value: String(DEFAULT_THRESHOLDS.hashDistance), allowed: 'a whole number from 0 to 64' }))
     .addOption(
-      valueOption('--inliers <n>', `verified tier: ORB matches consistent with one affine transform, with the aligned thumbnails correlated ≥ 0.6 (3 × n alone; ${DEFAULT_THRESHOLDS.weakInliers} or more aligned at ≥ 0.8 count too)`, {
+      valueOption('--inliers <n>', `verified tier: ORB matches consistent with one affine transform, with the aligned thumbnails correlated ≥ 0.6 (3 × n alone; ${DEFAULT_THRESHOLDS.weakInliers} or more aligned at ≥ ${DEFAULT_THRESHOLDS.weakCorrelation} count too)`, {
         value: String(DEFAULT_THRESHOLDS.inliers),
         allowed: 'a whole number from 4 to 10000',
       }),

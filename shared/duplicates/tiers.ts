@@ -43,7 +43,7 @@ export const DEFAULT_THRESHOLDS: Readonly<DuplicateThresholds> = Object.freeze({
   squareCorrelation: 0.9,
   inliers: 20,
   weakInliers: 12,
-  weakCorrelation: 0.8,
+  weakCorrelation: 0.9,
   cosine: 0.97,
 });
 
