@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { describeFlag } from './help.js';
 
 /** Commander's attribute name for a flag: --embed-batch → embedBatch. */
-function attributeOf(flag: string): string {
+export function attributeOf(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
 }
 

@@ -2,15 +2,15 @@
 // (web-app.ts), Bull Board, /metrics, /openapi.json and the health probes. Services are
 // injected (connectServices in production, the tests' own in tests); nothing here
 // connects to anything.
-import multipart from '@fastify/multipart';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ModelCache } from '../../shared/model/cache.js';
-import { checkExposure, credentialsFrom, registerAuth } from './auth.js';
+import { checkExposure } from './auth.js';
+import { createBaseApp } from './base-app.js';
 import { registerBoard } from './board.js';
 import { queueErrorListener } from '../../shared/queue/connection.js';
 import { SCHEDULE_QUEUE, Schedules } from '../../shared/queue/schedules.js';
 import { RedisState, type RouteContext, type ServerDeps } from './context.js';
-import { errorBody, HttpError, toHttpError, unavailable } from './errors.js';
+import { unavailable } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -39,55 +39,16 @@ export interface ServerOptions {
   thumbnailCacheBytes?: number;
 }
 
-/** JSON bodies: a 65,536-dimensional vector fits. Uploads have their own limit. */
-const JSON_BODY_LIMIT = 4 * 1024 * 1024;
-
 export async function buildServer(deps: ServerDeps, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const authenticated = checkExposure(deps.config, opts.insecure ?? false);
   const logger = deps.logger.child({ component: 'server' });
-  const fastifyLogger: FastifyBaseLogger = logger;
-  const app = Fastify({
-    loggerInstance: fastifyLogger,
-    // Requests are logged at debug by the onResponse hook below, errors by the error handler.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: JSON_BODY_LIMIT,
-  });
+  const app = await createBaseApp({ config: deps.config, logger, authenticated, ...(opts.onRoute ? { onRoute: opts.onRoute } : {}) });
   const ctx: RouteContext = {
     deps,
     models: opts.models ?? new ModelCache(deps.artifacts),
     redis: new RedisState(deps.redis, deps.config.redisUrl),
     uploadLimitBytes: deps.config.uploadLimitBytes,
   };
-
-  const { onRoute } = opts;
-  if (onRoute) {
-    app.addHook('onRoute', (r) => {
-      const hidden = (r.schema as { hide?: unknown } | undefined)?.hide === true;
-      for (const method of [r.method].flat()) onRoute({ method, url: r.url, hidden });
-    });
-  }
-
-  app.setErrorHandler(async (error, request, reply) => {
-    const e = toHttpError(error);
-    if (e.statusCode >= 500) {
-      const level = e.statusCode === 503 ? 'warn' : 'error';
-      request.log[level]({ err: error, url: request.url, method: request.method }, e.message);
-    }
-    return reply.code(e.statusCode).send(errorBody(e));
-  });
-  app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send(errorBody(new HttpError(404, `No route ${request.method} ${request.url.split('?')[0] ?? ''}`))),
-  );
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-  });
-  if (authenticated) registerAuth(app, credentialsFrom(deps.config));
-  else logger.warn('serving WITHOUT authentication (--insecure, localhost only)');
-
-  await app.register(multipart, {
-    throwFileSizeLimit: true,
-    limits: { fileSize: ctx.uploadLimitBytes, files: 1, fields: 8, fieldSize: 4096, parts: 9 },
-  });
   // Every /v1 route reads Redis: answer 503 at once while it is away (no offline queue wait).
   app.addHook('preHandler', (request, _reply, done) => {
     if (request.routeOptions.url?.startsWith('/v1/') && !ctx.redis.up) done(unavailable('redis', ctx.redis.reason()));
