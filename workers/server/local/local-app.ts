@@ -3,6 +3,7 @@
 // local index has (datasets, clusters, search, features, thumbnails, duplicates), no runs
 // or schedules (GET /v1/app lists the pages). The folder is opened once (model, vectors);
 // clusters.json, the duplicates report and the dismissals are read when asked.
+import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../shared/config/index.js';
 import type { Logger } from '../../../shared/logger.js';
@@ -47,7 +48,16 @@ export async function buildLocalServer(ds: LocalDataset, config: LocalConfig, lo
     app,
     (name) => {
       if (name !== ds.name) return Promise.reject(notFound(`Dataset "${name}" not found: this server serves the index folder ${ds.dir} as dataset "${ds.name}"`));
-      return Promise.resolve({ storage: ds.source, hasKey: (key: string) => Promise.resolve(ds.hasKey(key)) });
+      return Promise.resolve({
+        storage: ds.source,
+        hasKey: (key: string) => Promise.resolve(ds.hasKey(key)),
+        // The file's size and modification time: a file replaced since gets a new thumbnail (and ETag).
+        versionOf: async (key: string) => {
+          if (!ds.hasKey(key)) return undefined;
+          const info = await stat(ds.source.resolveKey(key)).catch(() => undefined);
+          return info ? `${info.size}-${Math.round(info.mtimeMs)}` : 'missing'; // read, then 404 "gone from its source"
+        },
+      });
     },
     { maxPixels: config.maxPixels },
   );
