@@ -38,13 +38,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** The page's document, as the browser evaluates it (tests are type-checked without the DOM library). */
 declare const document: { querySelectorAll(selector: string): Iterable<{ complete: boolean; naturalWidth: number }> };
-const pageDocument = (): typeof document => document;
 
 /** Every image of the page matched by `selector` has decoded (naturalWidth > 0), waiting up to `ms`. */
 export async function imagesDecoded(page: Page, selector: string, ms = 15_000): Promise<number> {
   await page.waitForFunction(
     (sel) => {
-      const imgs = [...pageDocument().querySelectorAll(sel)];
+      const imgs = [...document.querySelectorAll(sel)];
       return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
     },
     selector,
