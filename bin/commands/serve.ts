@@ -21,7 +21,7 @@ export function serveCommand(): Command {
       helpAfter(
         [
           'imgsim serve --index imgsim-demo/run --insecure    # the demo in the browser: http://127.0.0.1:8080/',
-          'IMGSIM_BASIC_AUTH=admin:$(openssl rand -hex 12) imgsim serve --host 0.0.0.0 --port 8080',
+          'IMGSIM_BASIC_AUTH=admin:change-me imgsim serve --host 0.0.0.0 --port 8080',
           'imgsim serve --insecure        # 127.0.0.1:8080, no authentication',
         ],
         [

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../shared/config/index.js';
+import { UserError } from '../../../shared/errors.js';
 import type { Logger } from '../../../shared/logger.js';
 import { initBackend } from '../../../shared/model/backend.js';
 import { LocalStorage } from '../../../shared/storage/local.js';
@@ -28,8 +29,13 @@ export interface LocalServerOptions {
   insecure?: boolean;
   /** The built web app served at / (default dist/web/ of this package). */
   webDir?: string;
-  /** Build the visual-word index for feature search at start (default true). */
-  warmFeatures?: boolean;
+  /**
+   * The visual-word index of feature search (orb-words.bin, read or built once):
+   * 'background' (default) opened as soon as the server listens, match requests answered
+   * without it until it is ready; 'wait' opened before the server is ready (tests); 'lazy'
+   * on the first match request.
+   */
+  wordIndex?: 'background' | 'wait' | 'lazy';
 }
 
 type LocalConfig = Pick<Config, 'apiToken' | 'basicAuth' | 'serverHost' | 'uploadLimitBytes' | 'maxPixels'>;
@@ -38,7 +44,15 @@ export async function buildLocalServer(ds: LocalDataset, config: LocalConfig, lo
   const authenticated = checkExposure(config, o.insecure ?? false);
   const app = await createBaseApp({ config, logger: logger.child({ component: 'server' }), authenticated });
   const features = new LocalFeatures(ds, { maxPixels: config.maxPixels, logger });
-  if (o.warmFeatures !== false) features.warm();
+  const wordIndex = o.wordIndex ?? 'background';
+  if (wordIndex === 'wait') await features.prepare();
+  if (wordIndex === 'background') {
+    // Once listening: reading a large store holds the thread for a second or two (docs/web.md).
+    app.addHook('onListen', (done) => {
+      void features.prepare();
+      done();
+    });
+  }
   app.get('/healthz', () => ({ status: 'ok' }));
   appInfoRoutes(app, { mode: 'local', pages: LOCAL_PAGES });
   localDatasetRoutes(app, ds);
@@ -82,13 +96,21 @@ export async function startLocalServer(dir: string, config: Config, logger: Logg
   await initBackend(config.backend, logger);
   const ds = await openLocalDataset(dir, logger);
   const app = await buildLocalServer(ds, config, logger, o);
-  await app.listen({ host: config.serverHost, port: config.serverPort });
+  try {
+    await app.listen({ host: config.serverHost, port: config.serverPort });
+  } catch (error) {
+    await app.close();
+    if ((error as { code?: unknown } | null)?.code === 'EADDRINUSE') {
+      throw new UserError(`Cannot listen on ${config.serverHost}:${config.serverPort}: the port is in use (another imgsim serve?); choose another with --port`, 2);
+    }
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.serverPort;
   const host = config.serverHost.includes(':') && !config.serverHost.startsWith('[') ? `[${config.serverHost}]` : config.serverHost;
   const url = `http://${host}:${port}`;
   logger.info(
-    { url: `${url}/`, dataset: ds.name, points: ds.points, index: ds.dir, seconds: Math.round(performance.now() - started) / 1000 },
+    { url, app: `${url}/`, dataset: ds.name, points: ds.points, index: ds.dir, seconds: Math.round(performance.now() - started) / 1000 },
     `imgsim web app on ${url}/ (dataset "${ds.name}": ${ds.points} images of ${ds.dir})`,
   );
   onShutdown([() => app.close()], { timeoutMs: config.shutdownTimeoutMs, logger });

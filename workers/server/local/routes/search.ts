@@ -47,9 +47,21 @@ function uploadError(error: QueryImageError, name: string): HttpError {
 export function localSearchRoutes(app: FastifyInstance, ds: LocalDataset, o: { uploadLimitBytes: number; maxPixels: number; features: LocalFeatures }): void {
   const { index, model } = ds.opened;
 
-  /** 404 unless the key is indexed (the queued route's wording). */
+  /** 404 unless the key is indexed (the queued routes' wording). */
   const requireKey = (key: string): void => {
-    if (!ds.hasKey(key)) throw notFound(`"${key}" is not indexed in dataset "${ds.name}" (index folder ${ds.dir})`);
+    if (!ds.hasKey(key)) throw notFound(`body.key: "${key}" is not an image of dataset "${ds.name}" (index folder ${ds.dir})`);
+  };
+
+  /** The indexed image's bytes; 404 when it is gone from the source folder. */
+  const indexedImage = async (key: string): Promise<Buffer> => {
+    try {
+      return await o.features.imageOf(key);
+    } catch (error) {
+      if ((error as { code?: unknown } | null)?.code === 'ENOENT') {
+        throw notFound(`body.key: "${key}" is indexed in dataset "${ds.name}" but gone from its source folder ${ds.source.root}`);
+      }
+      throw error;
+    }
   };
 
   app.post('/v1/datasets/:name/search', async (request) => {
@@ -114,9 +126,12 @@ export function localSearchRoutes(app: FastifyInstance, ds: LocalDataset, o: { u
       const b = parseRequest(featuresJsonBody, jsonBody(request, '{key}'), 'body');
       requireLocalDataset(ds, request.params);
       requireKey(b.key);
-      q = { bytes: await o.features.imageOf(b.key), name: b.key, field: 'body.key', exclude: b.key, k: b.k, candidates: b.candidates, method: b.method, ...(b.nfeatures !== undefined ? { nfeatures: b.nfeatures } : {}) };
+      q = { bytes: await indexedImage(b.key), name: b.key, field: 'body.key', exclude: b.key, k: b.k, candidates: b.candidates, method: b.method, ...(b.nfeatures !== undefined ? { nfeatures: b.nfeatures } : {}) };
     }
     requireLocalDataset(ds, request.params);
+    if (!(await o.features.sourcePresent())) {
+      throw new HttpError(503, `Feature search decodes the indexed images, and the source folder of dataset "${ds.name}" (${ds.source.root}) is missing`);
+    }
     let warning: string | undefined;
     const onCorruption = (w: string): void => {
       warning = `${q.field}: ${corruptQueryMessage(`"${q.name}"`, w)}`;
@@ -130,6 +145,10 @@ export function localSearchRoutes(app: FastifyInstance, ds: LocalDataset, o: { u
         throw new HttpError(error.reason === 'too-many-pixels' ? 413 : 415, `${q.field}: cannot decode "${q.name}" (${error.detail})`);
       }
       throw error;
+    }
+    if (result.wordIndexPending) {
+      const pending = `the visual-word index of ${ds.dir} is not ready yet (built once in the background; the server logs when it is): these are the autoencoder's ${q.candidates} candidates re-ranked by ORB, without the images sharing the most visual words (rotated copies, tight crops)`;
+      warning = warning === undefined ? pending : `${warning}; ${pending}`;
     }
     return {
       dataset: ds.name,
