@@ -114,7 +114,6 @@ function browserTests(): void {
     await page.getByTestId('dataset-facts').waitFor();
     assert.equal(await page.getByTestId('dataset-points').innerText(), '30', 'the 30 indexed images');
     assert.equal(await page.getByTestId('nav-runs').count(), 0);
-    await screenshot(page, 'local-datasets');
   });
 
   test('search by upload, then by clicking a result; re-rank by local features', async () => {
@@ -140,7 +139,6 @@ function browserTests(): void {
     const top = await page.getByTestId('result-item').first().getAttribute('data-key');
     assert.match(top ?? '', /^copies\/collage-0000-/, `re-ranked first: ${top}`);
     await imagesDecoded(page, '[data-testid=result-item] img');
-    await screenshot(page, 'local-search');
   });
 
   test('map: zoom, hover shows a thumbnail, click opens the neighbours, a legend entry lists a cluster', async () => {
@@ -160,7 +158,6 @@ function browserTests(): void {
     await page.mouse.move(box.x + at.pos[0], box.y + at.pos[1]);
     await page.getByTestId('map-tooltip').locator('img').waitFor();
     await imagesDecoded(page, '[data-testid=map-tooltip] img');
-    await screenshot(page, 'local-map');
     await page.getByTestId('legend-entry').first().click();
     await page.getByTestId('selection-item').first().waitFor();
     assert.match(await page.getByTestId('selection-count').innerText(), /\d/);
@@ -175,7 +172,6 @@ function browserTests(): void {
     assert.ok((await page.getByTestId('duplicate-group').count()) >= 3, 'the three families');
     assert.equal(await page.locator('[data-testid=group-member][data-keeper=true]').count(), await page.getByTestId('duplicate-group').count(), 'one keeper a group');
     await imagesDecoded(page, '[data-testid=group-member] img');
-    await screenshot(page, 'local-duplicates');
     const pair = page.getByTestId('pair-row').first();
     const [a, b] = [await pair.getAttribute('data-a'), await pair.getAttribute('data-b')];
     await pair.getByTestId('dismiss').click();
@@ -217,6 +213,7 @@ function browserTests(): void {
       await page.goto(`${bigServer.url}/#/map/${bigServer.dataset}`);
       await page.waitForFunction(() => (window.__imgsimMap?.points ?? 0) === 50_000, undefined, { timeout: 60_000 });
       const loadMs = Date.now() - t0;
+      await screenshot(page, 'web-map-50k');
       const frames = await page.evaluate(() => window.__imgsimMap?.measureFrames(30));
       assert.ok(frames);
       const box = await page.getByTestId('map-canvas').boundingBox();

@@ -33,7 +33,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   if (!dir) return;
   const out = path.resolve(ROOT, dir);
   mkdirSync(out, { recursive: true });
-  await page.screenshot({ path: path.join(out, `${name}.png`) });
+  await page.screenshot({ path: path.join(out, `${name}.png`), animations: 'disabled' }); // transitions shown at their end
 }
 
 /** The page's document, as the browser evaluates it (tests are type-checked without the DOM library). */

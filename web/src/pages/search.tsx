@@ -23,6 +23,14 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   return Number(v);
 }
 
+/**
+ * A re-ranked neighbour without a geometric fit: on the queued server its score counts
+ * the ORB matches that passed the ratio test (docs/features.md), on a local index it is 0.
+ */
+function unverified(score: number): string {
+  return score > 0 ? `${fmtInt(score)} ORB matches, no geometric fit` : 'no geometric match';
+}
+
 export function SearchPage({ dataset, query }: { dataset: string | undefined; query: URLSearchParams }) {
   const key = query.get('key') ?? undefined;
   const rerank = query.get('rerank') === '1';
@@ -149,8 +157,14 @@ export function SearchPage({ dataset, query }: { dataset: string | undefined; qu
                 data: { rank: n.rank },
                 caption: (
                   <span class="score">
-                    #{n.rank} · <span data-testid="result-score">{rerank ? `score ${Number.isInteger(n.score) ? n.score : fmtScore(n.score)}` : fmtScore(n.score)}</span>
-                    {n.inliers !== undefined && <span data-testid="result-inliers"> · {n.inliers} inliers</span>}
+                    #{n.rank} ·{' '}
+                    {rerank && (n.inliers ?? 0) > 0 ? (
+                      <span data-testid="result-inliers">
+                        <span data-testid="result-score">{n.inliers} inliers</span>
+                      </span>
+                    ) : (
+                      <span data-testid="result-score">{rerank ? unverified(n.score) : fmtScore(n.score)}</span>
+                    )}
                     {n.aeScore !== undefined && <span> · AE {fmtScore(n.aeScore)}</span>}
                     {n.cluster !== undefined && <span class="sub"> · cluster {n.cluster}</span>}
                   </span>
