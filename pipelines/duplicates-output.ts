@@ -79,7 +79,7 @@ export function reportFile(
 export function sheetLabels(group: Pick<DuplicateGroup, 'keeper' | 'members' | 'pairs'>): Array<{ key: string; label: string }> {
   const evidence = memberEvidence(group);
   const byKey = new Map(group.members.map((m) => [m.key, m]));
-  const order = sheetOrder(group);
+  const order = sheetOrder(group, evidence);
   const shown = Math.min(order.length, MAX_SHEET_MEMBERS);
   return order.slice(0, shown).map((key, i) => {
     if (i === 0) {

@@ -60,3 +60,32 @@ test('sheetOrder: the keeper first, then the strongest evidence, then by key', (
   };
   assert.deepEqual(sheetOrder(group), ['m', 'c', 'a', 'b']);
 });
+
+test('memberEvidence on a large random group: the pair the one-member-at-a-time rule picks (keeper pairs first, then the strongest, first of equals)', () => {
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const keys = Array.from({ length: 400 }, (_, i) => `k${i}`);
+  const tiers = ['exact', 'perceptual', 'verified', 'learned'] as const;
+  const pairs: DuplicatePair[] = Array.from({ length: 3000 }, () => {
+    const a = keys[rand(keys.length)] as string;
+    const b = keys[rand(keys.length)] as string;
+    const tier = tiers[rand(4)] as (typeof tiers)[number];
+    return { a, b: a === b ? 'k0' : b, tier, inliers: rand(5) * 10, distance: rand(3), cosine: 0.97 + rand(3) / 100 };
+  });
+  const group = { keeper: 'k0', members: keys.map((k) => member(k, k === 'k0')), pairs };
+  const expected = new Map<string, DuplicatePair>();
+  for (const m of group.members) {
+    if (m.key === 'k0') continue;
+    const own = pairs.filter((p) => p.a === m.key || p.b === m.key);
+    const withKeeper = own.filter((p) => p.a === 'k0' || p.b === 'k0');
+    const best = [...(withKeeper.length > 0 ? withKeeper : own)].sort(compareEvidence)[0];
+    if (best) expected.set(m.key, best);
+  }
+  const got = memberEvidence(group);
+  assert.equal(got.size, expected.size);
+  for (const [key, pair] of expected) assert.equal(got.get(key)?.pair, pair, key);
+  assert.deepEqual(sheetOrder(group, got), sheetOrder(group));
+});
