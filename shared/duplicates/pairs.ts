@@ -92,25 +92,36 @@ function blocksOf(h: Hash64): number[] {
   return out;
 }
 
-/** Candidate pairs whose hash (or mirror hash) is within `maxDistance` of the other's hash. */
-function perceptualCandidates(fps: readonly Fingerprint[], maxDistance: number, wanted: (a: number, b: number) => boolean): Map<number, { distance: number; mirrored: boolean }> {
+/** What perceptual candidates are found from: an image's pHash and the pHash of its mirror image. */
+export interface HashPair {
+  phash: Hash64;
+  mirror: Hash64;
+}
+
+/**
+ * Candidate pairs whose hash (or mirror hash) is within `maxDistance` of the other's hash,
+ * by pairKey (see pairKeyOf), the smallest distance each. `hashes(i)` for i < n; only the
+ * hashes are read (a few dozen bytes an image: the queued pass holds them alone).
+ */
+export function perceptualCandidates(n: number, hashes: (i: number) => HashPair, maxDistance: number, wanted: (a: number, b: number) => boolean): Map<number, { distance: number; mirrored: boolean }> {
   const buckets = Array.from({ length: 8 }, () => new Map<number, number[]>());
-  fps.forEach((f, i) => {
-    blocksOf(f.phash).forEach((v, block) => {
+  for (let i = 0; i < n; i++) {
+    blocksOf(hashes(i).phash).forEach((v, block) => {
       const m = buckets[block] as Map<number, number[]>;
       const list = m.get(v);
       if (list) list.push(i);
       else m.set(v, [i]);
     });
-  });
+  }
   const found = new Map<number, { distance: number; mirrored: boolean }>();
-  fps.forEach((f, i) => {
+  for (let i = 0; i < n; i++) {
+    const f = hashes(i);
     for (const mirrored of [false, true]) {
       const h = mirrored ? f.mirror : f.phash;
       blocksOf(h).forEach((v, block) => {
         for (const j of (buckets[block] as Map<number, number[]>).get(v) ?? []) {
           if (j === i || !wanted(i, j)) continue;
-          const d = hashDistance(h, (fps[j] as Fingerprint).phash);
+          const d = hashDistance(h, hashes(j).phash);
           if (d > maxDistance) continue;
           const k = pairKey(i, j);
           const seen = found.get(k);
@@ -118,8 +129,73 @@ function perceptualCandidates(fps: readonly Fingerprint[], maxDistance: number, 
         }
       });
     }
-  });
+  }
   return found;
+}
+
+/** The number a pair of positions is known by in candidate maps (a < b or b < a alike); positions < 2^26. */
+export const pairKeyOf = (a: number, b: number): number => pairKey(a, b);
+/** The two positions of a pairKeyOf number, smaller first. */
+export const pairOfKey = (k: number): { a: number; b: number } => ({ a: Math.floor(k / 0x4000000), b: k % 0x4000000 });
+
+type MirrorPrint = { orb: OrbPrint; thumb: GreyImage } | undefined;
+
+/**
+ * The perceptual tier's judgement of a hash candidate (a < b in the list's order): the
+ * 32 × 32 thumbnails correlated ≥ squareCorrelation, and ORB's confirmation when it can
+ * judge (on a's mirror image when the hashes matched mirrored), else the colour grid.
+ * Evidence without positions; undefined when not a perceptual pair.
+ */
+export async function judgePerceptual(
+  cv: Cv,
+  fa: Fingerprint,
+  fb: Fingerprint,
+  c: { distance: number; mirrored: boolean },
+  t: DuplicateThresholds,
+  mirroredA?: () => Promise<MirrorPrint>,
+): Promise<Omit<PairEvidence, 'a' | 'b'> | undefined> {
+  // `mirrored` was found from one side's mirror hash; the mirror of either side aligns them.
+  const correlation = agreement(squareImage(c.mirrored ? mirroredSquare(fa.square) : fa.square), squareImage(fb.square), IDENTITY).correlation;
+  if (correlation < t.squareCorrelation) return undefined;
+  let inliers: number | undefined;
+  // One textured side is enough for ORB to judge: an edited copy of a textured picture is
+  // textured too (a featureless dune photo, rotated with white corners, hashed 8 bits from
+  // rotated sunsets with 837 keypoints: eval-duplicates on 4,000 photos).
+  const orbCanJudge = Math.max(fa.orb.points.length, fb.orb.points.length) / 2 >= MIN_KEYPOINTS && (!c.mirrored || mirroredA !== undefined);
+  if (!orbCanJudge && fa.colour && fb.colour && colourDistance(fa.colour, fb.colour, c.mirrored) > MAX_COLOUR_DISTANCE) return undefined;
+  if (orbCanJudge) {
+    const side = c.mirrored && mirroredA ? await mirroredA() : { orb: fa.orb, thumb: fa.thumb };
+    const verified = side && verifyPrints(cv, side.orb, side.thumb, fb.orb, fb.thumb, t);
+    if (!verified) return undefined;
+    inliers = verified.inliers;
+  }
+  return { tier: 'perceptual', distance: c.distance, mirrored: c.mirrored, correlation: round3(correlation), ...(inliers !== undefined ? { inliers } : {}) };
+}
+
+/**
+ * A word or embedding candidate that no stronger tier took: verified by ORB + RANSAC, else
+ * learned when its cosine (when known) reaches `cosine`; undefined when neither.
+ */
+export function judgeCandidate(cv: Cv, fa: Fingerprint, fb: Fingerprint, cosine: number | undefined, t: DuplicateThresholds, minCosine: number): Omit<PairEvidence, 'a' | 'b'> | undefined {
+  const verified = verifyPair(cv, fa, fb, t);
+  if (verified) return { tier: 'verified', ...verified, ...(cosine !== undefined ? { cosine: round3(cosine) } : {}) };
+  if (cosine !== undefined && cosine >= minCosine) return { tier: 'learned', cosine: round3(cosine) };
+  return undefined;
+}
+
+/** Exact candidates in list order: each image with the first earlier image of equal bytes, else of equal pixels (by pairKeyOf). */
+export function exactPairs(n: number, sha256: (i: number) => string, pixels: (i: number) => string, wanted: (a: number, b: number) => boolean): Map<number, 'bytes' | 'pixels'> {
+  const out = new Map<number, 'bytes' | 'pixels'>();
+  for (const [field, of] of [['bytes', sha256], ['pixels', pixels]] as const) {
+    const first = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const h = of(i);
+      const j = first.get(h);
+      if (j === undefined) first.set(h, i);
+      else if (wanted(i, j) && !out.has(pairKey(i, j))) out.set(pairKey(i, j), field);
+    }
+  }
+  return out;
 }
 
 /** Every confirmed pair (any tier) among `fps`, strongest evidence each. */
@@ -141,44 +217,21 @@ export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSear
   const add = (p: PairEvidence): void => {
     pairs.set(pairKey(p.a, p.b), p);
   };
-  const ordered = (i: number, j: number): { a: number; b: number } => (i < j ? { a: i, b: j } : { a: j, b: i });
 
   // Exact: equal bytes, else equal pixels.
-  for (const field of ['sha256', 'pixels'] as const) {
-    const first = new Map<string, number>();
-    fps.forEach((f, i) => {
-      const j = first.get(f[field]);
-      if (j === undefined) first.set(f[field], i);
-      else if (wanted(i, j) && !pairs.has(pairKey(i, j))) add({ ...ordered(i, j), tier: 'exact', identical: field === 'sha256' ? 'bytes' : 'pixels' });
-    });
+  for (const [k, identical] of exactPairs(fps.length, (i) => (fps[i] as Fingerprint).sha256, (i) => (fps[i] as Fingerprint).pixels, wanted)) {
+    add({ ...pairOfKey(k), tier: 'exact', identical });
   }
 
   // Perceptual: close hashes whose thumbnails agree and whose ORB features, when both
   // images have enough of them, agree too (two distinct photos rotated with white corners
   // hash alike and correlate at 0.94 on 32 × 32 thumbnails: found on real photos).
-  const perceptual = perceptualCandidates(fps, t.hashDistance, wanted);
+  const perceptual = perceptualCandidates(fps.length, (i) => fps[i] as Fingerprint, t.hashDistance, wanted);
   for (const [k, c] of perceptual) {
     if (pairs.has(k)) continue;
-    const a = Math.floor(k / 0x4000000);
-    const b = k % 0x4000000;
-    const fa = fps[a] as Fingerprint;
-    const fb = fps[b] as Fingerprint;
-    // `mirrored` was found from one side's mirror hash; the mirror of either side aligns them.
-    const correlation = agreement(squareImage(c.mirrored ? mirroredSquare(fa.square) : fa.square), squareImage(fb.square), IDENTITY).correlation;
-    if (correlation < t.squareCorrelation) continue;
-    let inliers: number | undefined;
-    // One textured side is enough for ORB to judge: an edited copy of a textured picture is
-    // textured too (a featureless dune photo, rotated with white corners, hashed 8 bits from
-    // rotated sunsets with 837 keypoints: eval-duplicates on 4,000 photos).
-    const orbCanJudge = Math.max(fa.orb.points.length, fb.orb.points.length) / 2 >= MIN_KEYPOINTS && (!c.mirrored || mirrored !== undefined);
-    if (!orbCanJudge && fa.colour && fb.colour && colourDistance(fa.colour, fb.colour, c.mirrored) > MAX_COLOUR_DISTANCE) continue;
-    if (orbCanJudge) {
-      const side = c.mirrored && mirrored ? await mirrored(a) : { orb: fa.orb, thumb: fa.thumb };
-      const verified = side && verifyPrints(cv, side.orb, side.thumb, fb.orb, fb.thumb, t);
-      if (!verified) continue;
-      inliers = verified.inliers;
-    }
-    add({ a, b, tier: 'perceptual', distance: c.distance, mirrored: c.mirrored, correlation: round3(correlation), ...(inliers !== undefined ? { inliers } : {}) });
+    const { a, b } = pairOfKey(k);
+    const judged = await judgePerceptual(cv, fps[a] as Fingerprint, fps[b] as Fingerprint, c, t, mirrored ? () => mirrored(a) : undefined);
+    if (judged) add({ a, b, ...judged });
   }
 
   // Candidates for the verified tier: visual words, then embedding neighbours.
@@ -217,9 +270,8 @@ export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSear
       if (cosine !== undefined) known.cosine = round3(cosine);
       continue;
     }
-    const verified = verifyPair(cv, fps[a] as Fingerprint, fps[b] as Fingerprint, t);
-    if (verified) add({ a, b, tier: 'verified', ...verified, ...(cosine !== undefined ? { cosine: round3(cosine) } : {}) });
-    else if (cosine !== undefined && cosine >= o.cosine) add({ a, b, tier: 'learned', cosine: round3(cosine) });
+    const judged = judgeCandidate(cv, fps[a] as Fingerprint, fps[b] as Fingerprint, cosine, t, o.cosine);
+    if (judged) add({ a, b, ...judged });
     if (performance.now() - slice > 50) {
       o.onProgress?.(done, total, 'verify');
       await yieldToEventLoop();

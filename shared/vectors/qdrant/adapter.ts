@@ -28,11 +28,11 @@ import { keyDirs, toQdrantFilter, type PointFilter } from './filter.js';
 import { pointId } from './point-id.js';
 import { KeyVersions } from '../hashed-keys.js';
 import { QDRANT_RETRY, type QdrantRetryInfo, type QdrantStoreOptions } from './options.js';
-import type { ImagePayload, PointInput, ScrolledPoint, ScrollOptions, SearchHit, StoreSearchOptions } from './types.js';
+import type { ImagePayload, PointInput, ScrolledPoint, ScrollOptions, SearchHit, SparsePointInput, StoreSearchOptions } from './types.js';
 
 export type { PointFilter } from './filter.js';
 export { QDRANT_RETRY, QDRANT_RETRY_INTERACTIVE, type QdrantRetryInfo, type QdrantStoreOptions } from './options.js';
-export type { ImagePayload, ImagePayloadInput, PointInput, ScrolledPoint, ScrollOptions, SearchHit, StoreSearchOptions } from './types.js';
+export type { ImagePayload, ImagePayloadInput, PointInput, ScrolledPoint, ScrollOptions, SearchHit, SparsePointInput, StoreSearchOptions } from './types.js';
 
 /** Payload fields the adapter manages itself: never set through setPayload. */
 const RESERVED = ['dataset', 'key', 'dirs'] as const;
@@ -97,6 +97,52 @@ export class QdrantStore {
       await this.call(`index payload field "${field}" of "${name}"`, () =>
         this.client.createPayloadIndex(name, { field_name: field, field_schema: type, wait: true }),
       );
+    }
+  }
+
+  /**
+   * Creates `name` with one named sparse vector `vector` whose weights Qdrant multiplies by
+   * each dimension's inverse document frequency at query time (`modifier: "idf"`), and the
+   * dataset / key payload indexes; or checks that the existing one has that sparse vector
+   * with that modifier. No dense vector. Idempotent and retry-safe as ensureCollection.
+   * (The duplicates pass keeps each image's visual words in one: sparse-points.ts.)
+   */
+  async ensureSparseCollection(name: string, vector: string): Promise<void> {
+    if (!(await this.collectionExists(name))) {
+      try {
+        await this.call(`create collection "${name}"`, () => this.client.createCollection(name, { sparse_vectors: { [vector]: { modifier: 'idf' } } }));
+      } catch (error) {
+        if (!(error instanceof QdrantError && error.status === 409)) throw error; // 409: created meanwhile
+      }
+    }
+    const info = await this.call(`read collection "${name}"`, () => this.client.getCollection(name));
+    const sparse = info.config.params.sparse_vectors?.[vector];
+    if (!sparse || sparse.modifier !== 'idf') {
+      throw new UserError(`Qdrant collection "${name}" at ${this.url} has no sparse vector "${vector}" with modifier idf: delete it, the next duplicates pass makes it again`);
+    }
+    for (const field of ['dataset', 'key'] as const) {
+      if (info.payload_schema[field]?.data_type === 'keyword') continue;
+      await this.call(`index payload field "${field}" of "${name}"`, () => this.client.createPayloadIndex(name, { field_name: field, field_schema: 'keyword', wait: true }));
+    }
+  }
+
+  /**
+   * Upserts points holding one named sparse vector each (indices distinct u32, values the
+   * same length) and a payload (dataset and key added), `batchSize` points a request.
+   * Retry-safe as upsert: same key → same point id, overwritten with the same content.
+   */
+  async upsertSparse(collection: string, vector: string, points: readonly SparsePointInput[], batchSize = 32): Promise<void> {
+    checkBatchSize(batchSize);
+    for (let start = 0; start < points.length; start += batchSize) {
+      const batch = points.slice(start, start + batchSize).map((p): Schemas['PointStruct'] => {
+        if (p.indices.length !== p.values.length) throw new Error(`the sparse vector of "${p.key}" has ${p.indices.length} indices but ${p.values.length} values`);
+        return {
+          id: pointId(p.dataset, p.key),
+          vector: { [vector]: { indices: Array.from(p.indices), values: Array.from(p.values) } },
+          payload: { ...p.payload, dataset: p.dataset, key: p.key },
+        };
+      });
+      await this.call(`upsert ${nPoints(batch.length)} into "${collection}"`, () => this.client.upsert(collection, { wait: true, points: batch }));
     }
   }
 
@@ -207,8 +253,10 @@ export class QdrantStore {
    * each, Qdrant's recommend with one positive) per `batchSize` keys, best first. A key
    * without a point gets no entry: Qdrant fails a whole batch naming an unknown id (404), so
    * that batch is asked again for the keys that exist (one retrieve request). A read.
+   * `using`: by that named vector (a sparse one: the points sharing the most idf-weighted
+   * dimensions with the key's own; score = Σ idf over shared dimensions when values are 1).
    */
-  async neighboursOfKeys(collection: string, dataset: string, keys: readonly string[], k: number, batchSize = 64): Promise<Map<string, SearchHit[]>> {
+  async neighboursOfKeys(collection: string, dataset: string, keys: readonly string[], k: number, batchSize = 64, using?: string): Promise<Map<string, SearchHit[]>> {
     checkBatchSize(batchSize);
     if (!Number.isInteger(k) || k < 1) throw new UserError(`k must be a positive integer, got ${k}`);
     const filter = toQdrantFilter({ dataset });
@@ -216,7 +264,7 @@ export class QdrantStore {
     const ask = (batch: readonly string[]) =>
       this.call(`search "${collection}" by ${nPoints(batch.length)}`, () =>
         this.client.queryBatch(collection, {
-          searches: batch.map((key) => ({ query: pointId(dataset, key), limit: k, with_payload: ['key'], ...(filter ? { filter } : {}) })),
+          searches: batch.map((key) => ({ query: pointId(dataset, key), limit: k, with_payload: ['key'], ...(using !== undefined ? { using } : {}), ...(filter ? { filter } : {}) })),
         }),
       );
     for (let start = 0; start < keys.length; start += batchSize) {

@@ -3,6 +3,7 @@ export {
   PAYLOAD_INDEXES,
   type QdrantStoreOptions,
   type PointInput,
+  type SparsePointInput,
   type ImagePayload,
   type ImagePayloadInput,
   type SearchHit,

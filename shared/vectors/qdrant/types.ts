@@ -26,6 +26,16 @@ export interface PointInput {
   payload: ImagePayloadInput;
 }
 
+/** A point of a collection of one named sparse vector (ensureSparseCollection). */
+export interface SparsePointInput {
+  dataset: string;
+  key: string;
+  /** Distinct dimensions (u32). */
+  indices: ArrayLike<number>;
+  values: ArrayLike<number>;
+  payload: Record<string, unknown>;
+}
+
 export interface SearchHit {
   key: string;
   /** Cosine similarity, higher is more similar. */

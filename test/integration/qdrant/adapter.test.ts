@@ -254,6 +254,41 @@ test('searchByKey queries by the stored point and leaves the point itself out', 
   });
 });
 
+test('sparse vectors with the idf modifier: neighbours by a point\'s own sparse vector, scored by shared idf-weighted dimensions', async (t) => {
+  const { name } = setup(t);
+  const c = name('sparse');
+  await store.ensureSparseCollection(c, 'words');
+  await store.ensureSparseCollection(c, 'words'); // idempotent
+  const ones = (n: number): number[] => Array.from({ length: n }, () => 1);
+  // a shares 3 dimensions with b (one of them, 1, held by every point), 1 with d; c shares none with a.
+  const points = [
+    { key: 'a', indices: [1, 10, 11, 12, 4_000_000] },
+    { key: 'b', indices: [1, 10, 11, 20] },
+    { key: 'c', indices: [1, 30, 31] },
+    { key: 'd', indices: [1, 4_000_000, 40] },
+    { key: 'e', indices: [1, 50] },
+  ].map((p) => ({ dataset: 'ds', key: p.key, indices: p.indices, values: ones(p.indices.length), payload: { etag: `e-${p.key}`, phash: [1, 2] } }));
+  await store.upsertSparse(c, 'words', points, 2);
+  assert.equal(await store.count(c, { dataset: 'ds' }), 5);
+  const idf = (n: number, total = 5): number => Math.log((total - n + 0.5) / (n + 0.5) + 1);
+  const hits = await store.neighboursOfKeys(c, 'ds', ['a', 'c', 'missing'], 3, 64, 'words');
+  const a = hits.get('a') ?? [];
+  assert.deepEqual(a.map((h) => h.key).slice(0, 2), ['b', 'd'], 'the point itself left out, best first');
+  assert.ok(Math.abs((a[0]?.score ?? 0) - (idf(5) + 2 * idf(2))) < 1e-4, `b: ${a[0]?.score}`);
+  assert.ok(Math.abs((a[1]?.score ?? 0) - (idf(5) + idf(2))) < 1e-4, `d: ${a[1]?.score}`);
+  assert.equal(hits.has('missing'), false, 'a key without a point gets no entry');
+  // Overwritten and deleted points leave the index (document frequencies change with them).
+  await store.upsertSparse(c, 'words', [{ dataset: 'ds', key: 'b', indices: [60], values: [1], payload: { etag: 'e-b2' } }]);
+  await store.deleteKeys(c, 'ds', ['d']);
+  const after = (await store.neighboursOfKeys(c, 'ds', ['a'], 3, 64, 'words')).get('a') ?? [];
+  assert.deepEqual(after.map((h) => h.key).sort(), ['c', 'e']);
+  assert.ok(Math.abs((after[0]?.score ?? 0) - idf(3, 4)) < 1e-4, `only the shared dimension 1: ${after[0]?.score}`);
+  const payloads = [];
+  for await (const p of store.scroll(c, { dataset: 'ds', payloadFields: ['etag', 'phash'] })) payloads.push([p.key, p.payload.etag, (p.payload as { phash?: unknown }).phash]);
+  assert.deepEqual(payloads.sort().slice(0, 2), [['a', 'e-a', [1, 2]], ['b', 'e-b2', undefined]]);
+  await assert.rejects(store.ensureCollection(c, 4), UserError, 'not a dense collection');
+});
+
 test('deleteKeys removes points; absent keys are ignored', async (t) => {
   const s = setup(t);
   const name = s.name();

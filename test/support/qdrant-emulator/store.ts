@@ -1,5 +1,9 @@
-// The emulator's in-memory Qdrant: collections with one unnamed dense vector, aliases,
-// points with payload, exact (brute-force) scoring. Bodies arrive already validated
+// The emulator's in-memory Qdrant: collections with one unnamed dense vector, or named
+// sparse vectors (`modifier: "idf"` or none), aliases, points with payload, exact scoring
+// (dense: brute force; sparse: an inverted index of each sparse vector's dimensions, a
+// point's score the sum over shared dimensions of query value × stored value × idf, with
+// Qdrant's idf = ln((N − n + 0.5) / (n + 0.5) + 1), N the points holding that sparse
+// vector and n those holding the dimension; only points sharing a dimension are returned). Bodies arrive already validated
 // against the OpenAPI-derived schema; this file implements Qdrant's semantics for the
 // subset the adapter uses and answers EmulatorError(501) for the rest.
 
@@ -12,8 +16,18 @@ type Json = Record<string, unknown>;
 interface StoredPoint {
   id: PointId;
   vector: number[];
+  /** Named sparse vectors (sparse collections): indices sorted, with their values. */
+  sparse?: Map<string, { indices: number[]; values: number[] }>;
   payload: Json;
   version: number;
+}
+
+/** One named sparse vector of a collection: its modifier and inverted index (dimension → point keys). */
+interface SparseIndex {
+  modifier: 'idf' | 'none';
+  postings: Map<number, Set<string>>;
+  /** Points holding this vector (N of the idf). */
+  points: number;
 }
 
 interface Collection {
@@ -26,6 +40,8 @@ interface Collection {
   /** How many points have each top-level payload field, kept up to date by every change. */
   fieldCounts: Map<string, number>;
   payloadSchema: Map<string, { data_type: string; params?: Json }>;
+  /** Named sparse vectors (a collection of sparse vectors only: size 0, no dense vector). */
+  sparse: Map<string, SparseIndex>;
 }
 
 const unsupported = (what: string): EmulatorError => new EmulatorError(501, `emulator: ${what} is not implemented`);
@@ -52,17 +68,25 @@ export class EmulatedQdrant {
       throw new EmulatorError(409, `Wrong input: Collection \`${name}\` already exists!`);
     }
     const vectors = body.vectors as Json | undefined;
-    if (!vectors || typeof vectors.size !== 'number' || typeof vectors.distance !== 'string') {
+    const sparse = new Map<string, SparseIndex>();
+    if (isSet(body.sparse_vectors)) {
+      if (isSet(vectors) && Object.keys(vectors as Json).length > 0) throw unsupported('a collection with both dense and sparse vectors');
+      for (const [vname, params] of Object.entries(body.sparse_vectors as Json)) {
+        const modifier = ((params as Json | null)?.modifier ?? 'none') as 'idf' | 'none';
+        sparse.set(vname, { modifier, postings: new Map(), points: 0 });
+      }
+      if (sparse.size === 0) throw unsupported('a collection without vectors');
+    } else if (!vectors || typeof vectors.size !== 'number' || typeof vectors.distance !== 'string') {
       throw unsupported('a collection without one unnamed dense vector (named vectors)');
-    }
-    if (isSet(body.sparse_vectors) || isSet(vectors.multivector_config)) throw unsupported('sparse vectors / multivectors');
+    } else if (isSet(vectors.multivector_config)) throw unsupported('multivectors');
     this.collections.set(name, {
       name,
-      size: vectors.size,
-      distance: vectors.distance as Distance,
+      size: sparse.size > 0 ? 0 : (vectors?.size as number),
+      distance: sparse.size > 0 ? 'Dot' : (vectors?.distance as Distance),
       points: new Map(),
       fieldCounts: new Map(),
       payloadSchema: new Map(),
+      sparse,
     });
     return true;
   }
@@ -83,7 +107,10 @@ export class EmulatedQdrant {
       points_count: c.points.size,
       segments_count: 1,
       config: {
-        params: { vectors: { size: c.size, distance: c.distance }, shard_number: 1, replication_factor: 1, write_consistency_factor: 1, on_disk_payload: true },
+        params: {
+          vectors: c.sparse.size > 0 ? {} : { size: c.size, distance: c.distance },
+          ...(c.sparse.size > 0 ? { sparse_vectors: Object.fromEntries([...c.sparse].map(([n, v]) => [n, { modifier: v.modifier }])) } : {}),
+          shard_number: 1, replication_factor: 1, write_consistency_factor: 1, on_disk_payload: true },
         hnsw_config: { m: 16, ef_construct: 100, full_scan_threshold: 10000, max_indexing_threads: 0, on_disk: false },
         optimizer_config: {
           deleted_threshold: 0.2,
@@ -148,8 +175,9 @@ export class EmulatedQdrant {
     const c = this.get(name);
     if ('batch' in body) throw unsupported('the column-wise "batch" upsert format');
     if (isSet(body.update_filter) || isSet(body.update_mode) || isSet(body.shard_key)) throw unsupported('conditional / sharded upsert');
-    const points = (body.points as Json[]).map((p) => {
+    const points = (body.points as Json[]).map((p): Omit<StoredPoint, 'version'> => {
       const vector = p.vector;
+      if (c.sparse.size > 0) return { id: canonicalId(p.id), vector: [], sparse: sparseOf(c, vector), payload: (p.payload ?? {}) as Json };
       if (!Array.isArray(vector) || vector.some((x) => typeof x !== 'number')) throw unsupported('named, sparse or multi vectors');
       checkDim(c, vector.length);
       return { id: canonicalId(p.id), vector: prepare(c, vector as number[]), payload: (p.payload ?? {}) as Json };
@@ -157,9 +185,13 @@ export class EmulatedQdrant {
     const version = ++this.operationId;
     for (const p of points) {
       const key = idKey(p.id);
-      countFields(c, c.points.get(key)?.payload, -1);
+      const old = c.points.get(key);
+      countFields(c, old?.payload, -1);
+      unindexSparse(c, key, old);
       countFields(c, p.payload, 1);
-      c.points.set(key, { ...p, version });
+      const stored = { ...p, version };
+      indexSparse(c, key, stored);
+      c.points.set(key, stored);
     }
     c.order = undefined;
     return { operation_id: version, status: 'completed' };
@@ -175,6 +207,7 @@ export class EmulatedQdrant {
     const c = this.get(name);
     for (const p of this.select(c, body)) {
       countFields(c, p.payload, -1);
+      unindexSparse(c, idKey(p.id), p);
       c.points.delete(idKey(p.id));
     }
     c.order = undefined;
@@ -242,6 +275,7 @@ export class EmulatedQdrant {
   query(name: string, body: Json): Json {
     const c = this.get(name);
     for (const field of ['prefetch', 'lookup_from', 'shard_key']) if (isSet(body[field])) throw unsupported(`query with ${field}`);
+    if (c.sparse.size > 0) return this.sparseQuery(c, body);
     if (isSet(body.using) && body.using !== '') throw unsupported('query using a named vector');
     let query = body.query;
     if (typeof query === 'object' && query !== null && !Array.isArray(query)) {
@@ -279,6 +313,49 @@ export class EmulatedQdrant {
         version: p.version,
         score,
       })),
+    };
+  }
+
+  /** A query of a sparse collection: by a sparse vector or by a point's stored one (`using` names it; the point left out). */
+  private sparseQuery(c: Collection, body: Json): Json {
+    for (const field of ['score_threshold', 'offset', 'params']) if (isSet(body[field])) throw unsupported(`sparse query with ${field}`);
+    const name = typeof body.using === 'string' ? body.using : '';
+    const index = c.sparse.get(name);
+    if (!index) throw new EmulatorError(400, `Wrong input: Not existing vector name error: ${name}`);
+    let query = body.query;
+    if (typeof query === 'object' && query !== null && !Array.isArray(query) && 'nearest' in (query as Json)) query = (query as Json).nearest;
+    let q: { indices: number[]; values: number[] };
+    let exclude: string | undefined;
+    if (typeof query === 'number' || typeof query === 'string') {
+      const id = canonicalId(query);
+      const stored = c.points.get(idKey(id));
+      if (!stored) throw new EmulatorError(404, `Not found: No point with id ${id} found`);
+      q = stored.sparse?.get(name) ?? { indices: [], values: [] };
+      exclude = idKey(id);
+    } else if (typeof query === 'object' && query !== null && Array.isArray((query as Json).indices)) {
+      q = sortedSparse(query as { indices: number[]; values: number[] });
+    } else {
+      throw unsupported('this sparse query input');
+    }
+    const scores = new Map<string, number>();
+    q.indices.forEach((dim, i) => {
+      const holders = index.postings.get(dim);
+      if (!holders) return;
+      const n = holders.size;
+      const idf = index.modifier === 'idf' ? Math.log((index.points - n + 0.5) / (n + 0.5) + 1) : 1;
+      for (const key of holders) {
+        if (key === exclude) continue;
+        const v = valueAt(c.points.get(key)?.sparse?.get(name), dim);
+        scores.set(key, (scores.get(key) ?? 0) + (q.values[i] as number) * v * idf);
+      }
+    });
+    const scored = [...scores]
+      .map(([key, score]) => ({ p: c.points.get(key) as StoredPoint, score: Math.fround(score) }))
+      .filter(({ p }) => matchesFilter(body.filter, p))
+      .sort((a, b) => b.score - a.score || compareIds(a.p.id, b.p.id));
+    const limit = (body.limit as number | null | undefined) ?? 10;
+    return {
+      points: scored.slice(0, limit).map(({ p, score }) => ({ ...shape(p, body.with_payload ?? false, false), version: p.version, score })),
     };
   }
 
@@ -325,6 +402,62 @@ export class EmulatedQdrant {
   /** Points with this payload field (kept by countFields: a collection's info was O(N) per call, ~50 ms at 100k points, asked once per index job). */
   private countWithField(c: Collection, field: string): number {
     return c.fieldCounts.get(field) ?? 0;
+  }
+}
+
+/** A point's sparse vectors from an upsert's `vector` (an object of named sparse vectors). */
+function sparseOf(c: Collection, vector: unknown): Map<string, { indices: number[]; values: number[] }> {
+  if (typeof vector !== 'object' || vector === null || Array.isArray(vector)) throw new EmulatorError(400, 'Wrong input: a sparse collection takes named sparse vectors');
+  const out = new Map<string, { indices: number[]; values: number[] }>();
+  for (const [name, v] of Object.entries(vector as Json)) {
+    if (!c.sparse.has(name)) throw new EmulatorError(400, `Wrong input: Not existing vector name error: ${name}`);
+    const sv = v as { indices?: unknown; values?: unknown };
+    if (!Array.isArray(sv.indices) || !Array.isArray(sv.values)) throw unsupported('a dense vector in a sparse collection');
+    if (sv.indices.length !== sv.values.length) throw new EmulatorError(400, 'Wrong input: Sparse vector indices and values must have the same length');
+    if (new Set(sv.indices).size !== sv.indices.length) throw new EmulatorError(400, 'Wrong input: Sparse vector indices must be unique');
+    out.set(name, sortedSparse(sv as { indices: number[]; values: number[] }));
+  }
+  return out;
+}
+
+function sortedSparse(v: { indices: number[]; values: number[] }): { indices: number[]; values: number[] } {
+  const order = v.indices.map((_, i) => i).sort((a, b) => (v.indices[a] as number) - (v.indices[b] as number));
+  return { indices: order.map((i) => v.indices[i] as number), values: order.map((i) => Math.fround(v.values[i] as number)) };
+}
+
+function valueAt(v: { indices: number[]; values: number[] } | undefined, dim: number): number {
+  if (!v) return 0;
+  let lo = 0;
+  let hi = v.indices.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((v.indices[mid] as number) < dim) lo = mid + 1;
+    else hi = mid;
+  }
+  return v.indices[lo] === dim ? (v.values[lo] as number) : 0;
+}
+
+function indexSparse(c: Collection, key: string, p: StoredPoint | undefined): void {
+  for (const [name, v] of p?.sparse ?? []) {
+    const index = c.sparse.get(name) as SparseIndex;
+    index.points++;
+    for (const dim of v.indices) {
+      let holders = index.postings.get(dim);
+      if (!holders) index.postings.set(dim, (holders = new Set()));
+      holders.add(key);
+    }
+  }
+}
+
+function unindexSparse(c: Collection, key: string, p: StoredPoint | undefined): void {
+  for (const [name, v] of p?.sparse ?? []) {
+    const index = c.sparse.get(name) as SparseIndex;
+    index.points--;
+    for (const dim of v.indices) {
+      const holders = index.postings.get(dim);
+      holders?.delete(key);
+      if (holders?.size === 0) index.postings.delete(dim);
+    }
   }
 }
 
