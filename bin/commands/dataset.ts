@@ -3,9 +3,11 @@
 // its duplicates pass (pipelines/distributed/duplicates-*.ts).
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../shared/errors.js';
+import { formatDuration } from '../../shared/human-format.js';
 import type { DuplicatePass } from '../../shared/runs/duplicate-passes.js';
 import { tierFromFlag, TIERS, type Tier } from '../../shared/duplicates/tiers.js';
 import type { ReindexDeps } from '../../pipelines/distributed/reindex.js';
+import type { ConnectOptions } from '../../shared/services.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
 import { addConfigFlags, contextFrom, positiveInt, type CommandContext, type SettingFlags } from '../options.js';
 import { print } from '../print.js';
@@ -81,6 +83,16 @@ function rollbackCommand(): Command {
   );
 }
 
+/** While --wait waits, a Redis outage is two lines on stderr (gone, back) and the wait goes on. */
+function waitThroughOutages(dataset: string): ConnectOptions {
+  return {
+    redisWatch: {
+      onDown: (o) => process.stderr.write(`Redis at ${o.redis} unreachable (${o.cause}); waiting for it to come back\n`),
+      onUp: (r) => process.stderr.write(`Redis at ${r.redis} is back after ${formatDuration(r.awayMs / 1000)}; still waiting for the duplicates pass of dataset ${dataset}\n`),
+    },
+  };
+}
+
 function passLine(p: DuplicatePass): string {
   const counts = [
     p.images !== undefined ? `${p.images} images` : '',
@@ -136,12 +148,13 @@ function duplicatesCommand(): Command {
     const dismiss = opts.dismiss as string[] | undefined;
     if (dismiss !== undefined && dismiss.length !== 2) throw new UsageError(`--dismiss takes the two keys of one pair, got ${dismiss.length}: ${dismiss.join(' ')}`);
     if ([dismiss !== undefined, opts.show === true, opts.wait === true].filter(Boolean).length > 1) throw new UsageError('--dismiss, --show and --wait exclude each other');
-    const [{ connectServices }, results, { DuplicatePasses, TERMINAL_PASS_STATUSES }] = await Promise.all([
+    const [{ connectServices }, results, { DuplicatePasses, TERMINAL_PASS_STATUSES }, { isRedisConnectionError }] = await Promise.all([
       import('../../shared/services.js'),
       import('../../pipelines/distributed/duplicates-results.js'),
       import('../../shared/runs/duplicate-passes.js'),
+      import('../../shared/queue/connection.js'),
     ]);
-    const services = await connectServices(ctx.config, ctx.logger);
+    const services = await connectServices(ctx.config, ctx.logger, opts.wait === true ? waitThroughOutages(name) : {});
     const passes = new DuplicatePasses(services.redis, ctx.config.queuePrefix);
     const show = async (): Promise<void> => {
       const page = await results.readGroups(name, { ...(tier ? { tier } : {}), limit, offset: 0 }, { artifacts: services.artifacts, passes });
@@ -179,7 +192,16 @@ function duplicatesCommand(): Command {
       const deadline = Date.now() + timeoutSeconds * 1000;
       let last = '';
       for (;;) {
-        const now = await passes.get(name);
+        let now: DuplicatePass | undefined;
+        try {
+          now = await passes.get(name);
+        } catch (error) {
+          // Redis restarting or a network blip: the connection comes back by itself (two
+          // lines on stderr say so) and the wait goes on until --timeout, as run-status --wait.
+          if (!isRedisConnectionError(error) || Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          continue;
+        }
         if (!now || now.passId !== pass.passId) throw new Error(`the duplicates pass ${pass.passId} of dataset ${name} was replaced while waiting`);
         const line = passLine(now);
         if (!ctx.json && line !== last) process.stderr.write(`${line}\n`);

@@ -1,0 +1,135 @@
+// Operator drills of a queued duplicates pass, scaled down from the 3,000-photo drill of
+// issue 13 (docs/duplicates.md "Queued datasets": drills), against real processes:
+// redis-server (AOF), the S3 server, the schema-checked Qdrant emulator and every stage's
+// `imgsim worker` process. 12 generated collages and 4 edited copies are indexed by a run;
+// a clean pass gives the pairs every drilled pass must give again.
+//
+// Redis stopped and started again while `imgsim dataset duplicates NAME --wait` waits: the
+// command used to die on its next poll ("Reached the max retries per request limit") while
+// the workers rode through and the pass completed; it now says that Redis went and came
+// back, as run-status --wait does, and shows the completed pass.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { loadConfig } from '../../../shared/config/index.js';
+import { renderCollage } from '../../../shared/images/collage.js';
+import { makeDuplicate } from '../../../shared/images/edits.js';
+import { silentLogger } from '../../../shared/logger.js';
+import { createRng } from '../../../shared/random.js';
+import { connectServices, type Services } from '../../../shared/services.js';
+import { openS3Storage } from '../../../shared/storage/s3/index.js';
+import { STAGES } from '../../../shared/jobs/contracts.js';
+import { DuplicatePasses } from '../../../shared/runs/duplicate-passes.js';
+import { readLedger, readReport } from '../../../pipelines/distributed/duplicates-store.js';
+import { jsonOf, ROOT, runCli, type CliResult } from '../../support/cli.js';
+import { startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';
+import { startWorkers, type WorkerPool } from '../../support/workers.js';
+
+const DATASET = 'drills';
+
+/** The report's pairs as sorted "a|b tier" lines. */
+const pairLines = (pairs: ReadonlyArray<{ a: string; b: string; tier: string }>): string[] => pairs.map((p) => `${p.a}|${p.b} ${p.tier}`).sort();
+
+describe('queued duplicates pass drills', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let stack: PipelineStack;
+  let workers: WorkerPool;
+  let services: Services;
+  let passes: DuplicatePasses;
+  let env: Record<string, string>;
+  let clean: string[];
+
+  /** `imgsim dataset duplicates DATASET …` in a child process; `onStderr` sees each chunk of its stderr. */
+  const duplicatesCli = (args: string[], onStderr: (text: string) => void = () => undefined): Promise<CliResult> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'imgsim.js'), 'dataset', 'duplicates', DATASET, ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        onStderr(stderr);
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  /** The stored report and ledger agree with the collection: every image once, no pair twice. */
+  const assertConsistent = async (images: number): Promise<void> => {
+    const report = await readReport(services.artifacts, DATASET);
+    const ledger = await readLedger(services.artifacts, DATASET);
+    assert.ok(report && ledger);
+    assert.equal(ledger.passId, report.passId);
+    const keys = ledger.files.flatMap((f) => f.keys);
+    assert.equal(new Set(keys).size, keys.length, 'no image twice in the ledger');
+    assert.equal(keys.length, images);
+    const ids = report.pairs.map((p) => `${p.a}|${p.b}`);
+    assert.equal(new Set(ids).size, ids.length, 'no pair twice in the report');
+    const listed: string[] = [];
+    for await (const o of services.artifacts.list(`datasets/${DATASET}/duplicates/`)) listed.push(o.key);
+    assert.deepEqual(listed.filter((k) => k.endsWith('.bin')).map((k) => k.split('/').pop()).sort(), ledger.files.map((f) => f.file).sort(), 'no fingerprint file left over');
+    assert.deepEqual(listed.filter((k) => k.includes('/passes/')), [], 'no plan left over');
+  };
+
+  before(async () => {
+    stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '4', IMGSIM_TRAIN_SAMPLE: '16' });
+    cleanups.push(() => stack.stop());
+    env = stack.env;
+    const src = await openS3Storage('s3://imgsim-src/photos/', stack.s3cfg);
+    const rng = createRng(13);
+    const originals = await Promise.all(Array.from({ length: 12 }, (_, i) => renderCollage(256, 700 + i)));
+    for (const [i, bytes] of originals.entries()) await src.put(`c${String(i).padStart(2, '0')}.png`, bytes);
+    await src.put('edits/c01-rotate.jpg', await makeDuplicate(originals[1] as Buffer, 'rotate', rng));
+    await src.put('edits/c02-crop.jpg', await makeDuplicate(originals[2] as Buffer, 'crop', rng));
+    await src.put('edits/c03-exact.png', await makeDuplicate(originals[3] as Buffer, 'exact', rng));
+    await src.put('edits/c05-flip.jpg', await makeDuplicate(originals[5] as Buffer, 'flip', rng));
+    workers = startWorkers(env, STAGES);
+    cleanups.push(() => workers.stop());
+    services = await connectServices(loadConfig({ ...env, IMGSIM_LOG_LEVEL: 'silent' }), silentLogger);
+    cleanups.push(() => services.close());
+    passes = new DuplicatePasses(services.redis);
+
+    const enq = await runCli(['enqueue', 's3://imgsim-src/photos', '--dataset', DATASET, '--train', '--json'], env);
+    assert.equal(enq.code, 0, enq.stderr);
+    const run = await runCli(['run-status', jsonOf<{ id: string }>(enq).id, '--wait', '--timeout', '300', '--json'], env);
+    assert.equal(jsonOf<{ run: { status: string } }>(run).run.status, 'completed', `${run.stdout}\n${workers.logs().slice(-3000)}`);
+
+    const first = await duplicatesCli(['--mode', 'all', '--wait', '--timeout', '300', '--json']);
+    assert.equal(first.code, 0, `${first.stderr}\n${workers.logs().slice(-3000)}`);
+    assert.equal(jsonOf<{ pass: { status: string } }>(first).pass.status, 'completed');
+    clean = pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []);
+    assert.ok(clean.includes('c03.png|edits/c03-exact.png exact'), clean.join('\n'));
+    await assertConsistent(16);
+  });
+
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  test('Redis stopped and started again while --wait waits: two lines, exit 0, the pass completes with the clean pass pairs', async () => {
+    let polling!: () => void;
+    const inLoop = new Promise<void>((resolve) => (polling = resolve));
+    // The first progress line: the command is in its wait loop (a poll every 500 ms).
+    const waiting = duplicatesCli(['--mode', 'all', '--wait', '--timeout', '300'], (text) => {
+      if (/^pass \S+ \(all\) {2}\w+/m.test(text)) polling();
+    });
+    await inLoop;
+    await stack.redis.outage(3_000);
+    const r = await waiting;
+    assert.equal(r.code, 0, `${r.stderr}\n${workers.logs().slice(-3000)}`);
+    const away = r.stderr.match(/^Redis at redis:\/\/127\.0\.0\.1:\d+\/? unreachable \(.+\); waiting for it to come back$/gm) ?? [];
+    const back = r.stderr.match(new RegExp(`^Redis at redis://127\\.0\\.0\\.1:\\d+/? is back after (\\d+ms|\\d+(\\.\\d)?s); still waiting for the duplicates pass of dataset ${DATASET}$`, 'gm')) ?? [];
+    assert.deepEqual([away.length, back.length], [1, 1], r.stderr);
+    assert.doesNotMatch(r.stderr, /imgsim: |Error:|\[ioredis\]/, 'no error, no dump');
+    assert.match(r.stdout, /^pass \S+ \(all\) {2}completed {2}16 images, 16\/16 fingerprinted/m);
+    const pass = await passes.get(DATASET);
+    assert.equal(pass?.status, 'completed');
+    assert.deepEqual(pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []), clean);
+    await assertConsistent(16);
+  });
+});
