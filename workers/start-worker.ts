@@ -41,7 +41,7 @@ function startFor<S extends Stage>(stage: S, handlers: StageHandlers, o: StageWo
 export async function startWorker(stage: Stage, config: Config, logger: Logger): Promise<void> {
   if (stage === 'train' || stage === 'embed') await initBackend(config.backend, logger);
   // OpenCV's wasm compiles in one block of ~0.3–0.8 s: before the worker holds any job lock.
-  if (stage === 'fingerprint') await loadOpenCv();
+  if (stage === 'fingerprint' || stage === 'duplicates') await loadOpenCv();
   const services = await connectServices(config, logger, { forWorker: true });
   // BullMQ workers need their own blocking connection.
   const connection = createRedis(config.redisUrl, { forWorker: true });

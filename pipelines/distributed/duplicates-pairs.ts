@@ -1,47 +1,39 @@
-// The last step of a queued duplicates pass (the duplicates queue, step pairs), run once
-// every fingerprint batch has finished:
-//   1. stream the current fingerprints to a child process (duplicates-pairs-child.ts), a
-//      file at a time: this pass's batch files, and from the ledger's files the images
-//      neither changed nor gone (records of other images are skipped unread); files whose
-//      records are mostly stale are rewritten first (compaction, 256 images a file);
-//   2. learned-tier candidates from Qdrant: for each new image (every image when the pass
-//      compares all), its nearest points in the live collection by one batch query per 64
-//      images (adapter neighboursOfKeys) — no vector is read into either process;
-//   3. the child runs findPairs (shared/duplicates/pairs.ts) over what it holds, with
-//      `onlyWith` the new images on an incremental pass: exact and perceptual pairs,
-//      visual-word candidates (the inverted index over every image) and the Qdrant
-//      neighbours, each verified by ORB + RANSAC (a pair found by a mirror hash on the
-//      mirror image, decoded from bytes this process reads for it), and answers with the
-//      pairs by key;
-//   4. keep the previous report's pairs whose two images are unchanged and present, store
-//      the report, then the ledger (the commit), then delete the files nothing refers to.
-// This process keeps only keys and one file at a time: its event loop turns while the
-// child computes (the word index alone blocks ~0.5 s at 1,000 photos, ~5 s at 10,000).
-//
-// Memory bound: the child holds every current fingerprint, ~100 KB an image at 1,000
-// keypoints (descriptors 32 KB, word entries 32 KB, distinct words ~20–30 KB, points 8 KB,
-// thumbnails 5 KB; measured 77 KB at the 752 keypoints real photos average): ~1 GB at
-// 10,000 images, ~4 GB at 40,000 (the report says what it took: memory.peakRssMiB). That
-// is the limit of this design. Beyond it, the candidates must come from outside the
-// process as the learned ones do: the visual words as Qdrant sparse vectors (one
-// dimension per word, `modifier: idf`), so a sparse batch query per image gives its word
-// candidates, and verification spread over jobs that each load only the fingerprints of
-// their candidate pairs (random access to the batch files, or one object per image);
-// exact and perceptual candidates are small (hash buckets) and could stay in one process.
-import type { ChildProcess } from 'node:child_process';
+// The pairs step of a queued duplicates pass (the duplicates queue, step pairs), run once
+// every fingerprint batch has finished. It finds the candidate pairs without holding any
+// fingerprint, and fans their verification out as jobs (duplicates-verify.ts):
+//   1. the current images, in the pass's order: this pass's batch files (read for their keys
+//      and failures: records are skipped undecoded), then from the ledger's files the images
+//      neither changed nor gone; files whose records are mostly stale are rewritten first
+//      (compaction, 256 images a file: only those are decoded);
+//   2. the words points of images no longer current (gone, changed into a failure, batch
+//      given up) leave the dataset's words collection (duplicates-words.ts);
+//   3. candidates: exact (equal SHA-256 of bytes, else of pixels) and perceptual (pHash
+//      buckets) from the hashes alone — scrolled from the words points' payloads, 80 bytes
+//      an image held; visual-word candidates by one sparse /points/query/batch per 64 new
+//      images (every image on an all pass: a query by the image's own point id `using`
+//      words, the 5 best by Σ idf of shared words); learned candidates likewise from the
+//      live collection (neighboursOfKeys): no vector or fingerprint is read into imgsim;
+//   4. the candidate pairs, sorted by the files their two images are in, are cut into
+//      chunks of CHUNK_PAIRS written to the artefact store, fanned out as verify jobs under
+//      the merge step (gated as the fingerprint batches are: BullScheduler.verifyFanOut);
+//      what the merge step needs (the new ledger, exact pairs, timings) is written first.
+// A retried step whose state is written only completes the fan-out (same job ids).
+// Held here: keys (the ledger's lists and a position each), 80 bytes of hashes an image, and
+// the candidate pairs (≤ 10 an image on an all pass, ~16 bytes each in a Map).
 import { errorMessage, UserError } from '../../shared/errors.js';
 import { decodeFingerprints, encodeFingerprints, type FileFailure, type StoredFingerprint } from '../../shared/duplicates/fingerprint-file.js';
-import { TIERS, DEFAULT_MIN_TIER, type DuplicateThresholds, type Tier } from '../../shared/duplicates/tiers.js';
+import { exactPairs, pairKeyOf, pairOfKey, perceptualCandidates, type HashPair } from '../../shared/duplicates/pairs.js';
+import { DEFAULT_MIN_TIER } from '../../shared/duplicates/tiers.js';
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { JobHandle } from '../../shared/jobs/handlers.js';
-import { failureOf } from '../../shared/images/failures.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
-import type { Storage } from '../../shared/storage/types.js';
-import { forkModuleProcess } from '../../shared/spawn-module.js';
+import { yieldToEventLoop } from '../../shared/concurrency.js';
 import { QdrantError } from '../../shared/vectors/qdrant/index.js';
 import { queuedDuplicateSettings, type DuplicateDeps } from './duplicates-plan.js';
 import { dismissalsOf, groupsOf } from './duplicates-results.js';
-import { batchFile, readLedger, readPlan, readReport, writeJson, type Ledger, type PassPlan, type StoredPair, type StoredReport } from './duplicates-store.js';
+import { HASH_FIELDS, hashesOf, WORDS_VECTOR, wordsCollection } from './duplicates-words.js';
+import { batchFile, passKeys, readLedger, readPlan, readReport, readState, watchLoop, writeJson, type CandidatesState, type Ledger, type PassPlan, type StoredPair, type StoredReport, type VerifyChunk } from './duplicates-store.js';
+import { next } from './graph.js';
 
 type PairsPayload = Extract<JobPayload<'duplicates'>, { step: 'pairs' }>;
 
@@ -49,95 +41,12 @@ type PairsPayload = Extract<JobPayload<'duplicates'>, { step: 'pairs' }>;
 const COMPACT_FILE = 256;
 /** Keys per neighboursOfKeys call (each is one batch request per 64 keys). */
 const NEIGHBOUR_CHUNK = 1024;
-
-// ---- the child's protocol (duplicates-pairs-child.ts) --------------------------------
-
-export type PairsChildRequest =
-  /** Hold the file's fingerprints (`keep`: only these keys at these ETags); `fresh`: fingerprinted by this pass. */
-  | { type: 'file'; name: string; bytes: Uint8Array; fresh: boolean; keep?: Array<[string, string]> }
-  /** Learned-tier neighbours: key → [neighbour key, cosine][]. */
-  | { type: 'neighbours'; lists: Array<[string, Array<[string, number]>]> }
-  | { type: 'pairs'; thresholds: DuplicateThresholds; candidates: number; onlyFresh: boolean; learned: boolean; workingSize: number; nfeatures: number; maxPixels: number };
-
-/** The parent's answer to a child's `load` (bytes undefined: the object is gone or unreadable; error: anything else). */
-export type PairsChildLoaded = { type: 'loaded'; req: number; bytes?: Uint8Array; error?: string };
-
-export type PairsChildResult =
-  | { type: 'file'; kept: Array<[string, string]>; failed: FileFailure[]; workingSize: number; nfeatures: number }
-  | { type: 'ok' }
-  | { type: 'pairs'; pairs: StoredPair[]; members: StoredReport['members']; images: number; fresh: number; peakRssMiB: number };
-
-export type PairsChildReply =
-  | { type: 'progress'; phase: string; done: number; total: number }
-  /** The child asks for an image's bytes (to fingerprint its mirror image). */
-  | { type: 'load'; req: number; key: string }
-  | { id: number; result: PairsChildResult }
-  | { id: number; error: string; user: boolean; stack?: string };
-
-/** The child, one request at a time. */
-class PairsChild {
-  private readonly child: ChildProcess;
-  private next = 0;
-  private readonly waiting = new Map<number, { resolve: (r: PairsChildResult) => void; reject: (e: Error) => void }>();
-  private failure: Error | undefined;
-
-  constructor(onProgress: (phase: string, done: number, total: number) => void, source: () => Promise<Storage>) {
-    this.child = forkModuleProcess(import.meta.url, 'duplicates-pairs-child');
-    this.child.on('message', (m: PairsChildReply) => {
-      if ('type' in m) {
-        if (m.type === 'progress') onProgress(m.phase, m.done, m.total);
-        else void this.answerLoad(m, source);
-        return;
-      }
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (!w) return;
-      if ('result' in m) w.resolve(m.result);
-      else {
-        const error = m.user ? new UserError(m.error) : new Error(`duplicates pairs process: ${m.error}`);
-        if (m.stack && !m.user) error.stack = `${error.message}\n${m.stack}`;
-        w.reject(error);
-      }
-    });
-    const fail = (error: Error): void => {
-      this.failure ??= error;
-      for (const w of this.waiting.values()) w.reject(this.failure);
-      this.waiting.clear();
-    };
-    this.child.on('error', fail);
-    this.child.on('exit', (code, signal) => fail(new Error(`duplicates pairs process exited (${signal ?? `code ${code}`})${signal === 'SIGKILL' ? ': out of memory?' : ''}`)));
-  }
-
-  call<T extends PairsChildResult['type']>(request: PairsChildRequest): Promise<Extract<PairsChildResult, { type: T }>> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (r: PairsChildResult) => void, reject });
-      this.child.send({ ...request, id }, (error: Error | null) => {
-        if (error) reject(error);
-      });
-    });
-  }
-
-  /** Read an image the child asks for and send it (or why not) back. */
-  private async answerLoad(m: { req: number; key: string }, source: () => Promise<Storage>): Promise<void> {
-    let answer: PairsChildLoaded;
-    try {
-      answer = { type: 'loaded', req: m.req, bytes: await (await source()).get(m.key) };
-    } catch (error) {
-      answer = failureOf(m.key, error) ? { type: 'loaded', req: m.req } : { type: 'loaded', req: m.req, error: `reading ${m.key}: ${errorMessage(error)}` };
-    }
-    if (this.child.connected) this.child.send(answer);
-  }
-
-  stop(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
+/** Candidate pairs a verify job judges (~1 ms a pair: a few seconds a job). */
+export const CHUNK_PAIRS = 2000;
 
 // ---- the step ------------------------------------------------------------------------
 
-export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHandle): Promise<{ images: number; pairs: number; groups: number }> {
+export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHandle): Promise<{ images: number; pairs: number; groups: number } | { chunks: number; candidates: number }> {
   const before = await readLedger(deps.artifacts, p.dataset);
   if (before?.passId === p.passId) {
     // An earlier attempt committed this pass and stopped before saying so.
@@ -147,96 +56,150 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
   }
   const plan = await readPlan(deps.artifacts, p.dataset, p.passId);
   if (!plan) throw new UserError(`duplicates pass ${p.passId} of dataset "${p.dataset}" has no plan (${artifactKeys.duplicatesPlan(p.dataset, p.passId)})`);
+  const written = await readState(deps.artifacts, p.dataset, p.passId);
+  if (written) {
+    // An earlier attempt wrote the chunks and stopped during (or after) the fan-out.
+    await next.duplicatesPairs(p, written.chunks, deps);
+    return { chunks: written.chunks, candidates: written.candidatePairs };
+  }
   await deps.passes.update(p.dataset, p.passId, { status: 'pairing' });
   const s = queuedDuplicateSettings(deps.config);
-  let reported = 0;
-  const child = new PairsChild(
-    (phase, done, total) => {
-      if (performance.now() - reported < 1000) return;
-      reported = performance.now();
-      job.updateProgress({ phase, done, total }).catch(() => undefined);
-    },
-    async () => {
-      const record = await deps.runs.getDataset(p.dataset);
-      if (!record) throw new UserError(`Dataset "${p.dataset}" not found`);
-      return deps.openSource(record.source);
-    },
-  );
-  try {
-    const t0 = performance.now();
-    const loaded = await streamPrints(p, plan, before, child, deps, s);
-    const t1 = performance.now();
-    const asked = plan.compareAll ? loaded.keys : loaded.freshKeys;
-    const learned = await learnedNeighbours(p, plan, asked, s.candidates, deps);
-    for (let i = 0; i < learned.lists.length; i += NEIGHBOUR_CHUNK) await child.call<'ok'>({ type: 'neighbours', lists: learned.lists.slice(i, i + NEIGHBOUR_CHUNK) });
-    const t2 = performance.now();
-    const found = await child.call<'pairs'>({
-      type: 'pairs',
-      thresholds: s.thresholds,
-      candidates: s.candidates,
-      onlyFresh: !plan.compareAll,
-      learned: learned.skipped === undefined,
-      workingSize: s.workingSize,
-      nfeatures: s.nfeatures,
-      maxPixels: s.maxPixels,
-    });
-    const t3 = performance.now();
-    child.stop();
+  const record = await deps.runs.getDataset(p.dataset);
+  if (!record) throw new UserError(`Dataset "${p.dataset}" not found`);
+  const progress = (phase: string, done: number, total: number): void => {
+    job.updateProgress({ phase, done, total }).catch(() => undefined);
+  };
+  const loop = watchLoop();
+  const t0 = performance.now();
+  const loaded = await collectImages(p, plan, before, deps, s);
+  const t1 = performance.now();
+  const words = wordsCollection(p.dataset);
+  const n = loaded.keys.length;
+  const posOf = new Map<string, number>();
+  loaded.keys.forEach((k, i) => posOf.set(k, i));
+  const freshCount = loaded.freshKeys.length;
+  // Positions 0 … freshCount − 1 are this pass's images (collectImages lists them first).
+  const isFresh = (i: number): boolean => i < freshCount;
+  const wanted = (a: number, b: number): boolean => plan.compareAll || isFresh(a) || isFresh(b);
 
-    // Pairs of the previous report between two images this pass left alone stay as they were.
-    // Pairs involving this pass's fresh images were all looked for again: a retried step
-    // that finds its own earlier report must not keep them twice.
-    const dropped = new Set([...plan.gone, ...plan.changed, ...loaded.freshKeys]);
-    const previous = plan.compareAll ? undefined : await readReport(deps.artifacts, p.dataset);
-    const present = new Set(loaded.keys);
-    const members: StoredReport['members'] = { ...found.members };
-    const pairs: StoredPair[] = [];
-    for (const q of previous?.pairs ?? []) {
-      if (dropped.has(q.a) || dropped.has(q.b) || !present.has(q.a) || !present.has(q.b)) continue;
-      pairs.push(q);
-      for (const key of [q.a, q.b]) members[key] ??= previous?.members[key] as StoredReport['members'][string];
+  // Words points of images that are no longer current leave the collection.
+  const current = new Set(loaded.keys);
+  const stale = new Set<string>([...(before ? [...before.files.flatMap((f) => f.keys), ...before.failed.map((f) => f.key)] : []), ...loaded.failed.map((f) => f.key), ...loaded.gaveUp.map((f) => f.key)]);
+  await deps.qdrant.ensureSparseCollection(words, WORDS_VECTOR);
+  await deps.qdrant.deleteKeys(words, p.dataset, [...stale].filter((k) => !current.has(k)));
+
+  // The hashes of every current image, from the words points' payloads.
+  const hashes = await readHashes(deps, p.dataset, words, posOf, loaded.etags);
+  if (hashes.missing > 0) deps.logger.warn({ dataset: p.dataset, passId: p.passId, missing: hashes.missing }, 'duplicates: images without a words point (no exact, perceptual or word candidates for them)');
+  progress('candidates', 0, n);
+  const has = (i: number): boolean => hashes.has[i] === 1;
+  const exact = exactPairs(n, (i) => (has(i) ? hashes.sha.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), (i) => (has(i) ? hashes.pixels.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), wanted);
+  await yieldToEventLoop();
+  const hashPair = (i: number): HashPair => ({ phash: [hashes.ph[4 * i] as number, hashes.ph[4 * i + 1] as number], mirror: [hashes.ph[4 * i + 2] as number, hashes.ph[4 * i + 3] as number] });
+  const perceptual = perceptualCandidates(n, hashPair, s.thresholds.hashDistance, (a, b) => has(a) && has(b) && wanted(a, b));
+  await yieldToEventLoop();
+
+  // Word and embedding candidates of the asked images (every image when comparing all).
+  const asked = plan.compareAll ? loaded.keys : loaded.freshKeys;
+  const candidates = new Map<number, number | undefined>(); // pair → cosine when known
+  for (let start = 0; start < asked.length; start += NEIGHBOUR_CHUNK) {
+    const hits = await deps.qdrant.neighboursOfKeys(words, p.dataset, asked.slice(start, start + NEIGHBOUR_CHUNK), s.candidates, 64, WORDS_VECTOR);
+    for (const [key, list] of hits) {
+      const i = posOf.get(key) as number;
+      for (const h of list) {
+        const j = posOf.get(h.key);
+        if (j === undefined || j === i) continue;
+        const k = pairKeyOf(i, j);
+        if (!candidates.has(k)) candidates.set(k, undefined);
+      }
     }
-    pairs.push(...found.pairs);
-    pairs.sort((x, y) => (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : x.b > y.b ? 1 : 0));
-    const pairsByTier = Object.fromEntries(TIERS.map((t) => [t, 0])) as Record<Tier, number>;
-    for (const q of pairs) pairsByTier[q.tier]++;
-    const t4 = performance.now();
-    const report: StoredReport = {
-      version: 1,
-      dataset: p.dataset,
-      passId: p.passId,
-      mode: p.mode,
-      collection: learned.collection,
-      modelId: p.modelId,
-      finishedAt: new Date().toISOString(),
-      images: found.images,
-      fingerprinted: found.fresh,
-      compareAll: plan.compareAll,
-      thresholds: s.thresholds,
-      candidates: s.candidates,
-      workingSize: s.workingSize,
-      nfeatures: s.nfeatures,
-      ...(learned.skipped !== undefined ? { learnedSkipped: learned.skipped } : {}),
-      failed: [...loaded.failed, ...loaded.gaveUp].sort((x, y) => (x.key < y.key ? -1 : 1)),
-      pairsByTier,
-      pairs,
-      members,
-      seconds: { load: secs(t1 - t0), candidates: secs(t2 - t1), pairs: secs(t3 - t2), total: secs(t4 - t0) },
-      memory: { fingerprints: found.images, peakRssMiB: found.peakRssMiB },
-    };
-    await writeJson(deps.artifacts, artifactKeys.duplicatesReport(p.dataset), report);
-    const ledger: Ledger = { version: 1, passId: p.passId, workingSize: s.workingSize, nfeatures: s.nfeatures, files: loaded.files, failed: loaded.failed };
-    await writeJson(deps.artifacts, artifactKeys.duplicatesLedger(p.dataset), ledger);
-    for (const file of loaded.obsolete) await deps.artifacts.delete(artifactKeys.duplicatesFingerprints(p.dataset, file));
-    await deps.artifacts.delete(artifactKeys.duplicatesPlan(p.dataset, p.passId));
-    deps.logger.info({ dataset: p.dataset, passId: p.passId, images: found.images, fingerprinted: found.fresh, pairs: pairs.length, seconds: report.seconds, peakRssMiB: found.peakRssMiB }, 'duplicates: pass done');
-    return await complete(p, report, deps);
-  } finally {
-    child.stop();
+    progress('candidates', Math.min(start + NEIGHBOUR_CHUNK, asked.length), asked.length);
   }
+  const learned = await learnedNeighbours(p, plan, asked, s.candidates, deps);
+  for (const [key, list] of learned.lists) {
+    const i = posOf.get(key);
+    if (i === undefined) continue;
+    for (const [other, cosine] of list) {
+      const j = posOf.get(other);
+      if (j === undefined || j === i || !wanted(i, j)) continue;
+      candidates.set(pairKeyOf(i, j), cosine);
+    }
+  }
+
+  // Exact pairs are decided here; every other candidate goes to a verify job.
+  const members: StoredReport['members'] = {};
+  const member = (i: number): void => {
+    members[loaded.keys[i] as string] = { width: hashes.sizes[3 * i] as number, height: hashes.sizes[3 * i + 1] as number, bytes: hashes.sizes[3 * i + 2] as number };
+  };
+  const exactStored: StoredPair[] = [];
+  for (const [k, identical] of exact) {
+    const { a, b } = pairOfKey(k);
+    const cosine = candidates.get(k);
+    exactStored.push({ a: loaded.keys[a] as string, b: loaded.keys[b] as string, tier: 'exact', identical, ...(cosine !== undefined ? { cosine: round3(cosine) } : {}) });
+    member(a);
+    member(b);
+  }
+  const tasks: Array<[number, number, number, number, number, number | null]> = [];
+  for (const [k, c] of perceptual) {
+    if (exact.has(k)) continue;
+    const { a, b } = pairOfKey(k);
+    tasks.push([a, b, c.distance, c.mirrored ? 1 : 0, candidates.has(k) ? 1 : 0, candidates.get(k) ?? null]);
+  }
+  for (const [k, cosine] of candidates) {
+    if (exact.has(k) || perceptual.has(k)) continue;
+    const { a, b } = pairOfKey(k);
+    tasks.push([a, b, -1, 0, 1, cosine ?? null]);
+  }
+  const fileOf = loaded.fileOf;
+  tasks.sort((x, y) => (fileOf[x[0]] as number) - (fileOf[y[0]] as number) || (fileOf[x[1]] as number) - (fileOf[y[1]] as number) || x[0] - y[0] || x[1] - y[1]);
+  let chunks = 0;
+  for (let start = 0; start < tasks.length; start += CHUNK_PAIRS) {
+    const slice = tasks.slice(start, start + CHUNK_PAIRS);
+    const local = new Map<number, number>();
+    const at = (i: number): number => {
+      let l = local.get(i);
+      if (l === undefined) local.set(i, (l = local.size));
+      return l;
+    };
+    const pairs = slice.map(([a, b, d, m, c, cos]): VerifyChunk['pairs'][number] => [at(a), at(b), d, m, c, cos]);
+    const positions = [...local.keys()];
+    const chunk: VerifyChunk = {
+      version: 1,
+      source: record.source,
+      keys: positions.map((i) => loaded.keys[i] as string),
+      etags: positions.map((i) => loaded.etags[i] as string),
+      files: positions.map((i) => loaded.files[fileOf[i] as number]?.file as string),
+      pairs,
+    };
+    await writeJson(deps.artifacts, passKeys.chunk(p.dataset, p.passId, chunks++), chunk);
+  }
+  const t2 = performance.now();
+  const state: CandidatesState = {
+    version: 1,
+    passId: p.passId,
+    collection: learned.collection,
+    ...(learned.skipped !== undefined ? { learnedSkipped: learned.skipped } : {}),
+    images: n,
+    fresh: freshCount,
+    freshKeys: loaded.freshKeys,
+    ledger: { version: 1, passId: p.passId, words, workingSize: s.workingSize, nfeatures: s.nfeatures, files: loaded.files, failed: loaded.failed },
+    obsolete: loaded.obsolete,
+    gaveUp: loaded.gaveUp,
+    exact: exactStored,
+    members,
+    chunks,
+    candidatePairs: tasks.length,
+    seconds: { load: secs(t1 - t0), candidates: secs(t2 - t1) },
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    worstBlockMs: loop.stop(),
+  };
+  await writeJson(deps.artifacts, passKeys.state(p.dataset, p.passId), state);
+  deps.logger.info({ dataset: p.dataset, passId: p.passId, images: n, fresh: freshCount, exact: exactStored.length, candidates: tasks.length, chunks, seconds: state.seconds }, 'duplicates: candidates found');
+  await next.duplicatesPairs(p, chunks, deps);
+  return { chunks, candidates: tasks.length };
 }
 
-async function complete(p: PairsPayload, report: StoredReport, deps: DuplicateDeps): Promise<{ images: number; pairs: number; groups: number }> {
+export async function complete(p: { dataset: string; passId: string }, report: StoredReport, deps: DuplicateDeps): Promise<{ images: number; pairs: number; groups: number }> {
   const groups = groupsOf(report, await dismissalsOf(deps.artifacts, p.dataset).ids(), DEFAULT_MIN_TIER).length;
   await deps.passes.update(p.dataset, p.passId, {
     status: 'completed',
@@ -249,9 +212,36 @@ async function complete(p: PairsPayload, report: StoredReport, deps: DuplicateDe
   return { images: report.images, pairs: report.pairs.length, groups };
 }
 
-interface Streamed {
-  /** Every key the child holds, and those this pass fingerprinted. */
+/** Every current image's hashes and sizes from the words collection's payloads (those at the ETag this pass holds). */
+async function readHashes(
+  deps: DuplicateDeps,
+  dataset: string,
+  words: string,
+  posOf: ReadonlyMap<string, number>,
+  etags: readonly string[],
+): Promise<{ sha: Buffer; pixels: Buffer; ph: Uint32Array; sizes: Float64Array; has: Uint8Array; missing: number }> {
+  const n = etags.length;
+  const out = { sha: Buffer.alloc(32 * n), pixels: Buffer.alloc(32 * n), ph: new Uint32Array(4 * n), sizes: new Float64Array(3 * n), has: new Uint8Array(n), missing: 0 };
+  for await (const point of deps.qdrant.scroll(words, { dataset, payloadFields: HASH_FIELDS, pageSize: 1000 })) {
+    const i = posOf.get(point.key);
+    if (i === undefined) continue;
+    const h = hashesOf(point.payload);
+    if (!h || h.etag !== etags[i]) continue;
+    out.sha.write(h.sha256, 32 * i, 'hex');
+    out.pixels.write(h.pixels, 32 * i, 'hex');
+    out.ph.set([h.phash[0], h.phash[1], h.mirror[0], h.mirror[1]], 4 * i);
+    out.sizes.set([h.width, h.height, h.bytes], 3 * i);
+    out.has[i] = 1;
+  }
+  for (let i = 0; i < n; i++) if (out.has[i] === 0) out.missing++;
+  return out;
+}
+
+interface Collected {
+  /** Every current image's key and ETag, this pass's first, in the pass's order; fileOf: its file's index in `files`. */
   keys: string[];
+  etags: string[];
+  fileOf: number[];
   freshKeys: string[];
   /** The ledger's files after this pass (kept old ones with their live keys, this pass's batches, compacted ones). */
   files: Ledger['files'];
@@ -263,20 +253,31 @@ interface Streamed {
   gaveUp: FileFailure[];
 }
 
-/** Stream this pass's batches, then the ledger's live fingerprints of images it left alone, to the child. */
-async function streamPrints(p: PairsPayload, plan: PassPlan, ledger: Ledger | undefined, child: PairsChild, deps: DuplicateDeps, s: { workingSize: number; nfeatures: number }): Promise<Streamed> {
-  const out: Streamed = { keys: [], freshKeys: [], files: [], obsolete: [], failed: [], gaveUp: [] };
-  const send = async (file: string, bytes: Buffer, fresh: boolean, keep?: Map<string, string>): Promise<Array<[string, string]>> => {
-    const r = await child.call<'file'>({ type: 'file', name: file, bytes, fresh, ...(keep ? { keep: [...keep] } : {}) });
-    if (r.workingSize !== s.workingSize || r.nfeatures !== s.nfeatures) throw new Error(`${file}: fingerprints at ${r.workingSize} px × ${r.nfeatures}, this pass uses ${s.workingSize} × ${s.nfeatures}`);
-    for (const [key] of r.kept) {
+/** This pass's batches, then the ledger's live fingerprints of images it left alone: their keys, and the new ledger's files. */
+async function collectImages(p: PairsPayload, plan: PassPlan, ledger: Ledger | undefined, deps: DuplicateDeps, s: { workingSize: number; nfeatures: number }): Promise<Collected> {
+  const out: Collected = { keys: [], etags: [], fileOf: [], freshKeys: [], files: [], obsolete: [], failed: [], gaveUp: [] };
+  const seen = new Set<string>();
+  /** The file's records (only `keep`'s, when given) as this pass's images; nothing is decoded. */
+  const add = (file: string, bytes: Buffer, fresh: boolean, keep?: Map<string, string>): void => {
+    const kept: Array<[string, string]> = [];
+    let records = 0;
+    const read = decodeFingerprints(bytes, file, (key, etag) => {
+      records++;
+      if ((!keep || keep.get(key) === etag) && !seen.has(key)) kept.push([key, etag]);
+      return false;
+    });
+    if (read.workingSize !== s.workingSize || read.nfeatures !== s.nfeatures) throw new Error(`${file}: fingerprints at ${read.workingSize} px × ${read.nfeatures}, this pass uses ${s.workingSize} × ${s.nfeatures}`);
+    const f = out.files.length;
+    for (const [key, etag] of kept) {
+      seen.add(key);
       out.keys.push(key);
+      out.etags.push(etag);
+      out.fileOf.push(f);
       if (fresh) out.freshKeys.push(key);
     }
-    if (fresh) out.failed.push(...r.failed);
-    return r.kept;
+    if (fresh) out.failed.push(...read.failed);
+    out.files.push({ file, count: records, keys: kept.map(([k]) => k), etags: kept.map(([, e]) => e) });
   };
-  const entry = (file: string, count: number, kept: Array<[string, string]>): Ledger['files'][number] => ({ file, count, keys: kept.map(([k]) => k), etags: kept.map(([, e]) => e) });
 
   for (let b = 0; b < plan.batches.length; b++) {
     const file = batchFile(p.passId, b);
@@ -288,8 +289,8 @@ async function streamPrints(p: PairsPayload, plan: PassPlan, ledger: Ledger | un
       for (const o of plan.batches[b] ?? []) out.gaveUp.push({ key: o.key, etag: o.etag, reason: 'fingerprint-failed', message });
       continue;
     }
-    const kept = await send(file, await deps.artifacts.get(key), true);
-    out.files.push(entry(file, kept.length, kept));
+    add(file, await deps.artifacts.get(key), true);
+    await yieldToEventLoop();
   }
   if (!ledger) return out;
   if (plan.fingerprintAll) {
@@ -307,27 +308,33 @@ async function streamPrints(p: PairsPayload, plan: PassPlan, ledger: Ledger | un
     const bytes = encodeFingerprints({ workingSize: s.workingSize, nfeatures: s.nfeatures, prints: compact, failed: [] });
     compact = [];
     await deps.artifacts.put(artifactKeys.duplicatesFingerprints(p.dataset, file), bytes);
-    const kept = await send(file, bytes, false);
-    out.files.push(entry(file, kept.length, kept));
+    add(file, bytes, false);
   };
   for (const f of ledger.files) {
     const live = new Map<string, string>();
     f.keys.forEach((k, i) => {
-      if (!dropped.has(k)) live.set(k, f.etags[i] ?? '');
+      if (!dropped.has(k) && !seen.has(k)) live.set(k, f.etags[i] ?? '');
     });
     if (live.size === 0) {
       out.obsolete.push(f.file);
       continue;
     }
-    const key = artifactKeys.duplicatesFingerprints(p.dataset, f.file);
-    const bytes = await deps.artifacts.get(key);
     if (live.size * 2 >= f.count) {
-      out.files.push(entry(f.file, f.count, await send(f.file, bytes, false, live)));
+      // Kept as it is: its live keys are in the ledger, the file is not read.
+      const at = out.files.length;
+      for (const [key, etag] of live) {
+        seen.add(key);
+        out.keys.push(key);
+        out.etags.push(etag);
+        out.fileOf.push(at);
+      }
+      out.files.push({ file: f.file, count: f.count, keys: [...live.keys()], etags: [...live.values()] });
       continue;
     }
     // Mostly stale records: its live ones go into a fresh file with others of the kind.
     out.obsolete.push(f.file);
-    compact.push(...decodeFingerprints(bytes, key, (k, etag) => live.get(k) === etag).prints);
+    const key = artifactKeys.duplicatesFingerprints(p.dataset, f.file);
+    compact.push(...decodeFingerprints(await deps.artifacts.get(key), key, (k, etag) => live.get(k) === etag).prints);
     if (compact.length >= COMPACT_FILE) await flush();
   }
   await flush();
@@ -367,4 +374,5 @@ async function learnedNeighbours(
   return { lists, collection };
 }
 
-const secs = (ms: number): number => Math.round(ms / 100) / 10;
+export const secs = (ms: number): number => Math.round(ms / 100) / 10;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;

@@ -11,8 +11,9 @@
 //
 // fingerprint (its own queue and worker processes, spread over as many as run): decode
 // each image of the batch and fingerprint it (decode + ORB, ~30 ms an image, one image's
-// synchronous ORB at a time on the event loop: tens of ms), and store the batch as one
-// binary file. An image's own fault (corrupt, gone since the plan) is recorded in the file
+// synchronous ORB at a time on the event loop: tens of ms), store the batch as one
+// binary file, and upsert each image's visual words and hashes into the dataset's words
+// collection in Qdrant (duplicates-words.ts). An image's own fault (corrupt, gone since the plan) is recorded in the file
 // and never fails the batch; anything else fails the job, which is retried.
 import type { Config } from '../../shared/config/index.js';
 import { ImageError, UserError } from '../../shared/errors.js';
@@ -27,6 +28,7 @@ import { KeySet, KeyVersions } from '../../shared/vectors/hashed-keys.js';
 import { fingerprintImages, type DuplicateSettings } from '../duplicates.js';
 import type { StageDeps } from './deps.js';
 import { next } from './graph.js';
+import { upsertWords, wordsCollection } from './duplicates-words.js';
 import { batchFile, readLedger, readPlan, readReport, writeJson, type Ledger, type PassPlan } from './duplicates-store.js';
 
 export interface DuplicateDeps extends StageDeps {
@@ -69,7 +71,9 @@ async function makePlan(p: PlanPayload, record: { collection: string; modelId: s
   const s = queuedDuplicateSettings(deps.config);
   const ledger = await readLedger(deps.artifacts, p.dataset);
   const report = await readReport(deps.artifacts, p.dataset);
-  const fingerprintAll = p.mode === 'all' || !ledger || ledger.workingSize !== s.workingSize || ledger.nfeatures !== s.nfeatures;
+  // A ledger without its words collection (written before words went to Qdrant, or the collection deleted): every image again.
+  const wordsKept = ledger?.words === wordsCollection(p.dataset) && (await deps.qdrant.collectionExists(ledger.words));
+  const fingerprintAll = p.mode === 'all' || !ledger || !wordsKept || ledger.workingSize !== s.workingSize || ledger.nfeatures !== s.nfeatures;
   // Learned pairs of another model's embeddings (a re-index with a new model went live) are not comparable: look again.
   const compareAll = fingerprintAll || !report || report.modelId !== record.modelId || report.candidates !== s.candidates || !sameThresholds(report.thresholds, s.thresholds);
   const held = fingerprintAll || !ledger ? undefined : ledgerVersions(ledger);
@@ -136,6 +140,8 @@ export async function fingerprintBatch(p: JobPayload<'fingerprint'>, deps: Dupli
     failed: failed.map((f) => ({ ...f, etag: etags.get(f.key) ?? '' })),
   });
   await deps.artifacts.put(artifactKeys.duplicatesFingerprints(p.dataset, batchFile(p.passId, p.batch)), file);
+  // Its words and hashes in Qdrant: what the candidates step asks for instead of the files.
+  await upsertWords(deps.qdrant, p.dataset, fingerprints.map((f) => ({ fingerprint: f, etag: etags.get(f.key) ?? '' })));
   await deps.passes.addCounts(p.dataset, p.passId, { fingerprinted: fingerprints.length, failed: failed.length });
   return { fingerprinted: fingerprints.length, failed: failed.length };
 }

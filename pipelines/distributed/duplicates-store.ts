@@ -9,12 +9,15 @@
 //   datasets/<name>/duplicates/passes/<passId>.json  the plan of a pass: its batches, the
 //       images changed or gone since the ledger; written by the plan step before any
 //       fingerprint job can finish, removed when the pass commits;
+//   datasets/<name>/duplicates/passes/<passId>/  the pairs step's state (candidates.json),
+//       the verify chunks (verify-<n>.json) and their pairs (pairs-<n>.json); removed when
+//       the pass commits;
 //   datasets/<name>/duplicates/report.json  the pairs (every tier, before dismissals)
 //       with their evidence and the members' sizes: what GET …/duplicates groups and pages;
 //   datasets/<name>/duplicates/dismissed-duplicates.json  pairs marked "not a duplicate".
 //
-// Key lists live in JSON (ledger, plan): ~100 bytes an image, against the ~100 KB an
-// image the pairs step holds anyway (duplicates-pairs.ts says why that is the bound).
+// Key lists live in JSON (ledger, plan, candidates state): ~100 bytes an image, what the
+// pairs step holds besides 80 bytes of hashes an image (duplicates-pairs.ts).
 import { z } from 'zod';
 import { UserError } from '../../shared/errors.js';
 import { TIERS } from '../../shared/duplicates/tiers.js';
@@ -28,6 +31,8 @@ export const ledgerSchema = z.object({
   version: z.literal(1),
   /** The pass that wrote it. */
   passId: z.string(),
+  /** The Qdrant collection of the images' visual words and hashes (duplicates-words.ts); absent in ledgers written before it existed. */
+  words: z.string().optional(),
   /** The fingerprint settings every file was made with (another setting: every image again). */
   workingSize: z.number().int(),
   nfeatures: z.number().int(),
@@ -114,10 +119,79 @@ export const reportSchema = z.object({
   /** Size of each image in a pair (the keeper is chosen by them). */
   members: z.record(z.string(), z.object({ width: z.number().int(), height: z.number().int(), bytes: z.number() })),
   seconds: z.object({ load: z.number(), candidates: z.number(), pairs: z.number(), total: z.number() }),
-  /** Fingerprints held by the pairs step, and its process's peak resident memory. */
-  memory: z.object({ fingerprints: z.number().int(), peakRssMiB: z.number() }),
+  /** Images compared, the largest peak resident memory of the processes that ran the pairs, verify and merge steps, and the longest their event loops did not turn. */
+  memory: z.object({ fingerprints: z.number().int(), peakRssMiB: z.number(), worstBlockMs: z.number().optional() }),
 });
 export type StoredReport = z.infer<typeof reportSchema>;
+
+const membersSchema = z.record(z.string(), z.object({ width: z.number().int(), height: z.number().int(), bytes: z.number() }));
+
+/**
+ * One verify job's work (duplicates-pairs.ts writes it, duplicates-verify.ts reads it): the
+ * images it needs (key, ETag, the file holding its fingerprint) and its candidate pairs as
+ * [a, b, hash distance (−1: not a hash candidate), mirrored (0/1), word or embedding
+ * candidate (0/1), cosine (null: unknown)], a and b positions in `keys`, a before b in the
+ * pass's order (a perceptual pair is judged on a's mirror image).
+ */
+export const chunkSchema = z.object({
+  version: z.literal(1),
+  source: z.string(),
+  keys: z.array(z.string()),
+  etags: z.array(z.string()),
+  files: z.array(z.string()),
+  pairs: z.array(z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().nullable()])),
+});
+export type VerifyChunk = z.infer<typeof chunkSchema>;
+
+/** What a verify job found: the confirmed pairs by key, the members' sizes, its process's peak memory. */
+export const chunkPairsSchema = z.object({
+  version: z.literal(1),
+  pairs: z.array(pairSchema),
+  members: membersSchema,
+  seconds: z.number(),
+  peakRssMiB: z.number(),
+  /** The longest the job's event loop did not turn (ms). */
+  worstBlockMs: z.number().default(0),
+});
+export type ChunkPairs = z.infer<typeof chunkPairsSchema>;
+
+/** The candidates step's outcome, for the merge step (written before the verify fan-out). */
+export const candidatesStateSchema = z.object({
+  version: z.literal(1),
+  passId: z.string(),
+  /** The collection the learned tier's neighbours came from, and why none when none. */
+  collection: z.string(),
+  learnedSkipped: z.string().optional(),
+  images: z.number().int(),
+  fresh: z.number().int(),
+  freshKeys: z.array(z.string()),
+  ledger: z.lazy(() => ledgerSchema),
+  obsolete: z.array(z.string()),
+  gaveUp: z.array(failure),
+  /** Exact pairs (decided from the hashes alone) and their members' sizes. */
+  exact: z.array(pairSchema),
+  members: membersSchema,
+  chunks: z.number().int().min(0),
+  candidatePairs: z.number().int(),
+  seconds: z.object({ load: z.number(), candidates: z.number() }),
+  peakRssMiB: z.number(),
+  worstBlockMs: z.number().default(0),
+});
+export type CandidatesState = z.infer<typeof candidatesStateSchema>;
+
+const passDir = (dataset: string, passId: string): string => `${artifactKeys.duplicatesDir(dataset)}passes/${passId}/`;
+export const passKeys = {
+  state: (dataset: string, passId: string) => `${passDir(dataset, passId)}candidates.json`,
+  chunk: (dataset: string, passId: string, n: number) => `${passDir(dataset, passId)}verify-${String(n).padStart(6, '0')}.json`,
+  pairs: (dataset: string, passId: string, n: number) => `${passDir(dataset, passId)}pairs-${String(n).padStart(6, '0')}.json`,
+};
+
+export const readState = (artifacts: Storage, dataset: string, passId: string): Promise<CandidatesState | undefined> =>
+  readJson(artifacts, passKeys.state(dataset, passId), candidatesStateSchema, "a duplicates pass's candidates");
+export const readChunk = (artifacts: Storage, dataset: string, passId: string, n: number): Promise<VerifyChunk | undefined> =>
+  readJson(artifacts, passKeys.chunk(dataset, passId, n), chunkSchema, 'a duplicates verify chunk');
+export const readChunkPairs = (artifacts: Storage, dataset: string, passId: string, n: number): Promise<ChunkPairs | undefined> =>
+  readJson(artifacts, passKeys.pairs(dataset, passId, n), chunkPairsSchema, "a duplicates verify chunk's pairs");
 
 async function readJson<S extends z.ZodType>(artifacts: Storage, key: string, schema: S, what: string): Promise<z.output<S> | undefined> {
   if (!(await artifacts.exists(key))) return undefined;
@@ -148,4 +222,21 @@ export async function writeJson(artifacts: Storage, key: string, value: unknown)
 /** The file of a pass's fingerprint batch n. */
 export function batchFile(passId: string, batch: number): string {
   return `${passId}-${String(batch).padStart(6, '0')}.bin`;
+}
+
+/** Watch the event loop: stop() says the longest it did not turn (ms beyond the 10 ms tick). */
+export function watchLoop(): { stop: () => number } {
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - 10);
+    last = now;
+  }, 10);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.round(Math.max(worst, performance.now() - last - 10));
+    },
+  };
 }

@@ -12,7 +12,8 @@
 // A dataset's duplicates pass (enqueued on its own, not after a run):
 //   duplicates(plan) ──▶ fan out: fingerprint(batch) for every batch of new or changed
 //            images; once every fingerprint job has finished: duplicates(pairs) — the
-//            pairs, the report.
+//            candidate pairs ──▶ fan out: duplicates(verify chunk) for every chunk of them;
+//            once every verify job has finished: duplicates(merge) — the report.
 //
 // The queue handlers (handlers.ts) call `next` when their stage is done; the BullMQ
 // scheduler (shared/queue/scheduler.ts) turns a fan-out into one flow (publish ← index ←
@@ -35,7 +36,7 @@ export const PIPELINE_GRAPH: { readonly [S in Stage]: { readonly next: readonly 
   index: { next: ['publish'], how: 'one publish job after every index job of the fan-out' },
   publish: { next: ['cluster'], how: 'the run completes (searchable, or held back); a live build gets its cluster map' },
   cluster: { next: [], how: 'the map is recorded on the run (done or failed); the run stays completed' },
-  duplicates: { next: ['fingerprint'], how: 'plan: fan out fingerprint batches under the pairs step; pairs: the pass completes (its report stored)' },
+  duplicates: { next: ['fingerprint', 'duplicates'], how: 'plan: fan out fingerprint batches under the pairs step; pairs: fan out verify chunks under the merge step; merge: the pass completes (its report stored)' },
   fingerprint: { next: ['duplicates'], how: "the pass's pairs step runs after every fingerprint job of its fan-out" },
 };
 
@@ -77,6 +78,16 @@ export const next = {
       pairs: { step: 'pairs', passId: p.passId, dataset: p.dataset, mode: p.mode, collection: plan.collection, modelId: plan.modelId },
     });
     return 'fingerprint';
+  },
+
+  /** After a duplicates pass's pairs step: verify each chunk of candidate pairs, then the merge step once they have all finished. */
+  async duplicatesPairs(
+    p: { passId: string; dataset: string; mode: 'all' | 'missing'; modelId: string },
+    chunks: number,
+    deps: { scheduler: DuplicatesScheduler },
+  ): Promise<'duplicates'> {
+    await deps.scheduler.verifyFanOut({ passId: p.passId, dataset: p.dataset, chunks, merge: { step: 'merge', passId: p.passId, dataset: p.dataset, mode: p.mode, modelId: p.modelId } });
+    return 'duplicates';
   },
 
   /** After publish: a live build gets its cluster map (the run's map says pending already). */

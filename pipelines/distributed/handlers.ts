@@ -17,6 +17,7 @@ import { trainModel } from '../train.js';
 import type { StageDeps } from './deps.js';
 import { pairsStep } from './duplicates-pairs.js';
 import { fingerprintBatch, planPass } from './duplicates-plan.js';
+import { mergeStep, verifyStep } from './duplicates-verify.js';
 import { next } from './graph.js';
 import { readListingManifest, readSnapshot, writeSnapshot } from './handoffs.js';
 import { listIntoPages, sampleOfListing } from './ingest-listing.js';
@@ -40,8 +41,21 @@ export function stageHandlers(deps: StageDeps, state: WorkerState): StageHandler
     publish: (p) => publishJob(p, deps, state.history),
     cluster: (p, job) => clusterJob(p, deps, state.history, job),
     // A dataset's duplicates pass (docs/duplicates.md "Queued datasets"): plan → fingerprint
-    // batches → pairs, the steps in duplicates-plan.ts and duplicates-pairs.ts.
-    duplicates: (p, job) => (p.step === 'plan' ? planPass(p, { ...deps, passes: state.passes }) : pairsStep(p, { ...deps, passes: state.passes }, job)),
+    // batches → pairs (candidates) → verify chunks → merge: duplicates-plan.ts,
+    // duplicates-pairs.ts, duplicates-verify.ts.
+    duplicates: (p, job) => {
+      const d = { ...deps, passes: state.passes };
+      switch (p.step) {
+        case 'plan':
+          return planPass(p, d);
+        case 'pairs':
+          return pairsStep(p, d, job);
+        case 'verify':
+          return verifyStep(p, d, job);
+        case 'merge':
+          return mergeStep(p, d);
+      }
+    },
     fingerprint: (p) => fingerprintBatch(p, { ...deps, passes: state.passes }),
   };
 }

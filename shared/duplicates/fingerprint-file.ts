@@ -1,6 +1,8 @@
 // Fingerprints (fingerprint.ts) in one compact binary file: what a queued duplicates pass
-// stores per fingerprint batch in the artefact store, so the pairs step can load them
-// without decoding any image again (pipelines/distributed/duplicates-store.ts).
+// stores per fingerprint batch in the artefact store, so its verify jobs can load them
+// without decoding any image again (pipelines/distributed/duplicates-store.ts). Records are
+// length-prefixed: a reader skips the ones it does not need without decoding them (the
+// pairs step reads only keys; a verify job decodes only its chunk's images).
 //
 //   "IMGSIMFP" | u32 format | u32 header bytes | header JSON | records…
 //   header: { workingSize, nfeatures, count, failed: [{key, etag, reason, message}] }

@@ -79,8 +79,8 @@ export const payloadSchemas = {
   /**
    * A dataset's duplicates pass (pipelines/distributed/duplicates-*.ts). step plan: list the
    * live collection, fan out fingerprint batches of what is new or changed (mode missing)
-   * or of everything (mode all) under the pairs step; step pairs: build the pairs and store
-   * the report.
+   * or of everything (mode all) under the pairs step; step pairs: the candidate pairs, cut
+   * into chunks fanned out as verify jobs under the merge step, which stores the report.
    */
   duplicates: z.discriminatedUnion('step', [
     z.object({ step: z.literal('plan'), passId, dataset: datasetName, mode: z.enum(['all', 'missing']) }),
@@ -93,6 +93,10 @@ export const payloadSchemas = {
       collection: z.string().min(1),
       modelId,
     }),
+    /** One chunk of the pass's candidate pairs: verify them, store the pairs found (duplicates-verify.ts). */
+    z.object({ step: z.literal('verify'), passId, dataset: datasetName, chunk: z.number().int().min(0) }),
+    /** After every verify job: the report from the chunks' pairs, then the ledger (the commit). */
+    z.object({ step: z.literal('merge'), passId, dataset: datasetName, mode: z.enum(['all', 'missing']), modelId }),
   ]),
   /** One batch of a duplicates pass: fingerprint these images into one file of the artefact store. */
   fingerprint: z.object({

@@ -45,6 +45,14 @@ export interface FingerprintFanOut {
   pairs: Extract<JobPayload<'duplicates'>, { step: 'pairs' }>;
 }
 
+/** A duplicates pass's verification: verify(chunk i) for i < chunks, then its merge step once they have all finished. */
+export interface VerifyFanOut {
+  passId: string;
+  dataset: string;
+  chunks: number;
+  merge: Extract<JobPayload<'duplicates'>, { step: 'merge' }>;
+}
+
 /**
  * The scheduling port of duplicates passes (pipelines/distributed/duplicates-*.ts), beside
  * JobScheduler: BullScheduler implements both.
@@ -57,4 +65,6 @@ export interface DuplicatesScheduler {
    * batch is scheduled. Calling it again with the same pass completes a fan-out cut short.
    */
   fingerprintFanOut(plan: FingerprintFanOut): Promise<void>;
+  /** verify(chunk) for every chunk, then the merge step after all; completes a fan-out cut short as fingerprintFanOut does. */
+  verifyFanOut(plan: VerifyFanOut): Promise<void>;
 }

@@ -3,7 +3,8 @@
 // as a flow:
 //   publish ← index(batch i) ← embed(batch i)   for every batch i
 // and the cluster map as a plain job that the publish handler adds once the build is live.
-// A duplicates pass fans out the same way: duplicates(pairs) ← fingerprint(batch i).
+// A duplicates pass fans out the same way twice: duplicates(pairs) ← fingerprint(batch i),
+// then duplicates(merge) ← duplicates(verify chunk i).
 // A fan-out of a million images is 31k jobs: it is added in chunks, never as one flow
 // held in memory. BullMQ cannot add children to a flow atomically later
 // (taskforcesh/bullmq#599), so publish is added first with a gate child that no worker
@@ -16,7 +17,7 @@
 import { FlowProducer, Queue, type FlowJob, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { STAGES, type JobPayload, type Stage } from '../jobs/contracts.js';
-import type { DuplicatesScheduler, FanOut, FingerprintFanOut, JobScheduler, ObjectRef } from '../jobs/scheduler.js';
+import type { DuplicatesScheduler, FanOut, FingerprintFanOut, JobScheduler, ObjectRef, VerifyFanOut } from '../jobs/scheduler.js';
 import { DEFAULT_RETRY_POLICY, jobOptions, type RetryPolicy } from './retry-policy.js';
 
 /** A queue no worker takes jobs from: each fan-out's gate waits there until it is lifted. */
@@ -90,6 +91,26 @@ export class BullScheduler implements JobScheduler, DuplicatesScheduler {
           prefix: this.prefix,
           data: { passId: plan.passId, dataset: plan.dataset, source: plan.source, batch, objects } satisfies JobPayload<'fingerprint'>,
           opts: { ...this.jobOptions, ignoreDependencyOnFailure: true, jobId: `${id}-fp-${batch}`, parent },
+        },
+      }),
+    });
+  }
+
+  async verifyFanOut(plan: VerifyFanOut): Promise<void> {
+    const id = `dup-${plan.passId}`;
+    await this.gatedFanOut({
+      parent: { name: 'duplicates', queueName: 'duplicates', data: plan.merge, jobId: `${id}-merge` },
+      gate: { jobId: `${id}-verify-gate`, data: { passId: plan.passId } },
+      items: chunksOf(plan.chunks),
+      child: (chunk, n, parent) => ({
+        queue: 'duplicates',
+        jobId: `${id}-verify-${n}`,
+        flow: {
+          name: 'duplicates',
+          queueName: 'duplicates',
+          prefix: this.prefix,
+          data: { step: 'verify', passId: plan.passId, dataset: plan.dataset, chunk } satisfies JobPayload<'duplicates'>,
+          opts: { ...this.jobOptions, ignoreDependencyOnFailure: true, jobId: `${id}-verify-${n}`, parent },
         },
       }),
     });
@@ -201,6 +222,11 @@ export class BullScheduler implements JobScheduler, DuplicatesScheduler {
   async close(): Promise<void> {
     await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.gates.close(), this.flow.close()]);
   }
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await -- an async iterable of numbers
+async function* chunksOf(n: number): AsyncGenerator<number> {
+  for (let i = 0; i < n; i++) yield i;
 }
 
 /** A run's job ids: the run id, and a retry's attempt tag after it. */

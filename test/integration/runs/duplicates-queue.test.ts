@@ -5,7 +5,9 @@
 // a run, a pass is started over the API and its groups read back; a dismissed pair is gone
 // from them; after a `--mode missing` run that adds one more copy and removes images, the
 // next pass fingerprints that image alone, drops the gone ones (compacting a mostly stale
-// fingerprint file) and keeps the earlier groups; a duplicates schedule fires.
+// fingerprint file) and keeps the earlier groups; a duplicates schedule fires. Candidates come
+// from Qdrant (sparse visual-word queries of the dataset's words collection, learned
+// neighbours of the live collection), their verification from verify jobs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
@@ -25,6 +27,7 @@ import { startWorkers, type WorkerPool } from '../../support/workers.js';
 
 const TOKEN = 'duplicates-test-token-0123456789';
 const DATASET = 'dups';
+const WORDS = `imgsim_${DATASET}__words`;
 
 interface Pass {
   passId: string;
@@ -137,7 +140,7 @@ describe('queued duplicates pass of a dataset', () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
-  test('the pass groups each original with its edited copies, and nothing else', () => {
+  test('the pass groups each original with its edited copies, and nothing else', async () => {
     assert.deepEqual(shapes(first.groups), [
       ['c01.png', 'edits/c01-rotate.jpg'],
       ['c02.png', 'edits/c02-crop.jpg'],
@@ -164,8 +167,16 @@ describe('queued duplicates pass of a dataset', () => {
     assert.equal(first.report?.compareAll, true);
     assert.equal(first.report?.memory.fingerprints, 34);
     assert.equal(stack.qdrantErrors(), 0, `Qdrant requests off the schema: ${JSON.stringify(stack.emulator.errors.slice(0, 3))}`);
-    // Learned-tier candidates came from Qdrant's batch query, never a scroll of vectors.
-    assert.ok(stack.emulator.requests.some((r) => r.path.endsWith('/points/query/batch')), 'batch queries made');
+    // Learned-tier candidates came from Qdrant's batch query, never a scroll of vectors; the
+    // visual-word candidates from sparse batch queries of the dataset's words collection,
+    // which holds one point per fingerprinted image.
+    assert.ok(stack.emulator.requests.some((r) => r.path.endsWith('/points/query/batch') && !r.path.includes(WORDS)), 'learned batch queries made');
+    assert.ok(stack.emulator.requests.some((r) => r.path === `/collections/${WORDS}/points/query/batch`), 'sparse word queries made');
+    assert.equal(await services.qdrant.count(WORDS, { dataset: DATASET }), 34);
+    // Verification ran as jobs, and their artefacts are gone once the pass committed.
+    const left = [];
+    for await (const o of services.artifacts.list(`${artifactKeys.duplicatesDir(DATASET)}passes/`)) left.push(o.key);
+    assert.deepEqual(left, []);
   });
 
   test('paged and filtered by tier; requests name the field they got wrong', async () => {
@@ -218,7 +229,7 @@ describe('queued duplicates pass of a dataset', () => {
     await src.put('edits/c04-scale.jpg', await makeDuplicate(await src.get('c04.png'), 'scale', rng));
     await runAndWait(['--mode', 'missing']);
     const next = await pass();
-    t.diagnostic(`first pass ${JSON.stringify(first.report?.seconds)} child peak ${first.report?.memory.peakRssMiB} MiB; incremental ${JSON.stringify(next.report?.seconds)}`);
+    t.diagnostic(`first pass ${JSON.stringify(first.report?.seconds)} candidates/verify peak ${first.report?.memory.peakRssMiB} MiB; incremental ${JSON.stringify(next.report?.seconds)}`);
     assert.equal(next.pass?.images, 35 - removed.length);
     assert.equal(next.pass?.toFingerprint, 1, JSON.stringify(next.pass));
     assert.equal(next.report?.fingerprinted, 1);
@@ -235,6 +246,7 @@ describe('queued duplicates pass of a dataset', () => {
     assert.ok(after.files.some((f) => /-c00000\.bin$/.test(f.file)), 'its live records were compacted into a new file');
     assert.deepEqual(after.files.flatMap((f) => f.keys).sort().length, 35 - removed.length);
     assert.equal(next.report?.dismissed, 1, 'the dismissed pair, kept from the first pass, is still left out');
+    assert.equal(await services.qdrant.count(WORDS, { dataset: DATASET }), 35 - removed.length, 'the gone images left the words collection');
 
     // A pass with nothing new fingerprints nothing and changes nothing; started from the CLI.
     const cli = await runCli(['dataset', 'duplicates', DATASET, '--wait', '--timeout', '120', '--json'], env);
