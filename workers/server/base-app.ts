@@ -1,13 +1,15 @@
 // What both servers (`imgsim serve` and `imgsim serve --index`) set up the same way: a
 // Fastify instance logging through our logger, errors answered in the API's one shape
 // ({statusCode, error, message, issues?}), 404s naming the route, the authentication hook
-// (or the --insecure warning) and multipart uploads within the upload limit.
+// (or the --insecure warning), the cross-site / framing / DNS-rebinding refusals
+// (request-guards.ts) and multipart uploads within the upload limit.
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { credentialsFrom, registerAuth } from './auth.js';
 import { errorBody, HttpError, toHttpError } from './errors.js';
+import { registerRequestGuards } from './request-guards.js';
 
 /** JSON bodies: a 65,536-dimensional vector fits. Uploads have their own limit. */
 const JSON_BODY_LIMIT = 4 * 1024 * 1024;
@@ -50,6 +52,7 @@ export async function createBaseApp(o: BaseAppOptions): Promise<FastifyInstance>
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  registerRequestGuards(app, { authenticated: o.authenticated });
   if (o.authenticated) registerAuth(app, credentialsFrom(o.config));
   else o.logger.warn('serving WITHOUT authentication (--insecure, localhost only)');
   await app.register(multipart, {

@@ -207,6 +207,40 @@ describe('imgsim serve --index: the API over a local index folder', () => {
     refused(await json('GET', `/v1/datasets/other/thumbnail?key=${encodeURIComponent(COPY)}`), 404);
   });
 
+  test('the source folder missing: search and the map still answer; thumbnails and feature search 503 (not a 404 naming a key)', async () => {
+    const away = `${data}.away`;
+    await rename(data, away);
+    try {
+      shaped(searchResponse, await json('POST', url('/search'), { key: ORIGINAL, k: 2 }));
+      shaped(clustersResponse, await json('GET', url('/clusters')));
+      const missing = /the source folder of dataset "my-index" \(.*data\) is missing$/;
+      assert.match(refused(await json('GET', url(`/thumbnail?key=${encodeURIComponent(ORIGINAL)}&size=48`)), 503), missing);
+      assert.match(refused(await json('POST', url('/features'), { key: ORIGINAL, k: 2 }), 503), missing);
+      assert.match(refused(await app.inject({ method: 'POST', url: url('/features'), payload: await upload(path.join(away, COPY), 'copy.jpg') }), 503), missing);
+      // Keys that are not indexed are still a 404 (nothing about the folder is told for them).
+      assert.match(refused(await json('GET', url('/thumbnail?key=collages%2Fmissing.png')), 404), /^query\.key: /);
+    } finally {
+      await rename(away, data);
+    }
+    assert.equal((await json('GET', url(`/thumbnail?key=${encodeURIComponent(ORIGINAL)}&size=48`))).statusCode, 200, 'back once the folder is');
+  });
+
+  test('a write from another site\'s page is a 403 (CSRF); no framing; --insecure answers only loopback Host names', async () => {
+    const start = (headers: Record<string, string>) => app.inject({ method: 'POST', url: url('/duplicates'), headers });
+    assert.match(refused(await start({ 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }), 403), /^Refused: a POST from another site's page/);
+    assert.match(refused(await start({ origin: 'https://evil.example' }), 403), /^Refused: a POST from a page of https:\/\/evil\.example/);
+    refused(await start({ 'sec-fetch-site': 'same-origin', origin: 'http://localhost' }), 409); // the web app: reaches the route
+    refused(await start({}), 409); // curl
+    const dismiss = await app.inject({ method: 'POST', url: url('/duplicates/dismiss'), payload: { a: COPY, b: ORIGINAL }, headers: { 'sec-fetch-site': 'same-site' } });
+    refused(dismiss, 403);
+    const home = await app.inject({ method: 'GET', url: '/' });
+    assert.equal(home.headers['x-frame-options'], 'DENY');
+    assert.equal(home.headers['content-security-policy'], "frame-ancestors 'none'");
+    // DNS rebinding: a page of rebind.example whose name now resolves to 127.0.0.1.
+    refused(await app.inject({ method: 'GET', url: '/v1/datasets', headers: { host: 'rebind.example:8080' } }), 403);
+    assert.equal((await app.inject({ method: 'GET', url: '/v1/datasets', headers: { host: '127.0.0.1:8080' } })).statusCode, 200);
+  });
+
   test('duplicates: the report grouped; "not a duplicate" kept where the CLI reads it; a pass is the CLI\'s (409)', async () => {
     const page = shaped(duplicatesResponse, await json('GET', url('/duplicates')));
     assert.equal(page.report?.images, 13);

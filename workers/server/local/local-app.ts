@@ -20,7 +20,7 @@ import { thumbnailRoutes } from '../routes/thumbnails.js';
 import { registerWebApp } from '../web-app.js';
 import { LocalDuplicates } from './duplicates-report.js';
 import { LocalFeatures } from './local-features.js';
-import { openLocalDataset, type LocalDataset } from './local-dataset.js';
+import { openLocalDataset, sourceMissing, type LocalDataset } from './local-dataset.js';
 import { localDatasetRoutes } from './routes/datasets.js';
 import { localDuplicatesRoutes } from './routes/duplicates.js';
 import { localSearchRoutes } from './routes/search.js';
@@ -69,7 +69,9 @@ export async function buildLocalServer(ds: LocalDataset, config: LocalConfig, lo
         versionOf: async (key: string) => {
           if (!ds.hasKey(key)) return undefined;
           const info = await stat(ds.source.resolveKey(key)).catch(() => undefined);
-          return info ? `${info.size}-${Math.round(info.mtimeMs)}` : 'missing'; // read, then 404 "gone from its source"
+          if (info) return `${info.size}-${Math.round(info.mtimeMs)}`;
+          if (!(await features.sourcePresent())) throw sourceMissing(ds, 'Thumbnails are made from');
+          return 'missing'; // read, then 404 "gone from its source"
         },
       });
     },

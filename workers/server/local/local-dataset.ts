@@ -15,6 +15,7 @@ import type { Logger } from '../../../shared/logger.js';
 import type { DatasetRecord } from '../../../shared/runs/index.js';
 import { LocalStorage } from '../../../shared/storage/local.js';
 import { openIndex, type OpenedIndex } from '../../../pipelines/search.js';
+import { HttpError } from '../errors.js';
 
 /** Dataset names: 1–63 lowercase letters, digits, - or _, starting with a letter or digit (shared/jobs/contracts.ts). */
 const MAX_NAME = 63;
@@ -85,4 +86,13 @@ export async function openLocalDataset(dir: string, logger?: Logger): Promise<Lo
     points: keys.size,
     hasKey: (key) => keys.has(key),
   };
+}
+
+/**
+ * The 503 of a request that reads the indexed images (`needs`: "Thumbnails are made from",
+ * "Feature search decodes") while the index's source folder is missing (moved, unmounted):
+ * not one image's fault, so not a 404 naming a key.
+ */
+export function sourceMissing(ds: LocalDataset, needs: string): HttpError {
+  return new HttpError(503, `${needs} the indexed images, and the source folder of dataset "${ds.name}" (${ds.source.root}) is missing`);
 }

@@ -15,7 +15,7 @@ import { featuresFormFields, featuresJsonBody, searchFormFields, searchJsonBody 
 import { readImageUpload } from '../../routes/search.js';
 import { FEATURE_METHODS } from '../../../../pipelines/features.js';
 import type { LocalFeatures } from '../local-features.js';
-import type { LocalDataset } from '../local-dataset.js';
+import { sourceMissing, type LocalDataset } from '../local-dataset.js';
 import { requireLocalDataset } from './datasets.js';
 
 interface Filters {
@@ -50,6 +50,11 @@ export function localSearchRoutes(app: FastifyInstance, ds: LocalDataset, o: { u
   /** 404 unless the key is indexed (the queued routes' wording). */
   const requireKey = (key: string): void => {
     if (!ds.hasKey(key)) throw notFound(`body.key: "${key}" is not an image of dataset "${ds.name}" (index folder ${ds.dir})`);
+  };
+
+  /** 503 while the source folder is missing (feature search decodes the indexed images). */
+  const requireSource = async (): Promise<void> => {
+    if (!(await o.features.sourcePresent())) throw sourceMissing(ds, 'Feature search decodes');
   };
 
   /** The indexed image's bytes; 404 when it is gone from the source folder. */
@@ -126,12 +131,11 @@ export function localSearchRoutes(app: FastifyInstance, ds: LocalDataset, o: { u
       const b = parseRequest(featuresJsonBody, jsonBody(request, '{key}'), 'body');
       requireLocalDataset(ds, request.params);
       requireKey(b.key);
+      await requireSource(); // before reading the key's image: a missing folder is not that image's 404
       q = { bytes: await indexedImage(b.key), name: b.key, field: 'body.key', exclude: b.key, k: b.k, candidates: b.candidates, method: b.method, ...(b.nfeatures !== undefined ? { nfeatures: b.nfeatures } : {}) };
     }
     requireLocalDataset(ds, request.params);
-    if (!(await o.features.sourcePresent())) {
-      throw new HttpError(503, `Feature search decodes the indexed images, and the source folder of dataset "${ds.name}" (${ds.source.root}) is missing`);
-    }
+    await requireSource();
     let warning: string | undefined;
     const onCorruption = (w: string): void => {
       warning = `${q.field}: ${corruptQueryMessage(`"${q.name}"`, w)}`;
