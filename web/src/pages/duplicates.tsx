@@ -4,13 +4,14 @@
 // dataset, so later passes leave the pair out; the page reloads and the group updates).
 // No report yet: queued — a button starts a pass and its progress is polled; local — the
 // command that writes one.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf, TIERS, type AppInfo, type DuplicateGroup, type DuplicatePair, type DuplicatePass, type Tier } from '../api.js';
 import { DatasetPicker } from '../components/dataset-picker.js';
 import { ErrorLine, Loading, Note, ProgressBar } from '../components/status.js';
 import { Thumb } from '../components/thumbs.js';
 import { fmtBytes, fmtInt, fmtTime } from '../format.js';
 import { useAsync } from '../hooks.js';
+import { offsetPastEnd } from '../paging.js';
 
 const GROUPS_PER_PAGE = 10;
 const POLL_MS = 2000;
@@ -42,6 +43,12 @@ function Duplicates({ info, dataset }: { info: AppInfo; dataset: string }) {
   const page = useAsync((signal) => api.duplicates(dataset, { limit: GROUPS_PER_PAGE, offset, tier }, signal), [dataset, offset, tier], (d) =>
     passActive(d.pass) ? POLL_MS : undefined,
   );
+
+  // "Not a duplicate" on the last page's last group: back to the page that is left.
+  const back = page.data ? offsetPastEnd(offset, page.data.total, GROUPS_PER_PAGE) : undefined;
+  useEffect(() => {
+    if (back !== undefined) setOffset(back);
+  }, [back]);
 
   const start = (): void => {
     setStarting({ busy: true });

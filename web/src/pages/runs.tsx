@@ -1,10 +1,11 @@
 // Runs: the list with live progress (polled every 2 s while a run is active), the
 // schedules, and one run's page with its failures (paged, with reasons) and "retry failed".
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf, type Run } from '../api.js';
 import { ErrorLine, Loading, Note, ProgressBar } from '../components/status.js';
 import { fmtDuration, fmtInt, fmtTime } from '../format.js';
 import { useAsync } from '../hooks.js';
+import { offsetPastEnd } from '../paging.js';
 import { href } from '../router.js';
 
 const POLL_MS = 2000;
@@ -155,6 +156,11 @@ export function RunPage({ id }: { id: string }) {
   const [offset, setOffset] = useState(0);
   const [retry, setRetry] = useState<{ busy: boolean; text?: string; error?: unknown }>({ busy: false });
   const detail = useAsync((signal) => api.run(id, FAILURES_PER_PAGE, offset, signal), [id, offset], (d) => (isActive(d.run) ? POLL_MS : undefined));
+  // Retried failures leave the list: a page past its end goes back to the last one.
+  const back = detail.data ? offsetPastEnd(offset, detail.data.failures.total, FAILURES_PER_PAGE) : undefined;
+  useEffect(() => {
+    if (back !== undefined) setOffset(back);
+  }, [back]);
 
   const onRetry = (): void => {
     setRetry({ busy: true });
