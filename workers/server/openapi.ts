@@ -32,12 +32,13 @@ const error = (description: string): Json => ({ description, content: json(s.err
 const ERRORS = {
   400: error('invalid request: `issues` names each invalid field'),
   401: error('missing or wrong credentials'),
+  403: error("refused by the request guards: a write a browser marks as from another site (Sec-Fetch-Site, Origin), or, on a server without credentials, a Host that is not a loopback name"),
   503: error('Redis, Qdrant or the artefact store is unreachable: `service` names it'),
 };
 const NOT_FOUND = { 404: error('unknown dataset or run') };
 
 function op(summary: string, responses: Json, extra: Json = {}): Json {
-  return { summary, ...extra, responses: { ...responses, 401: ERRORS[401] } };
+  return { summary, ...extra, responses: { ...responses, 401: ERRORS[401], 403: ERRORS[403] } };
 }
 
 export function openApiDocument(): Json {

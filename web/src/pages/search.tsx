@@ -34,7 +34,7 @@ function unverified(score: number): string {
 export function SearchPage({ dataset, query }: { dataset: string | undefined; query: URLSearchParams }) {
   const key = query.get('key') ?? undefined;
   const rerank = query.get('rerank') === '1';
-  const k = Math.min(intParam(query, 'k') ?? DEFAULT_K, rerank ? MAX_K_FEATURES : MAX_K);
+  const k = Math.max(1, Math.min(intParam(query, 'k') ?? DEFAULT_K, rerank ? MAX_K_FEATURES : MAX_K)); // a hand-edited ?k=0 is 1, not the API's 400
   const cluster = intParam(query, 'cluster');
   const prefix = query.get('prefix') ?? '';
   const [upload, setUpload] = useState<{ file: File; url: string; seq: number } | undefined>(undefined);
