@@ -3,7 +3,6 @@
 // local index has (datasets, clusters, search, features, thumbnails, duplicates), no runs
 // or schedules (GET /v1/app lists the pages). The folder is opened once (model, vectors);
 // clusters.json, the duplicates report and the dismissals are read when asked.
-import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../../shared/config/index.js';
 import { UserError } from '../../../shared/errors.js';
@@ -14,16 +13,16 @@ import { readIndexManifest } from '../../../pipelines/layout.js';
 import { onShutdown } from '../../shutdown.js';
 import { browserAuthWarning, checkExposure } from '../auth.js';
 import { createBaseApp } from '../base-app.js';
-import { notFound } from '../errors.js';
 import { appInfoRoutes, LOCAL_PAGES } from '../routes/app-info.js';
-import { thumbnailRoutes } from '../routes/thumbnails.js';
 import { registerWebApp } from '../web-app.js';
 import { LocalDuplicates } from './duplicates-report.js';
 import { LocalFeatures } from './local-features.js';
-import { openLocalDataset, sourceMissing, type LocalDataset } from './local-dataset.js';
+import { openLocalDataset, type LocalDataset } from './local-dataset.js';
 import { localDatasetRoutes } from './routes/datasets.js';
 import { localDuplicatesRoutes } from './routes/duplicates.js';
+import { localFeatureRoutes } from './routes/features.js';
 import { localSearchRoutes } from './routes/search.js';
+import { localThumbnailRoutes } from './routes/thumbnails.js';
 
 export interface LocalServerOptions {
   insecure?: boolean;
@@ -56,27 +55,10 @@ export async function buildLocalServer(ds: LocalDataset, config: LocalConfig, lo
   app.get('/healthz', () => ({ status: 'ok' }));
   appInfoRoutes(app, { mode: 'local', pages: LOCAL_PAGES });
   localDatasetRoutes(app, ds);
-  localSearchRoutes(app, ds, { uploadLimitBytes: config.uploadLimitBytes, maxPixels: config.maxPixels, features });
+  localSearchRoutes(app, ds, { uploadLimitBytes: config.uploadLimitBytes, maxPixels: config.maxPixels });
+  localFeatureRoutes(app, ds, { uploadLimitBytes: config.uploadLimitBytes, features });
   localDuplicatesRoutes(app, ds, new LocalDuplicates(ds));
-  thumbnailRoutes(
-    app,
-    (name) => {
-      if (name !== ds.name) return Promise.reject(notFound(`Dataset "${name}" not found: this server serves the index folder ${ds.dir} as dataset "${ds.name}"`));
-      return Promise.resolve({
-        storage: ds.source,
-        hasKey: (key: string) => Promise.resolve(ds.hasKey(key)),
-        // The file's size and modification time: a file replaced since gets a new thumbnail (and ETag).
-        versionOf: async (key: string) => {
-          if (!ds.hasKey(key)) return undefined;
-          const info = await stat(ds.source.resolveKey(key)).catch(() => undefined);
-          if (info) return `${info.size}-${Math.round(info.mtimeMs)}`;
-          if (!(await features.sourcePresent())) throw sourceMissing(ds, 'Thumbnails are made from');
-          return 'missing'; // read, then 404 "gone from its source"
-        },
-      });
-    },
-    { maxPixels: config.maxPixels },
-  );
+  localThumbnailRoutes(app, ds, { maxPixels: config.maxPixels });
   registerWebApp(app, o.webDir !== undefined ? { distDir: o.webDir } : {});
   await app.ready();
   return app;

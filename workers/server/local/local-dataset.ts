@@ -61,11 +61,8 @@ export async function openLocalDataset(dir: string, logger?: Logger): Promise<Lo
     throw new UserError(`The index in ${opened.dir} was built from ${opened.manifest.source}; imgsim serve --index needs its images in a local folder (thumbnails and feature search read them)`, 2);
   }
   const sourceRoot = opened.sourceRoot;
-  const present = await stat(sourceRoot).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!present) logger?.warn({ source: sourceRoot }, `the index's source folder ${sourceRoot} is missing: search and the map work, thumbnails and feature search do not`);
+  const source = new LocalStorage(sourceRoot);
+  if (!(await sourcePresent({ source }))) logger?.warn({ source: sourceRoot }, `the index's source folder ${sourceRoot} is missing: search and the map work, thumbnails and feature search do not`);
   const name = localDatasetName(opened.dir);
   const keys = new Set(opened.index.allKeys());
   const record: DatasetRecord = {
@@ -81,7 +78,7 @@ export async function openLocalDataset(dir: string, logger?: Logger): Promise<Lo
     dir: opened.dir,
     opened,
     folder: new LocalStorage(opened.dir),
-    source: new LocalStorage(sourceRoot),
+    source,
     record,
     points: keys.size,
     hasKey: (key) => keys.has(key),
@@ -95,4 +92,12 @@ export async function openLocalDataset(dir: string, logger?: Logger): Promise<Lo
  */
 export function sourceMissing(ds: LocalDataset, needs: string): HttpError {
   return new HttpError(503, `${needs} the indexed images, and the source folder of dataset "${ds.name}" (${ds.source.root}) is missing`);
+}
+
+/** Whether the index's source folder is there now (it may be moved or unmounted while the server runs). */
+export function sourcePresent(ds: Pick<LocalDataset, 'source'>): Promise<boolean> {
+  return stat(ds.source.root).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }

@@ -13,7 +13,6 @@
 // Everything here runs on the server's one thread (OpenCV is WebAssembly). Measured on a
 // 3,000-photo index (docs/web.md "Local index"): a match request holds the event loop
 // ~50–60 ms; reading the 160 MB store and building its word index at start ~1.5–2 s, once.
-import { stat } from 'node:fs/promises';
 import type { Logger } from '../../../shared/logger.js';
 import { errorMessage } from '../../../shared/errors.js';
 import { loadOpenCv } from '../../../shared/features/opencv.js';
@@ -21,7 +20,7 @@ import type { OrbWordStore, StoredPrint } from '../../../shared/features/word-st
 import { FeatureExtractor, featureSettings, indexImages, searchFeaturesIn, type FeatureMethod, type FeatureSearchResult } from '../../../pipelines/features.js';
 import { indexReferenceStore } from '../../../pipelines/features-reference.js';
 import { indexWordSource, wordStoreOf } from '../../../pipelines/features-words.js';
-import type { LocalDataset } from './local-dataset.js';
+import { sourcePresent, type LocalDataset } from './local-dataset.js';
 
 export interface LocalFeatureQuery {
   bytes: Buffer;
@@ -59,11 +58,8 @@ export class LocalFeatures {
   }
 
   /** Whether the source folder is there (feature search decodes its images). */
-  async sourcePresent(): Promise<boolean> {
-    return stat(this.ds.source.root).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
+  sourcePresent(): Promise<boolean> {
+    return sourcePresent(this.ds);
   }
 
   /** Whether match requests use the visual-word index now. */
