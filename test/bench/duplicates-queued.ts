@@ -125,9 +125,8 @@ for (const n of SIZES) {
     const wall = (performance.now() - t) / 1000;
     const peaks = watch.stop();
     if (pass.code !== 0) throw new Error(`pass failed: ${pass.stderr}\n${workers.logs().slice(-3000)}`);
-    const reportText = await runCli(['dataset', 'duplicates', DATASET, '--show', '--json', '--limit', '1'], stack.env);
-    const summary = jsonOf<{ report?: { seconds: Record<string, number>; memory: { peakRssMiB: number; worstBlockMs?: number } } }>(reportText).report;
     const stored = await readStoredReport(stack, DATASET);
+    const summary = stored;
     const s = score(stored.pairs, set.keys, set.truth);
     rows.push([
       'queued (sparse words in Qdrant, verify jobs)',
@@ -149,7 +148,13 @@ for (const n of SIZES) {
 }
 console.log(table(rows));
 
-async function readStoredReport(stack: Awaited<ReturnType<typeof startPipelineStack>>, dataset: string): Promise<{ pairs: Array<{ a: string; b: string; tier: string }> }> {
+interface StoredReport {
+  pairs: Array<{ a: string; b: string; tier: string }>;
+  seconds: Record<string, number>;
+  memory: { peakRssMiB: number; worstBlockMs?: number };
+}
+
+async function readStoredReport(stack: Awaited<ReturnType<typeof startPipelineStack>>, dataset: string): Promise<StoredReport> {
   const artifacts = await openS3Storage(ARTIFACTS_URI, stack.s3cfg);
-  return JSON.parse((await artifacts.get(artifactKeys.duplicatesReport(dataset))).toString('utf8')) as { pairs: Array<{ a: string; b: string; tier: string }> };
+  return JSON.parse((await artifacts.get(artifactKeys.duplicatesReport(dataset))).toString('utf8')) as StoredReport;
 }

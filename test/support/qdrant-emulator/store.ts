@@ -22,12 +22,19 @@ interface StoredPoint {
   version: number;
 }
 
-/** One named sparse vector of a collection: its modifier and inverted index (dimension → point keys). */
+/**
+ * One named sparse vector of a collection: its modifier and inverted index. Each point
+ * holding it gets a slot number; a dimension's postings are parallel arrays of slots and
+ * values (typed-array scoring: the string-keyed form took 0.5 s a query at 1,000 images of
+ * ~6,000 visual words each).
+ */
 interface SparseIndex {
   modifier: 'idf' | 'none';
-  postings: Map<number, Set<string>>;
-  /** Points holding this vector (N of the idf). */
-  points: number;
+  postings: Map<number, { slots: number[]; values: number[] }>;
+  /** Slot of each point key holding this vector, and the key of each slot (undefined: freed). */
+  slotOf: Map<string, number>;
+  keyOf: Array<string | undefined>;
+  free: number[];
 }
 
 interface Collection {
@@ -73,7 +80,7 @@ export class EmulatedQdrant {
       if (isSet(vectors) && Object.keys(vectors as Json).length > 0) throw unsupported('a collection with both dense and sparse vectors');
       for (const [vname, params] of Object.entries(body.sparse_vectors as Json)) {
         const modifier = ((params as Json | null)?.modifier ?? 'none') as 'idf' | 'none';
-        sparse.set(vname, { modifier, postings: new Map(), points: 0 });
+        sparse.set(vname, { modifier, postings: new Map(), slotOf: new Map(), keyOf: [], free: [] });
       }
       if (sparse.size === 0) throw unsupported('a collection without vectors');
     } else if (!vectors || typeof vectors.size !== 'number' || typeof vectors.distance !== 'string') {
@@ -337,20 +344,24 @@ export class EmulatedQdrant {
     } else {
       throw unsupported('this sparse query input');
     }
-    const scores = new Map<string, number>();
+    const total = index.slotOf.size;
+    const scores = new Float64Array(index.keyOf.length);
+    const touched: number[] = [];
+    const skip = exclude === undefined ? -1 : (index.slotOf.get(exclude) ?? -1);
     q.indices.forEach((dim, i) => {
       const holders = index.postings.get(dim);
       if (!holders) return;
-      const n = holders.size;
-      const idf = index.modifier === 'idf' ? Math.log((index.points - n + 0.5) / (n + 0.5) + 1) : 1;
-      for (const key of holders) {
-        if (key === exclude) continue;
-        const v = valueAt(c.points.get(key)?.sparse?.get(name), dim);
-        scores.set(key, (scores.get(key) ?? 0) + (q.values[i] as number) * v * idf);
+      const n = holders.slots.length;
+      const weight = (q.values[i] as number) * (index.modifier === 'idf' ? Math.log((total - n + 0.5) / (n + 0.5) + 1) : 1);
+      for (let h = 0; h < n; h++) {
+        const slot = holders.slots[h] as number;
+        if (slot === skip) continue;
+        if (scores[slot] === 0) touched.push(slot);
+        scores[slot] = (scores[slot] as number) + (holders.values[h] as number) * weight;
       }
     });
-    const scored = [...scores]
-      .map(([key, score]) => ({ p: c.points.get(key) as StoredPoint, score: Math.fround(score) }))
+    const scored = touched
+      .map((slot) => ({ p: c.points.get(index.keyOf[slot] as string) as StoredPoint, score: Math.fround(scores[slot] as number) }))
       .filter(({ p }) => matchesFilter(body.filter, p))
       .sort((a, b) => b.score - a.score || compareIds(a.p.id, b.p.id));
     const limit = (body.limit as number | null | undefined) ?? 10;
@@ -425,39 +436,41 @@ function sortedSparse(v: { indices: number[]; values: number[] }): { indices: nu
   return { indices: order.map((i) => v.indices[i] as number), values: order.map((i) => Math.fround(v.values[i] as number)) };
 }
 
-function valueAt(v: { indices: number[]; values: number[] } | undefined, dim: number): number {
-  if (!v) return 0;
-  let lo = 0;
-  let hi = v.indices.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((v.indices[mid] as number) < dim) lo = mid + 1;
-    else hi = mid;
-  }
-  return v.indices[lo] === dim ? (v.values[lo] as number) : 0;
-}
-
 function indexSparse(c: Collection, key: string, p: StoredPoint | undefined): void {
   for (const [name, v] of p?.sparse ?? []) {
     const index = c.sparse.get(name) as SparseIndex;
-    index.points++;
-    for (const dim of v.indices) {
+    const slot = index.free.pop() ?? index.keyOf.length;
+    index.keyOf[slot] = key;
+    index.slotOf.set(key, slot);
+    v.indices.forEach((dim, i) => {
       let holders = index.postings.get(dim);
-      if (!holders) index.postings.set(dim, (holders = new Set()));
-      holders.add(key);
-    }
+      if (!holders) index.postings.set(dim, (holders = { slots: [], values: [] }));
+      holders.slots.push(slot);
+      holders.values.push(v.values[i] as number);
+    });
   }
 }
 
 function unindexSparse(c: Collection, key: string, p: StoredPoint | undefined): void {
   for (const [name, v] of p?.sparse ?? []) {
     const index = c.sparse.get(name) as SparseIndex;
-    index.points--;
+    const slot = index.slotOf.get(key);
+    if (slot === undefined) continue;
     for (const dim of v.indices) {
       const holders = index.postings.get(dim);
-      holders?.delete(key);
-      if (holders?.size === 0) index.postings.delete(dim);
+      if (!holders) continue;
+      const at = holders.slots.indexOf(slot);
+      if (at >= 0) {
+        holders.slots[at] = holders.slots.at(-1) as number;
+        holders.values[at] = holders.values.at(-1) as number;
+        holders.slots.pop();
+        holders.values.pop();
+      }
+      if (holders.slots.length === 0) index.postings.delete(dim);
     }
+    index.slotOf.delete(key);
+    index.keyOf[slot] = undefined;
+    index.free.push(slot);
   }
 }
 
