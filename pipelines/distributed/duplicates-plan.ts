@@ -24,6 +24,7 @@ import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { ObjectRef } from '../../shared/jobs/scheduler.js';
 import type { DuplicatePasses } from '../../shared/runs/duplicate-passes.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
+import type { Storage } from '../../shared/storage/types.js';
 import { KeySet, KeyVersions } from '../../shared/vectors/hashed-keys.js';
 import { fingerprintImages, type DuplicateSettings } from '../duplicates.js';
 import type { StageDeps } from './deps.js';
@@ -70,6 +71,8 @@ async function makePlan(p: PlanPayload, record: { collection: string; modelId: s
   await deps.passes.update(p.dataset, p.passId, { status: 'planning', startedAt: new Date().toISOString() });
   const s = queuedDuplicateSettings(deps.config);
   const ledger = await readLedger(deps.artifacts, p.dataset);
+  const swept = await sweepLeftovers(p.dataset, p.passId, ledger, deps.artifacts);
+  if (swept > 0) deps.logger.info({ dataset: p.dataset, passId: p.passId, files: swept }, 'duplicates: removed the files earlier passes left');
   const report = await readReport(deps.artifacts, p.dataset);
   // A ledger without its words collection (written before words went to Qdrant, or the collection deleted): every image again.
   const wordsKept = ledger?.words === wordsCollection(p.dataset) && (await deps.qdrant.collectionExists(ledger.words));
@@ -100,6 +103,32 @@ async function makePlan(p: PlanPayload, record: { collection: string; modelId: s
   const plan: PassPlan = { version: 1, passId: p.passId, fingerprintAll, compareAll, collection: record.collection, modelId: record.modelId, images, batches, changed, gone };
   await writeJson(deps.artifacts, artifactKeys.duplicatesPlan(p.dataset, p.passId), plan);
   return plan;
+}
+
+/**
+ * Remove what earlier passes left in the artefact store: a pass that failed (a job gave up)
+ * never reaches the merge that deletes its batch files, verify chunks and plan (drilled: an
+ * 8 s S3 outage with 2 job attempts left 15 batch files of ~3 MB and the plan), and a merge
+ * stopped between its commit and its clean-up leaves the files it made obsolete. One pass of
+ * a dataset runs at a time, so when a new one is planned, every fingerprint file the ledger
+ * does not name and every other pass's plan and folder are garbage. (A job of a failed pass
+ * still retrying may write one more file afterwards; the next plan removes it.)
+ */
+async function sweepLeftovers(dataset: string, passId: string, ledger: Ledger | undefined, artifacts: Storage): Promise<number> {
+  const fingerprints = artifactKeys.duplicatesFingerprints(dataset, '');
+  const passes = `${artifactKeys.duplicatesDir(dataset)}passes/`;
+  const named = new Set(ledger?.files.map((f) => f.file) ?? []);
+  const doomed: string[] = [];
+  for await (const o of artifacts.list(fingerprints)) {
+    const file = o.key.slice(fingerprints.length);
+    if (o.key !== artifactKeys.duplicatesLedger(dataset) && !named.has(file) && !file.startsWith(`${passId}-`)) doomed.push(o.key);
+  }
+  for await (const o of artifacts.list(passes)) {
+    const rest = o.key.slice(passes.length);
+    if (rest !== `${passId}.json` && !rest.startsWith(`${passId}/`)) doomed.push(o.key);
+  }
+  for (const key of doomed) await artifacts.delete(key);
+  return doomed.length;
 }
 
 /** Every key the ledger knows (fingerprinted or failed). */

@@ -8,6 +8,10 @@
 // command used to die on its next poll ("Reached the max retries per request limit") while
 // the workers rode through and the pass completed; it now says that Redis went and came
 // back, as run-status --wait does, and shows the completed pass.
+//
+// A pass that fails (its jobs gave up: an 8 s S3 outage with 2 job attempts in the drill)
+// never reaches the merge that deletes its batch files, chunks and plan: they stayed in the
+// artefact store for good. The next pass's plan now removes what no ledger names.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -109,6 +113,19 @@ describe('queued duplicates pass drills', () => {
 
   after(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  test('files a failed pass left (batch files, its plan and folder) are removed when the next pass is planned; the ledger files stay', async () => {
+    const dir = `datasets/${DATASET}/duplicates/`;
+    const ledgerFiles = (await readLedger(services.artifacts, DATASET))?.files.map((f) => f.file) ?? [];
+    const left = [`${dir}fingerprints/mx0failed-aaaaaa-000000.bin`, `${dir}fingerprints/mx0failed-aaaaaa-c00000.bin`, `${dir}passes/mx0failed-aaaaaa.json`, `${dir}passes/mx0failed-aaaaaa/verify-000000.json`];
+    for (const key of left) await services.artifacts.put(key, 'left by a failed pass');
+    const r = await duplicatesCli(['--wait', '--timeout', '300', '--json']);
+    assert.equal(r.code, 0, `${r.stderr}\n${workers.logs().slice(-3000)}`);
+    for (const key of left) assert.equal(await services.artifacts.exists(key), false, key);
+    assert.deepEqual((await readLedger(services.artifacts, DATASET))?.files.map((f) => f.file), ledgerFiles, 'nothing new to fingerprint: the same files');
+    assert.deepEqual(pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []), clean);
+    await assertConsistent(16);
   });
 
   test('Redis stopped and started again while --wait waits: two lines, exit 0, the pass completes with the clean pass pairs', async () => {
