@@ -127,6 +127,9 @@ function lazyStorage(uri: string, open: () => Promise<Storage>): Storage {
     async exists(key: string) {
       return (await open()).exists(key);
     },
+    async versionOf(key: string) {
+      return (await open()).versionOf(key);
+    },
     async delete(key: string) {
       return (await open()).delete(key);
     },

@@ -87,6 +87,11 @@ export class LocalStorage implements Storage {
     }
   }
 
+  async versionOf(key: string): Promise<string | undefined> {
+    const info = await stat(this.resolveKey(key)).catch(() => undefined);
+    return info?.isFile() ? localEtag(info.size, info.mtimeMs) : undefined;
+  }
+
   /** Absolute path of a key; refuses keys that would leave the root. */
   resolveKey(key: string): string {
     if (key.split(/[\\/]/).includes('..') || path.isAbsolute(key)) {

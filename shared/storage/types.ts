@@ -33,6 +33,8 @@ export interface Storage {
   get(key: string): Promise<Buffer>;
   put(key: string, data: Uint8Array | string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** The object's version tag as `list` gives it (ObjectInfo.etag), or undefined when it does not exist. */
+  versionOf(key: string): Promise<string | undefined>;
   /** Remove an object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
 }

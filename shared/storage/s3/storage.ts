@@ -177,6 +177,20 @@ export class S3Storage implements Storage {
     }
   }
 
+  async versionOf(key: string): Promise<string | undefined> {
+    const fullKey = this.fullKey(key);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey }));
+      return cleanEtag(head.ETag) ?? `${head.ContentLength ?? 0}-${head.LastModified?.getTime() ?? 0}`;
+    } catch (error) {
+      if (httpStatusOf(error) === 404 || s3ErrorCode(error) === 'NotFound' || s3ErrorCode(error) === 'NoSuchKey') {
+        await this.ensureBucket();
+        return undefined;
+      }
+      throw toStorageError(error, this.context(fullKey));
+    }
+  }
+
   /** Resolves if the bucket exists; a mapped error (UserError for a missing bucket) if not. Checked once. */
   ensureBucket(): Promise<void> {
     this.bucketCheck ??= this.client.send(new HeadBucketCommand({ Bucket: this.bucket })).then(

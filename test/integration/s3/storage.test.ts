@@ -97,6 +97,10 @@ describe('S3Storage on s3rver', () => {
     assert.equal(await storage.exists('notes/é ü+=;.txt'), true);
     assert.equal(await storage.exists('img/missing.bin'), false);
     assert.equal(await storage.exists('img'), false, 'a folder is not an object');
+    const etags = new Map<string, string>();
+    for await (const o of storage.list('img')) etags.set(o.key, o.etag);
+    assert.equal(await storage.versionOf('img/all-bytes.bin'), etags.get('img/all-bytes.bin'), "versionOf is the listing's etag");
+    assert.equal(await storage.versionOf('img/missing.bin'), undefined);
 
     await rejectsWith(storage.get('img/missing.bin'), (error) => {
       assert.ok(error instanceof S3NoSuchKeyError);

@@ -3,6 +3,7 @@
 // upload / key / vector with filters, request validation and the upload checks, metrics.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { artifactKeys } from '../../../shared/runs/naming.js';
 import sharp from 'sharp';
 import { RUN_STATUSES } from '../../../shared/runs/index.js';
 import { eventually, MODEL_ID, seedDataset, startStack, testImage, uploadForm, type SeededDataset, type Stack } from './helpers.js';
@@ -178,6 +179,27 @@ describe('HTTP API', () => {
       assert.equal(png.status, 200);
       assert.equal(png.headers.get('content-type'), 'image/png');
       assert.deepEqual([...Buffer.from(await png.arrayBuffer()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    });
+
+    test('clusters.json carries its version as ETag: a revalidation is a 304, a new map a new ETag and body (kept in memory by version)', async () => {
+      const first = await stack.api('/v1/datasets/photos/clusters');
+      const etag = first.headers.get('etag');
+      assert.ok(etag && /^"[^"]+"$/.test(etag), `etag ${etag}`);
+      assert.equal(first.headers.get('cache-control'), 'private, no-cache');
+      const again = await stack.api('/v1/datasets/photos/clusters', { headers: { 'if-none-match': etag } });
+      assert.equal(again.status, 304);
+      assert.equal((await again.arrayBuffer()).byteLength, 0);
+      const key = artifactKeys.clusters('photos');
+      const before = (await first.json()) as { k: number };
+      await stack.services.artifacts.put(key, JSON.stringify({ ...before, k: 7 }));
+      try {
+        const changed = await stack.api('/v1/datasets/photos/clusters', { headers: { 'if-none-match': etag } });
+        assert.equal(changed.status, 200);
+        assert.notEqual(changed.headers.get('etag'), etag);
+        assert.equal(((await changed.json()) as { k: number }).k, 7);
+      } finally {
+        await stack.services.artifacts.put(key, JSON.stringify(before));
+      }
     });
 
     test('unknown datasets are 404 on every dataset route; a bad name is 400', async () => {

@@ -48,6 +48,9 @@ test('etag changes when content changes; put creates folders', async (t) => {
   assert.notEqual(first?.etag, second?.etag);
   assert.equal(await s.exists('x/y/f.bin'), true);
   assert.equal(await s.exists('nope'), false);
+  assert.equal(await s.versionOf('x/y/f.bin'), second?.etag, 'versionOf is the listing\'s etag');
+  assert.equal(await s.versionOf('nope'), undefined);
+  assert.equal(await s.versionOf('x/y'), undefined, 'a folder is not an object');
 });
 
 test('openSource refuses missing folders, files and foreign schemes clearly', async (t) => {

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DatasetRecord } from '../../../shared/runs/index.js';
 import { artifactKeys } from '../../../shared/runs/naming.js';
+import { ArtifactCache } from '../artifact-cache.js';
 import type { RouteContext } from '../context.js';
 import { notFound, parseRequest } from '../errors.js';
 import { datasetParams } from '../schemas.js';
@@ -37,11 +38,17 @@ export function datasetRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return { ...record, points };
   });
 
+  // clusters.json is large at scale (~60 bytes a point): kept in memory by version, sent
+  // with that version as its ETag (a browser revalidating gets a 304).
+  const clusters = new ArtifactCache();
   app.get('/v1/datasets/:name/clusters', async (request, reply) => {
     const record = await requireDataset(ctx, request.params);
-    const json = await readArtifact(ctx, artifactKeys.clusters(record.name));
-    if (!json) throw notFound(`Dataset "${record.name}" has no clusters yet (too few images, or its cluster job has not run)`);
-    return reply.type('application/json; charset=utf-8').send(json);
+    const found = await clusters.read(deps.artifacts, artifactKeys.clusters(record.name));
+    if (!found) throw notFound(`Dataset "${record.name}" has no clusters yet (too few images, or its cluster job has not run)`);
+    const etag = `"${found.etag.replace(/"/g, '')}"`;
+    void reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/json; charset=utf-8').send(found.bytes);
   });
 
   app.get('/v1/datasets/:name/clusters.png', async (request, reply) => {
