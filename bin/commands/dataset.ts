@@ -116,7 +116,7 @@ function duplicatesCommand(): Command {
         choices: ['missing', 'all'],
       }),
     )
-    .option('--wait', 'wait until the pass completes (exit 1 if it failed), then show its groups as --show does')
+    .option('--wait', 'wait until the pass completes (exit 1 if it failed or --timeout passed first), then show its groups as --show does')
     .addOption(valueOption('--timeout <seconds>', 'with --wait: give up after this long', { value: '3600', allowed: wholeNumber(1) }))
     .option('--show', 'start nothing: show the latest pass and a page of its groups (dismissed pairs left out)')
     .addOption(valueOption('--tier <tier>', 'with --show or --wait: only groups whose strongest tier is this one', { default: 'all', choices: TIERS }))
@@ -210,7 +210,8 @@ function duplicatesCommand(): Command {
           if (now.status === 'failed') process.exitCode = 1;
           break;
         }
-        if (Date.now() > deadline) throw new UsageError(`--timeout: the pass ${pass.passId} was not done after ${timeoutSeconds} s (status ${now.status}); imgsim dataset duplicates ${name} --show follows it`);
+        // Not a usage error (exit 1, not 2): the pass goes on, and --show follows it.
+        if (Date.now() > deadline) throw new UserError(`--timeout: the pass ${pass.passId} was not done after ${timeoutSeconds} s (status ${now.status}); imgsim dataset duplicates ${name} --show follows it`, 1);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
       await show();

@@ -149,4 +149,18 @@ describe('queued duplicates pass drills', () => {
     assert.deepEqual(pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []), clean);
     await assertConsistent(16);
   });
+
+  test('--wait past --timeout with no duplicates worker: exit 1 (not a usage error) naming --timeout; the pass goes on once a worker is back', async () => {
+    await workers.kill('duplicates');
+    try {
+      const r = await duplicatesCli(['--mode', 'all', '--wait', '--timeout', '1']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /--timeout: the pass \S+ was not done after 1 s \(status \w+\); imgsim dataset duplicates \S+ --show follows it/);
+    } finally {
+      workers.start('duplicates');
+    }
+    const done = await duplicatesCli(['--wait', '--timeout', '300', '--json']);
+    assert.equal(done.code, 0, `${done.stderr}\n${workers.logs().slice(-3000)}`);
+    assert.deepEqual(pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []), clean);
+  });
 });
