@@ -171,6 +171,6 @@ export async function fingerprintBatch(p: JobPayload<'fingerprint'>, deps: Dupli
   await deps.artifacts.put(artifactKeys.duplicatesFingerprints(p.dataset, batchFile(p.passId, p.batch)), file);
   // Its words and hashes in Qdrant: what the candidates step asks for instead of the files.
   await upsertWords(deps.qdrant, p.dataset, fingerprints.map((f) => ({ fingerprint: f, etag: etags.get(f.key) ?? '' })));
-  await deps.passes.addCounts(p.dataset, p.passId, { fingerprinted: fingerprints.length, failed: failed.length });
+  await deps.passes.addCounts(p.dataset, p.passId, p.batch, { fingerprinted: fingerprints.length, failed: failed.length });
   return { fingerprinted: fingerprints.length, failed: failed.length };
 }

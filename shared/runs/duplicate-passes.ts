@@ -63,9 +63,14 @@ for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 // Same guard; then field, increment pairs.
+// Counts a batch once: a retried fingerprint job (its first attempt counted, then lost
+// its lock or failed after) adds nothing again — the drill of a Redis restart showed
+// 3064/3000 fingerprinted while pairing. KEYS[2]: the pass's set of counted batches.
 const INCREMENT = `
 if redis.call('HGET', KEYS[1], 'passId') ~= ARGV[1] then return 0 end
-for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 1 end
+redis.call('EXPIRE', KEYS[2], 2592000)
+for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 
@@ -128,7 +133,9 @@ export class DuplicatePasses {
    * Adds to the pass's fingerprinted / failed counts as batches finish (progress: a retried
    * batch may count twice; the pairs step sets the exact totals when it completes).
    */
-  async addCounts(dataset: string, passId: string, counts: { fingerprinted: number; failed: number }): Promise<boolean> {
-    return (await this.redis.eval(INCREMENT, 1, this.keys.datasetDuplicates(dataset), passId, 'fingerprinted', counts.fingerprinted, 'failed', counts.failed)) === 1;
+  /** Adds one fingerprint batch's counts to the pass, once per batch however often its job runs; false when `passId` is not the dataset's pass. */
+  async addCounts(dataset: string, passId: string, batch: number, counts: { fingerprinted: number; failed: number }): Promise<boolean> {
+    const key = this.keys.datasetDuplicates(dataset);
+    return (await this.redis.eval(INCREMENT, 2, key, `${key}:counted:${passId}`, passId, String(batch), 'fingerprinted', counts.fingerprinted, 'failed', counts.failed)) === 1;
   }
 }
