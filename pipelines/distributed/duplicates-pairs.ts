@@ -262,6 +262,22 @@ async function collectImages(p: PairsPayload, plan: PassPlan, ledger: Ledger | u
   const out: Collected = { keys: [], etags: [], fileOf: [], freshKeys: [], files: [], obsolete: [], failed: [], gaveUp: [] };
   const seen = new Set<string>();
   /** The file's records (only `keep`'s, when given) as this pass's images; nothing is decoded. */
+  /** The file's current images (key, ETag) into the ledger being built; `count`: every record the file holds. */
+  const register = (file: string, count: number, entries: Iterable<[string, string]>, fresh: boolean): void => {
+    const f = out.files.length;
+    const keys: string[] = [];
+    const etags: string[] = [];
+    for (const [key, etag] of entries) {
+      seen.add(key);
+      out.keys.push(key);
+      out.etags.push(etag);
+      out.fileOf.push(f);
+      if (fresh) out.freshKeys.push(key);
+      keys.push(key);
+      etags.push(etag);
+    }
+    out.files.push({ file, count, keys, etags });
+  };
   const add = (file: string, bytes: Buffer, fresh: boolean, keep?: Map<string, string>): void => {
     const kept: Array<[string, string]> = [];
     let records = 0;
@@ -271,16 +287,8 @@ async function collectImages(p: PairsPayload, plan: PassPlan, ledger: Ledger | u
       return false;
     });
     if (read.workingSize !== s.workingSize || read.nfeatures !== s.nfeatures) throw new Error(`${file}: fingerprints at ${read.workingSize} px × ${read.nfeatures}, this pass uses ${s.workingSize} × ${s.nfeatures}`);
-    const f = out.files.length;
-    for (const [key, etag] of kept) {
-      seen.add(key);
-      out.keys.push(key);
-      out.etags.push(etag);
-      out.fileOf.push(f);
-      if (fresh) out.freshKeys.push(key);
-    }
+    register(file, records, kept, fresh);
     if (fresh) out.failed.push(...read.failed);
-    out.files.push({ file, count: records, keys: kept.map(([k]) => k), etags: kept.map(([, e]) => e) });
   };
 
   for (let b = 0; b < plan.batches.length; b++) {
@@ -325,14 +333,7 @@ async function collectImages(p: PairsPayload, plan: PassPlan, ledger: Ledger | u
     }
     if (live.size * 2 >= f.count) {
       // Kept as it is: its live keys are in the ledger, the file is not read.
-      const at = out.files.length;
-      for (const [key, etag] of live) {
-        seen.add(key);
-        out.keys.push(key);
-        out.etags.push(etag);
-        out.fileOf.push(at);
-      }
-      out.files.push({ file: f.file, count: f.count, keys: [...live.keys()], etags: [...live.values()] });
+      register(f.file, f.count, live, false);
       continue;
     }
     // Mostly stale records: its live ones go into a fresh file with others of the kind.
