@@ -22,7 +22,7 @@
 // the candidate pairs (≤ 10 an image on an all pass, ~16 bytes each in a Map).
 import { errorMessage, UserError } from '../../shared/errors.js';
 import { decodeFingerprints, encodeFingerprints, type FileFailure, type StoredFingerprint } from '../../shared/duplicates/fingerprint-file.js';
-import { exactPairs, pairKeyOf, pairOfKey, perceptualCandidates, type HashPair } from '../../shared/duplicates/pairs.js';
+import { exactPairs, pairKeyOf, pairOfKey, perceptualCandidates } from '../../shared/duplicates/hash-candidates.js';
 import { DEFAULT_MIN_TIER } from '../../shared/duplicates/tiers.js';
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { JobHandle } from '../../shared/jobs/handlers.js';
@@ -97,11 +97,14 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
   if (hashes.missing > 0) deps.logger.warn({ dataset: p.dataset, passId: p.passId, missing: hashes.missing }, 'duplicates: images without a words point (no exact, perceptual or word candidates for them)');
   progress('candidates', 0, n);
   const has = (i: number): boolean => hashes.has[i] === 1;
-  const exact = exactPairs(n, (i) => (has(i) ? hashes.sha.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), (i) => (has(i) ? hashes.pixels.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), wanted);
-  await yieldToEventLoop();
-  const hashPair = (i: number): HashPair => ({ phash: [hashes.ph[4 * i] as number, hashes.ph[4 * i + 1] as number], mirror: [hashes.ph[4 * i + 2] as number, hashes.ph[4 * i + 3] as number] });
-  const perceptual = perceptualCandidates(n, hashPair, s.thresholds.hashDistance, (a, b) => has(a) && has(b) && wanted(a, b));
-  await yieldToEventLoop();
+  const exact = await exactPairs(n, (i) => (has(i) ? hashes.sha.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), (i) => (has(i) ? hashes.pixels.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), wanted);
+  // Every pair within the hash distance (multi-index hashing, sliced): on an incremental
+  // pass only the new images are looked up.
+  const perceptual = await perceptualCandidates(hashes.ph, s.thresholds.hashDistance, {
+    wanted: (a, b) => has(a) && has(b) && wanted(a, b),
+    ...(plan.compareAll ? {} : { queries: Array.from({ length: freshCount }, (_, i) => i) }),
+    onProgress: (done, total) => progress('perceptual', done, total),
+  });
 
   // Word and embedding candidates of the asked images (every image when comparing all).
   const asked = plan.compareAll ? loaded.keys : loaded.freshKeys;

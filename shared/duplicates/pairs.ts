@@ -3,15 +3,16 @@
 // (word-index.ts) and, when embeddings are given, from their nearest neighbours; then each
 // candidate pair is confirmed by the strongest evidence it has.
 //
-// Perceptual candidates: the 64-bit hashes are cut into 8 blocks of 8 bits and images
-// sharing a block value are compared, so every pair within 7 bits is found (pigeonhole)
-// and most at 8. Comparisons run in slices with the event loop let through between them.
+// Exact and perceptual candidates come from the hashes alone (hash-candidates.ts: every
+// pair within the hash distance, by multi-index hashing). Comparisons run in slices with the
+// event loop let through between them.
 
 import { yieldToEventLoop } from '../concurrency.js';
 import type { Cv } from '../features/opencv.js';
 import { agreement, IDENTITY, plausibleEdit, rescaleHomography, type GreyImage } from './alignment.js';
 import { colourDistance, type Fingerprint, type OrbPrint } from './fingerprint.js';
-import { hashDistance, HASH_INPUT, type Hash64 } from './perceptual-hash.js';
+import { exactPairs, pairKeyOf, pairOfKey, perceptualCandidates } from './hash-candidates.js';
+import { HASH_INPUT } from './perceptual-hash.js';
 import type { DuplicateThresholds, Tier } from './tiers.js';
 import { WordIndex } from './word-index.js';
 import { matchByWords } from './word-match.js';
@@ -76,8 +77,6 @@ export const MIN_KEYPOINTS = 50;
  */
 export const MAX_COLOUR_DISTANCE = 0.5;
 
-const pairKey = (a: number, b: number): number => (a < b ? a * 0x4000000 + b : b * 0x4000000 + a);
-
 function mirroredSquare(s: Uint8Array): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let y = 0; y < HASH_INPUT; y++) for (let x = 0; x < HASH_INPUT; x++) out[y * HASH_INPUT + x] = s[y * HASH_INPUT + HASH_INPUT - 1 - x] as number;
@@ -85,58 +84,6 @@ function mirroredSquare(s: Uint8Array): Uint8Array {
 }
 
 const squareImage = (data: Uint8Array): GreyImage => ({ data, width: HASH_INPUT, height: HASH_INPUT });
-
-function blocksOf(h: Hash64): number[] {
-  const out: number[] = [];
-  for (const half of h) for (let k = 0; k < 4; k++) out.push((half >>> (8 * k)) & 0xff);
-  return out;
-}
-
-/** What perceptual candidates are found from: an image's pHash and the pHash of its mirror image. */
-export interface HashPair {
-  phash: Hash64;
-  mirror: Hash64;
-}
-
-/**
- * Candidate pairs whose hash (or mirror hash) is within `maxDistance` of the other's hash,
- * by pairKey (see pairKeyOf), the smallest distance each. `hashes(i)` for i < n; only the
- * hashes are read (a few dozen bytes an image: the queued pass holds them alone).
- */
-export function perceptualCandidates(n: number, hashes: (i: number) => HashPair, maxDistance: number, wanted: (a: number, b: number) => boolean): Map<number, { distance: number; mirrored: boolean }> {
-  const buckets = Array.from({ length: 8 }, () => new Map<number, number[]>());
-  for (let i = 0; i < n; i++) {
-    blocksOf(hashes(i).phash).forEach((v, block) => {
-      const m = buckets[block] as Map<number, number[]>;
-      const list = m.get(v);
-      if (list) list.push(i);
-      else m.set(v, [i]);
-    });
-  }
-  const found = new Map<number, { distance: number; mirrored: boolean }>();
-  for (let i = 0; i < n; i++) {
-    const f = hashes(i);
-    for (const mirrored of [false, true]) {
-      const h = mirrored ? f.mirror : f.phash;
-      blocksOf(h).forEach((v, block) => {
-        for (const j of (buckets[block] as Map<number, number[]>).get(v) ?? []) {
-          if (j === i || !wanted(i, j)) continue;
-          const d = hashDistance(h, hashes(j).phash);
-          if (d > maxDistance) continue;
-          const k = pairKey(i, j);
-          const seen = found.get(k);
-          if (!seen || d < seen.distance) found.set(k, { distance: d, mirrored });
-        }
-      });
-    }
-  }
-  return found;
-}
-
-/** The number a pair of positions is known by in candidate maps (a < b or b < a alike); positions < 2^26. */
-export const pairKeyOf = (a: number, b: number): number => pairKey(a, b);
-/** The two positions of a pairKeyOf number, smaller first. */
-export const pairOfKey = (k: number): { a: number; b: number } => ({ a: Math.floor(k / 0x4000000), b: k % 0x4000000 });
 
 type MirrorPrint = { orb: OrbPrint; thumb: GreyImage } | undefined;
 
@@ -183,21 +130,6 @@ export function judgeCandidate(cv: Cv, fa: Fingerprint, fb: Fingerprint, cosine:
   return undefined;
 }
 
-/** Exact candidates in list order: each image with the first earlier image of equal bytes, else of equal pixels (by pairKeyOf). */
-export function exactPairs(n: number, sha256: (i: number) => string, pixels: (i: number) => string, wanted: (a: number, b: number) => boolean): Map<number, 'bytes' | 'pixels'> {
-  const out = new Map<number, 'bytes' | 'pixels'>();
-  for (const [field, of] of [['bytes', sha256], ['pixels', pixels]] as const) {
-    const first = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      const h = of(i);
-      const j = first.get(h);
-      if (j === undefined) first.set(h, i);
-      else if (wanted(i, j) && !out.has(pairKey(i, j))) out.set(pairKey(i, j), field);
-    }
-  }
-  return out;
-}
-
 /** Every confirmed pair (any tier) among `fps`, strongest evidence each. */
 export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSearch, embeddings?: NeighbourList): Promise<PairEvidence[]> {
   const t = o.thresholds;
@@ -215,18 +147,20 @@ export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSear
   const wanted = (a: number, b: number): boolean => !o.onlyWith || o.onlyWith.has(a) || o.onlyWith.has(b);
   const pairs = new Map<number, PairEvidence>();
   const add = (p: PairEvidence): void => {
-    pairs.set(pairKey(p.a, p.b), p);
+    pairs.set(pairKeyOf(p.a, p.b), p);
   };
 
   // Exact: equal bytes, else equal pixels.
-  for (const [k, identical] of exactPairs(fps.length, (i) => (fps[i] as Fingerprint).sha256, (i) => (fps[i] as Fingerprint).pixels, wanted)) {
+  for (const [k, identical] of await exactPairs(fps.length, (i) => (fps[i] as Fingerprint).sha256, (i) => (fps[i] as Fingerprint).pixels, wanted)) {
     add({ ...pairOfKey(k), tier: 'exact', identical });
   }
 
   // Perceptual: close hashes whose thumbnails agree and whose ORB features, when both
   // images have enough of them, agree too (two distinct photos rotated with white corners
   // hash alike and correlate at 0.94 on 32 × 32 thumbnails: found on real photos).
-  const perceptual = perceptualCandidates(fps.length, (i) => fps[i] as Fingerprint, t.hashDistance, wanted);
+  const packed = new Uint32Array(4 * fps.length);
+  fps.forEach((f, i) => packed.set([f.phash[0], f.phash[1], f.mirror[0], f.mirror[1]], 4 * i));
+  const perceptual = await perceptualCandidates(packed, t.hashDistance, { wanted, ...(o.onlyWith ? { queries: [...o.onlyWith] } : {}) });
   for (const [k, c] of perceptual) {
     if (pairs.has(k)) continue;
     const { a, b } = pairOfKey(k);
@@ -241,7 +175,7 @@ export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSear
   for (let i = 0; i < fps.length; i++) {
     if (o.onlyWith && !o.onlyWith.has(i)) continue;
     for (const c of index.query((fps[i] as Fingerprint).orb.words, { limit: o.candidates, exclude: i })) {
-      const k = pairKey(i, c.image);
+      const k = pairKeyOf(i, c.image);
       if (!candidates.has(k)) candidates.set(k, undefined);
     }
     if (performance.now() - slice > 50) {
@@ -254,7 +188,7 @@ export async function findPairs(cv: Cv, fps: readonly Fingerprint[], o: PairSear
     for (let i = 0; i < fps.length; i++) {
       for (const n of embeddings.neighbours(i)) {
         if (n.image === i || !wanted(i, n.image)) continue;
-        candidates.set(pairKey(i, n.image), n.cosine);
+        candidates.set(pairKeyOf(i, n.image), n.cosine);
       }
     }
   }
