@@ -98,9 +98,35 @@ function passLine(p: DuplicatePass): string {
     p.images !== undefined ? `${p.images} images` : '',
     p.toFingerprint !== undefined ? `${p.fingerprinted ?? 0}/${p.toFingerprint} fingerprinted` : '',
     p.failed ? `${p.failed} failed` : '',
+    p.status === 'pairing' ? pairingLine(p) : '',
     p.pairs !== undefined ? `${p.pairs} pairs, ${p.groups ?? 0} groups` : '',
   ].filter(Boolean);
   return `pass ${p.passId} (${p.mode})  ${p.status}${counts.length > 0 ? `  ${counts.join(', ')}` : ''}${p.error ? `  error: ${p.error}` : ''}`;
+}
+
+/** What a pass in status pairing is doing: finding candidates, verifying them (n/m jobs), merging. */
+function pairingLine(p: DuplicatePass): string {
+  if (p.phase === 'verifying') return `verifying ${p.candidatePairs ?? 0} candidate pairs: ${p.verified ?? 0}/${p.chunks ?? 0} jobs`;
+  if (p.phase === 'merging') return 'merging the verified pairs';
+  return 'finding candidate pairs';
+}
+
+/** Seconds without a change of the pass after which --wait says what it waits for. */
+const STALE_SECONDS = 90;
+
+/**
+ * Why an active pass has not moved for a while: no worker takes the jobs it waits on, or a
+ * worker died holding one (BullMQ gives a stalled job to another worker once its lock expires).
+ */
+async function staleHint(p: DuplicatePass, hasWorkers: (stage: 'fingerprint' | 'duplicates') => Promise<boolean | undefined>): Promise<string | undefined> {
+  const idle = (Date.now() - Date.parse(p.updatedAt)) / 1000;
+  if (!(idle >= STALE_SECONDS)) return undefined;
+  const stage = p.status === 'fingerprinting' ? 'fingerprint' : 'duplicates';
+  const workers = await hasWorkers(stage);
+  const since = `no change for ${formatDuration(Math.floor(idle / 30) * 30)}`;
+  if (workers === false) return `${since}: no ${stage} worker is running — start one (imgsim worker ${stage})`;
+  const step = p.status === 'pairing' && p.phase !== 'verifying' ? 'a long step, or ' : '';
+  return `${since}: ${step}a ${stage} worker stopped holding a job — it runs again once its lock expires (a few minutes)`;
 }
 
 function tierFlag(flag: string, value: unknown): Tier | undefined {
@@ -203,7 +229,8 @@ function duplicatesCommand(): Command {
           continue;
         }
         if (!now || now.passId !== pass.passId) throw new Error(`the duplicates pass ${pass.passId} of dataset ${name} was replaced while waiting`);
-        const line = passLine(now);
+        const hint = TERMINAL_PASS_STATUSES.has(now.status) ? undefined : await staleHint(now, (stage) => services.scheduler.hasWorkers(stage));
+        const line = hint ? `${passLine(now)}  (${hint})` : passLine(now);
         if (!ctx.json && line !== last) process.stderr.write(`${line}\n`);
         last = line;
         if (TERMINAL_PASS_STATUSES.has(now.status)) {

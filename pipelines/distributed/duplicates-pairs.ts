@@ -66,12 +66,18 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     await next.duplicatesPairs(p, written.chunks, deps);
     return { chunks: written.chunks, candidates: written.candidatePairs };
   }
-  await deps.passes.update(p.dataset, p.passId, { status: 'pairing' });
+  await deps.passes.update(p.dataset, p.passId, { status: 'pairing', phase: 'candidates' });
   const s = queuedDuplicateSettings(deps.config);
   const record = await deps.runs.getDataset(p.dataset);
   if (!record) throw new UserError(`Dataset "${p.dataset}" not found`);
+  // The job's progress, and every ~10 s the pass's updatedAt (what `imgsim dataset
+  // duplicates --wait` and the web page judge a stopped pass by).
+  let beat = Date.now();
   const progress = (phase: string, done: number, total: number): void => {
     job.updateProgress({ phase, done, total }).catch(() => undefined);
+    if (Date.now() - beat < 10_000) return;
+    beat = Date.now();
+    deps.passes.update(p.dataset, p.passId, { phase: 'candidates' }).catch(() => undefined);
   };
   const loop = watchLoop();
   const t0 = performance.now();
@@ -201,6 +207,7 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     worstBlockMs: loop.stop(),
   };
   await writeJson(deps.artifacts, passKeys.state(p.dataset, p.passId), state);
+  await deps.passes.update(p.dataset, p.passId, { phase: 'verifying', candidatePairs: tasks.length, chunks, verified: 0 });
   deps.logger.info({ dataset: p.dataset, passId: p.passId, images: n, fresh: freshCount, exact: exactStored.length, candidates: tasks.length, chunks, seconds: state.seconds }, 'duplicates: candidates found');
   await next.duplicatesPairs(p, chunks, deps);
   return { chunks, candidates: tasks.length };

@@ -37,7 +37,11 @@ type MergePayload = Extract<JobPayload<'duplicates'>, { step: 'merge' }>;
 export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: JobHandle): Promise<{ pairs: number; judged: number }> {
   const key = passKeys.pairs(p.dataset, p.passId, p.chunk);
   const done = await readChunkPairs(deps.artifacts, p.dataset, p.passId, p.chunk);
-  if (done) return { pairs: done.pairs.length, judged: -1 };
+  if (done) {
+    // Written by an attempt that stopped before it was counted (counted once however often).
+    await deps.passes.addVerified(p.dataset, p.passId, p.chunk);
+    return { pairs: done.pairs.length, judged: -1 };
+  }
   const chunk = await readChunk(deps.artifacts, p.dataset, p.passId, p.chunk);
   if (!chunk) throw new UserError(`duplicates pass ${p.passId}: verify chunk ${p.chunk} is missing (${passKeys.chunk(p.dataset, p.passId, p.chunk)})`);
   const loop = watchLoop();
@@ -112,6 +116,7 @@ export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: Job
   }
   const result: ChunkPairs = { version: 1, pairs, members, seconds: secs(performance.now() - t0), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), worstBlockMs: loop.stop() };
   await writeJson(deps.artifacts, key, result);
+  await deps.passes.addVerified(p.dataset, p.passId, p.chunk);
   return { pairs: pairs.length, judged };
 }
 
@@ -125,6 +130,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
   }
   const [plan, state] = await Promise.all([readPlan(deps.artifacts, p.dataset, p.passId), readState(deps.artifacts, p.dataset, p.passId)]);
   if (!plan || !state) throw new UserError(`duplicates pass ${p.passId} of dataset "${p.dataset}" has no ${plan ? 'candidates' : 'plan'} to merge`);
+  await deps.passes.update(p.dataset, p.passId, { phase: 'merging' });
   const s = queuedDuplicateSettings(deps.config);
   const members: StoredReport['members'] = { ...state.members };
   const found: StoredPair[] = [...state.exact];

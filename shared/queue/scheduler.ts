@@ -219,6 +219,19 @@ export class BullScheduler implements JobScheduler, DuplicatesScheduler {
     await this.queues.cluster.add('cluster', payload, { jobId: `${jobIdOf(payload.runId, payload.attempt)}-cluster` });
   }
 
+  /**
+   * Whether any worker process takes jobs from a stage's queue (BullMQ names its
+   * connections; Redis CLIENT LIST): undefined when the server refuses CLIENT LIST (some
+   * managed Redis services do).
+   */
+  async hasWorkers(stage: Stage): Promise<boolean | undefined> {
+    try {
+      return (await this.queues[stage].getWorkersCount()) > 0;
+    } catch {
+      return undefined;
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.gates.close(), this.flow.close()]);
   }

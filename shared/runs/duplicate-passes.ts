@@ -19,6 +19,9 @@ import { CorruptRecordError, datasetNameSchema, parseInput } from './schema.js';
 export const PASS_STATUSES = ['queued', 'planning', 'fingerprinting', 'pairing', 'completed', 'failed'] as const;
 export type PassStatus = (typeof PASS_STATUSES)[number];
 export const PASS_MODES = ['missing', 'all'] as const;
+/** What a pass in status pairing is doing: finding candidates, verifying them (jobs), merging the results. */
+export const PASS_PHASES = ['candidates', 'verifying', 'merging'] as const;
+export type PassPhase = (typeof PASS_PHASES)[number];
 export type PassMode = (typeof PASS_MODES)[number];
 
 const count = z
@@ -45,13 +48,18 @@ const passHashSchema = z.object({
   /** When completed: pairs (every tier) and groups at the default weakest tier. */
   pairs: count.optional(),
   groups: count.optional(),
+  /** While pairing: its phase; candidate pairs to verify, in `chunks` verify jobs, `verified` of them done. */
+  phase: z.enum(PASS_PHASES).optional(),
+  candidatePairs: count.optional(),
+  chunks: count.optional(),
+  verified: count.optional(),
   error: z.string().optional(),
 });
 
 export type DuplicatePass = z.infer<typeof passHashSchema>;
 
 /** Fields a step of the pass sets (numbers and strings as stored). */
-export type PassUpdate = Partial<Pick<DuplicatePass, 'status' | 'startedAt' | 'finishedAt' | 'images' | 'toFingerprint' | 'fingerprinted' | 'failed' | 'pairs' | 'groups' | 'error'>>;
+export type PassUpdate = Partial<Pick<DuplicatePass, 'status' | 'startedAt' | 'finishedAt' | 'images' | 'toFingerprint' | 'fingerprinted' | 'failed' | 'pairs' | 'groups' | 'phase' | 'candidatePairs' | 'chunks' | 'verified' | 'error'>>;
 
 export const TERMINAL_PASS_STATUSES: ReadonlySet<PassStatus> = new Set<PassStatus>(['completed', 'failed']);
 
@@ -62,15 +70,16 @@ if redis.call('HGET', KEYS[1], 'passId') ~= ARGV[1] then return 0 end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
-// Same guard; then field, increment pairs.
-// Counts a batch once: a retried fingerprint job (its first attempt counted, then lost
+// Same guard; ARGV[2] the job's member, ARGV[3] updatedAt; then field, increment pairs.
+// Counts a batch (or verify chunk) once: a retried job (its first attempt counted, then lost
 // its lock or failed after) adds nothing again — the drill of a Redis restart showed
-// 3064/3000 fingerprinted while pairing. KEYS[2]: the pass's set of counted batches.
+// 3064/3000 fingerprinted while pairing. KEYS[2]: the pass's set of counted jobs.
 const INCREMENT = `
 if redis.call('HGET', KEYS[1], 'passId') ~= ARGV[1] then return 0 end
 if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 1 end
 redis.call('EXPIRE', KEYS[2], 2592000)
-for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3])
+for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 
@@ -129,13 +138,15 @@ export class DuplicatePasses {
     return (await this.redis.eval(UPDATE, 1, this.keys.datasetDuplicates(dataset), passId, ...args)) === 1;
   }
 
-  /**
-   * Adds to the pass's fingerprinted / failed counts as batches finish (progress: a retried
-   * batch may count twice; the pairs step sets the exact totals when it completes).
-   */
   /** Adds one fingerprint batch's counts to the pass, once per batch however often its job runs; false when `passId` is not the dataset's pass. */
   async addCounts(dataset: string, passId: string, batch: number, counts: { fingerprinted: number; failed: number }): Promise<boolean> {
     const key = this.keys.datasetDuplicates(dataset);
-    return (await this.redis.eval(INCREMENT, 2, key, `${key}:counted:${passId}`, passId, String(batch), 'fingerprinted', counts.fingerprinted, 'failed', counts.failed)) === 1;
+    return (await this.redis.eval(INCREMENT, 2, key, `${key}:counted:${passId}`, passId, String(batch), new Date().toISOString(), 'fingerprinted', counts.fingerprinted, 'failed', counts.failed)) === 1;
+  }
+
+  /** Counts one verify chunk done, once however often its job runs; false when `passId` is not the dataset's pass. */
+  async addVerified(dataset: string, passId: string, chunk: number): Promise<boolean> {
+    const key = this.keys.datasetDuplicates(dataset);
+    return (await this.redis.eval(INCREMENT, 2, key, `${key}:counted:${passId}`, passId, `verify-${chunk}`, new Date().toISOString(), 'verified', 1)) === 1;
   }
 }

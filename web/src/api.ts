@@ -128,6 +128,11 @@ export interface DuplicatePass {
   failed?: number;
   pairs?: number;
   groups?: number;
+  /** While pairing: finding candidates, verifying them (`verified` of `chunks` jobs), merging. */
+  phase?: 'candidates' | 'verifying' | 'merging';
+  candidatePairs?: number;
+  chunks?: number;
+  verified?: number;
   error?: string;
   updatedAt: string;
 }

@@ -8,7 +8,7 @@ import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
 import { taskRequestSchema } from '../../shared/tasks/schema.js';
 import { FEATURE_METHODS } from '../../pipelines/features.js';
 import { TIERS } from '../../shared/duplicates/tiers.js';
-import { PASS_MODES, PASS_STATUSES } from '../../shared/runs/duplicate-passes.js';
+import { PASS_MODES, PASS_PHASES, PASS_STATUSES } from '../../shared/runs/duplicate-passes.js';
 import { THUMBNAIL_DEFAULT_SIZE, THUMBNAIL_MAX_SIZE, THUMBNAIL_MIN_SIZE } from '../../shared/images/thumbnail.js';
 
 export const MAX_K = 1000;
@@ -308,6 +308,10 @@ const passStatus = z.object({
   failed: z.number().int().optional(),
   pairs: z.number().int().optional().describe('when completed: pairs of every tier'),
   groups: z.number().int().optional().describe('when completed: groups at the default weakest tier, dismissed pairs left out'),
+  phase: z.enum(PASS_PHASES).optional().describe('while pairing: finding candidates, verifying them (jobs), merging the results'),
+  candidatePairs: z.number().int().optional().describe('while verifying: candidate pairs to judge'),
+  chunks: z.number().int().optional().describe('while verifying: verify jobs'),
+  verified: z.number().int().optional().describe('while verifying: verify jobs done'),
   error: z.string().optional(),
 });
 

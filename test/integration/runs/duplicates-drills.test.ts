@@ -25,6 +25,7 @@ import { connectServices, type Services } from '../../../shared/services.js';
 import { openS3Storage } from '../../../shared/storage/s3/index.js';
 import { STAGES } from '../../../shared/jobs/contracts.js';
 import { DuplicatePasses } from '../../../shared/runs/duplicate-passes.js';
+import { StoreKeys } from '../../../shared/runs/keys.js';
 import { readLedger, readReport } from '../../../pipelines/distributed/duplicates-store.js';
 import { jsonOf, ROOT, runCli, type CliResult } from '../../support/cli.js';
 import { startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';
@@ -150,11 +151,18 @@ describe('queued duplicates pass drills', () => {
     await assertConsistent(16);
   });
 
-  test('--wait past --timeout with no duplicates worker: exit 1 (not a usage error) naming --timeout; the pass goes on once a worker is back', async () => {
+  test('--wait with no duplicates worker: says none is running once the pass stops moving; past --timeout exit 1 (not a usage error) naming --timeout; the pass goes on once a worker is back', async () => {
     await workers.kill('duplicates');
     try {
-      const r = await duplicatesCli(['--mode', 'all', '--wait', '--timeout', '1']);
+      const started = await duplicatesCli(['--mode', 'all', '--json']);
+      assert.equal(started.code, 0, started.stderr);
+      // The pass as it looks two minutes later with nobody taking its jobs.
+      const passId = jsonOf<{ pass: { passId: string } }>(started).pass.passId;
+      assert.equal((await passes.get(DATASET))?.passId, passId);
+      await services.redis.hset(new StoreKeys(services.config.queuePrefix).datasetDuplicates(DATASET), 'updatedAt', new Date(Date.now() - 120_000).toISOString());
+      const r = await duplicatesCli(['--wait', '--timeout', '1']);
       assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /queued {2}\(no change for [^:]+: no duplicates worker is running — start one \(imgsim worker duplicates\)\)/);
       assert.match(r.stderr, /--timeout: the pass \S+ was not done after 1 s \(status \w+\); imgsim dataset duplicates \S+ --show follows it/);
     } finally {
       workers.start('duplicates');

@@ -39,6 +39,10 @@ interface Pass {
   failed?: number;
   pairs?: number;
   groups?: number;
+  phase?: string;
+  candidatePairs?: number;
+  chunks?: number;
+  verified?: number;
   error?: string;
 }
 interface Group {
@@ -105,6 +109,8 @@ describe('queued duplicates pass of a dataset', () => {
       const p = page.json.pass;
       if (p?.passId === passId && (p.status === 'completed' || p.status === 'failed')) {
         assert.equal(p.status, 'completed', `${p.error ?? ''}\n${workers.logs().slice(-3000)}`);
+        // Every verify job counted once (the progress `imgsim dataset duplicates --wait` shows).
+        assert.equal(p.verified, p.chunks, JSON.stringify(p));
         return page.json;
       }
       if (Date.now() > deadline) throw new Error(`pass ${passId} not done: ${JSON.stringify(p)}\n${workers.logs().slice(-3000)}`);

@@ -154,6 +154,15 @@ function PassLine({ pass }: { pass: DuplicatePass }) {
           </span>
         </>
       )}
+      {pass.status === 'pairing' && pass.phase === 'verifying' && (pass.chunks ?? 0) > 0 && (
+        <>
+          <ProgressBar done={pass.verified ?? 0} failed={0} total={pass.chunks ?? 0} />
+          <span class="sub">
+            verifying {fmtInt(pass.candidatePairs ?? 0)} candidate pairs: {fmtInt(pass.verified ?? 0)} of {fmtInt(pass.chunks ?? 0)} jobs
+          </span>
+        </>
+      )}
+      {pass.status === 'pairing' && pass.phase !== 'verifying' && <span class="sub"> {pass.phase === 'merging' ? 'merging the verified pairs' : 'finding candidate pairs'}</span>}
       {pass.error && <span class="error-inline"> {pass.error}</span>}
     </div>
   );
