@@ -1,17 +1,13 @@
 // imgsim dataset list|show|rollback|duplicates: the datasets of the queue-driven pipeline,
 // the Qdrant collections kept for each, pointing a dataset back at the previous one, and
-// its duplicates pass (pipelines/distributed/duplicates-*.ts).
+// its duplicates pass (dataset-duplicates.ts).
 import type { Command } from 'commander';
-import { UsageError, UserError } from '../../shared/errors.js';
-import { formatDuration } from '../../shared/human-format.js';
-import type { DuplicatePass } from '../../shared/runs/duplicate-passes.js';
-import { tierFromFlag, TIERS, type Tier } from '../../shared/duplicates/tiers.js';
 import type { ReindexDeps } from '../../pipelines/distributed/reindex.js';
-import type { ConnectOptions } from '../../shared/services.js';
-import { helpAfter, valueOption, wholeNumber } from '../help.js';
-import { addConfigFlags, contextFrom, positiveInt, type CommandContext, type SettingFlags } from '../options.js';
+import { helpAfter, valueOption } from '../help.js';
+import { addConfigFlags, contextFrom, type CommandContext, type SettingFlags } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand, subCommand } from './catalog.js';
+import { datasetDuplicatesCommand } from './dataset-duplicates.js';
 
 /** What the dataset commands read: the dataset records in Redis, the collections and aliases in Qdrant. */
 const DATASET_SETTINGS: SettingFlags = ['redisUrl', 'qdrantUrl'];
@@ -83,171 +79,6 @@ function rollbackCommand(): Command {
   );
 }
 
-/** While --wait waits, a Redis outage is two lines on stderr (gone, back) and the wait goes on. */
-function waitThroughOutages(dataset: string): ConnectOptions {
-  return {
-    redisWatch: {
-      onDown: (o) => process.stderr.write(`Redis at ${o.redis} unreachable (${o.cause}); waiting for it to come back\n`),
-      onUp: (r) => process.stderr.write(`Redis at ${r.redis} is back after ${formatDuration(r.awayMs / 1000)}; still waiting for the duplicates pass of dataset ${dataset}\n`),
-    },
-  };
-}
-
-function passLine(p: DuplicatePass): string {
-  const counts = [
-    p.images !== undefined ? `${p.images} images` : '',
-    p.toFingerprint !== undefined ? `${p.fingerprinted ?? 0}/${p.toFingerprint} fingerprinted` : '',
-    p.failed ? `${p.failed} failed` : '',
-    p.status === 'pairing' ? pairingLine(p) : '',
-    p.pairs !== undefined ? `${p.pairs} pairs, ${p.groups ?? 0} groups` : '',
-  ].filter(Boolean);
-  return `pass ${p.passId} (${p.mode})  ${p.status}${counts.length > 0 ? `  ${counts.join(', ')}` : ''}${p.error ? `  error: ${p.error}` : ''}`;
-}
-
-/** What a pass in status pairing is doing: finding candidates, verifying them (n/m jobs), merging. */
-function pairingLine(p: DuplicatePass): string {
-  if (p.phase === 'verifying') return `verifying ${p.candidatePairs ?? 0} candidate pairs: ${p.verified ?? 0}/${p.chunks ?? 0} jobs`;
-  if (p.phase === 'merging') return 'merging the verified pairs';
-  return 'finding candidate pairs';
-}
-
-/** Seconds without a change of the pass after which --wait says what it waits for. */
-const STALE_SECONDS = 90;
-
-/**
- * Why an active pass has not moved for a while: no worker takes the jobs it waits on, or a
- * worker died holding one (BullMQ gives a stalled job to another worker once its lock expires).
- */
-async function staleHint(p: DuplicatePass, hasWorkers: (stage: 'fingerprint' | 'duplicates') => Promise<boolean | undefined>): Promise<string | undefined> {
-  const idle = (Date.now() - Date.parse(p.updatedAt)) / 1000;
-  if (!(idle >= STALE_SECONDS)) return undefined;
-  const stage = p.status === 'fingerprinting' ? 'fingerprint' : 'duplicates';
-  const workers = await hasWorkers(stage);
-  const since = `no change for ${formatDuration(Math.floor(idle / 30) * 30)}`;
-  if (workers === false) return `${since}: no ${stage} worker is running — start one (imgsim worker ${stage})`;
-  const step = p.status === 'pairing' && p.phase !== 'verifying' ? 'a long step, or ' : '';
-  return `${since}: ${step}a ${stage} worker stopped holding a job — it runs again once its lock expires (a few minutes)`;
-}
-
-function tierFlag(flag: string, value: unknown): Tier | undefined {
-  return value === undefined ? undefined : tierFromFlag(flag, value);
-}
-
-function duplicatesCommand(): Command {
-  const cmd = subCommand('duplicates', "start the dataset's duplicates pass on the workers (fingerprint, then duplicate, verify and group), or show its groups")
-    .argument('<name>', 'dataset name')
-    .addOption(
-      valueOption('--mode <mode>', 'missing: fingerprint only images new or changed since the last pass and look for pairs involving them; all: every image, every pair', {
-        value: 'missing',
-        choices: ['missing', 'all'],
-      }),
-    )
-    .option('--wait', 'wait until the pass completes (exit 1 if it failed or --timeout passed first), then show its groups as --show does')
-    .addOption(valueOption('--timeout <seconds>', 'with --wait: give up after this long', { value: '3600', allowed: wholeNumber(1) }))
-    .option('--show', 'start nothing: show the latest pass and a page of its groups (dismissed pairs left out)')
-    .addOption(valueOption('--tier <tier>', 'with --show or --wait: only groups whose strongest tier is this one', { default: 'all', choices: TIERS }))
-    .addOption(valueOption('--limit <n>', 'with --show or --wait: groups shown', { value: '20', allowed: wholeNumber(1) }))
-    .addOption(valueOption('--dismiss <keys...>', 'start nothing: mark the pair of these two keys "not a duplicate" (never reported again, across passes and re-indexes)', { default: 'none' }))
-    .option('--json', 'print JSON: the pass ({pass, created}), or the page of groups as GET /v1/datasets/{name}/duplicates returns it')
-    .addHelpText(
-      'after',
-      helpAfter(
-        [
-          'imgsim dataset duplicates photos                       # new and changed images since the last pass',
-          'imgsim dataset duplicates photos --mode all --wait --timeout 1800',
-          'imgsim dataset duplicates photos --show --tier verified --limit 5 --json',
-          'imgsim dataset duplicates photos --dismiss 2024/a.jpg 2024/b.jpg',
-        ],
-        [
-          'The fingerprint and duplicates workers (imgsim worker fingerprint, imgsim worker duplicates) do the work;',
-          'the groups are stored with the dataset and served by GET /v1/datasets/{name}/duplicates (docs/duplicates.md).',
-          'Schedule passes with imgsim schedule add <name> --dataset <name> --duplicates --cron PATTERN.',
-        ],
-      ),
-    );
-  addConfigFlags(cmd, ['redisUrl', 'artifacts']);
-  return cmd.action(async (name: string, opts: Record<string, unknown>) => {
-    const ctx = contextFrom(opts);
-    const tier = tierFlag('--tier', opts.tier);
-    const limit = positiveInt('--limit', opts.limit);
-    const timeoutSeconds = positiveInt('--timeout', opts.timeout);
-    const dismiss = opts.dismiss as string[] | undefined;
-    if (dismiss !== undefined && dismiss.length !== 2) throw new UsageError(`--dismiss takes the two keys of one pair, got ${dismiss.length}: ${dismiss.join(' ')}`);
-    if ([dismiss !== undefined, opts.show === true, opts.wait === true].filter(Boolean).length > 1) throw new UsageError('--dismiss, --show and --wait exclude each other');
-    const [{ connectServices }, results, { DuplicatePasses, TERMINAL_PASS_STATUSES }, { isRedisConnectionError }] = await Promise.all([
-      import('../../shared/services.js'),
-      import('../../pipelines/distributed/duplicates-results.js'),
-      import('../../shared/runs/duplicate-passes.js'),
-      import('../../shared/queue/connection.js'),
-    ]);
-    const services = await connectServices(ctx.config, ctx.logger, opts.wait === true ? waitThroughOutages(name) : {});
-    const passes = new DuplicatePasses(services.redis, ctx.config.queuePrefix);
-    const show = async (): Promise<void> => {
-      const page = await results.readGroups(name, { ...(tier ? { tier } : {}), limit, offset: 0 }, { artifacts: services.artifacts, passes });
-      print(ctx, page, [
-        page.pass ? passLine(page.pass) : `no duplicates pass of dataset ${name} yet (imgsim dataset duplicates ${name})`,
-        ...(page.report
-          ? [
-              `report of pass ${page.report.passId}: ${page.report.images} images, pairs by tier ${TIERS.map((t) => `${t} ${page.report?.pairsByTier[t] ?? 0}`).join(', ')}; ${page.report.dismissed} dismissed, ${page.report.failed} failed`,
-              `${page.total} group${page.total === 1 ? '' : 's'} (weakest tier ${page.minTier}${page.tier ? `, strongest ${page.tier}` : ''})${page.total > page.groups.length ? `, the first ${page.groups.length}` : ''}:`,
-              ...page.groups.flatMap((g) => [
-                `  ${g.tier}: keep ${g.keeper}`,
-                ...g.members.filter((m) => !m.keeper).map((m) => `    ${m.key}  ${m.tier}  ${m.width}×${m.height}, ${m.bytes} bytes`),
-              ]),
-            ]
-          : []),
-      ]);
-    };
-    try {
-      if (!(await services.runs.getDataset(name))) throw new UserError(`Dataset "${name}" not found: no run has completed for it yet (imgsim dataset list shows the datasets)`);
-      if (dismiss !== undefined) {
-        const [a, b] = dismiss as [string, string];
-        const added = await results.dismissPair(name, a, b, { artifacts: services.artifacts, redis: services.redis, prefix: ctx.config.queuePrefix });
-        print(ctx, { dataset: name, a, b, dismissed: added }, [added ? `${a} and ${b}: marked "not a duplicate" in dataset ${name}` : `${a} and ${b} were already marked "not a duplicate"`]);
-        return;
-      }
-      if (opts.show === true) return await show();
-      const { pass, created } = await results.enqueueDuplicates(name, opts.mode === 'all' ? 'all' : 'missing', { runs: services.runs, passes, scheduler: services.scheduler });
-      if (opts.wait !== true) {
-        print(ctx, { pass, created }, [
-          created ? `duplicates pass ${pass.passId} of dataset ${name} enqueued (mode ${pass.mode})` : `dataset ${name} has a pass running already: ${passLine(pass)}`,
-          `follow it: imgsim dataset duplicates ${name} --show`,
-        ]);
-        return;
-      }
-      const deadline = Date.now() + timeoutSeconds * 1000;
-      let last = '';
-      for (;;) {
-        let now: DuplicatePass | undefined;
-        try {
-          now = await passes.get(name);
-        } catch (error) {
-          // Redis restarting or a network blip: the connection comes back by itself (two
-          // lines on stderr say so) and the wait goes on until --timeout, as run-status --wait.
-          if (!isRedisConnectionError(error) || Date.now() > deadline) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 500));
-          continue;
-        }
-        if (!now || now.passId !== pass.passId) throw new Error(`the duplicates pass ${pass.passId} of dataset ${name} was replaced while waiting`);
-        const hint = TERMINAL_PASS_STATUSES.has(now.status) ? undefined : await staleHint(now, (stage) => services.scheduler.hasWorkers(stage));
-        const line = hint ? `${passLine(now)}  (${hint})` : passLine(now);
-        if (!ctx.json && line !== last) process.stderr.write(`${line}\n`);
-        last = line;
-        if (TERMINAL_PASS_STATUSES.has(now.status)) {
-          if (now.status === 'failed') process.exitCode = 1;
-          break;
-        }
-        // Not a usage error (exit 1, not 2): the pass goes on, and --show follows it.
-        if (Date.now() > deadline) throw new UserError(`--timeout: the pass ${pass.passId} was not done after ${timeoutSeconds} s (status ${now.status}); imgsim dataset duplicates ${name} --show follows it`, 1);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      await show();
-    } finally {
-      await services.close();
-    }
-  });
-}
-
 export function datasetCommand(): Command {
   return baseCommand('dataset')
     .addHelpText(
@@ -257,5 +88,5 @@ export function datasetCommand(): Command {
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(rollbackCommand())
-    .addCommand(duplicatesCommand());
+    .addCommand(datasetDuplicatesCommand());
 }

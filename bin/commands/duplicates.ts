@@ -136,10 +136,33 @@ function phaseProgress(ctx: CommandContext, create: (label: string, total: numbe
 
 const UNITS: Record<string, string> = { fingerprint: 'images', embed: 'images', candidates: 'images', verify: 'pairs', sheets: 'sheets' };
 
+/** Flags that set how this process finds pairs: a queued dataset's workers use the defaults. */
+const LOCAL_ONLY: ReadonlyArray<[string, string]> = [
+  ['model', '--model'],
+  ['out', '--out'],
+  ['hashDistance', '--hash-distance'],
+  ['inliers', '--inliers'],
+  ['cosine', '--cosine'],
+  ['fraction', '--fraction'],
+  ['candidates', '--candidates'],
+  ['nfeatures', '--nfeatures'],
+  ['orbSize', '--orb-size'],
+  ['undismiss', '--undismiss'],
+];
+
+/** imgsim duplicates --dataset <name>: the dataset's pass on the workers, started (or joined) and waited for, then its groups; or --dismiss. */
+async function datasetPass(name: string, opts: Record<string, unknown>, given: (key: string) => boolean): Promise<void> {
+  const local = LOCAL_ONLY.filter(([k]) => given(k)).map(([, flag]) => flag);
+  if (given('sheets')) local.push('--no-sheets');
+  if (local.length > 0) throw new UsageError(`${local.join(', ')} ${local.length === 1 ? 'applies' : 'apply'} to a <folder> or --index: a dataset's pass runs on the workers at the default settings (docs/duplicates.md, "Queued datasets")`);
+  const { queuedDuplicates } = await import('./dataset-duplicates.js');
+  await queuedDuplicates(name, opts.dismiss !== undefined ? 'dismiss' : 'wait', { ...opts, limit: '20', timeout: '86400' });
+}
+
 export function duplicatesCommand(): Command {
   const cmd = baseCommand('duplicates')
     .addOption(valueOption('-i, --index <dir>', 'index folder (written by imgsim run or imgsim embed): its source folder\'s images, its embeddings for the learned tier; this, a <folder> or --dataset', { default: 'none' }))
-    .addOption(valueOption('-d, --dataset <name>', 'dataset of the queue-driven pipeline: refused here, its pass runs on the workers (see below)', { default: 'none' }))
+    .addOption(valueOption('-d, --dataset <name>', "dataset of the queue-driven pipeline: its pass runs on the workers — start (or join) it, wait, show its groups (see below)", { default: 'none' }))
     .addOption(valueOption('-m, --model <dir>', `with a <folder>: embed its images with this model for the learned tier and embedding candidates; ${MODEL_FLAG_DOC}`, { default: 'none (no learned tier)' }))
     .addOption(
       valueOption('-o, --out <dir>', 'output folder: duplicates.json and groups/NNNN.png (a folder holding images or another command\'s outputs is refused)', {
@@ -182,22 +205,19 @@ export function duplicatesCommand(): Command {
           'within the distance, thumbnails agree), verified (ORB matches under one affine transform: crops,',
           'rotations, rescales, flips), learned (embedding cosine alone). Pairs marked "not a duplicate" are',
           'stored with the index folder (a folder: in --out) and never reported again.',
-          "A queued dataset's duplicates pass runs on the workers: started and shown by imgsim dataset duplicates <name>,",
-          'served by GET /v1/datasets/{name}/duplicates (docs/duplicates.md).',
+          "A queued dataset's pass (--dataset) runs on the fingerprint and duplicates workers at the default",
+          'settings: this starts (or joins) it, waits and shows its groups (--min-tier, --json, --dismiss apply);',
+          'imgsim dataset duplicates <name> has the rest (--mode all, --show, --timeout), GET /v1/datasets/{name}/duplicates serves it.',
         ],
       ),
     );
-  addConfigFlags(cmd, [...BACKEND_SETTINGS, 'maxPixels', 'decodeConcurrency', ...EMBED_SETTINGS]);
-  return cmd.action(async (folder: string | undefined, opts: Record<string, unknown>) => {
+  addConfigFlags(cmd, [...BACKEND_SETTINGS, 'maxPixels', 'decodeConcurrency', ...EMBED_SETTINGS, 'redisUrl', 'artifacts']);
+  return cmd.action(async (folder: string | undefined, opts: Record<string, unknown>, command: Command) => {
     const t0 = performance.now();
     const ctx = contextFrom(opts);
     const given = [folder !== undefined ? 'a <folder>' : '', typeof opts.index === 'string' ? '--index' : '', typeof opts.dataset === 'string' ? '--dataset' : ''].filter(Boolean);
     if (given.length !== 1) throw new UsageError(`duplicates needs exactly one of <folder>, --index <dir> or --dataset <name>${given.length > 1 ? `, got ${given.join(' and ')}` : ''}`);
-    if (typeof opts.dataset === 'string') {
-      throw new UserError(
-        `--dataset: a queued dataset's duplicates pass runs on the workers, not in this process: imgsim dataset duplicates ${opts.dataset} starts it (--show lists its groups, --dismiss A B marks a pair), and GET /v1/datasets/${opts.dataset}/duplicates serves them`,
-      );
-    }
+    if (typeof opts.dataset === 'string') return await datasetPass(opts.dataset, opts, (k) => command.getOptionValueSource(k) === 'cli');
     const index = typeof opts.index === 'string' ? opts.index : undefined;
     if (index !== undefined && typeof opts.model === 'string') throw new UsageError('--model applies to a <folder>: an index folder brings its own embeddings');
     const flags = duplicateFlags(opts);

@@ -171,4 +171,14 @@ describe('queued duplicates pass drills', () => {
     assert.equal(done.code, 0, `${done.stderr}\n${workers.logs().slice(-3000)}`);
     assert.deepEqual(pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []), clean);
   });
+
+  test('imgsim duplicates --dataset: starts (joins) the pass on the workers, waits, prints the groups as imgsim dataset duplicates --show', async () => {
+    const r = await runCli(['duplicates', '--dataset', DATASET, '--json'], env);
+    assert.equal(r.code, 0, `${r.stderr}\n${workers.logs().slice(-3000)}`);
+    const page = jsonOf<{ pass: { status: string }; groups: unknown[] }>(r);
+    assert.equal(page.pass.status, 'completed');
+    const shown = await duplicatesCli(['--show', '--json']);
+    assert.deepEqual(page.groups, jsonOf<{ groups: unknown[] }>(shown).groups);
+    assert.deepEqual(pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []), clean);
+  });
 });
