@@ -121,6 +121,9 @@ function lazyStorage(uri: string, open: () => Promise<Storage>): Storage {
     async get(key: string) {
       return (await open()).get(key);
     },
+    async getRange(key: string, start: number, end: number) {
+      return (await open()).getRange(key, start, end);
+    },
     async put(key: string, data: Uint8Array | string) {
       return (await open()).put(key, data);
     },

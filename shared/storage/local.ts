@@ -3,11 +3,11 @@
 // A listing leaves out a symbolic link whose target is outside the root (or that
 // cannot be followed) and tells `onSkipped`, so the ingest lists it in failures.json.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.js';
-import type { ListOptions, ObjectInfo, SkippedEntry, Storage } from './types.js';
+import { checkRange, ObjectRangeError, type ListOptions, type ObjectInfo, type SkippedEntry, type Storage } from './types.js';
 
 export class LocalStorage implements Storage {
   readonly root: string;
@@ -62,10 +62,29 @@ export class LocalStorage implements Storage {
   }
 
   async get(key: string): Promise<Buffer> {
-    const full = this.resolveKey(key);
-    const real = await realpath(full);
-    if (!isInside(await realpath(this.root), real)) throw new UserError(`Key "${key}" resolves outside ${this.root}`);
-    return readFile(real);
+    return readFile(await this.realPathOf(key));
+  }
+
+  /** Bytes start … end − 1 by one positioned read (the file is never read whole). */
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    checkRange(`${this.root}/${key}`, start, end);
+    const handle = await open(await this.realPathOf(key), 'r');
+    try {
+      const out = Buffer.allocUnsafe(end - start);
+      let got = 0;
+      while (got < out.length) {
+        const { bytesRead } = await handle.read(out, got, out.length - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < out.length) {
+        const { size } = await handle.stat();
+        throw new ObjectRangeError(`${this.root}/${key}: bytes ${start}–${end} asked, the file has ${size}`);
+      }
+      return out;
+    } finally {
+      await handle.close();
+    }
   }
 
   async put(key: string, data: Uint8Array | string): Promise<void> {
@@ -90,6 +109,13 @@ export class LocalStorage implements Storage {
   async versionOf(key: string): Promise<string | undefined> {
     const info = await stat(this.resolveKey(key)).catch(() => undefined);
     return info?.isFile() ? localEtag(info.size, info.mtimeMs) : undefined;
+  }
+
+  /** The real path of an existing key (ENOENT when missing); refuses one that resolves outside the root. */
+  private async realPathOf(key: string): Promise<string> {
+    const real = await realpath(this.resolveKey(key));
+    if (!isInside(await realpath(this.root), real)) throw new UserError(`Key "${key}" resolves outside ${this.root}`);
+    return real;
   }
 
   /** Absolute path of a key; refuses keys that would leave the root. */

@@ -9,6 +9,8 @@
 // when the body breaks off, under the same number of attempts. Every failure that retrying
 // later can fix surfaces as S3UnreachableError (transient): network codes and timeouts,
 // a body that broke off, and 5xx/429 left after the SDK's own retries (toStorageError).
+// getRange is get() with a Range header, under the same retries; a range the object does
+// not hold is an ObjectRangeError (permanent).
 import {
   GetObjectCommand,
   HeadBucketCommand,
@@ -20,7 +22,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { UserError, errorMessage, isTransient } from '../../errors.js';
 import { withRetry } from '../../retry.js';
-import type { ObjectInfo, Storage } from '../types.js';
+import { checkRange, ObjectRangeError, type ObjectInfo, type Storage } from '../types.js';
 import { httpStatusOf, mapS3Error, s3ErrorCode, S3UnreachableError, type S3ErrorContext } from './errors.js';
 import { formatS3Uri } from './uri.js';
 
@@ -110,27 +112,55 @@ export class S3Storage implements Storage {
    * changes nothing. A failure of the request itself was already retried by the SDK.
    */
   async get(key: string): Promise<Buffer> {
+    return this.getObject(key);
+  }
+
+  /**
+   * Bytes start … end − 1: one GetObject with `Range: bytes=start-(end − 1)`, retried as
+   * get() is. A range starting past the object's end (416 InvalidRange) or one the object
+   * ends inside (S3 answers the bytes it has) throws ObjectRangeError.
+   */
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    checkRange(`s3://${this.bucket}/${this.fullKey(key)}`, start, end);
+    return this.getObject(key, { start, end });
+  }
+
+  private async getObject(key: string, range?: { start: number; end: number }): Promise<Buffer> {
     const fullKey = this.fullKey(key);
     const ctx = this.context(fullKey);
     const attempts = await this.client.config.maxAttempts();
+    const asked = range ? ` bytes ${range.start}–${range.end} of s3://${this.bucket}/${fullKey}` : '';
     let bodyFailed = false;
     return withRetry(
       async () => {
         bodyFailed = false;
         let response;
         try {
-          response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }));
+          response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}) }));
         } catch (error) {
+          if (range && (httpStatusOf(error) === 416 || s3ErrorCode(error) === 'InvalidRange')) {
+            throw new ObjectRangeError(`${asked.trim()} asked: the object is shorter (at ${this.endpoint})`, { cause: error });
+          }
           throw toStorageError(error, ctx);
         }
-        if (!response.Body) return Buffer.alloc(0);
-        try {
-          const bytes = await response.Body.transformToByteArray();
-          return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        } catch (error) {
-          bodyFailed = true;
-          throw bodyReadError(error, ctx, response.ContentLength);
+        let out: Buffer;
+        if (!response.Body) out = Buffer.alloc(0);
+        else {
+          try {
+            const bytes = await response.Body.transformToByteArray();
+            out = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          } catch (error) {
+            bodyFailed = true;
+            throw bodyReadError(error, ctx, response.ContentLength);
+          }
         }
+        if (range && out.length !== range.end - range.start) {
+          // S3 answers a range that runs past the end with the bytes there are (and a server
+          // that ignores Range answers the whole object): either way not what was asked.
+          const total = /\/(\d+)$/.exec(response.ContentRange ?? '')?.[1];
+          throw new ObjectRangeError(`${asked.trim()} asked, ${out.length} answered${total !== undefined ? ` (the object has ${total})` : ''} (at ${this.endpoint})`);
+        }
+        return out;
       },
       { attempts, ...BODY_RETRY, isRetryable: () => bodyFailed },
     );

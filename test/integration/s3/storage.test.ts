@@ -15,7 +15,7 @@ import {
   S3UnreachableError,
   type S3ClientConfig,
 } from '../../../shared/storage/s3/index.js';
-import type { ObjectInfo } from '../../../shared/storage/types.js';
+import { ObjectRangeError, type ObjectInfo } from '../../../shared/storage/types.js';
 import { startS3Server, type S3TestServer } from '../../support/s3-server.js';
 
 let server: S3TestServer;
@@ -125,6 +125,31 @@ describe('S3Storage on s3rver', () => {
     await other.put('a&b<c>"d\'.txt', 'special');
     assert.equal((await other.get('a&b<c>"d\'.txt')).toString(), 'special');
     assert.equal(await other.exists('a&b<c>"d\'.txt'), true);
+  });
+
+  test('getRange: one GET with a Range header; a range past the end is ObjectRangeError, a missing key S3NoSuchKeyError as get', async () => {
+    const bucket = uniqueBucket('range');
+    await server.createBucket(bucket);
+    const storage = storageOn(server, bucket, 'data/');
+    const bytes = randomBytes(300 * 1024);
+    await storage.put('f.bin', bytes);
+    assert.ok((await storage.getRange('f.bin', 0, bytes.length)).equals(bytes));
+    assert.ok((await storage.getRange('f.bin', 1234, 1235)).equals(bytes.subarray(1234, 1235)));
+    assert.ok((await storage.getRange('f.bin', 100_000, 200_000)).equals(bytes.subarray(100_000, 200_000)));
+    assert.ok((await storage.getRange('f.bin', bytes.length - 10, bytes.length)).equals(bytes.subarray(-10)));
+    await rejectsWith(storage.getRange('f.bin', bytes.length - 10, bytes.length + 1), (error) => {
+      assert.ok(error instanceof ObjectRangeError, `${error.name}: ${error.message}`);
+      assert.match(error.message, new RegExp(`bytes ${bytes.length - 10}–${bytes.length + 1} of s3://${bucket}/data/f\\.bin asked, 10 answered \\(the object has ${bytes.length}\\)`));
+    });
+    await rejectsWith(storage.getRange('f.bin', bytes.length, bytes.length + 5), (error) => {
+      assert.ok(error instanceof ObjectRangeError, `${error.name}: ${error.message}`);
+      assert.ok(!isTransient(error), 'permanent');
+    });
+    await assert.rejects(storage.getRange('f.bin', 10, 10), ObjectRangeError);
+    await rejectsWith(storage.getRange('missing.bin', 0, 10), (error) => {
+      assert.ok(error instanceof S3NoSuchKeyError);
+      assert.match(error.message, new RegExp(`s3://${bucket}/data/missing\\.bin does not exist`));
+    });
   });
 
   test('lists past 1,000 keys: complete, sorted, relative to the prefix, nothing outside it', async () => {
@@ -364,6 +389,15 @@ describe('S3Storage when connections fail (issue 10)', () => {
     const single = await throughProxy({ faults: [cut] }, { maxAttempts: 1 });
     await rejectsWith(single.storage.get('obj.bin'), unreachable(/broke off/));
     assert.equal(single.proxy.connections(), 1);
+  });
+
+  test('a ranged GET whose body breaks off is read again, as get() is', async () => {
+    const cut = { kind: 'cut', afterBytes: 64 * 1024 } as const;
+    const once = await throughProxy({ faults: [cut] }, { maxAttempts: 2 });
+    assert.ok((await once.storage.getRange('obj.bin', 1000, 201_000)).equals(body.subarray(1000, 201_000)));
+    assert.equal(once.proxy.connections(), 2);
+    const single = await throughProxy({ faults: [cut] }, { maxAttempts: 1 });
+    await rejectsWith(single.storage.getRange('obj.bin', 1000, 201_000), unreachable(/broke off/));
   });
 
   test('a body that stalls mid-way times out (socket idle timeout) and is read again', async () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { LocalStorage } from '../../../shared/storage/local.js';
 import { openSource } from '../../../shared/storage/open.js';
 import { UserError } from '../../../shared/errors.js';
-import type { ObjectInfo } from '../../../shared/storage/types.js';
+import { ObjectRangeError, type ObjectInfo } from '../../../shared/storage/types.js';
 
 async function listAll(s: LocalStorage): Promise<ObjectInfo[]> {
   const all: ObjectInfo[] = [];
@@ -51,6 +51,28 @@ test('etag changes when content changes; put creates folders', async (t) => {
   assert.equal(await s.versionOf('x/y/f.bin'), second?.etag, 'versionOf is the listing\'s etag');
   assert.equal(await s.versionOf('nope'), undefined);
   assert.equal(await s.versionOf('x/y'), undefined, 'a folder is not an object');
+});
+
+test('getRange reads bytes start … end − 1; a range past the end is ObjectRangeError, a missing file ENOENT as get', async (t) => {
+  const base = await mkdtemp(path.join(tmpdir(), 'imgsim-storage-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const s = new LocalStorage(path.join(base, 'root'));
+  const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7) % 256));
+  await s.put('d/f.bin', bytes);
+  assert.deepEqual(await s.getRange('d/f.bin', 0, 1000), bytes);
+  assert.deepEqual(await s.getRange('d/f.bin', 10, 11), bytes.subarray(10, 11));
+  assert.deepEqual(await s.getRange('d/f.bin', 500, 1000), bytes.subarray(500));
+  await assert.rejects(s.getRange('d/f.bin', 990, 1001), (e: Error) => e instanceof ObjectRangeError && /bytes 990–1001 asked, the file has 1000/.test(e.message));
+  await assert.rejects(s.getRange('d/f.bin', 1000, 1010), ObjectRangeError);
+  await assert.rejects(s.getRange('d/f.bin', 5, 5), ObjectRangeError, 'an empty range');
+  await assert.rejects(s.getRange('d/f.bin', -1, 5), ObjectRangeError);
+  await assert.rejects(s.getRange('d/missing.bin', 0, 1), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  await assert.rejects(s.get('d/missing.bin'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  await assert.rejects(s.getRange('../x', 0, 1), UserError);
+  await mkdir(path.join(base, 'outside'));
+  await writeFile(path.join(base, 'outside', 'secret.bin'), 'secret');
+  await symlink(path.join(base, 'outside', 'secret.bin'), path.join(base, 'root', 'link.bin'));
+  await assert.rejects(s.getRange('link.bin', 0, 2), /outside/);
 });
 
 test('openSource refuses missing folders, files and foreign schemes clearly', async (t) => {
