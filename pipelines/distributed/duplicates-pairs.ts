@@ -1,10 +1,11 @@
 // The pairs step of a queued duplicates pass (the duplicates queue, step pairs), run once
 // every fingerprint batch has finished. It finds the candidate pairs without holding any
 // fingerprint, and fans their verification out as jobs (duplicates-verify.ts):
-//   1. the current images, in the pass's order: this pass's batch files (read for their keys
-//      and failures: records are skipped undecoded), then from the ledger's files the images
-//      neither changed nor gone; files whose records are mostly stale are rewritten first
-//      (compaction, 256 images a file: only those are decoded);
+//   1. the current images, in the pass's order: this pass's batch files (read for their keys,
+//      where each record lies, and failures: records are skipped undecoded), then from the
+//      ledger's files the images neither changed nor gone (with the records' spans the ledger
+//      keeps); files whose records are mostly stale are rewritten first (compaction, 256
+//      images a file: only those are decoded);
 //   2. the words points of images no longer current (gone, changed into a failure, batch
 //      given up) leave the dataset's words collection (duplicates-words.ts);
 //   3. candidates: exact (equal SHA-256 of bytes, else of pixels) and perceptual (pHash
@@ -14,7 +15,8 @@
 //      words, the 5 best by Σ idf of shared words); learned candidates likewise from the
 //      live collection (neighboursOfKeys): no vector or fingerprint is read into imgsim;
 //   4. the candidate pairs, sorted by the files their two images are in, are cut into
-//      chunks of CHUNK_PAIRS (500) written to the artefact store, fanned out as verify jobs under
+//      chunks of CHUNK_PAIRS (500) written to the artefact store (each image with its file
+//      and its record's span there: the job reads only those bytes), fanned out as verify jobs under
 //      the merge step (gated as the fingerprint batches are: BullScheduler.verifyFanOut);
 //      what the merge step needs (the new ledger, exact pairs, timings) is written first.
 // A retried step whose state is written only completes the fan-out (same job ids).
@@ -36,6 +38,8 @@ import { batchFile, passKeys, readLedger, readPlan, readReport, readState, watch
 import { next } from './graph.js';
 
 type PairsPayload = Extract<JobPayload<'duplicates'>, { step: 'pairs' }>;
+/** A record's [byte offset, length] in its fingerprint file (the ledger's and chunks' form). */
+type RecordSpanPair = [number, number];
 
 /** Images per fingerprint file written when old files are compacted. */
 const COMPACT_FILE = 256;
@@ -182,6 +186,7 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
       keys: positions.map((i) => loaded.keys[i] as string),
       etags: positions.map((i) => loaded.etags[i] as string),
       files: positions.map((i) => loaded.files[fileOf[i] as number]?.file as string),
+      records: positions.map((i) => loaded.records[i] ?? null),
       pairs,
     };
     await writeJson(deps.artifacts, passKeys.chunk(p.dataset, p.passId, chunks++), chunk);
@@ -252,10 +257,11 @@ async function readHashes(
 }
 
 interface Collected {
-  /** Every current image's key and ETag, this pass's first, in the pass's order; fileOf: its file's index in `files`. */
+  /** Every current image's key and ETag, this pass's first, in the pass's order; fileOf: its file's index in `files`; records: where its record lies there (null: unknown, a ledger file from before spans). */
   keys: string[];
   etags: string[];
   fileOf: number[];
+  records: Array<RecordSpanPair | null>;
   freshKeys: string[];
   /** The ledger's files after this pass (kept old ones with their live keys, this pass's batches, compacted ones). */
   files: Ledger['files'];
@@ -269,31 +275,37 @@ interface Collected {
 
 /** This pass's batches, then the ledger's live fingerprints of images it left alone: their keys, and the new ledger's files. */
 async function collectImages(p: PairsPayload, plan: PassPlan, ledger: Ledger | undefined, deps: DuplicateDeps, s: { workingSize: number; nfeatures: number }): Promise<Collected> {
-  const out: Collected = { keys: [], etags: [], fileOf: [], freshKeys: [], files: [], obsolete: [], failed: [], gaveUp: [] };
+  const out: Collected = { keys: [], etags: [], fileOf: [], records: [], freshKeys: [], files: [], obsolete: [], failed: [], gaveUp: [] };
   const seen = new Set<string>();
-  /** The file's records (only `keep`'s, when given) as this pass's images; nothing is decoded. */
-  /** The file's current images (key, ETag) into the ledger being built; `count`: every record the file holds. */
-  const register = (file: string, count: number, entries: Iterable<[string, string]>, fresh: boolean): void => {
+  /**
+   * The file's current images (key, ETag, and where its record lies when known) into the
+   * ledger being built; `count`: every record the file holds.
+   */
+  const register = (file: string, count: number, entries: Iterable<[string, string, RecordSpanPair | undefined]>, fresh: boolean): void => {
     const f = out.files.length;
     const keys: string[] = [];
     const etags: string[] = [];
-    for (const [key, etag] of entries) {
+    const records: RecordSpanPair[] = [];
+    for (const [key, etag, span] of entries) {
       seen.add(key);
       out.keys.push(key);
       out.etags.push(etag);
       out.fileOf.push(f);
+      out.records.push(span ?? null);
       if (fresh) out.freshKeys.push(key);
       keys.push(key);
       etags.push(etag);
+      if (span) records.push(span);
     }
-    out.files.push({ file, count, keys, etags });
+    out.files.push({ file, count, keys, etags, ...(records.length === keys.length ? { records } : {}) });
   };
-  const add = (file: string, bytes: Buffer, fresh: boolean, keep?: Map<string, string>): void => {
-    const kept: Array<[string, string]> = [];
+  /** The file's records as this pass's images (their spans noted as they are skipped); nothing is decoded. */
+  const add = (file: string, bytes: Buffer, fresh: boolean): void => {
+    const kept: Array<[string, string, RecordSpanPair]> = [];
     let records = 0;
-    const read = decodeFingerprints(bytes, file, (key, etag) => {
+    const read = decodeFingerprints(bytes, file, (key, etag, span) => {
       records++;
-      if ((!keep || keep.get(key) === etag) && !seen.has(key)) kept.push([key, etag]);
+      if (!seen.has(key)) kept.push([key, etag, [span.offset, span.length]]);
       return false;
     });
     if (read.workingSize !== s.workingSize || read.nfeatures !== s.nfeatures) throw new Error(`${file}: fingerprints at ${read.workingSize} px × ${read.nfeatures}, this pass uses ${s.workingSize} × ${s.nfeatures}`);
@@ -334,16 +346,19 @@ async function collectImages(p: PairsPayload, plan: PassPlan, ledger: Ledger | u
   };
   for (const f of ledger.files) {
     const live = new Map<string, string>();
+    const spans = new Map<string, RecordSpanPair | undefined>();
     f.keys.forEach((k, i) => {
-      if (!dropped.has(k) && !seen.has(k)) live.set(k, f.etags[i] ?? '');
+      if (dropped.has(k) || seen.has(k)) return;
+      live.set(k, f.etags[i] ?? '');
+      spans.set(k, f.records?.[i]);
     });
     if (live.size === 0) {
       out.obsolete.push(f.file);
       continue;
     }
     if (live.size * 2 >= f.count) {
-      // Kept as it is: its live keys are in the ledger, the file is not read.
-      register(f.file, f.count, live, false);
+      // Kept as it is: its live keys (and their records' spans, when the ledger has them) are in the ledger, the file is not read.
+      register(f.file, f.count, [...live].map(([k, etag]): [string, string, RecordSpanPair | undefined] => [k, etag, spans.get(k)]), false);
       continue;
     }
     // Mostly stale records: its live ones go into a fresh file with others of the kind.

@@ -4,7 +4,9 @@
 //       (shared/duplicates/fingerprint-file.ts: ~45 KB an image at 1,000 keypoints),
 //       written by a fingerprint job;
 //   datasets/<name>/duplicates/fingerprints/ledger.json  which file holds each image's
-//       current fingerprint (key + ETag) and the images that could not be fingerprinted;
+//       current fingerprint (key + ETag) and where its record lies there (byte offset and
+//       length: a verify job reads just those bytes), and the images that could not be
+//       fingerprinted;
 //       written last by the pairs step (the commit of a pass);
 //   datasets/<name>/duplicates/passes/<passId>.json  the plan of a pass: its batches, the
 //       images changed or gone since the ledger; written by the plan step before any
@@ -26,6 +28,8 @@ import type { Storage } from '../../shared/storage/types.js';
 
 const failure = z.object({ key: z.string(), etag: z.string(), reason: z.string(), message: z.string() });
 const objectRef = z.object({ key: z.string(), etag: z.string() });
+/** A fingerprint record's [byte offset, length] in its file. */
+const recordSpan = z.tuple([z.number().int().min(0), z.number().int().min(1)]);
 
 export const ledgerSchema = z.object({
   version: z.literal(1),
@@ -44,6 +48,12 @@ export const ledgerSchema = z.object({
       /** The keys (with ETags) whose current fingerprint this file holds. */
       keys: z.array(z.string()),
       etags: z.array(z.string()),
+      /**
+       * Where each key's record lies in the file: [byte offset, length] (fingerprint-file.ts
+       * RecordSpan), so a verify job reads only its records. Absent in ledgers written before
+       * it existed: such a file is read whole until a pass rewrites it.
+       */
+      records: z.array(recordSpan).optional(),
     }),
   ),
   /** Images that could not be fingerprinted at this ETag (their own bytes): not tried again until they change. */
@@ -121,6 +131,8 @@ export const reportSchema = z.object({
   seconds: z.object({ load: z.number(), candidates: z.number(), pairs: z.number(), total: z.number() }),
   /** Images compared, the largest peak resident memory of the processes that ran the pairs, verify and merge steps, and the longest their event loops did not turn. */
   memory: z.object({ fingerprints: z.number().int(), peakRssMiB: z.number(), worstBlockMs: z.number().optional() }),
+  /** What the verify jobs read of the fingerprint files: bytes and GETs in all, over `jobs` jobs (absent in reports written before it was counted). */
+  verifyReads: z.object({ bytes: z.number().int(), requests: z.number().int(), jobs: z.number().int() }).optional(),
 });
 export type StoredReport = z.infer<typeof reportSchema>;
 
@@ -128,7 +140,8 @@ const membersSchema = z.record(z.string(), z.object({ width: z.number().int(), h
 
 /**
  * One verify job's work (duplicates-pairs.ts writes it, duplicates-verify.ts reads it): the
- * images it needs (key, ETag, the file holding its fingerprint) and its candidate pairs as
+ * images it needs (key, ETag, the file holding its fingerprint and where its record lies
+ * there, null when unknown: the ledger's file predates record spans) and its candidate pairs as
  * [a, b, hash distance (−1: not a hash candidate), mirrored (0/1), word or embedding
  * candidate (0/1), cosine (null: unknown)], a and b positions in `keys`, a before b in the
  * pass's order (a perceptual pair is judged on a's mirror image).
@@ -139,6 +152,8 @@ export const chunkSchema = z.object({
   keys: z.array(z.string()),
   etags: z.array(z.string()),
   files: z.array(z.string()),
+  /** [byte offset, length] of each image's record in its file (null: unknown, the file is read whole); absent in chunks written before it existed. */
+  records: z.array(recordSpan.nullable()).optional(),
   pairs: z.array(z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().nullable()])),
 });
 export type VerifyChunk = z.infer<typeof chunkSchema>;
@@ -152,6 +167,8 @@ export const chunkPairsSchema = z.object({
   peakRssMiB: z.number(),
   /** The longest the job's event loop did not turn (ms). */
   worstBlockMs: z.number().default(0),
+  /** Fingerprint bytes the job read from the artefact store, in how many GETs. */
+  read: z.object({ bytes: z.number().int(), requests: z.number().int() }).optional(),
 });
 export type ChunkPairs = z.infer<typeof chunkPairsSchema>;
 

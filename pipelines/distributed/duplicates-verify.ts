@@ -3,12 +3,14 @@
 // verify (one job per chunk of candidate pairs, spread over every duplicates worker): read
 // the chunk the pairs step wrote (duplicates-store.ts chunkSchema: ≤ CHUNK_PAIRS pairs,
 // grouped by the files their images are in), load only the fingerprints those pairs need
-// (each file read once, the other records skipped undecoded), and judge each pair with
+// (duplicates-records.ts: their records alone, by ranged reads coalesced per file; a file
+// whose records' spans are unknown is read whole), and judge each pair with
 // findPairs' own rules (shared/duplicates/pairs.ts: judgePerceptual on a hash candidate —
 // a mirror-hash pair confirmed on the mirror image's ORB features, decoded from the bytes
 // read from the source — then judgeCandidate: verified by ORB + RANSAC, else learned by
-// cosine). The event loop turns every 50 ms. Its pairs go to the artefact store; a retried
-// job whose pairs are stored does nothing.
+// cosine). The event loop turns every 50 ms. Its pairs go to the artefact store, with the
+// bytes and GETs it read (summed into the report's verifyReads); a retried job whose pairs
+// are stored does nothing.
 //
 // merge (after every verify job, done or given up): the report from the exact pairs and
 // every chunk's pairs (a chunk whose job gave up fails the pass: its pairs were never
@@ -17,7 +19,6 @@
 // are deleted. A retried merge after the commit only marks the pass completed.
 import { ImageError, UserError } from '../../shared/errors.js';
 import { yieldToEventLoop } from '../../shared/concurrency.js';
-import { decodeFingerprints } from '../../shared/duplicates/fingerprint-file.js';
 import { mirroredPrint, type Fingerprint } from '../../shared/duplicates/fingerprint.js';
 import { judgeCandidate, judgePerceptual } from '../../shared/duplicates/pairs.js';
 import { TIERS, type Tier } from '../../shared/duplicates/tiers.js';
@@ -28,6 +29,7 @@ import type { JobHandle } from '../../shared/jobs/handlers.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import { queuedDuplicateSettings, type DuplicateDeps } from './duplicates-plan.js';
 import { complete, secs } from './duplicates-pairs.js';
+import { readChunkPrints } from './duplicates-records.js';
 import { passKeys, readChunk, readChunkPairs, readLedger, readPlan, readReport, readState, watchLoop, writeJson, type ChunkPairs, type StoredPair, type StoredReport } from './duplicates-store.js';
 
 type VerifyPayload = Extract<JobPayload<'duplicates'>, { step: 'verify' }>;
@@ -49,22 +51,8 @@ export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: Job
   const s = queuedDuplicateSettings(deps.config);
   const cv = await loadOpenCv();
 
-  // The fingerprints of the chunk's images, a file at a time.
-  const prints: Array<Fingerprint | undefined> = new Array<Fingerprint | undefined>(chunk.keys.length);
-  const byFile = new Map<string, Map<string, number>>();
-  chunk.files.forEach((file, i) => {
-    let m = byFile.get(file);
-    if (!m) byFile.set(file, (m = new Map<string, number>()));
-    m.set(chunk.keys[i] as string, i);
-  });
-  for (const [file, wanted] of byFile) {
-    const name = artifactKeys.duplicatesFingerprints(p.dataset, file);
-    const read = decodeFingerprints(await deps.artifacts.get(name), name, (k, etag) => chunk.etags[wanted.get(k) ?? -1] === etag);
-    for (const r of read.prints) prints[wanted.get(r.fingerprint.key) as number] = r.fingerprint;
-    await yieldToEventLoop();
-  }
-  const missing = chunk.keys.filter((_, i) => !prints[i]);
-  if (missing.length > 0) throw new Error(`duplicates pass ${p.passId}: chunk ${p.chunk}: no fingerprint of ${missing.slice(0, 3).join(', ')} in their files`);
+  // The fingerprints of the chunk's images: their records only, by ranged reads.
+  const { prints, read } = await readChunkPrints(deps.artifacts, p.dataset, chunk, `duplicates pass ${p.passId}: chunk ${p.chunk}`);
 
   // A pair found by one image's mirror hash is confirmed on that image's mirror image's ORB
   // features: decoded again from its bytes (once an image, however many pairs it is in).
@@ -114,7 +102,7 @@ export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: Job
       slice = performance.now();
     }
   }
-  const result: ChunkPairs = { version: 1, pairs, members, seconds: secs(performance.now() - t0), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), worstBlockMs: loop.stop() };
+  const result: ChunkPairs = { version: 1, pairs, members, seconds: secs(performance.now() - t0), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), worstBlockMs: loop.stop(), read };
   await writeJson(deps.artifacts, key, result);
   await deps.passes.addVerified(p.dataset, p.passId, p.chunk);
   return { pairs: pairs.length, judged };
@@ -137,6 +125,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
   let peakRssMiB = state.peakRssMiB;
   let worstBlockMs = state.worstBlockMs;
   let verifySeconds = 0;
+  const reads = { bytes: 0, requests: 0, jobs: 0 };
   for (let n = 0; n < state.chunks; n++) {
     const chunk = await readChunkPairs(deps.artifacts, p.dataset, p.passId, n);
     // Its verify job gave up (the pass is failed already): nothing to retry here.
@@ -146,6 +135,11 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
     peakRssMiB = Math.max(peakRssMiB, chunk.peakRssMiB);
     worstBlockMs = Math.max(worstBlockMs, chunk.worstBlockMs);
     verifySeconds += chunk.seconds;
+    if (chunk.read) {
+      reads.bytes += chunk.read.bytes;
+      reads.requests += chunk.read.requests;
+      reads.jobs++;
+    }
   }
 
   // Pairs of the previous report between two images this pass left alone stay as they were.
@@ -190,6 +184,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
       total: startedAt ? secs(Date.now() - Date.parse(startedAt)) : state.seconds.load + state.seconds.candidates + verifySeconds,
     },
     memory: { fingerprints: state.images, peakRssMiB, worstBlockMs },
+    ...(reads.jobs > 0 ? { verifyReads: reads } : {}),
   };
   await writeJson(deps.artifacts, artifactKeys.duplicatesReport(p.dataset), report);
   await writeJson(deps.artifacts, artifactKeys.duplicatesLedger(p.dataset), state.ledger);
@@ -200,6 +195,6 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
   }
   await deps.artifacts.delete(passKeys.state(p.dataset, p.passId));
   await deps.artifacts.delete(artifactKeys.duplicatesPlan(p.dataset, p.passId));
-  deps.logger.info({ dataset: p.dataset, passId: p.passId, images: state.images, fingerprinted: state.fresh, pairs: pairs.length, chunks: state.chunks, seconds: report.seconds, peakRssMiB, worstBlockMs }, 'duplicates: pass done');
+  deps.logger.info({ dataset: p.dataset, passId: p.passId, images: state.images, fingerprinted: state.fresh, pairs: pairs.length, chunks: state.chunks, seconds: report.seconds, peakRssMiB, worstBlockMs, verifyReads: reads }, 'duplicates: pass done');
   return complete(p, report, deps);
 }

@@ -199,8 +199,18 @@ const headerSchema = z.object({
   failed: z.array(z.object({ key: z.string(), etag: z.string(), reason: z.string(), message: z.string() })),
 });
 
-/** Reads a file written by encodeFingerprints; `name` names it in errors. `keep(key, etag)` false skips a record without decoding it. */
-export function decodeFingerprints(b: Buffer, name: string, keep: (key: string, etag: string) => boolean = () => true): FingerprintFile {
+/** Where a record lies in its file: `offset` of its u32 length prefix, `length` with the prefix. */
+export interface RecordSpan {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Reads a file written by encodeFingerprints; `name` names it in errors. `keep(key, etag,
+ * span)` false skips a record without decoding it; `span` says where the record lies, so a
+ * reader can later fetch it alone (a ranged read) and decode it with decodeFingerprintRecord.
+ */
+export function decodeFingerprints(b: Buffer, name: string, keep: (key: string, etag: string, span: RecordSpan) => boolean = () => true): FingerprintFile {
   if (!HOST_LITTLE_ENDIAN) throw new Error('fingerprint files are read on little-endian hosts only');
   const r = new Reader(b, name);
   if (r.slice(MAGIC.length).toString('ascii') !== MAGIC) throw new UserError(`${name}: not a fingerprint file`);
@@ -215,50 +225,71 @@ export function decodeFingerprints(b: Buffer, name: string, keep: (key: string, 
   }
   const prints: StoredFingerprint[] = [];
   for (let i = 0; i < header.count; i++) {
+    const offset = r.at;
     const size = r.u32();
     const end = r.at + size;
     const key = r.text();
     const etag = r.text();
     if (end < r.at) throw new UserError(`${name}: damaged fingerprint record ${i}`);
-    if (!keep(key, etag)) {
+    if (!keep(key, etag, { offset, length: end - offset })) {
       r.need(end - r.at);
       r.at = end;
       continue;
     }
-    const bytes = r.f64();
-    const width = r.u32();
-    const height = r.u32();
-    const sha256 = r.slice(32).toString('hex');
-    const pixels = r.slice(32).toString('hex');
-    const phash = [r.u32(), r.u32()] as const;
-    const mirror = [r.u32(), r.u32()] as const;
-    const square = new Uint8Array(r.copy(HASH_INPUT * HASH_INPUT));
-    const colours = r.u32();
-    const colour = colours > 0 ? new Float32Array(r.copy(4 * colours)) : undefined;
-    const tw = r.u16();
-    const th = r.u16();
-    const thumb = { width: tw, height: th, data: new Uint8Array(r.copy(tw * th)) };
-    const workingSize = r.u32();
-    const n = r.u32();
-    const points = new Float32Array(r.copy(8 * n));
-    const descriptors = new Uint32Array(r.copy(32 * n));
-    if (r.at !== end) throw new UserError(`${name}: damaged fingerprint record ${i} (${key})`);
-    const entries = wordEntries(new Uint8Array(descriptors.buffer));
-    const fingerprint: Fingerprint = {
-      key,
-      bytes,
-      width,
-      height,
-      sha256,
-      pixels,
-      phash,
-      mirror,
-      square,
-      ...(colour ? { colour } : {}),
-      thumb,
-      orb: { points, descriptors, entries, words: distinctWords(entries), workingSize },
-    };
-    prints.push({ etag, fingerprint });
+    prints.push(readRecordBody(r, key, etag, end, `${name}: damaged fingerprint record ${i} (${key})`));
   }
   return { workingSize: header.workingSize, nfeatures: header.nfeatures, prints, failed: header.failed };
+}
+
+/**
+ * One record alone: `b` holds exactly the bytes of a RecordSpan of a fingerprint file (as a
+ * ranged read returns them). The record carries its own ORB working size; the file's
+ * settings (workingSize, nfeatures) are the ledger's.
+ */
+export function decodeFingerprintRecord(b: Buffer, name: string): StoredFingerprint {
+  if (!HOST_LITTLE_ENDIAN) throw new Error('fingerprint files are read on little-endian hosts only');
+  const r = new Reader(b, name);
+  const end = 4 + r.u32();
+  if (end !== b.length) throw new UserError(`${name}: not one fingerprint record (its length prefix says ${end} bytes, ${b.length} given)`);
+  const key = r.text();
+  const etag = r.text();
+  return readRecordBody(r, key, etag, end, `${name}: damaged fingerprint record (${key})`);
+}
+
+/** The rest of a record after its key and ETag, up to `end`; `damaged`: the error's message if it does not end there. */
+function readRecordBody(r: Reader, key: string, etag: string, end: number, damaged: string): StoredFingerprint {
+  const bytes = r.f64();
+  const width = r.u32();
+  const height = r.u32();
+  const sha256 = r.slice(32).toString('hex');
+  const pixels = r.slice(32).toString('hex');
+  const phash = [r.u32(), r.u32()] as const;
+  const mirror = [r.u32(), r.u32()] as const;
+  const square = new Uint8Array(r.copy(HASH_INPUT * HASH_INPUT));
+  const colours = r.u32();
+  const colour = colours > 0 ? new Float32Array(r.copy(4 * colours)) : undefined;
+  const tw = r.u16();
+  const th = r.u16();
+  const thumb = { width: tw, height: th, data: new Uint8Array(r.copy(tw * th)) };
+  const workingSize = r.u32();
+  const n = r.u32();
+  const points = new Float32Array(r.copy(8 * n));
+  const descriptors = new Uint32Array(r.copy(32 * n));
+  if (r.at !== end) throw new UserError(damaged);
+  const entries = wordEntries(new Uint8Array(descriptors.buffer));
+  const fingerprint: Fingerprint = {
+    key,
+    bytes,
+    width,
+    height,
+    sha256,
+    pixels,
+    phash,
+    mirror,
+    square,
+    ...(colour ? { colour } : {}),
+    thumb,
+    orb: { points, descriptors, entries, words: distinctWords(entries), workingSize },
+  };
+  return { etag, fingerprint };
 }

@@ -8,7 +8,8 @@
 // `imgsim dataset duplicates --mode all --wait` pass is timed. Printed per N: the pass's wall
 // time and its steps, pair precision / recall against the known copies, the peak RSS of the
 // duplicates worker (its VmHWM: candidates, verify and merge steps all ran in it) and of the
-// fingerprint worker, the worst event-loop block of the pairs / verify steps; and the same
+// fingerprint worker, the worst event-loop block of the pairs / verify steps, what a verify
+// job read of the fingerprint files (bytes and GETs: report.verifyReads); and the same
 // images through findDuplicates in this process before the stack starts (the single-process
 // path the queued pass replaced: every fingerprint held at once), with the ratios.
 //
@@ -96,7 +97,7 @@ function score(pairs: ReadonlyArray<{ a: string; b: string; tier: string }>, key
 }
 
 console.log(`bench:duplicates-queued — sizes ${SIZES.join(', ')}; photos from ${PHOTOS}; ${machineLine()}`);
-const rows: string[][] = [['path', 'N', 'precision', 'recall', 'wall s', 'steps (load / candidates / verify s)', 'pairs-step + verify peak RSS MiB', 'fingerprint worker peak MiB', 'worst loop block ms']];
+const rows: string[][] = [['path', 'N', 'precision', 'recall', 'wall s', 'steps (load / candidates / verify s)', 'pairs-step + verify peak RSS MiB', 'fingerprint worker peak MiB', 'worst loop block ms', 'verify reads a job (MB / GETs)']];
 for (const n of SIZES) {
   const set = await buildSet(n);
   let baseline: { seconds: number; pairsSeconds: number; rss: number; precision: number; recall: number } | undefined;
@@ -107,7 +108,7 @@ for (const n of SIZES) {
     const pairs = report.groups.flatMap((g) => g.pairs.map((q) => ({ a: q.a, b: q.b, tier: q.tier })));
     const s = score(pairs, set.keys, set.truth);
     baseline = { seconds: (performance.now() - t) / 1000, pairsSeconds: report.seconds.pairs, rss: peakRssMiB(), ...s };
-    rows.push(['single process (findDuplicates)', String(n), s.precision.toFixed(4), s.recall.toFixed(4), baseline.seconds.toFixed(1), `fingerprints ${report.seconds.fingerprint.toFixed(1)} / pairs ${report.seconds.pairs.toFixed(1)}`, `${baseline.rss.toFixed(0)} (this process, every fingerprint held)`, '—', '—']);
+    rows.push(['single process (findDuplicates)', String(n), s.precision.toFixed(4), s.recall.toFixed(4), baseline.seconds.toFixed(1), `fingerprints ${report.seconds.fingerprint.toFixed(1)} / pairs ${report.seconds.pairs.toFixed(1)}`, `${baseline.rss.toFixed(0)} (this process, every fingerprint held)`, '—', '—', '—']);
     console.log(table([rows[0] as string[], rows.at(-1) as string[]]));
   }
   const stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '64', IMGSIM_TRAIN_SAMPLE: '200', IMGSIM_EPOCHS: '1' });
@@ -128,6 +129,7 @@ for (const n of SIZES) {
     const stored = await readStoredReport(stack, DATASET);
     const summary = stored;
     const s = score(stored.pairs, set.keys, set.truth);
+    const reads = stored.verifyReads;
     rows.push([
       'queued (sparse words in Qdrant, verify jobs)',
       String(n),
@@ -138,8 +140,9 @@ for (const n of SIZES) {
       `${summary?.memory.peakRssMiB ?? '?'} (duplicates worker VmHWM ${peaks.duplicates?.hwmMiB.toFixed(0) ?? '?'})`,
       peaks.fingerprint?.hwmMiB.toFixed(0) ?? '?',
       String(summary?.memory.worstBlockMs ?? '?'),
+      reads ? `${(reads.bytes / reads.jobs / 1e6).toFixed(2)} / ${(reads.requests / reads.jobs).toFixed(1)} (${reads.jobs} jobs, ${(reads.bytes / 1e6).toFixed(1)} MB in all)` : '?',
     ]);
-    if (baseline) rows.push(['ratio queued / single', String(n), '', `${(s.recall / baseline.recall).toFixed(3)}×`, `${(wall / baseline.seconds).toFixed(2)}×`, '', `${((summary?.memory.peakRssMiB ?? 0) / baseline.rss).toFixed(2)}×`, '', '']);
+    if (baseline) rows.push(['ratio queued / single', String(n), '', `${(s.recall / baseline.recall).toFixed(3)}×`, `${(wall / baseline.seconds).toFixed(2)}×`, '', `${((summary?.memory.peakRssMiB ?? 0) / baseline.rss).toFixed(2)}×`, '', '', '']);
     console.log(table([rows[0] as string[], ...rows.slice(-2)]));
   } finally {
     await workers.stop();
@@ -152,6 +155,8 @@ interface StoredReport {
   pairs: Array<{ a: string; b: string; tier: string }>;
   seconds: Record<string, number>;
   memory: { peakRssMiB: number; worstBlockMs?: number };
+  /** Fingerprint bytes and GETs of the verify jobs (pipelines/distributed/duplicates-records.ts). */
+  verifyReads?: { bytes: number; requests: number; jobs: number };
 }
 
 async function readStoredReport(stack: Awaited<ReturnType<typeof startPipelineStack>>, dataset: string): Promise<StoredReport> {

@@ -179,6 +179,16 @@ describe('queued duplicates pass of a dataset', () => {
     assert.ok(stack.emulator.requests.some((r) => r.path.endsWith('/points/query/batch') && !r.path.includes(WORDS)), 'learned batch queries made');
     assert.ok(stack.emulator.requests.some((r) => r.path === `/collections/${WORDS}/points/query/batch`), 'sparse word queries made');
     assert.equal(await services.qdrant.count(WORDS, { dataset: DATASET }), 34);
+    // The ledger keeps where each image's record lies in its file, and the verify jobs read
+    // those records by ranged GETs (never a file's header: fewer bytes than the files hold).
+    const ledger = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesLedger(DATASET))).toString('utf8')) as { files: Array<{ file: string; keys: string[]; records?: Array<[number, number]> }> };
+    for (const f of ledger.files) assert.equal(f.records?.length, f.keys.length, JSON.stringify(f));
+    let fileBytes = 0;
+    for await (const o of services.artifacts.list(`${artifactKeys.duplicatesDir(DATASET)}fingerprints/`)) if (o.key.endsWith('.bin')) fileBytes += o.size;
+    const stored = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesReport(DATASET))).toString('utf8')) as { verifyReads?: { bytes: number; requests: number; jobs: number } };
+    const reads = stored.verifyReads;
+    assert.ok(reads && reads.jobs >= 1 && reads.requests >= 1, JSON.stringify(reads));
+    assert.ok(reads.bytes < reads.jobs * fileBytes && reads.requests <= reads.jobs * ledger.files.length, `${JSON.stringify(reads)} of ${fileBytes} bytes in ${ledger.files.length} files`);
     // Verification ran as jobs, and their artefacts are gone once the pass committed.
     const left = [];
     for await (const o of services.artifacts.list(`${artifactKeys.duplicatesDir(DATASET)}passes/`)) left.push(o.key);
@@ -225,10 +235,15 @@ describe('queued duplicates pass of a dataset', () => {
   test('after a --mode missing run adds a copy and removes images, the next pass fingerprints the new image alone, drops the gone ones and keeps the rest', async (t) => {
     // Gone: the exact copy, and five other images of one fingerprint file (that file is
     // then mostly stale: its live records are rewritten into a new file).
-    const ledger = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesLedger(DATASET))).toString('utf8')) as { files: Array<{ file: string; keys: string[] }> };
+    const ledger = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesLedger(DATASET))).toString('utf8')) as { files: Array<{ file: string; keys: string[]; records?: Array<[number, number]> }> };
     const plain = (k: string): boolean => /^c(0[6-9]|[1-2]\d)\.png$/.test(k);
     const stale = ledger.files.find((f) => f.keys.filter(plain).length >= 5 && f.keys.length === 8) as { file: string; keys: string[] };
     assert.ok(stale, JSON.stringify(ledger.files.map((f) => f.keys)));
+    // Every other file as a ledger written before record spans has it: those are read whole
+    // by the verify jobs and stay without spans; the others keep theirs without being read.
+    const spans = new Map(ledger.files.map((f) => [f.file, f.records]));
+    const older = { ...ledger, files: ledger.files.map((f, i) => (i % 2 === 1 ? { ...f, records: undefined } : f)) };
+    await services.artifacts.put(artifactKeys.duplicatesLedger(DATASET), JSON.stringify(older));
     const removed = [...stale.keys.filter(plain).slice(0, 5), 'edits/c03-exact.png'];
     for (const key of removed) await src.delete(key);
     const rng = createRng(99);
@@ -251,7 +266,14 @@ describe('queued duplicates pass of a dataset', () => {
       ['c04.png', 'edits/c04-scale.jpg'],
       ['c05.png', 'edits/c05-flip.jpg'],
     ]);
-    const after = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesLedger(DATASET))).toString('utf8')) as { files: Array<{ file: string; count: number; keys: string[] }> };
+    const after = JSON.parse((await services.artifacts.get(artifactKeys.duplicatesLedger(DATASET))).toString('utf8')) as { files: Array<{ file: string; count: number; keys: string[]; records?: Array<[number, number]> }> };
+    for (const [i, f] of older.files.entries()) {
+      const kept = after.files.find((g) => g.file === f.file);
+      if (!kept) continue;
+      if (i % 2 === 1) assert.equal(kept.records, undefined, `${f.file}: spans unknown, still unknown`);
+      else assert.deepEqual(kept.records, kept.keys.map((k) => spans.get(f.file)?.[f.keys.indexOf(k)]), `${f.file}: its spans carried over`);
+    }
+    for (const f of after.files.filter((g) => !spans.has(g.file))) assert.equal(f.records?.length, f.keys.length, `new file ${f.file} has its spans`);
     assert.ok(!after.files.some((f) => f.file === stale.file), 'the stale file left the ledger');
     assert.equal(await services.artifacts.exists(artifactKeys.duplicatesFingerprints(DATASET, stale.file)), false, 'and the artefact store');
     assert.ok(after.files.some((f) => /-c00000\.bin$/.test(f.file)), 'its live records were compacted into a new file');

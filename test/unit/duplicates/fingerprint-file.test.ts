@@ -1,9 +1,10 @@
 // The fingerprint batch file of a queued duplicates pass (shared/duplicates/fingerprint-file.ts):
 // what is read back is what was fingerprinted (word entries recomputed equal), records can
-// be skipped unread, and a damaged file is refused naming it.
+// be skipped unread, each record's span is told so it can be read and decoded alone, and a
+// damaged file is refused naming it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeFingerprints, encodeFingerprints } from '../../../shared/duplicates/fingerprint-file.js';
+import { decodeFingerprintRecord, decodeFingerprints, encodeFingerprints, type RecordSpan } from '../../../shared/duplicates/fingerprint-file.js';
 import { fingerprintImage } from '../../../shared/duplicates/fingerprint.js';
 import { DUPLICATE_NFEATURES, DUPLICATE_WORKING_SIZE } from '../../../shared/duplicates/tiers.js';
 import { UserError } from '../../../shared/errors.js';
@@ -37,6 +38,38 @@ test('fingerprints read back as written, word entries recomputed equal; ~45 KB a
     some.prints.map((p) => p.fingerprint.key),
     ['dir/c1.png', 'dir/c3.png'],
   );
+});
+
+test("each record's span is told while skipping; the bytes of a span decode alone to the same fingerprint", async () => {
+  const cv = await loadOpenCv();
+  const prints = await Promise.all([4, 5, 6].map(async (seed) => ({ fingerprint: await fingerprintImage(cv, `d/é${seed}.png`, await renderCollage(300, seed), o), etag: `"e${seed}"` })));
+  const bytes = encodeFingerprints({ workingSize: o.workingSize, nfeatures: o.nfeatures, prints, failed: [{ key: 'd/bad.jpg', etag: '"x"', reason: 'corrupt', message: 'corrupt' }] });
+  const spans: Array<[string, string, RecordSpan]> = [];
+  const skipped = decodeFingerprints(bytes, 'b.bin', (key, etag, span) => {
+    spans.push([key, etag, span]);
+    return false;
+  });
+  assert.deepEqual(skipped.prints, []);
+  assert.deepEqual(
+    spans.map(([k, e]) => [k, e]),
+    prints.map((p) => [p.fingerprint.key, p.etag]),
+  );
+  // Contiguous, the last one ending the file.
+  spans.forEach(([, , span], i) => {
+    const before = spans[i - 1]?.[2];
+    if (before) assert.equal(span.offset, before.offset + before.length);
+  });
+  const last = spans.at(-1)?.[2] as RecordSpan;
+  assert.equal(last.offset + last.length, bytes.length);
+  spans.forEach(([, , span], i) => {
+    const one = decodeFingerprintRecord(bytes.subarray(span.offset, span.offset + span.length), 'b.bin');
+    assert.equal(one.etag, prints[i]?.etag);
+    assert.deepEqual(one.fingerprint, prints[i]?.fingerprint);
+  });
+  const first = spans[0]?.[2] as RecordSpan;
+  assert.throws(() => decodeFingerprintRecord(bytes.subarray(first.offset, first.offset + first.length - 1), 'b.bin'), (e: unknown) => e instanceof UserError && /^b\.bin: not one fingerprint record/.test(e.message));
+  assert.throws(() => decodeFingerprintRecord(bytes.subarray(first.offset, first.offset + first.length + 8), 'b.bin'), UserError);
+  assert.throws(() => decodeFingerprintRecord(bytes.subarray(0, 40), 'b.bin'), UserError, 'the file header is not a record');
 });
 
 test('a damaged or foreign file is refused, naming it', () => {
