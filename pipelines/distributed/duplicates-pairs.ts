@@ -34,8 +34,9 @@ import { QdrantError } from '../../shared/vectors/qdrant/index.js';
 import { queuedDuplicateSettings, type DuplicateDeps } from './duplicates-plan.js';
 import { dismissalsOf, groupsOf } from './duplicates-results.js';
 import { HASH_FIELDS, hashesOf, WORDS_VECTOR, wordsCollection } from './duplicates-words.js';
-import { batchFile, passKeys, readLedger, readPlan, readReport, readState, watchLoop, writeJson, type CandidatesState, type Ledger, type PassPlan, type StoredPair, type StoredReport, type VerifyChunk } from './duplicates-store.js';
+import { batchFile, passKeys, readLedger, readPlan, readReport, readState, writeJson, type CandidatesState, type Ledger, type PassPlan, type StoredPair, type StoredReport, type VerifyChunk } from './duplicates-store.js';
 import { next } from './graph.js';
+import { watchStep, type LoopBlock } from '../../shared/loop-watch.js';
 
 type PairsPayload = Extract<JobPayload<'duplicates'>, { step: 'pairs' }>;
 /** A record's [byte offset, length] in its fingerprint file (the ledger's and chunks' form). */
@@ -83,7 +84,7 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     beat = Date.now();
     deps.passes.update(p.dataset, p.passId, { phase: 'candidates' }).catch(() => undefined);
   };
-  const loop = watchLoop();
+  const loop = watchStep('load');
   const t0 = performance.now();
   const loaded = await collectImages(p, plan, before, deps, s);
   const t1 = performance.now();
@@ -100,16 +101,20 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
   const current = new Set(loaded.keys);
   const stale = new Set<string>([...(before ? [...before.files.flatMap((f) => f.keys), ...before.failed.map((f) => f.key)] : []), ...loaded.failed.map((f) => f.key), ...loaded.gaveUp.map((f) => f.key)]);
   await deps.qdrant.ensureSparseCollection(words, WORDS_VECTOR);
+  loop.mark('stale words');
   await deps.qdrant.deleteKeys(words, p.dataset, [...stale].filter((k) => !current.has(k)));
 
   // The hashes of every current image, from the words points' payloads.
+  loop.mark('hashes');
   const hashes = await readHashes(deps, p.dataset, words, posOf, loaded.etags);
   if (hashes.missing > 0) deps.logger.warn({ dataset: p.dataset, passId: p.passId, missing: hashes.missing }, 'duplicates: images without a words point (no exact, perceptual or word candidates for them)');
   progress('candidates', 0, n);
   const has = (i: number): boolean => hashes.has[i] === 1;
+  loop.mark('exact');
   const exact = await exactPairs(n, (i) => (has(i) ? hashes.sha.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), (i) => (has(i) ? hashes.pixels.toString('hex', 32 * i, 32 * i + 32) : `-${i}`), wanted);
   // Every pair within the hash distance (multi-index hashing, sliced): on an incremental
   // pass only the new images are looked up.
+  loop.mark('perceptual');
   const perceptual = await perceptualCandidates(hashes.ph, s.thresholds.hashDistance, {
     wanted: (a, b) => has(a) && has(b) && wanted(a, b),
     ...(plan.compareAll ? {} : { queries: Array.from({ length: freshCount }, (_, i) => i) }),
@@ -117,6 +122,7 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
   });
 
   // Word and embedding candidates of the asked images (every image when comparing all).
+  loop.mark('word candidates');
   const asked = plan.compareAll ? loaded.keys : loaded.freshKeys;
   const candidates = new Map<number, number | undefined>(); // pair → cosine when known
   for (let start = 0; start < asked.length; start += NEIGHBOUR_CHUNK) {
@@ -132,6 +138,7 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     }
     progress('candidates', Math.min(start + NEIGHBOUR_CHUNK, asked.length), asked.length);
   }
+  loop.mark('learned candidates');
   const learned = await learnedNeighbours(p, plan, asked, s.candidates, deps);
   for (const [key, list] of learned.lists) {
     const i = posOf.get(key);
@@ -168,6 +175,7 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     tasks.push([a, b, -1, 0, 1, cosine ?? null]);
   }
   const fileOf = loaded.fileOf;
+  loop.mark('chunks');
   tasks.sort((x, y) => (fileOf[x[0]] as number) - (fileOf[y[0]] as number) || (fileOf[x[1]] as number) - (fileOf[y[1]] as number) || x[0] - y[0] || x[1] - y[1]);
   let chunks = 0;
   for (let start = 0; start < tasks.length; start += CHUNK_PAIRS) {
@@ -209,7 +217,7 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     candidatePairs: tasks.length,
     seconds: { load: secs(t1 - t0), candidates: secs(t2 - t1) },
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    worstBlockMs: loop.stop(),
+    ...blockFields(loop.stop()),
   };
   await writeJson(deps.artifacts, passKeys.state(p.dataset, p.passId), state);
   await deps.passes.update(p.dataset, p.passId, { phase: 'verifying', candidatePairs: tasks.length, chunks, verified: 0 });
@@ -403,6 +411,9 @@ async function learnedNeighbours(
   }
   return { lists, collection };
 }
+
+/** A LoopBlock as stored: worstBlockMs (read by older code) and the block itself. */
+export const blockFields = (b: LoopBlock): { worstBlockMs: number; worstBlock: LoopBlock } => ({ worstBlockMs: b.ms, worstBlock: b });
 
 export const secs = (ms: number): number => Math.round(ms / 100) / 10;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;

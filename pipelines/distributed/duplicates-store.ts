@@ -26,6 +26,9 @@ import { TIERS } from '../../shared/duplicates/tiers.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import type { Storage } from '../../shared/storage/types.js';
 
+/** The longest gap of an event loop (shared/loop-watch.ts LoopBlock). */
+const loopBlock = z.object({ ms: z.number(), cpuMs: z.number(), during: z.string() });
+
 const failure = z.object({ key: z.string(), etag: z.string(), reason: z.string(), message: z.string() });
 const objectRef = z.object({ key: z.string(), etag: z.string() });
 /** A fingerprint record's [byte offset, length] in its file. */
@@ -130,7 +133,7 @@ export const reportSchema = z.object({
   members: z.record(z.string(), z.object({ width: z.number().int(), height: z.number().int(), bytes: z.number() })),
   seconds: z.object({ load: z.number(), candidates: z.number(), pairs: z.number(), total: z.number() }),
   /** Images compared, the largest peak resident memory of the processes that ran the pairs, verify and merge steps, and the longest their event loops did not turn. */
-  memory: z.object({ fingerprints: z.number().int(), peakRssMiB: z.number(), worstBlockMs: z.number().optional() }),
+  memory: z.object({ fingerprints: z.number().int(), peakRssMiB: z.number(), worstBlockMs: z.number().optional(), worstBlock: loopBlock.optional() }),
   /** What the verify jobs read of the fingerprint files: bytes and GETs in all, over `jobs` jobs (absent in reports written before it was counted). */
   verifyReads: z.object({ bytes: z.number().int(), requests: z.number().int(), jobs: z.number().int() }).optional(),
 });
@@ -165,8 +168,9 @@ export const chunkPairsSchema = z.object({
   members: membersSchema,
   seconds: z.number(),
   peakRssMiB: z.number(),
-  /** The longest the job's event loop did not turn (ms). */
+  /** The longest the job's event loop did not turn (ms); with its CPU time and step (shared/loop-watch.ts). */
   worstBlockMs: z.number().default(0),
+  worstBlock: loopBlock.optional(),
   /** Fingerprint bytes the job read from the artefact store, in how many GETs. */
   read: z.object({ bytes: z.number().int(), requests: z.number().int() }).optional(),
 });
@@ -193,6 +197,7 @@ export const candidatesStateSchema = z.object({
   seconds: z.object({ load: z.number(), candidates: z.number() }),
   peakRssMiB: z.number(),
   worstBlockMs: z.number().default(0),
+  worstBlock: loopBlock.optional(),
 });
 export type CandidatesState = z.infer<typeof candidatesStateSchema>;
 
@@ -239,21 +244,4 @@ export async function writeJson(artifacts: Storage, key: string, value: unknown)
 /** The file of a pass's fingerprint batch n. */
 export function batchFile(passId: string, batch: number): string {
   return `${passId}-${String(batch).padStart(6, '0')}.bin`;
-}
-
-/** Watch the event loop: stop() says the longest it did not turn (ms beyond the 10 ms tick). */
-export function watchLoop(): { stop: () => number } {
-  let last = performance.now();
-  let worst = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 10);
-    last = now;
-  }, 10);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return Math.round(Math.max(worst, performance.now() - last - 10));
-    },
-  };
 }

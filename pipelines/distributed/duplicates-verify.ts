@@ -26,11 +26,12 @@ import { loadOpenCv } from '../../shared/features/opencv.js';
 import { failureOf } from '../../shared/images/failures.js';
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { JobHandle } from '../../shared/jobs/handlers.js';
+import { longerBlock, watchStep, type LoopBlock } from '../../shared/loop-watch.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import { queuedDuplicateSettings, type DuplicateDeps } from './duplicates-plan.js';
-import { complete, secs } from './duplicates-pairs.js';
+import { blockFields, complete, secs } from './duplicates-pairs.js';
 import { readChunkPrints } from './duplicates-records.js';
-import { passKeys, readChunk, readChunkPairs, readLedger, readPlan, readReport, readState, watchLoop, writeJson, type ChunkPairs, type StoredPair, type StoredReport } from './duplicates-store.js';
+import { passKeys, readChunk, readChunkPairs, readLedger, readPlan, readReport, readState, writeJson, type ChunkPairs, type StoredPair, type StoredReport } from './duplicates-store.js';
 
 type VerifyPayload = Extract<JobPayload<'duplicates'>, { step: 'verify' }>;
 type MergePayload = Extract<JobPayload<'duplicates'>, { step: 'merge' }>;
@@ -46,7 +47,7 @@ export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: Job
   }
   const chunk = await readChunk(deps.artifacts, p.dataset, p.passId, p.chunk);
   if (!chunk) throw new UserError(`duplicates pass ${p.passId}: verify chunk ${p.chunk} is missing (${passKeys.chunk(p.dataset, p.passId, p.chunk)})`);
-  const loop = watchLoop();
+  const loop = watchStep('read');
   const t0 = performance.now();
   const s = queuedDuplicateSettings(deps.config);
   const cv = await loadOpenCv();
@@ -84,6 +85,7 @@ export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: Job
   const pairs: StoredPair[] = [];
   const members: StoredReport['members'] = {};
   let slice = performance.now();
+  loop.mark('judge');
   let judged = 0;
   for (const [a, b, distance, isMirrored, candidate, cosine] of chunk.pairs) {
     judged++;
@@ -102,7 +104,7 @@ export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: Job
       slice = performance.now();
     }
   }
-  const result: ChunkPairs = { version: 1, pairs, members, seconds: secs(performance.now() - t0), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), worstBlockMs: loop.stop(), read };
+  const result: ChunkPairs = { version: 1, pairs, members, seconds: secs(performance.now() - t0), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), ...blockFields(loop.stop()), read };
   await writeJson(deps.artifacts, key, result);
   await deps.passes.addVerified(p.dataset, p.passId, p.chunk);
   return { pairs: pairs.length, judged };
@@ -123,7 +125,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
   const members: StoredReport['members'] = { ...state.members };
   const found: StoredPair[] = [...state.exact];
   let peakRssMiB = state.peakRssMiB;
-  let worstBlockMs = state.worstBlockMs;
+  let worstBlock: LoopBlock | undefined = state.worstBlock ?? { ms: state.worstBlockMs, cpuMs: 0, during: 'candidates' };
   let verifySeconds = 0;
   const reads = { bytes: 0, requests: 0, jobs: 0 };
   for (let n = 0; n < state.chunks; n++) {
@@ -133,7 +135,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
     found.push(...chunk.pairs);
     Object.assign(members, chunk.members);
     peakRssMiB = Math.max(peakRssMiB, chunk.peakRssMiB);
-    worstBlockMs = Math.max(worstBlockMs, chunk.worstBlockMs);
+    worstBlock = longerBlock(worstBlock, chunk.worstBlock ? { ...chunk.worstBlock, during: `verify ${chunk.worstBlock.during}` } : { ms: chunk.worstBlockMs, cpuMs: 0, during: 'verify' });
     verifySeconds += chunk.seconds;
     if (chunk.read) {
       reads.bytes += chunk.read.bytes;
@@ -183,7 +185,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
       pairs: Math.round(verifySeconds * 10) / 10,
       total: startedAt ? secs(Date.now() - Date.parse(startedAt)) : state.seconds.load + state.seconds.candidates + verifySeconds,
     },
-    memory: { fingerprints: state.images, peakRssMiB, worstBlockMs },
+    memory: { fingerprints: state.images, peakRssMiB, worstBlockMs: worstBlock?.ms ?? 0, ...(worstBlock ? { worstBlock } : {}) },
     ...(reads.jobs > 0 ? { verifyReads: reads } : {}),
   };
   await writeJson(deps.artifacts, artifactKeys.duplicatesReport(p.dataset), report);
@@ -195,6 +197,6 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
   }
   await deps.artifacts.delete(passKeys.state(p.dataset, p.passId));
   await deps.artifacts.delete(artifactKeys.duplicatesPlan(p.dataset, p.passId));
-  deps.logger.info({ dataset: p.dataset, passId: p.passId, images: state.images, fingerprinted: state.fresh, pairs: pairs.length, chunks: state.chunks, seconds: report.seconds, peakRssMiB, worstBlockMs, verifyReads: reads }, 'duplicates: pass done');
+  deps.logger.info({ dataset: p.dataset, passId: p.passId, images: state.images, fingerprinted: state.fresh, pairs: pairs.length, chunks: state.chunks, seconds: report.seconds, peakRssMiB, worstBlock, verifyReads: reads }, 'duplicates: pass done');
   return complete(p, report, deps);
 }

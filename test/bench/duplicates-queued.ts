@@ -107,6 +107,7 @@ for (const n of SIZES) {
     const report = await findDuplicates(set.keys.map((key) => ({ key, load: () => readFile(path.join(set.dir, key)) })), settings);
     const pairs = report.groups.flatMap((g) => g.pairs.map((q) => ({ a: q.a, b: q.b, tier: q.tier })));
     const s = score(pairs, set.keys, set.truth);
+    printFalsePairs(report.groups.flatMap((g) => g.pairs), set.truth);
     baseline = { seconds: (performance.now() - t) / 1000, pairsSeconds: report.seconds.pairs, rss: peakRssMiB(), ...s };
     rows.push(['single process (findDuplicates)', String(n), s.precision.toFixed(4), s.recall.toFixed(4), baseline.seconds.toFixed(1), `fingerprints ${report.seconds.fingerprint.toFixed(1)} / pairs ${report.seconds.pairs.toFixed(1)}`, `${baseline.rss.toFixed(0)} (this process, every fingerprint held)`, '—', '—', '—']);
     console.log(table([rows[0] as string[], rows.at(-1) as string[]]));
@@ -139,9 +140,10 @@ for (const n of SIZES) {
       `${summary?.seconds.load ?? '?'} / ${summary?.seconds.candidates ?? '?'} / ${summary?.seconds.pairs ?? '?'}`,
       `${summary?.memory.peakRssMiB ?? '?'} (duplicates worker VmHWM ${peaks.duplicates?.hwmMiB.toFixed(0) ?? '?'})`,
       peaks.fingerprint?.hwmMiB.toFixed(0) ?? '?',
-      String(summary?.memory.worstBlockMs ?? '?'),
+      summary?.memory.worstBlock ? `${summary.memory.worstBlock.ms} (cpu ${summary.memory.worstBlock.cpuMs}, ${summary.memory.worstBlock.during})` : String(summary?.memory.worstBlockMs ?? '?'),
       reads ? `${(reads.bytes / reads.jobs / 1e6).toFixed(2)} / ${(reads.requests / reads.jobs).toFixed(1)} (${reads.jobs} jobs, ${(reads.bytes / 1e6).toFixed(1)} MB in all)` : '?',
     ]);
+    printFalsePairs(stored.pairs, set.truth);
     if (baseline) rows.push(['ratio queued / single', String(n), '', `${(s.recall / baseline.recall).toFixed(3)}×`, `${(wall / baseline.seconds).toFixed(2)}×`, '', `${((summary?.memory.peakRssMiB ?? 0) / baseline.rss).toFixed(2)}×`, '', '', '']);
     console.log(table([rows[0] as string[], ...rows.slice(-2)]));
   } finally {
@@ -151,10 +153,21 @@ for (const n of SIZES) {
 }
 console.log(table(rows));
 
+/** Pairs (verified tier and up) joining two different families: what costs precision, with its evidence. */
+function printFalsePairs(pairs: StoredReport['pairs'], truth: ReadonlyMap<string, string>): void {
+  const family = (k: string): string => truth.get(k) ?? k;
+  const wrong = pairs.filter((q) => q.tier !== 'learned' && family(q.a) !== family(q.b));
+  console.log(`pairs joining different families: ${wrong.length}`);
+  for (const q of wrong.slice(0, 30)) {
+    const evidence = [q.distance !== undefined ? `d=${q.distance}${q.mirrored ? ' mirror' : ''}` : '', q.inliers !== undefined ? `${q.inliers} inliers` : '', q.correlation !== undefined ? `corr ${q.correlation}` : '', q.cosine !== undefined ? `cos ${q.cosine}` : ''].filter(Boolean);
+    console.log(`  ${q.tier}  ${q.a}  ${q.b}  ${evidence.join(', ')}`);
+  }
+}
+
 interface StoredReport {
-  pairs: Array<{ a: string; b: string; tier: string }>;
+  pairs: Array<{ a: string; b: string; tier: string; inliers?: number; correlation?: number; distance?: number; mirrored?: boolean; cosine?: number }>;
   seconds: Record<string, number>;
-  memory: { peakRssMiB: number; worstBlockMs?: number };
+  memory: { peakRssMiB: number; worstBlockMs?: number; worstBlock?: { ms: number; cpuMs: number; during: string } };
   /** Fingerprint bytes and GETs of the verify jobs (pipelines/distributed/duplicates-records.ts). */
   verifyReads?: { bytes: number; requests: number; jobs: number };
 }
