@@ -16,20 +16,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { loadConfig } from '../../../shared/config/index.js';
-import { renderCollage } from '../../../shared/images/collage.js';
-import { makeDuplicate } from '../../../shared/images/edits.js';
-import { silentLogger } from '../../../shared/logger.js';
-import { createRng } from '../../../shared/random.js';
-import { connectServices, type Services } from '../../../shared/services.js';
-import { openS3Storage } from '../../../shared/storage/s3/index.js';
-import { STAGES } from '../../../shared/jobs/contracts.js';
+import type { Services } from '../../../shared/services.js';
 import { DuplicatePasses } from '../../../shared/runs/duplicate-passes.js';
 import { StoreKeys } from '../../../shared/runs/keys.js';
 import { readLedger, readReport } from '../../../pipelines/distributed/duplicates-store.js';
 import { jsonOf, ROOT, runCli, type CliResult } from '../../support/cli.js';
-import { startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';
-import { startWorkers, type WorkerPool } from '../../support/workers.js';
+import { startDuplicatesStack } from '../../support/duplicates-stack.js';
+import type { PipelineStack } from '../../support/pipeline-stack.js';
+import type { WorkerPool } from '../../support/workers.js';
 
 const DATASET = 'drills';
 
@@ -82,27 +76,10 @@ describe('queued duplicates pass drills', () => {
   };
 
   before(async () => {
-    stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '4', IMGSIM_TRAIN_SAMPLE: '16' });
-    cleanups.push(() => stack.stop());
-    env = stack.env;
-    const src = await openS3Storage('s3://imgsim-src/photos/', stack.s3cfg);
-    const rng = createRng(13);
-    const originals = await Promise.all(Array.from({ length: 12 }, (_, i) => renderCollage(256, 700 + i)));
-    for (const [i, bytes] of originals.entries()) await src.put(`c${String(i).padStart(2, '0')}.png`, bytes);
-    await src.put('edits/c01-rotate.jpg', await makeDuplicate(originals[1] as Buffer, 'rotate', rng));
-    await src.put('edits/c02-crop.jpg', await makeDuplicate(originals[2] as Buffer, 'crop', rng));
-    await src.put('edits/c03-exact.png', await makeDuplicate(originals[3] as Buffer, 'exact', rng));
-    await src.put('edits/c05-flip.jpg', await makeDuplicate(originals[5] as Buffer, 'flip', rng));
-    workers = startWorkers(env, STAGES);
-    cleanups.push(() => workers.stop());
-    services = await connectServices(loadConfig({ ...env, IMGSIM_LOG_LEVEL: 'silent' }), silentLogger);
-    cleanups.push(() => services.close());
+    const d = await startDuplicatesStack({ dataset: DATASET, collages: 12, size: 256, seed: 700, batchSize: 4, trainSample: 16 });
+    cleanups.push(() => d.stop());
+    ({ stack, workers, services, env } = d);
     passes = new DuplicatePasses(services.redis);
-
-    const enq = await runCli(['enqueue', 's3://imgsim-src/photos', '--dataset', DATASET, '--train', '--json'], env);
-    assert.equal(enq.code, 0, enq.stderr);
-    const run = await runCli(['run-status', jsonOf<{ id: string }>(enq).id, '--wait', '--timeout', '300', '--json'], env);
-    assert.equal(jsonOf<{ run: { status: string } }>(run).run.status, 'completed', `${run.stdout}\n${workers.logs().slice(-3000)}`);
 
     const first = await duplicatesCli(['--mode', 'all', '--wait', '--timeout', '300', '--json']);
     assert.equal(first.code, 0, `${first.stderr}\n${workers.logs().slice(-3000)}`);

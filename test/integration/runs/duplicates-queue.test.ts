@@ -11,19 +11,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { loadConfig } from '../../../shared/config/index.js';
-import { renderCollage } from '../../../shared/images/collage.js';
 import { makeDuplicate } from '../../../shared/images/edits.js';
-import { silentLogger } from '../../../shared/logger.js';
 import { createRng } from '../../../shared/random.js';
-import { connectServices, type Services } from '../../../shared/services.js';
-import { openS3Storage, type S3Storage } from '../../../shared/storage/s3/index.js';
-import { STAGES } from '../../../shared/jobs/contracts.js';
 import { artifactKeys } from '../../../shared/runs/naming.js';
+import type { Services } from '../../../shared/services.js';
+import type { S3Storage } from '../../../shared/storage/s3/index.js';
 import { buildServer } from '../../../workers/server/app.js';
 import { jsonOf, runCli } from '../../support/cli.js';
-import { startPipelineStack, type PipelineStack } from '../../support/pipeline-stack.js';
-import { startWorkers, type WorkerPool } from '../../support/workers.js';
+import { startDuplicatesStack, type DuplicatesStack } from '../../support/duplicates-stack.js';
+import type { PipelineStack } from '../../support/pipeline-stack.js';
+import type { WorkerPool } from '../../support/workers.js';
 
 const TOKEN = 'duplicates-test-token-0123456789';
 const DATASET = 'dups';
@@ -79,20 +76,12 @@ describe('queued duplicates pass of a dataset', () => {
   let app: FastifyInstance;
   let src: S3Storage;
   let env: Record<string, string>;
+  let runAndWait: DuplicatesStack['runAndWait'];
   let first: Page;
 
   const api = async <T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; json: T }> => {
     const r = await app.inject({ method, url, headers: { authorization: `Bearer ${TOKEN}` }, ...(body !== undefined ? { payload: body as object } : {}) });
     return { status: r.statusCode, json: r.json<T>() };
-  };
-  const runAndWait = async (args: string[]): Promise<void> => {
-    const enq = await runCli(['enqueue', 's3://imgsim-src/photos', '--dataset', DATASET, '--json', ...args], env);
-    assert.equal(enq.code, 0, enq.stderr);
-    const id = jsonOf<{ id: string }>(enq).id;
-    const r = await runCli(['run-status', id, '--wait', '--timeout', '300', '--json'], env);
-    const run = jsonOf<{ run: { status: string; heldBack?: string; error?: string } }>(r).run;
-    assert.equal(run.status, 'completed', `${run.error ?? run.heldBack ?? ''}\n${workers.logs().slice(-3000)}`);
-    assert.equal(run.heldBack, undefined, run.heldBack);
   };
   /** Start a pass over the API and wait until it has finished. */
   const pass = async (body: unknown = {}): Promise<Page> => {
@@ -120,28 +109,13 @@ describe('queued duplicates pass of a dataset', () => {
 
   before(async () => {
     // Fingerprint batches of 8 images: a pass of 34 fans out over 5 jobs.
-    stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '8', IMGSIM_TRAIN_SAMPLE: '64' });
-    cleanups.push(() => stack.stop());
-    env = stack.env;
-    src = await openS3Storage('s3://imgsim-src/photos/', stack.s3cfg);
-    const rng = createRng(13);
-    const originals = await Promise.all(Array.from({ length: 30 }, (_, i) => renderCollage(320, 500 + i)));
-    for (const [i, bytes] of originals.entries()) await src.put(`c${String(i).padStart(2, '0')}.png`, bytes);
-    await src.put('edits/c01-rotate.jpg', await makeDuplicate(originals[1] as Buffer, 'rotate', rng));
-    await src.put('edits/c02-crop.jpg', await makeDuplicate(originals[2] as Buffer, 'crop', rng));
-    await src.put('edits/c03-exact.png', await makeDuplicate(originals[3] as Buffer, 'exact', rng));
-    await src.put('edits/c05-flip.jpg', await makeDuplicate(originals[5] as Buffer, 'flip', rng));
-    workers = startWorkers(env, STAGES);
-    cleanups.push(() => workers.stop());
-    const config = loadConfig({ ...env, IMGSIM_API_TOKEN: TOKEN, IMGSIM_LOG_LEVEL: 'silent' });
-    services = await connectServices(config, silentLogger);
-    cleanups.push(() => services.close());
+    const d = await startDuplicatesStack({ dataset: DATASET, collages: 30, size: 320, seed: 500, batchSize: 8, trainSample: 64, serviceEnv: { IMGSIM_API_TOKEN: TOKEN } });
+    cleanups.push(() => d.stop());
+    ({ stack, workers, services, env, src, runAndWait } = d);
     app = await buildServer(services);
     cleanups.push(() => app.close());
-    await runAndWait(['--train']);
     first = await pass();
   });
-
   after(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
