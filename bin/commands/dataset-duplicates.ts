@@ -146,10 +146,14 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
     ]);
   };
   try {
-    if (!(await services.runs.getDataset(name))) throw new UserError(`Dataset "${name}" not found: no run has completed for it yet (imgsim dataset list shows the datasets)`);
+    const record = await services.runs.getDataset(name);
+    if (!record) throw new UserError(`Dataset "${name}" not found: no run has completed for it yet (imgsim dataset list shows the datasets)`);
     if (action === 'dismiss') {
       const [a, b] = dismiss as [string, string];
-      const added = await results.dismissPair(name, a, b, { artifacts: services.artifacts, redis: services.redis, prefix: ctx.config.queuePrefix });
+      const added = await results.dismissPair(record, a, b, { artifacts: services.artifacts, redis: services.redis, prefix: ctx.config.queuePrefix, qdrant: services.qdrant }).catch((error: unknown) => {
+        // A key that is not an image of the dataset is bad input: exit 2 naming the flag.
+        throw error instanceof results.NotInDatasetError ? new UsageError(`--dismiss: "${error.key}" is not an image of dataset ${name}`) : error;
+      });
       print(ctx, { dataset: name, a, b, dismissed: added }, [added ? `${a} and ${b}: marked "not a duplicate" in dataset ${name}` : `${a} and ${b} were already marked "not a duplicate"`]);
       return;
     }

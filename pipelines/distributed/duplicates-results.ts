@@ -14,10 +14,11 @@ import { DEFAULT_MIN_TIER, TIERS, type Tier } from '../../shared/duplicates/tier
 import type { DuplicatesScheduler } from '../../shared/jobs/scheduler.js';
 import type { DuplicatePass, DuplicatePasses, PassMode } from '../../shared/runs/duplicate-passes.js';
 import { withEnqueueLock } from '../../shared/runs/enqueue-lock.js';
-import type { RunStore } from '../../shared/runs/index.js';
+import type { DatasetRecord, RunStore } from '../../shared/runs/index.js';
 import { StoreKeys } from '../../shared/runs/keys.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import type { Storage } from '../../shared/storage/types.js';
+import type { QdrantStore } from '../../shared/vectors/qdrant/index.js';
 import type { Redis } from 'ioredis';
 import { readReport, type StoredReport } from './duplicates-store.js';
 
@@ -47,16 +48,38 @@ export function dismissalsOf(artifacts: Storage, dataset: string): DismissalStor
   return new DismissalStore(artifacts, artifactKeys.duplicatesDismissed(dataset));
 }
 
+/** A key given for a dismissal that is not an image of the dataset (400 naming the field; exit 2 on the CLI). */
+export class NotInDatasetError extends UserError {
+  override readonly name = 'NotInDatasetError';
+  constructor(
+    readonly field: 'a' | 'b',
+    readonly key: string,
+    dataset: string,
+  ) {
+    super(`${field}: "${key}" is not an image of dataset "${dataset}" (keys as the duplicate groups name them)`);
+  }
+}
+
 /**
- * Mark a pair "not a duplicate". Read–modify–write of one file, serialised per dataset by a
- * short Redis lock (two requests at once would otherwise lose one). True when newly marked.
+ * Mark a pair "not a duplicate". Both keys must be images of the dataset (points of its live
+ * collection, read through its alias: two point lookups) — a mistyped key would otherwise be
+ * stored and silently match nothing. Read–modify–write of one file, serialised per dataset by
+ * a short Redis lock (two requests at once would otherwise lose one). True when newly marked.
  */
 export async function dismissPair(
-  dataset: string,
+  dataset: DatasetRecord,
   a: string,
   b: string,
-  deps: { artifacts: Storage; redis: Redis; prefix: string },
+  deps: { artifacts: Storage; redis: Redis; prefix: string; qdrant: Pick<QdrantStore, 'versionsOf'> },
 ): Promise<boolean> {
+  const known = await deps.qdrant.versionsOf(dataset.alias, dataset.name, [a, b]);
+  for (const [field, key] of [['a', a], ['b', b]] as const) {
+    if (!known.has(key)) throw new NotInDatasetError(field, key, dataset.name);
+  }
+  return markDismissed(dataset.name, a, b, deps);
+}
+
+async function markDismissed(dataset: string, a: string, b: string, deps: { artifacts: Storage; redis: Redis; prefix: string }): Promise<boolean> {
   const lock = new StoreKeys(deps.prefix).enqueueLock(`dismiss:${dataset}`);
   return withEnqueueLock(deps.redis, lock, () => dismissalsOf(deps.artifacts, dataset).add(a, b));
 }

@@ -149,7 +149,10 @@ describe('queued duplicates pass drills', () => {
     assert.deepEqual(pairLines((await readReport(services.artifacts, DATASET))?.pairs ?? []), clean);
   });
 
-  test('imgsim duplicates --dataset: starts (joins) the pass on the workers, waits, prints the groups as imgsim dataset duplicates --show', async () => {
+  test('imgsim duplicates --dataset: starts (joins) the pass on the workers, waits, prints the groups as imgsim dataset duplicates --show; --dismiss of a key not in the dataset: exit 2', async () => {
+    const typo = await runCli(['duplicates', '--dataset', DATASET, '--dismiss', 'c01.png', 'c01-rotate.jpg'], env);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, new RegExp(`^imgsim: --dismiss: "c01-rotate.jpg" is not an image of dataset ${DATASET}( — see imgsim duplicates --help)?\\n$`));
     const r = await runCli(['duplicates', '--dataset', DATASET, '--json'], env);
     assert.equal(r.code, 0, `${r.stderr}\n${workers.logs().slice(-3000)}`);
     const page = jsonOf<{ pass: { status: string }; groups: unknown[] }>(r);

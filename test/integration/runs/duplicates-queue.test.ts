@@ -186,6 +186,10 @@ describe('queued duplicates pass of a dataset', () => {
     assert.deepEqual([clash.status, clash.json.issues.map((i) => i.field)], [400, ['query.tier']]);
     const same = await api<{ issues: Array<{ field: string }> }>('POST', `/v1/datasets/${DATASET}/duplicates/dismiss`, { a: 'c01.png', b: 'c01.png' });
     assert.deepEqual([same.status, same.json.issues.map((i) => i.field)], [400, ['body.b']]);
+    // A key that is no image of the dataset (a typo) is refused, not stored to match nothing.
+    const typo = await api<{ message: string; issues: Array<{ field: string }> }>('POST', `/v1/datasets/${DATASET}/duplicates/dismiss`, { a: 'c01.png', b: 'edits/c01-rotated.jpg' });
+    assert.deepEqual([typo.status, typo.json.issues.map((i) => i.field)], [400, ['body.b']]);
+    assert.match(typo.json.message, /^body\.b: "edits\/c01-rotated\.jpg" is not an image of dataset "dups"$/);
     const mode = await api<{ issues: Array<{ field: string }> }>('POST', `/v1/datasets/${DATASET}/duplicates`, { mode: 'some' });
     assert.deepEqual([mode.status, mode.json.issues.map((i) => i.field)], [400, ['body.mode']]);
     assert.equal((await api('GET', '/v1/datasets/nothere/duplicates')).status, 404);

@@ -4,12 +4,13 @@
 //   GET  /v1/datasets/{name}/duplicates          the latest pass's groups, paged (limit,
 //                                                offset → nextOffset), filtered by tier;
 //                                                dismissed pairs are never in them
-//   POST /v1/datasets/{name}/duplicates/dismiss  {a, b}: mark a pair "not a duplicate"
+//   POST /v1/datasets/{name}/duplicates/dismiss  {a, b}: mark a pair "not a duplicate" (400
+//                                                naming a or b when it is no image of the dataset)
 import type { FastifyInstance } from 'fastify';
-import { dismissPair, enqueueDuplicates, readGroups } from '../../../pipelines/distributed/duplicates-results.js';
+import { dismissPair, enqueueDuplicates, NotInDatasetError, readGroups } from '../../../pipelines/distributed/duplicates-results.js';
 import { DuplicatePasses } from '../../../shared/runs/duplicate-passes.js';
 import type { RouteContext } from '../context.js';
-import { parseRequest } from '../errors.js';
+import { badRequest, parseRequest } from '../errors.js';
 import { createDuplicatesBody, dismissBody, duplicatesQuery } from '../schemas.js';
 import { requireDataset } from './datasets.js';
 
@@ -36,7 +37,11 @@ export function duplicatesRoutes(app: FastifyInstance, ctx: RouteContext): void 
   app.post('/v1/datasets/:name/duplicates/dismiss', async (request, reply) => {
     const record = await requireDataset(ctx, request.params);
     const { a, b } = parseRequest(dismissBody, request.body ?? {}, 'body');
-    const dismissed = await dismissPair(record.name, a, b, { artifacts: deps.artifacts, redis: deps.redis, prefix: deps.config.queuePrefix });
+    const dismissed = await dismissPair(record, a, b, { artifacts: deps.artifacts, redis: deps.redis, prefix: deps.config.queuePrefix, qdrant: deps.qdrant }).catch((error: unknown) => {
+      if (!(error instanceof NotInDatasetError)) throw error;
+      const issue = { field: `body.${error.field}`, message: `"${error.key}" is not an image of dataset "${record.name}"` };
+      throw badRequest(`${issue.field}: ${issue.message}`, { issues: [issue] });
+    });
     return reply.code(dismissed ? 201 : 200).send({ dataset: record.name, a, b, dismissed });
   });
 }
