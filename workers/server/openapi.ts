@@ -159,7 +159,13 @@ export function openApiDocument(): Json {
         ),
         get: op(
           "the dataset's duplicate groups from its latest pass, largest first, each with its members (a suggested keeper) and the evidence of each pair; pairs marked not a duplicate are left out",
-          { 200: { description: 'a page of groups, and the pass and report they come from', content: json(s.duplicatesResponse) }, 400: ERRORS[400], ...NOT_FOUND, 503: ERRORS[503] },
+          {
+            200: { description: 'a page of groups, and the pass and report they come from', content: json(s.duplicatesResponse) },
+            400: ERRORS[400],
+            ...NOT_FOUND,
+            500: error('the stored duplicates report (or the dismissed pairs) cannot be read: damaged, or written by another version; a new pass (POST mode all) writes it again'),
+            503: ERRORS[503],
+          },
           { parameters: [...datasetPath, ...parameters('query', s.duplicatesQuery)] },
         ),
       },

@@ -3,14 +3,19 @@
 //                                                `imgsim dataset duplicates <name>`
 //   GET  /v1/datasets/{name}/duplicates          the latest pass's groups, paged (limit,
 //                                                offset → nextOffset), filtered by tier;
-//                                                dismissed pairs are never in them
+//                                                dismissed pairs are never in them; grouped
+//                                                once per report and dismissals version, off
+//                                                the event loop (duplicate-groups-cache.ts); a
+//                                                damaged stored report is a 500
 //   POST /v1/datasets/{name}/duplicates/dismiss  {a, b}: mark a pair "not a duplicate" (400
 //                                                naming a or b when it is no image of the dataset)
 import type { FastifyInstance } from 'fastify';
-import { dismissPair, enqueueDuplicates, NotInDatasetError, readGroups } from '../../../pipelines/distributed/duplicates-results.js';
+import { dismissPair, enqueueDuplicates, NotInDatasetError } from '../../../pipelines/distributed/duplicates-results.js';
+import { DamagedReportError } from '../../../pipelines/distributed/duplicates-view.js';
 import { DuplicatePasses } from '../../../shared/runs/duplicate-passes.js';
 import type { RouteContext } from '../context.js';
-import { badRequest, parseRequest } from '../errors.js';
+import { DuplicateGroupsCache } from '../duplicate-groups-cache.js';
+import { badRequest, HttpError, parseRequest } from '../errors.js';
 import { createDuplicatesBody, dismissBody, duplicatesQuery } from '../schemas.js';
 import { requireDataset } from './datasets.js';
 
@@ -28,10 +33,15 @@ export function duplicatesRoutes(app: FastifyInstance, ctx: RouteContext): void 
       .send({ pass, created });
   });
 
-  app.get('/v1/datasets/:name/duplicates', async (request) => {
+  const groups = new DuplicateGroupsCache();
+  app.get('/v1/datasets/:name/duplicates', async (request, reply) => {
     const record = await requireDataset(ctx, request.params);
     const q = parseRequest(duplicatesQuery, request.query, 'query');
-    return readGroups(record.name, q, { artifacts: deps.artifacts, passes });
+    const body = await groups.page(record.name, q, { artifacts: deps.artifacts, passes }).catch((error: unknown) => {
+      // A stored file we cannot read is our fault, not the request's.
+      throw error instanceof DamagedReportError ? new HttpError(500, `Dataset "${record.name}": ${error.message}`, {}, { cause: error }) : error;
+    });
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   app.post('/v1/datasets/:name/duplicates/dismiss', async (request, reply) => {
