@@ -45,6 +45,7 @@ export interface LoopBlock {
 export interface StepWatch {
   /** Name the step the loop is in from now on (reported with the worst gap). */
   mark(label: string): void;
+  /** Stops the timer and says the worst gap; again, the same answer (a step's finally stops it whether or not it got that far). */
   stop(): LoopBlock;
 }
 
@@ -72,12 +73,16 @@ export function watchStep(label = 'start'): StepWatch {
     last = now;
     lastCpu = process.cpuUsage();
   };
-  const timer = setInterval(note, TICK_MS);
+  // Unref'd: a watch never holds a process open, even one a failed step left running.
+  const timer = setInterval(note, TICK_MS).unref();
+  let stopped = false;
   return {
     mark(next: string): void {
       during = next;
     },
     stop(): LoopBlock {
+      if (stopped) return worst;
+      stopped = true;
       clearInterval(timer);
       note();
       return worst;

@@ -9,8 +9,9 @@
 //   2. the words points of images no longer current (gone, changed into a failure, batch
 //      given up) leave the dataset's words collection (duplicates-words.ts);
 //   3. candidates: exact (equal SHA-256 of bytes, else of pixels) and perceptual (pHash
-//      buckets) from the hashes alone — scrolled from the words points' payloads, 80 bytes
-//      an image held; visual-word candidates by one sparse /points/query/batch per 64 new
+//      within the hash distance, by multi-index hashing: hash-candidates.ts) from the
+//      hashes alone — scrolled from the words points' payloads, 80 bytes an image held;
+//      visual-word candidates by one sparse /points/query/batch per 64 new
 //      images (every image on an all pass: a query by the image's own point id `using`
 //      words, the 5 best by Σ idf of shared words); learned candidates likewise from the
 //      live collection (neighboursOfKeys): no vector or fingerprint is read into imgsim;
@@ -36,7 +37,7 @@ import { countGroupsOffLoop } from './duplicates-view-offloop.js';
 import { HASH_FIELDS, hashesOf, WORDS_VECTOR, wordsCollection } from './duplicates-words.js';
 import { batchFile, passKeys, readLedger, readPlan, readReport, readState, writeJson, type CandidatesState, type Ledger, type PassPlan, type StoredPair, type StoredReport, type VerifyChunk } from './duplicates-store.js';
 import { next } from './graph.js';
-import { watchStep, type LoopBlock } from '../../shared/loop-watch.js';
+import { watchStep, type LoopBlock, type StepWatch } from '../../shared/loop-watch.js';
 
 type PairsPayload = Extract<JobPayload<'duplicates'>, { step: 'pairs' }>;
 /** A record's [byte offset, length] in its fingerprint file (the ledger's and chunks' form). */
@@ -56,6 +57,17 @@ export const CHUNK_PAIRS = 500;
 // ---- the step ------------------------------------------------------------------------
 
 export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHandle): Promise<{ images: number; pairs: number; groups: number } | { chunks: number; candidates: number }> {
+  // Stopped however the step ends: a job that throws (Qdrant away, retried for minutes)
+  // would otherwise leave its 10 ms timer running in the worker for good, one more each attempt.
+  const loop = watchStep('load');
+  try {
+    return await findCandidates(p, deps, job, loop);
+  } finally {
+    loop.stop();
+  }
+}
+
+async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHandle, loop: StepWatch): Promise<{ images: number; pairs: number; groups: number } | { chunks: number; candidates: number }> {
   const before = await readLedger(deps.artifacts, p.dataset);
   if (before?.passId === p.passId) {
     // An earlier attempt committed this pass and stopped before saying so.
@@ -84,7 +96,6 @@ export async function pairsStep(p: PairsPayload, deps: DuplicateDeps, job: JobHa
     beat = Date.now();
     deps.passes.update(p.dataset, p.passId, { phase: 'candidates' }).catch(() => undefined);
   };
-  const loop = watchStep('load');
   const t0 = performance.now();
   const loaded = await collectImages(p, plan, before, deps, s);
   const t1 = performance.now();

@@ -26,7 +26,7 @@ import { loadOpenCv } from '../../shared/features/opencv.js';
 import { failureOf } from '../../shared/images/failures.js';
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { JobHandle } from '../../shared/jobs/handlers.js';
-import { longerBlock, watchStep, type LoopBlock } from '../../shared/loop-watch.js';
+import { longerBlock, watchStep, type LoopBlock, type StepWatch } from '../../shared/loop-watch.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import { queuedDuplicateSettings, type DuplicateDeps } from './duplicates-plan.js';
 import { blockFields, complete, secs } from './duplicates-pairs.js';
@@ -38,6 +38,17 @@ type MergePayload = Extract<JobPayload<'duplicates'>, { step: 'merge' }>;
 
 /** One chunk of candidate pairs: judge them, store the pairs found. */
 export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: JobHandle): Promise<{ pairs: number; judged: number }> {
+  // Stopped however the step ends: a job that throws (a transient fault, retried) would
+  // otherwise leave its 10 ms timer running in the worker for good, one more each attempt.
+  const loop = watchStep('read');
+  try {
+    return await judgeChunk(p, deps, job, loop);
+  } finally {
+    loop.stop();
+  }
+}
+
+async function judgeChunk(p: VerifyPayload, deps: DuplicateDeps, job: JobHandle, loop: StepWatch): Promise<{ pairs: number; judged: number }> {
   const key = passKeys.pairs(p.dataset, p.passId, p.chunk);
   const done = await readChunkPairs(deps.artifacts, p.dataset, p.passId, p.chunk);
   if (done) {
@@ -47,7 +58,6 @@ export async function verifyStep(p: VerifyPayload, deps: DuplicateDeps, job: Job
   }
   const chunk = await readChunk(deps.artifacts, p.dataset, p.passId, p.chunk);
   if (!chunk) throw new UserError(`duplicates pass ${p.passId}: verify chunk ${p.chunk} is missing (${passKeys.chunk(p.dataset, p.passId, p.chunk)})`);
-  const loop = watchStep('read');
   const t0 = performance.now();
   const s = queuedDuplicateSettings(deps.config);
   const cv = await loadOpenCv();

@@ -9,8 +9,8 @@
 // the table entries whose block differs in at most ⌊D / m⌋ bits — exactly, with no pair
 // missed. m is chosen per call from the collection's size (a table of 2^(64/m) slots per
 // block, probes Σ C(64/m, k) for k ≤ ⌊D / m⌋): at the default 8 bits, 5 blocks of 12–13
-// bits for a few thousand images, 4 of 16 bits up to a few hundred thousand, 3 of 21–22
-// above. Measured on uniform random hashes, 2 cores: 120,000 images 7 s (comparing within
+// bits (1-bit probes) up to ~200,000 images, 3 of 21–22 bits (2-bit probes) above.
+// Measured on uniform random hashes, 2 cores: 120,000 images 7 s (comparing within
 // 8-bit block buckets as before: 22 s, all on the event loop), 1,000,000 in ~3 min
 // (before: ~25 min extrapolated, N²/16 comparisons). When even the best m costs more than comparing with every image
 // (a threshold of 20+ bits) every image is compared.
