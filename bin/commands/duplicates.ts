@@ -26,7 +26,8 @@ import type { Failure } from '../../shared/images/decoded.js';
 import type { Progress } from '../../shared/progress.js';
 import { formatDuration } from '../../shared/human-format.js';
 import { helpAfter, MODEL_FLAG_DOC, valueOption, wholeNumber } from '../help.js';
-import { addConfigFlags, BACKEND_SETTINGS, contextFrom, EMBED_SETTINGS, positiveInt, type CommandContext } from '../options.js';
+import { settings, type SettingName } from '../../shared/config/index.js';
+import { addConfigFlags, attributeOf, BACKEND_SETTINGS, contextFrom, EMBED_SETTINGS, positiveInt, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 
@@ -150,10 +151,18 @@ const LOCAL_ONLY: ReadonlyArray<[string, string]> = [
   ['undismiss', '--undismiss'],
 ];
 
+/** Settings of how this process decodes and embeds (its workers' own configuration decides for a queued pass). */
+const PROCESS_SETTINGS: readonly SettingName[] = [...BACKEND_SETTINGS, 'maxPixels', 'decodeConcurrency', ...EMBED_SETTINGS];
+
 /** imgsim duplicates --dataset <name>: the dataset's pass on the workers, started (or joined) and waited for, then its groups; or --dismiss. */
 async function datasetPass(name: string, opts: Record<string, unknown>, given: (key: string) => boolean): Promise<void> {
   const local = LOCAL_ONLY.filter(([k]) => given(k)).map(([, flag]) => flag);
   if (given('sheets')) local.push('--no-sheets');
+  // Flags only: the same settings from the environment serve the workers and other commands.
+  for (const name of PROCESS_SETTINGS) {
+    const flag = settings[name].flag;
+    if (flag && given(attributeOf(flag))) local.push(flag);
+  }
   if (local.length > 0) throw new UsageError(`${local.join(', ')} ${local.length === 1 ? 'applies' : 'apply'} to a <folder> or --index: a dataset's pass runs on the workers at the default settings (docs/duplicates.md, "Queued datasets")`);
   const { queuedDuplicates } = await import('./dataset-duplicates.js');
   await queuedDuplicates(name, opts.dismiss !== undefined ? 'dismiss' : 'wait', { ...opts, limit: '20', timeout: '86400' });
@@ -211,7 +220,7 @@ export function duplicatesCommand(): Command {
         ],
       ),
     );
-  addConfigFlags(cmd, [...BACKEND_SETTINGS, 'maxPixels', 'decodeConcurrency', ...EMBED_SETTINGS, 'redisUrl', 'artifacts']);
+  addConfigFlags(cmd, [...PROCESS_SETTINGS, 'redisUrl', 'artifacts']);
   return cmd.action(async (folder: string | undefined, opts: Record<string, unknown>, command: Command) => {
     const t0 = performance.now();
     const ctx = contextFrom(opts);

@@ -190,6 +190,7 @@ describe('imgsim duplicates on a folder of real images', () => {
       [['duplicates', data, '--out', path.join(data, 'orig')], /--out .* already holds images \(collage-0000\.png\)/],
       [['duplicates', data, '--out', elsewhere, '--dismiss', 'edits/copy.png', 'edits/nope.png'], /--dismiss: "edits\/nope\.png" is not an image of /],
       [['duplicates', '--dataset', 'photos', '--hash-distance', '4', '--no-sheets'], /^imgsim: --hash-distance, --no-sheets apply to a <folder> or --index: a dataset's pass runs on the workers at the default settings/],
+      [['duplicates', '--dataset', 'photos', '--max-pixels', '1000000'], /^imgsim: --max-pixels applies to a <folder> or --index: a dataset's pass runs on the workers/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {
