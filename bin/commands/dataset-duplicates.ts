@@ -48,10 +48,13 @@ const STALE_SECONDS = 90;
  * Why an active pass has not moved for a while: no worker takes the jobs it waits on, or a
  * worker died holding one (BullMQ gives a stalled job to another worker once its lock expires).
  */
-async function staleHint(p: DuplicatePass, hasWorkers: (stage: 'fingerprint' | 'duplicates') => Promise<boolean | undefined>): Promise<string | undefined> {
-  const idle = (Date.now() - Date.parse(p.updatedAt)) / 1000;
+export async function staleHint(p: DuplicatePass, hasWorkers: (stage: 'fingerprint' | 'duplicates') => Promise<boolean | undefined>, now = Date.now()): Promise<string | undefined> {
+  const idle = (now - Date.parse(p.updatedAt)) / 1000;
   if (!(idle >= STALE_SECONDS)) return undefined;
-  const stage = p.status === 'fingerprinting' ? 'fingerprint' : 'duplicates';
+  // Every batch counted: the pass waits for its pairs step (the duplicates queue), though
+  // its status stays fingerprinting until that step starts.
+  const batchesDone = p.toFingerprint !== undefined && (p.fingerprinted ?? 0) + (p.failed ?? 0) >= p.toFingerprint;
+  const stage = p.status === 'fingerprinting' && !batchesDone ? 'fingerprint' : 'duplicates';
   const workers = await hasWorkers(stage);
   const since = `no change for ${formatDuration(Math.floor(idle / 30) * 30)}`;
   if (workers === false) return `${since}: no ${stage} worker is running — start one (imgsim worker ${stage})`;
