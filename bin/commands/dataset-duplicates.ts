@@ -48,8 +48,13 @@ const STALE_SECONDS = 90;
  * Why an active pass has not moved for a while: no worker takes the jobs it waits on, or a
  * worker died holding one (BullMQ gives a stalled job to another worker once its lock expires).
  */
-export async function staleHint(p: DuplicatePass, hasWorkers: (stage: 'fingerprint' | 'duplicates') => Promise<boolean | undefined>, now = Date.now()): Promise<string | undefined> {
-  const idle = (now - Date.parse(p.updatedAt)) / 1000;
+export async function staleHint(
+  p: DuplicatePass,
+  hasWorkers: (stage: 'fingerprint' | 'duplicates') => Promise<boolean | undefined>,
+  now = Date.now(),
+  changedAt = Date.parse(p.updatedAt),
+): Promise<string | undefined> {
+  const idle = (now - changedAt) / 1000;
   if (!(idle >= STALE_SECONDS)) return undefined;
   // Every batch counted: the pass waits for its pairs step (the duplicates queue), though
   // its status stays fingerprinting until that step starts.
@@ -60,6 +65,19 @@ export async function staleHint(p: DuplicatePass, hasWorkers: (stage: 'fingerpri
   if (workers === false) return `${since}: no ${stage} worker is running — start one (imgsim worker ${stage})`;
   const step = p.status === 'pairing' && p.phase !== 'verifying' ? 'a long step, or ' : '';
   return `${since}: ${step}a ${stage} worker stopped holding a job — it runs again once its lock expires (a few minutes)`;
+}
+
+/** `ask` answered from a copy at most `ms` old per argument (the wait polls twice a second; a worker count needs CLIENT LIST). */
+function cachedFor<K, V>(ms: number, ask: (key: K) => Promise<V>): (key: K) => Promise<V> {
+  const seen = new Map<K, { at: number; value: Promise<V> }>();
+  return (key) => {
+    const hit = seen.get(key);
+    if (hit && Date.now() - hit.at < ms) return hit.value;
+    const value = ask(key);
+    seen.set(key, { at: Date.now(), value });
+    value.catch(() => seen.delete(key));
+    return value;
+  };
 }
 
 function tierFlag(flag: string, value: unknown): Tier | undefined {
@@ -124,6 +142,7 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
   const timeoutSeconds = positiveInt('--timeout', opts.timeout);
   const dismiss = opts.dismiss as string[] | undefined;
   if (dismiss !== undefined && dismiss.length !== 2) throw new UsageError(`--dismiss takes the two keys of one pair, got ${dismiss.length}: ${dismiss.join(' ')}`);
+  if (dismiss !== undefined && dismiss[0] === dismiss[1]) throw new UsageError(`--dismiss takes two different images, got ${JSON.stringify(dismiss[0])} twice`);
   const [{ connectServices }, results, { DuplicatePasses, TERMINAL_PASS_STATUSES }, { isRedisConnectionError }] = await Promise.all([
     import('../../shared/services.js'),
     import('../../pipelines/distributed/duplicates-results.js'),
@@ -171,6 +190,11 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
     }
     const deadline = Date.now() + timeoutSeconds * 1000;
     let last = '';
+    // When the pass last changed, by this machine's clock: updatedAt is the workers' clock,
+    // and a skew between the machines would make the hint come early or late.
+    let seenUpdatedAt = '';
+    let changedAt = Date.now();
+    const hasWorkers = cachedFor(10_000, (stage: 'fingerprint' | 'duplicates') => services.scheduler.hasWorkers(stage));
     for (;;) {
       let now: DuplicatePass | undefined;
       try {
@@ -183,7 +207,8 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
         continue;
       }
       if (!now || now.passId !== pass.passId) throw new Error(`the duplicates pass ${pass.passId} of dataset ${name} was replaced while waiting`);
-      const hint = TERMINAL_PASS_STATUSES.has(now.status) ? undefined : await staleHint(now, (stage) => services.scheduler.hasWorkers(stage));
+      if (now.updatedAt !== seenUpdatedAt) [seenUpdatedAt, changedAt] = [now.updatedAt, Date.now()];
+      const hint = TERMINAL_PASS_STATUSES.has(now.status) ? undefined : await staleHint(now, hasWorkers, Date.now(), changedAt);
       const line = hint ? `${passLine(now)}  (${hint})` : passLine(now);
       if (!ctx.json && line !== last) process.stderr.write(`${line}\n`);
       last = line;

@@ -191,6 +191,7 @@ describe('imgsim duplicates on a folder of real images', () => {
       [['duplicates', data, '--out', elsewhere, '--dismiss', 'edits/copy.png', 'edits/nope.png'], /--dismiss: "edits\/nope\.png" is not an image of /],
       [['duplicates', '--dataset', 'photos', '--hash-distance', '4', '--no-sheets'], /^imgsim: --hash-distance, --no-sheets apply to a <folder> or --index: a dataset's pass runs on the workers at the default settings/],
       [['duplicates', '--dataset', 'photos', '--max-pixels', '1000000'], /^imgsim: --max-pixels applies to a <folder> or --index: a dataset's pass runs on the workers/],
+      [['duplicates', '--dataset', 'photos', '--dismiss', 'a.jpg', 'a.jpg'], /^imgsim: --dismiss takes two different images, got "a\.jpg" twice/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {

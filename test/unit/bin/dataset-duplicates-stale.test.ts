@@ -34,3 +34,10 @@ test('every batch counted, status still fingerprinting: the duplicates queue', a
   assert.deepEqual(asked, ['duplicates']);
   assert.match(hint ?? '', /no duplicates worker is running — start one \(imgsim worker duplicates\)/);
 });
+
+test("idle is measured from when this machine saw the pass change, not the workers' updatedAt (clock skew)", async () => {
+  // The workers' clock runs 5 minutes behind: updatedAt looks old, but the pass changed 10 s ago here.
+  const skewed = pass({ updatedAt: '2026-01-01T00:05:00Z', toFingerprint: 100, fingerprinted: 40 });
+  assert.equal(await staleHint(skewed, () => Promise.resolve(false), NOW, NOW - 10_000), undefined);
+  assert.match((await staleHint(skewed, () => Promise.resolve(false), NOW, NOW - 95_000)) ?? '', /^no change for 1m 30s: no fingerprint worker/);
+});
