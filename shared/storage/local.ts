@@ -79,7 +79,7 @@ export class LocalStorage implements Storage {
       }
       if (got < out.length) {
         const { size } = await handle.stat();
-        throw new ObjectRangeError(`${this.root}/${key}: bytes ${start}–${end} asked, the file has ${size}`);
+        throw new ObjectRangeError(`${this.root}/${key}: ${end - start} bytes from offset ${start} asked, the file has ${size}`);
       }
       return out;
     } finally {

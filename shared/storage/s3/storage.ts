@@ -129,7 +129,7 @@ export class S3Storage implements Storage {
     const fullKey = this.fullKey(key);
     const ctx = this.context(fullKey);
     const attempts = await this.client.config.maxAttempts();
-    const asked = range ? ` bytes ${range.start}–${range.end} of s3://${this.bucket}/${fullKey}` : '';
+    const asked = range ? ` ${range.end - range.start} bytes from offset ${range.start} of s3://${this.bucket}/${fullKey}` : '';
     let bodyFailed = false;
     return withRetry(
       async () => {
