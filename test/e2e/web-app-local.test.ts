@@ -153,16 +153,24 @@ function browserTests(): void {
     await page.waitForTimeout(300);
     await page.mouse.wheel(0, 300);
     await page.waitForTimeout(300);
-    const at = await page.evaluate(() => ({ pos: window.__imgsimMap?.screenPosition(3), key: window.__imgsimMap?.keyOf(3) }));
-    assert.ok(at.pos && at.key, 'point 3 is on screen');
-    await page.mouse.move(box.x + at.pos[0], box.y + at.pos[1]);
-    await page.getByTestId('map-tooltip').locator('img').waitFor();
-    await imagesDecoded(page, '[data-testid=map-tooltip] img');
     await page.getByTestId('legend-entry').first().click();
     await page.getByTestId('selection-item').first().waitFor();
     assert.match(await page.getByTestId('selection-count').innerText(), /\d/);
-    await page.mouse.click(box.x + at.pos[0], box.y + at.pos[1]);
-    await page.waitForFunction((k) => location.hash.startsWith('#/search/') && decodeURIComponent(location.hash).includes(`key=${k}`), at.key);
+    // Hover a point, as a person does before clicking it: its thumbnail shows; then click it
+    // where it is now (read after the zoom and the selection have settled).
+    const at = await page.evaluate(() => ({ pos: window.__imgsimMap?.screenPosition(3), key: window.__imgsimMap?.keyOf(3) }));
+    assert.ok(at.pos && at.key, 'point 3 is on screen');
+    await page.mouse.move(box.x + at.pos[0], box.y + at.pos[1]);
+    await page.waitForFunction((k) => document.querySelector('[data-testid=map-tooltip]')?.getAttribute('data-key') === k, at.key, { polling: 100 });
+    await imagesDecoded(page, '[data-testid=map-tooltip] img');
+    await page.mouse.down();
+    await page.mouse.up();
+    await page
+      .waitForFunction((k) => location.hash.startsWith('#/search/') && decodeURIComponent(location.hash).includes(`key=${k}`), at.key, { polling: 100, timeout: 15_000 })
+      .catch(async (error: unknown) => {
+        const state = await page.evaluate(() => ({ hash: location.hash, tooltip: document.querySelector('[data-testid=map-tooltip]')?.getAttribute('data-key'), now: window.__imgsimMap?.screenPosition(3) }));
+        throw new Error(`a click on point 3 (${at.key}) at ${at.pos?.join(', ')} did not open its neighbours: ${JSON.stringify(state)}`, { cause: error });
+      });
     await page.getByTestId('result-item').first().waitFor();
   });
 
