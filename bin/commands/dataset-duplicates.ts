@@ -67,6 +67,25 @@ export async function staleHint(
   return `${since}: ${step}a ${stage} worker stopped holding a job — it runs again once its lock expires (a few minutes)`;
 }
 
+/**
+ * When the pass last changed, by this machine's clock once the wait has seen it change:
+ * updatedAt is the workers' clock, and a skew between the machines would make the hint come
+ * early or late. The first poll can only go by updatedAt (a pass stuck for an hour is
+ * reported at once, not 90 s later), and never later than now.
+ */
+export function changeClock(clock = Date.now): (updatedAt: string) => number {
+  let seen: string | undefined;
+  let changedAt = 0;
+  return (updatedAt) => {
+    if (updatedAt !== seen) {
+      const recorded = Date.parse(updatedAt);
+      changedAt = seen === undefined && recorded < clock() ? recorded : clock();
+      seen = updatedAt;
+    }
+    return changedAt;
+  };
+}
+
 /** `ask` answered from a copy at most `ms` old per argument (the wait polls twice a second; a worker count needs CLIENT LIST). */
 function cachedFor<K, V>(ms: number, ask: (key: K) => Promise<V>): (key: K) => Promise<V> {
   const seen = new Map<K, { at: number; value: Promise<V> }>();
@@ -190,10 +209,7 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
     }
     const deadline = Date.now() + timeoutSeconds * 1000;
     let last = '';
-    // When the pass last changed, by this machine's clock: updatedAt is the workers' clock,
-    // and a skew between the machines would make the hint come early or late.
-    let seenUpdatedAt = '';
-    let changedAt = Date.now();
+    const changedAt = changeClock();
     const hasWorkers = cachedFor(10_000, (stage: 'fingerprint' | 'duplicates') => services.scheduler.hasWorkers(stage));
     for (;;) {
       let now: DuplicatePass | undefined;
@@ -207,8 +223,7 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
         continue;
       }
       if (!now || now.passId !== pass.passId) throw new Error(`the duplicates pass ${pass.passId} of dataset ${name} was replaced while waiting`);
-      if (now.updatedAt !== seenUpdatedAt) [seenUpdatedAt, changedAt] = [now.updatedAt, Date.now()];
-      const hint = TERMINAL_PASS_STATUSES.has(now.status) ? undefined : await staleHint(now, hasWorkers, Date.now(), changedAt);
+      const hint = TERMINAL_PASS_STATUSES.has(now.status) ? undefined : await staleHint(now, hasWorkers, Date.now(), changedAt(now.updatedAt));
       const line = hint ? `${passLine(now)}  (${hint})` : passLine(now);
       if (!ctx.json && line !== last) process.stderr.write(`${line}\n`);
       last = line;

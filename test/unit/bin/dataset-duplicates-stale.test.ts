@@ -3,7 +3,7 @@
 // once every batch is counted (the status says fingerprinting until the pairs step starts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { staleHint } from '../../../bin/commands/dataset-duplicates.js';
+import { changeClock, staleHint } from '../../../bin/commands/dataset-duplicates.js';
 import type { DuplicatePass } from '../../../shared/runs/duplicate-passes.js';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
@@ -40,4 +40,18 @@ test("idle is measured from when this machine saw the pass change, not the worke
   const skewed = pass({ updatedAt: '2026-01-01T00:05:00Z', toFingerprint: 100, fingerprinted: 40 });
   assert.equal(await staleHint(skewed, () => Promise.resolve(false), NOW, NOW - 10_000), undefined);
   assert.match((await staleHint(skewed, () => Promise.resolve(false), NOW, NOW - 95_000)) ?? '', /^no change for 1m 30s: no fingerprint worker/);
+});
+
+test('the wait\'s change clock: the first poll goes by updatedAt (a pass stuck before the wait began is hinted at once), later changes by this machine\'s clock', () => {
+  let t = NOW;
+  const changedAt = changeClock(() => t);
+  assert.equal(changedAt('2026-01-01T00:08:00Z'), Date.parse('2026-01-01T00:08:00Z'), 'first sight: the record\'s own age');
+  t += 30_000;
+  assert.equal(changedAt('2026-01-01T00:08:00Z'), Date.parse('2026-01-01T00:08:00Z'), 'unchanged');
+  // The workers' clock 5 minutes behind: the change is dated by this machine, now.
+  assert.equal(changedAt('2026-01-01T00:05:30Z'), t);
+  t += 10_000;
+  assert.equal(changedAt('2026-01-01T00:05:30Z'), t - 10_000);
+  // A worker clock ahead of this one: never a change in the future.
+  assert.equal(changeClock(() => NOW)('2026-01-01T00:20:00Z'), NOW);
 });
