@@ -54,3 +54,15 @@ export function helpAfter(examples: readonly string[], notes: readonly string[] 
 
 /** --model of embed and apply (one convention, pipelines/model-folder.ts): a model folder or the train/run output folder holding it. */
 export const MODEL_FLAG_DOC = 'model folder (with meta.json), or the output folder of imgsim train or imgsim run (its model/ sub-folder is used)';
+
+/** How a number flag is bounded: above min (minOpen) or from it; whole numbers only. */
+export interface NumberRange {
+  minOpen?: boolean;
+  whole?: boolean;
+}
+
+/** "a number above 0 and at most 1", "a whole number from 4 to 10000": what a number flag allows. */
+export function numberRangeText(min: number, max: number, o: NumberRange = {}): string {
+  if (o.minOpen === true) return `a number above ${min} and at most ${max}`;
+  return `a ${o.whole === true ? 'whole ' : ''}number from ${min} to ${max}`;
+}

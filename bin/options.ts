@@ -5,7 +5,7 @@ import { loadConfig, settings, type Config, type SettingName } from '../shared/c
 import { expectationOf } from '../shared/config/expectation.js';
 import { UsageError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { describeFlag } from './help.js';
+import { describeFlag, numberRangeText, type NumberRange } from './help.js';
 
 /** Commander's attribute name for a flag: --embed-batch → embedBatch. */
 export function attributeOf(flag: string): string {
@@ -96,6 +96,14 @@ export function withDefaults(opts: Record<string, unknown>, defaults: Partial<Re
 export function positiveInt(flag: string, value: unknown, min = 1): number {
   const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got ${JSON.stringify(String(value))}`);
+  return n;
+}
+
+/** A number flag within (min, max] or [min, max], or a UsageError in the config table's wording. */
+export function numberIn(flag: string, value: unknown, min: number, max: number, o: NumberRange = {}): number {
+  const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
+  const ok = Number.isFinite(n) && (o.minOpen === true ? n > min : n >= min) && n <= max && (o.whole !== true || Number.isInteger(n));
+  if (!ok) throw new UsageError(`${flag} must be ${numberRangeText(min, max, o)}, got ${JSON.stringify(String(value))}`);
   return n;
 }
 

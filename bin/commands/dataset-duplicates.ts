@@ -9,6 +9,7 @@ import type { DuplicatePass } from '../../shared/runs/duplicate-passes.js';
 import { DEFAULT_MIN_TIER, tierFromFlag, TIERS, type Tier } from '../../shared/duplicates/tiers.js';
 import type { ConnectOptions } from '../../shared/services.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
+import { cosineOption, fractionOption, learnedThreshold } from '../learned-flags.js';
 import { addConfigFlags, contextFrom, positiveInt } from '../options.js';
 import { print } from '../print.js';
 import { subCommand } from './catalog.js';
@@ -31,7 +32,15 @@ function passLine(p: DuplicatePass): string {
     p.status === 'pairing' ? pairingLine(p) : '',
     p.pairs !== undefined ? `${p.pairs} pairs, ${p.groups ?? 0} groups` : '',
   ].filter(Boolean);
-  return `pass ${p.passId} (${p.mode})  ${p.status}${counts.length > 0 ? `  ${counts.join(', ')}` : ''}${p.error ? `  error: ${p.error}` : ''}`;
+  const learned = p.fraction !== undefined ? `, fraction ${p.fraction}` : p.cosine !== undefined ? `, cosine ${p.cosine}` : '';
+  return `pass ${p.passId} (${p.mode}${learned})  ${p.status}${counts.length > 0 ? `  ${counts.join(', ')}` : ''}${p.error ? `  error: ${p.error}` : ''}`;
+}
+
+/** The learned tier's threshold of a report, and how it was set. */
+export function learnedLine(r: { thresholds: { cosine: number }; fraction?: number; learnedSkipped?: string }): string {
+  if (r.learnedSkipped !== undefined) return `learned tier: none this pass (${r.learnedSkipped})`;
+  if (r.fraction !== undefined) return `learned tier: cosine ≥ ${r.thresholds.cosine} (chosen so that ${+(r.fraction * 100).toFixed(2)}% of the images have a neighbour above it)`;
+  return `learned tier: cosine ≥ ${r.thresholds.cosine}`;
 }
 
 /** What a pass in status pairing is doing: finding candidates, verifying them (n/m jobs), merging. */
@@ -113,6 +122,8 @@ export function datasetDuplicatesCommand(): Command {
       }),
     )
     .option('--wait', 'wait until the pass completes (exit 1 if it failed or --timeout passed first), then show its groups as --show does')
+    .addOption(cosineOption())
+    .addOption(fractionOption())
     .addOption(valueOption('--timeout <seconds>', 'with --wait: give up after this long', { value: '3600', allowed: wholeNumber(1) }))
     .option('--show', 'start nothing: show the latest pass and a page of its groups (dismissed pairs left out)')
     .addOption(valueOption('--min-tier <tier>', 'with --show or --wait: weakest tier a pair may have to join a group', { default: DEFAULT_MIN_TIER, choices: TIERS }))
@@ -126,6 +137,7 @@ export function datasetDuplicatesCommand(): Command {
         [
           'imgsim dataset duplicates photos                       # new and changed images since the last pass',
           'imgsim dataset duplicates photos --mode all --wait --timeout 1800',
+          'imgsim dataset duplicates photos --fraction 0.02 --wait --min-tier learned   # learned pairs for the closest 2%',
           'imgsim dataset duplicates photos --show --tier verified --limit 5 --json',
           'imgsim dataset duplicates photos --dismiss 2024/a.jpg 2024/b.jpg',
         ],
@@ -162,6 +174,10 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
   const dismiss = opts.dismiss as string[] | undefined;
   if (dismiss !== undefined && dismiss.length !== 2) throw new UsageError(`--dismiss takes the two keys of one pair, got ${dismiss.length}: ${dismiss.join(' ')}`);
   if (dismiss !== undefined && dismiss[0] === dismiss[1]) throw new UsageError(`--dismiss takes two different images, got ${JSON.stringify(dismiss[0])} twice`);
+  const learned = learnedThreshold(opts);
+  if ((action === 'show' || action === 'dismiss') && (learned.cosine !== undefined || learned.fraction !== undefined)) {
+    throw new UsageError(`${learned.cosine !== undefined ? '--cosine' : '--fraction'} sets the threshold of a pass it starts; --${action} starts none`);
+  }
   const [{ connectServices }, results, { DuplicatePasses, TERMINAL_PASS_STATUSES }, { isRedisConnectionError }] = await Promise.all([
     import('../../shared/services.js'),
     import('../../pipelines/distributed/duplicates-results.js'),
@@ -177,6 +193,7 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
       ...(page.report
         ? [
             `report of pass ${page.report.passId}: ${page.report.images} images, pairs by tier ${TIERS.map((t) => `${t} ${page.report?.pairsByTier[t] ?? 0}`).join(', ')}; ${page.report.dismissed} dismissed, ${page.report.failed} failed`,
+            learnedLine(page.report),
             `${page.total} group${page.total === 1 ? '' : 's'} (weakest tier ${page.minTier}${page.tier ? `, strongest ${page.tier}` : ''})${page.total > page.groups.length ? `, the first ${page.groups.length}` : ''}:`,
             ...page.groups.flatMap((g) => [
               `  ${g.tier}: keep ${g.keeper}`,
@@ -199,7 +216,7 @@ export async function queuedDuplicates(name: string, action: QueuedDuplicatesAct
       return;
     }
     if (action === 'show') return await show();
-    const { pass, created } = await results.enqueueDuplicates(name, opts.mode === 'all' ? 'all' : 'missing', { runs: services.runs, passes, scheduler: services.scheduler });
+    const { pass, created } = await results.enqueueDuplicates(name, opts.mode === 'all' ? 'all' : 'missing', { runs: services.runs, passes, scheduler: services.scheduler }, learned);
     if (action === 'start') {
       print(ctx, { pass, created }, [
         created ? `duplicates pass ${pass.passId} of dataset ${name} enqueued (mode ${pass.mode})` : `dataset ${name} has a pass running already: ${passLine(pass)}`,

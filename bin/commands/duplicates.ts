@@ -27,7 +27,8 @@ import type { Progress } from '../../shared/progress.js';
 import { formatDuration } from '../../shared/human-format.js';
 import { helpAfter, MODEL_FLAG_DOC, valueOption, wholeNumber } from '../help.js';
 import { settings, type SettingName } from '../../shared/config/index.js';
-import { addConfigFlags, attributeOf, BACKEND_SETTINGS, contextFrom, EMBED_SETTINGS, positiveInt, type CommandContext } from '../options.js';
+import { cosineOption, fractionOption, learnedThreshold } from '../learned-flags.js';
+import { addConfigFlags, attributeOf, BACKEND_SETTINGS, contextFrom, EMBED_SETTINGS, numberIn, positiveInt, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
 
@@ -40,19 +41,6 @@ const DUPLICATES_JSON =
 /** A tier named by --min-tier. */
 export function tierOf(value: unknown): Tier {
   return tierFromFlag('--min-tier', value);
-}
-
-/** A number flag within (min, max] or [min, max], or a UsageError in the config table's wording. */
-export function numberIn(flag: string, value: unknown, min: number, max: number, o: { minOpen?: boolean; whole?: boolean } = {}): number {
-  const n = typeof value === 'string' && value.trim() === '' ? NaN : Number(value);
-  const ok = Number.isFinite(n) && (o.minOpen === true ? n > min : n >= min) && n <= max && (o.whole !== true || Number.isInteger(n));
-  if (!ok) throw new UsageError(`${flag} must be ${allowedText(min, max, o)}, got ${JSON.stringify(String(value))}`);
-  return n;
-}
-
-function allowedText(min: number, max: number, o: { minOpen?: boolean; whole?: boolean } = {}): string {
-  if (o.minOpen === true) return `a number above ${min} and at most ${max}`;
-  return `a ${o.whole === true ? 'whole ' : ''}number from ${min} to ${max}`;
 }
 
 export interface DuplicateFlags {
@@ -70,17 +58,17 @@ export interface DuplicateFlags {
  */
 export function duplicateFlags(opts: Record<string, unknown>): DuplicateFlags {
   const inliers = numberIn('--inliers', opts.inliers, 4, 10_000, { whole: true });
-  if (opts.fraction !== undefined && opts.cosine !== undefined) throw new UsageError('give --cosine or --fraction, not both: --fraction chooses the cosine threshold');
+  const learned = learnedThreshold(opts);
   return {
     thresholds: {
       ...DEFAULT_THRESHOLDS,
       hashDistance: numberIn('--hash-distance', opts.hashDistance, 0, 64, { whole: true }),
       inliers,
       weakInliers: Math.min(DEFAULT_THRESHOLDS.weakInliers, inliers),
-      cosine: opts.cosine === undefined ? DEFAULT_THRESHOLDS.cosine : numberIn('--cosine', opts.cosine, 0, 1, { minOpen: true }),
+      cosine: learned.cosine ?? DEFAULT_THRESHOLDS.cosine,
     },
     minTier: tierOf(opts.minTier),
-    ...(opts.fraction !== undefined ? { fraction: numberIn('--fraction', opts.fraction, 0, 1, { minOpen: true }) } : {}),
+    ...(learned.fraction !== undefined ? { fraction: learned.fraction } : {}),
     candidates: positiveInt('--candidates', opts.candidates),
     nfeatures: numberIn('--nfeatures', opts.nfeatures, 1, MAX_NFEATURES, { whole: true }),
     workingSize: positiveInt('--orb-size', opts.orbSize, 32),
@@ -137,14 +125,12 @@ function phaseProgress(ctx: CommandContext, create: (label: string, total: numbe
 
 const UNITS: Record<string, string> = { fingerprint: 'images', embed: 'images', candidates: 'images', verify: 'pairs', sheets: 'sheets' };
 
-/** Flags that set how this process finds pairs: a queued dataset's workers use the defaults. */
+/** Flags that set how this process finds pairs: a queued dataset's workers use the defaults (but --cosine / --fraction, which a pass carries). */
 const LOCAL_ONLY: ReadonlyArray<[string, string]> = [
   ['model', '--model'],
   ['out', '--out'],
   ['hashDistance', '--hash-distance'],
   ['inliers', '--inliers'],
-  ['cosine', '--cosine'],
-  ['fraction', '--fraction'],
   ['candidates', '--candidates'],
   ['nfeatures', '--nfeatures'],
   ['orbSize', '--orb-size'],
@@ -163,7 +149,7 @@ async function datasetPass(name: string, opts: Record<string, unknown>, given: (
     const flag = settings[name].flag;
     if (flag && given(attributeOf(flag))) local.push(flag);
   }
-  if (local.length > 0) throw new UsageError(`${local.join(', ')} ${local.length === 1 ? 'applies' : 'apply'} to a <folder> or --index: a dataset's pass runs on the workers at the default settings (docs/duplicates.md, "Queued datasets")`);
+  if (local.length > 0) throw new UsageError(`${local.join(', ')} ${local.length === 1 ? 'applies' : 'apply'} to a <folder> or --index: a dataset's pass runs on the workers at the default settings, but for the learned tier's --cosine or --fraction (docs/duplicates.md, "Queued datasets")`);
   const { queuedDuplicates } = await import('./dataset-duplicates.js');
   await queuedDuplicates(name, opts.dismiss !== undefined ? 'dismiss' : 'wait', { ...opts, limit: '20', timeout: '86400' });
 }
@@ -186,13 +172,8 @@ export function duplicatesCommand(): Command {
         allowed: 'a whole number from 4 to 10000',
       }),
     )
-    .addOption(valueOption('--cosine <x>', 'learned tier: embedding cosine threshold', { default: String(DEFAULT_THRESHOLDS.cosine), allowed: allowedText(0, 1, { minOpen: true }) }))
-    .addOption(
-      valueOption('--fraction <x>', 'learned tier: choose the cosine threshold so that this share of the images has a neighbour above it (reported back); instead of --cosine', {
-        default: 'none (--cosine)',
-        allowed: allowedText(0, 1, { minOpen: true }),
-      }),
-    )
+    .addOption(cosineOption())
+    .addOption(fractionOption())
     .addOption(valueOption('--candidates <n>', 'candidate images per image, from the visual-word index (and from the embeddings)', { value: String(DEFAULT_CANDIDATES), allowed: wholeNumber(1) }))
     .addOption(valueOption('--nfeatures <n>', 'ORB keypoints per image', { value: String(DUPLICATE_NFEATURES), allowed: `a whole number from 1 to ${MAX_NFEATURES}` }))
     .addOption(valueOption('--orb-size <px>', 'longest side of the image ORB runs on (resized, aspect kept)', { value: String(DUPLICATE_WORKING_SIZE), allowed: wholeNumber(32) }))

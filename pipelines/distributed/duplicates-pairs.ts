@@ -32,6 +32,7 @@ import type { JobHandle } from '../../shared/jobs/handlers.js';
 import { artifactKeys } from '../../shared/runs/naming.js';
 import { yieldToEventLoop } from '../../shared/concurrency.js';
 import { QdrantError } from '../../shared/vectors/qdrant/index.js';
+import { cosineForFraction } from '../duplicates.js';
 import { queuedDuplicateSettings, type DuplicateDeps } from './duplicates-plan.js';
 import { countGroupsOffLoop } from './duplicates-view-offloop.js';
 import { HASH_FIELDS, hashesOf, WORDS_VECTOR, wordsCollection } from './duplicates-words.js';
@@ -84,7 +85,7 @@ async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHand
     return { chunks: written.chunks, candidates: written.candidatePairs };
   }
   await deps.passes.update(p.dataset, p.passId, { status: 'pairing', phase: 'candidates' });
-  const s = queuedDuplicateSettings(deps.config);
+  const s = queuedDuplicateSettings(deps.config, plan.cosine);
   const record = await deps.runs.getDataset(p.dataset);
   if (!record) throw new UserError(`Dataset "${p.dataset}" not found`);
   // The job's progress, and every ~10 s the pass's updatedAt (what `imgsim dataset
@@ -151,6 +152,10 @@ async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHand
   }
   loop.mark('learned candidates');
   const learned = await learnedNeighbours(p, plan, asked, s.candidates, deps);
+  // --fraction: the cosine that this share of the images reach with their nearest neighbour
+  // (every image was asked: plan.compareAll), as `imgsim duplicates --fraction` chooses it.
+  const cosine = plan.fraction === undefined ? s.thresholds.cosine : cosineForFraction(learned.lists.map(([, list]) => list.reduce((best, [, c]) => Math.max(best, c), -1)), plan.fraction);
+  if (plan.fraction !== undefined) deps.logger.info({ dataset: p.dataset, passId: p.passId, fraction: plan.fraction, cosine, images: learned.lists.length }, 'duplicates: learned threshold chosen');
   for (const [key, list] of learned.lists) {
     const i = posOf.get(key);
     if (i === undefined) continue;
@@ -207,6 +212,7 @@ async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHand
       files: positions.map((i) => loaded.files[fileOf[i] as number]?.file as string),
       records: positions.map((i) => loaded.records[i] ?? null),
       pairs,
+      cosine,
     };
     await writeJson(deps.artifacts, passKeys.chunk(p.dataset, p.passId, chunks++), chunk);
   }
@@ -216,6 +222,7 @@ async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHand
     passId: p.passId,
     collection: learned.collection,
     ...(learned.skipped !== undefined ? { learnedSkipped: learned.skipped } : {}),
+    cosine,
     images: n,
     fresh: freshCount,
     freshKeys: loaded.freshKeys,

@@ -36,10 +36,14 @@ export interface DuplicateDeps extends StageDeps {
   passes: DuplicatePasses;
 }
 
-/** What a queued pass finds duplicates with: the defaults of `imgsim duplicates` (tiers.ts), the decode settings of the configuration. */
-export function queuedDuplicateSettings(config: Pick<Config, 'maxPixels' | 'decodeConcurrency'>): DuplicateSettings {
+/**
+ * What a queued pass finds duplicates with: the defaults of `imgsim duplicates` (tiers.ts)
+ * but the learned tier's cosine, which the pass may set (`cosine`: given, or as chosen for
+ * its --fraction by the pairs step), and the decode settings of the configuration.
+ */
+export function queuedDuplicateSettings(config: Pick<Config, 'maxPixels' | 'decodeConcurrency'>, cosine: number = DEFAULT_THRESHOLDS.cosine): DuplicateSettings {
   return {
-    thresholds: { ...DEFAULT_THRESHOLDS },
+    thresholds: { ...DEFAULT_THRESHOLDS, cosine },
     minTier: 'learned',
     candidates: DEFAULT_CANDIDATES,
     workingSize: DUPLICATE_WORKING_SIZE,
@@ -69,7 +73,7 @@ export async function planPass(p: PlanPayload, deps: DuplicateDeps): Promise<{ b
 
 async function makePlan(p: PlanPayload, record: { collection: string; modelId: string }, deps: DuplicateDeps): Promise<PassPlan> {
   await deps.passes.update(p.dataset, p.passId, { status: 'planning', startedAt: new Date().toISOString() });
-  const s = queuedDuplicateSettings(deps.config);
+  const s = queuedDuplicateSettings(deps.config, p.cosine);
   const ledger = await readLedger(deps.artifacts, p.dataset);
   const swept = await sweepLeftovers(p.dataset, p.passId, ledger, deps.artifacts);
   if (swept > 0) deps.logger.info({ dataset: p.dataset, passId: p.passId, files: swept }, 'duplicates: removed the files earlier passes left');
@@ -77,8 +81,11 @@ async function makePlan(p: PlanPayload, record: { collection: string; modelId: s
   // A ledger without its words collection (written before words went to Qdrant, or the collection deleted): every image again.
   const wordsKept = ledger?.words === wordsCollection(p.dataset) && (await deps.qdrant.collectionExists(ledger.words));
   const fingerprintAll = p.mode === 'all' || !ledger || !wordsKept || ledger.workingSize !== s.workingSize || ledger.nfeatures !== s.nfeatures;
-  // Learned pairs of another model's embeddings (a re-index with a new model went live) are not comparable: look again.
-  const compareAll = fingerprintAll || !report || report.modelId !== record.modelId || report.candidates !== s.candidates || !sameThresholds(report.thresholds, s.thresholds);
+  // Learned pairs of another model's embeddings (a re-index with a new model went live) are
+  // not comparable: look again. So with another threshold, and for a --fraction: its
+  // threshold is chosen from every image's nearest neighbour.
+  const compareAll =
+    fingerprintAll || p.fraction !== undefined || !report || report.modelId !== record.modelId || report.candidates !== s.candidates || !sameThresholds(report.thresholds, s.thresholds);
   const held = fingerprintAll || !ledger ? undefined : ledgerVersions(ledger);
   const listed = new KeySet();
   const batches: ObjectRef[][] = [];
@@ -100,7 +107,20 @@ async function makePlan(p: PlanPayload, record: { collection: string; modelId: s
   if (batch.length > 0) batches.push(batch);
   listed.seal();
   const gone = ledger && !fingerprintAll ? ledgerKeys(ledger).filter((k) => !listed.has(k)) : [];
-  const plan: PassPlan = { version: 1, passId: p.passId, fingerprintAll, compareAll, collection: record.collection, modelId: record.modelId, images, batches, changed, gone };
+  const plan: PassPlan = {
+    version: 1,
+    passId: p.passId,
+    fingerprintAll,
+    compareAll,
+    ...(p.cosine !== undefined ? { cosine: p.cosine } : {}),
+    ...(p.fraction !== undefined ? { fraction: p.fraction } : {}),
+    collection: record.collection,
+    modelId: record.modelId,
+    images,
+    batches,
+    changed,
+    gone,
+  };
   await writeJson(deps.artifacts, artifactKeys.duplicatesPlan(p.dataset, p.passId), plan);
   return plan;
 }

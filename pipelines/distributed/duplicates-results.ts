@@ -8,11 +8,11 @@
 // call (`imgsim dataset duplicates --show`): ~1.4–2.2 s at 100,000 pairs, so the HTTP API
 // pages from groups built once in a thread instead (duplicates-view.ts, workers/server/
 // duplicate-groups-cache.ts), byte for byte readGroups's answer.
-import { UserError } from '../../shared/errors.js';
+import { ConflictError, UserError } from '../../shared/errors.js';
 import { DismissalStore } from '../../shared/duplicates/dismissals.js';
 import { groupPairs, pairId, type DuplicateGroup, type GroupImage } from '../../shared/duplicates/groups.js';
 import type { PairEvidence } from '../../shared/duplicates/pairs.js';
-import { DEFAULT_MIN_TIER, TIERS, type Tier } from '../../shared/duplicates/tiers.js';
+import { DEFAULT_MIN_TIER, describeLearned, TIERS, type LearnedThreshold, type Tier } from '../../shared/duplicates/tiers.js';
 import type { DuplicatesScheduler } from '../../shared/jobs/scheduler.js';
 import type { DuplicatePass, DuplicatePasses, PassMode } from '../../shared/runs/duplicate-passes.js';
 import { withEnqueueLock } from '../../shared/runs/enqueue-lock.js';
@@ -30,18 +30,37 @@ export interface EnqueuedPass {
   created: boolean;
 }
 
-/** Start a duplicates pass of a dataset (one with a live collection), or join the active one. */
+/** A pass was asked for with a learned threshold other than the active pass's (409 over HTTP). */
+export class PassSettingsConflict extends ConflictError {
+  override readonly name = 'PassSettingsConflict';
+}
+
+/**
+ * Start a duplicates pass of a dataset (one with a live collection), or join the active one.
+ * `learned`: the learned tier's threshold (--cosine / --fraction); a request that names one
+ * other than the active pass's is refused (PassSettingsConflict) rather than joined
+ * silently at settings it did not ask for; one that names none joins whatever runs.
+ */
 export async function enqueueDuplicates(
   dataset: string,
   mode: PassMode,
   deps: { runs: RunStore; passes: DuplicatePasses; scheduler: DuplicatesScheduler },
+  learned: LearnedThreshold = {},
 ): Promise<EnqueuedPass> {
   const record = await deps.runs.getDataset(dataset);
   if (!record) throw new UserError(`Dataset "${dataset}" not found: no run has completed for it yet (imgsim dataset list shows the datasets)`);
-  const { pass, created } = await deps.passes.createOrJoin(dataset, mode);
+  const { pass, created } = await deps.passes.createOrJoin(dataset, mode, learned);
+  const asked = learned.cosine !== undefined || learned.fraction !== undefined;
+  if (!created && asked && (pass.cosine !== learned.cosine || pass.fraction !== learned.fraction)) {
+    throw new PassSettingsConflict(
+      `dataset ${dataset} has a pass running already (${pass.passId}, ${pass.status}) with the learned threshold at ${describeLearned(pass)}, not ${describeLearned(learned)}: wait for it (imgsim dataset duplicates ${dataset} --show) and start again`,
+    );
+  }
   // A joined pass still 'queued' may have lost its job (the enqueue failed after the pass
   // was recorded): adding it again is a no-op when it exists (job id dup-<passId>-plan).
-  if (created || pass.status === 'queued') await deps.scheduler.duplicates({ step: 'plan', passId: pass.passId, dataset, mode: pass.mode });
+  if (created || pass.status === 'queued') {
+    await deps.scheduler.duplicates({ step: 'plan', passId: pass.passId, dataset, mode: pass.mode, ...(pass.cosine !== undefined ? { cosine: pass.cosine } : {}), ...(pass.fraction !== undefined ? { fraction: pass.fraction } : {}) });
+  }
   return { pass, created };
 }
 

@@ -69,8 +69,11 @@ export const planSchema = z.object({
   passId: z.string(),
   /** Every image fingerprinted again (mode all, no ledger, or other fingerprint settings). */
   fingerprintAll: z.boolean(),
-  /** Every pair looked for again (fingerprintAll, no report, or other thresholds). */
+  /** Every pair looked for again (fingerprintAll, no report, other thresholds, or a fraction). */
   compareAll: z.boolean(),
+  /** The learned tier's cosine threshold as asked (absent: the default), or the share of images it should flag (the pairs step chooses the cosine). */
+  cosine: z.number().optional(),
+  fraction: z.number().optional(),
   collection: z.string(),
   modelId: z.string(),
   /** Images in the live collection. */
@@ -120,6 +123,8 @@ export const reportSchema = z.object({
   fingerprinted: z.number().int(),
   compareAll: z.boolean(),
   thresholds: thresholdsSchema,
+  /** The pass's --fraction: thresholds.cosine was chosen so that this share of the images has a neighbour above it. */
+  fraction: z.number().optional(),
   candidates: z.number().int(),
   workingSize: z.number().int(),
   nfeatures: z.number().int(),
@@ -158,6 +163,8 @@ export const chunkSchema = z.object({
   /** [byte offset, length] of each image's record in its file (null: unknown, the file is read whole); absent in chunks written before it existed. */
   records: z.array(recordSpan.nullable()).optional(),
   pairs: z.array(z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().int(), z.number().nullable()])),
+  /** The learned tier's cosine threshold of the pass (absent in chunks written before a pass could set it: the default). */
+  cosine: z.number().optional(),
 });
 export type VerifyChunk = z.infer<typeof chunkSchema>;
 
@@ -183,6 +190,8 @@ export const candidatesStateSchema = z.object({
   /** The collection the learned tier's neighbours came from, and why none when none. */
   collection: z.string(),
   learnedSkipped: z.string().optional(),
+  /** The learned tier's cosine threshold: the pass's --cosine, the one chosen for its --fraction, or the default (absent in states written before: the default). */
+  cosine: z.number().optional(),
   images: z.number().int(),
   fresh: z.number().int(),
   freshKeys: z.array(z.string()),

@@ -59,7 +59,7 @@ async function judgeChunk(p: VerifyPayload, deps: DuplicateDeps, job: JobHandle,
   const chunk = await readChunk(deps.artifacts, p.dataset, p.passId, p.chunk);
   if (!chunk) throw new UserError(`duplicates pass ${p.passId}: verify chunk ${p.chunk} is missing (${passKeys.chunk(p.dataset, p.passId, p.chunk)})`);
   const t0 = performance.now();
-  const s = queuedDuplicateSettings(deps.config);
+  const s = queuedDuplicateSettings(deps.config, chunk.cosine);
   const cv = await loadOpenCv();
 
   // The fingerprints of the chunk's images: their records only, by ranged reads.
@@ -131,7 +131,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
   const [plan, state] = await Promise.all([readPlan(deps.artifacts, p.dataset, p.passId), readState(deps.artifacts, p.dataset, p.passId)]);
   if (!plan || !state) throw new UserError(`duplicates pass ${p.passId} of dataset "${p.dataset}" has no ${plan ? 'candidates' : 'plan'} to merge`);
   await deps.passes.update(p.dataset, p.passId, { phase: 'merging' });
-  const s = queuedDuplicateSettings(deps.config);
+  const s = queuedDuplicateSettings(deps.config, state.cosine);
   const members: StoredReport['members'] = { ...state.members };
   const found: StoredPair[] = [...state.exact];
   let peakRssMiB = state.peakRssMiB;
@@ -181,6 +181,7 @@ export async function mergeStep(p: MergePayload, deps: DuplicateDeps): Promise<{
     fingerprinted: state.fresh,
     compareAll: plan.compareAll,
     thresholds: s.thresholds,
+    ...(plan.fraction !== undefined ? { fraction: plan.fraction } : {}),
     candidates: s.candidates,
     workingSize: s.workingSize,
     nfeatures: s.nfeatures,

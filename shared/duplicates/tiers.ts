@@ -47,6 +47,23 @@ export const DEFAULT_THRESHOLDS: Readonly<DuplicateThresholds> = Object.freeze({
   cosine: 0.97,
 });
 
+/**
+ * How a pass sets the learned tier's cosine threshold: given (`cosine`), or chosen so that
+ * `fraction` of the images have a neighbour above it (as FiftyOne's near-duplicates do;
+ * reported back); neither: DEFAULT_THRESHOLDS.cosine.
+ */
+export interface LearnedThreshold {
+  cosine?: number;
+  fraction?: number;
+}
+
+/** "the default", "cosine ≥ 0.95" or "the cosine that flags 5% of the images": for messages. */
+export function describeLearned(l: LearnedThreshold): string {
+  if (l.fraction !== undefined) return `the cosine that flags ${+(l.fraction * 100).toFixed(2)}% of the images (--fraction ${l.fraction})`;
+  if (l.cosine !== undefined) return `cosine ≥ ${l.cosine} (--cosine)`;
+  return `the default cosine ≥ ${DEFAULT_THRESHOLDS.cosine}`;
+}
+
 /** Weakest tier reported by default: learned-only pairs (e.g. burst shots) are left out unless asked for. */
 export const DEFAULT_MIN_TIER: Tier = 'verified';
 

@@ -16,6 +16,8 @@ const modelId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'expected a model id
 const sourceUri = z.string().regex(/^(s3|file):\/\/.+/, 'expected s3://bucket/prefix or file:///path');
 const objectRef = z.object({ key: z.string().min(1), etag: z.string() });
 const passId = z.string().regex(/^[a-z0-9-]{6,64}$/, 'expected a duplicates pass id');
+/** A cosine threshold or a share of the images: above 0, at most 1. */
+const unitShare = z.number().gt(0).max(1);
 
 export const payloadSchemas = {
   ingest: z.object({
@@ -83,7 +85,15 @@ export const payloadSchemas = {
    * into chunks fanned out as verify jobs under the merge step, which stores the report.
    */
   duplicates: z.discriminatedUnion('step', [
-    z.object({ step: z.literal('plan'), passId, dataset: datasetName, mode: z.enum(['all', 'missing']) }),
+    z.object({
+      step: z.literal('plan'),
+      passId,
+      dataset: datasetName,
+      mode: z.enum(['all', 'missing']),
+      /** The learned tier's cosine threshold as asked (absent: the default), or the share of images it should flag. */
+      cosine: unitShare.optional(),
+      fraction: unitShare.optional(),
+    }),
     z.object({
       step: z.literal('pairs'),
       passId,

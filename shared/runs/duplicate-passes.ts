@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { LearnedThreshold } from '../duplicates/tiers.js';
 import { withEnqueueLock } from './enqueue-lock.js';
 import { StoreKeys } from './keys.js';
 import { keyError } from './redis-util.js';
@@ -28,6 +29,10 @@ const count = z
   .string()
   .regex(/^\d+$/)
   .transform((s) => Number(s));
+const share = z
+  .string()
+  .transform((s) => Number(s))
+  .pipe(z.number().gt(0).max(1));
 
 const passHashSchema = z.object({
   passId: z.string().min(1),
@@ -36,6 +41,9 @@ const passHashSchema = z.object({
   status: z.enum(PASS_STATUSES),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** The learned tier's threshold as asked (absent: the default): a cosine, or the share of images it flags (docs/duplicates.md). */
+  cosine: share.optional(),
+  fraction: share.optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   /** Images of the live collection when the pass was planned. */
@@ -114,16 +122,17 @@ export class DuplicatePasses {
   }
 
   /**
-   * The active pass of the dataset (joined, whatever its mode), or a new one in status
-   * queued: check and create under a short lock, so racing enqueues make one pass.
+   * The active pass of the dataset (joined, whatever its mode and threshold: the caller
+   * checks), or a new one in status queued: check and create under a short lock, so racing
+   * enqueues make one pass.
    */
-  async createOrJoin(dataset: string, mode: PassMode): Promise<{ pass: DuplicatePass; created: boolean }> {
+  async createOrJoin(dataset: string, mode: PassMode, learned: LearnedThreshold = {}): Promise<{ pass: DuplicatePass; created: boolean }> {
     const name = parseInput(datasetNameSchema, dataset, 'dataset name');
     return withEnqueueLock(this.redis, this.keys.enqueueLock(`duplicates:${name}`), async () => {
       const current = await this.get(name);
       if (current && !TERMINAL_PASS_STATUSES.has(current.status)) return { pass: current, created: false };
       const now = new Date().toISOString();
-      const pass: DuplicatePass = { passId: newPassId(), dataset: name, mode, status: 'queued', createdAt: now, updatedAt: now };
+      const pass: DuplicatePass = { passId: newPassId(), dataset: name, mode, status: 'queued', createdAt: now, updatedAt: now, ...definedOf(learned) };
       const key = this.keys.datasetDuplicates(name);
       await this.redis.multi().del(key).hset(key, { ...pass }).exec();
       return { pass, created: true };
@@ -149,4 +158,9 @@ export class DuplicatePasses {
     const key = this.keys.datasetDuplicates(dataset);
     return (await this.redis.eval(INCREMENT, 2, key, `${key}:counted:${passId}`, passId, `verify-${chunk}`, new Date().toISOString(), 'verified', 1)) === 1;
   }
+}
+
+/** The threshold fields that are set (a Redis hash holds no undefined). */
+function definedOf(l: LearnedThreshold): LearnedThreshold {
+  return { ...(l.cosine !== undefined ? { cosine: l.cosine } : {}), ...(l.fraction !== undefined ? { fraction: l.fraction } : {}) };
 }

@@ -192,6 +192,11 @@ describe('imgsim duplicates on a folder of real images', () => {
       [['duplicates', '--dataset', 'photos', '--hash-distance', '4', '--no-sheets'], /^imgsim: --hash-distance, --no-sheets apply to a <folder> or --index: a dataset's pass runs on the workers at the default settings/],
       [['duplicates', '--dataset', 'photos', '--max-pixels', '1000000'], /^imgsim: --max-pixels applies to a <folder> or --index: a dataset's pass runs on the workers/],
       [['duplicates', '--dataset', 'photos', '--dismiss', 'a.jpg', 'a.jpg'], /^imgsim: --dismiss takes two different images, got "a\.jpg" twice/],
+      // The learned threshold travels with a queued pass; the other flags do not.
+      [['duplicates', '--dataset', 'photos', '--cosine', '0.9', '--inliers', '30'], /^imgsim: --inliers applies to a <folder> or --index: a dataset's pass runs on the workers at the default settings, but for the learned tier's --cosine or --fraction/],
+      [['duplicates', '--dataset', 'photos', '--cosine', '1.5'], /^imgsim: --cosine must be a number above 0 and at most 1, got "1\.5"/],
+      [['dataset', 'duplicates', 'photos', '--cosine', '0.9', '--fraction', '0.1'], /^imgsim: give --cosine or --fraction, not both/],
+      [['dataset', 'duplicates', 'photos', '--show', '--fraction', '0.1'], /^imgsim: --fraction sets the threshold of a pass it starts; --show starts none/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {

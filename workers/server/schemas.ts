@@ -7,7 +7,7 @@ import { mapStateSchema, runIdSchema } from '../../shared/runs/schema.js';
 import { RUN_MODES, RUN_STATUSES } from '../../shared/runs/index.js';
 import { taskRequestSchema } from '../../shared/tasks/schema.js';
 import { FEATURE_METHODS } from '../../pipelines/features.js';
-import { TIERS } from '../../shared/duplicates/tiers.js';
+import { DEFAULT_THRESHOLDS, TIERS } from '../../shared/duplicates/tiers.js';
 import { PASS_MODES, PASS_PHASES, PASS_STATUSES } from '../../shared/runs/duplicate-passes.js';
 import { THUMBNAIL_DEFAULT_SIZE, THUMBNAIL_MAX_SIZE, THUMBNAIL_MIN_SIZE } from '../../shared/images/thumbnail.js';
 
@@ -266,8 +266,16 @@ export const createDuplicatesBody = z
       .enum(PASS_MODES)
       .default('missing')
       .describe('missing: fingerprint only images new or changed (key + ETag) since the last pass and look for pairs involving them; all: every image, every pair'),
+    cosine: z.number().gt(0).max(1).optional().describe(`learned tier: embedding cosine threshold (default ${DEFAULT_THRESHOLDS.cosine})`),
+    fraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('learned tier: choose the cosine threshold so that this share of the images has a neighbour above it (reported back as report.thresholds.cosine); compares every pair, as mode all does; instead of cosine'),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.cosine === undefined || b.fraction === undefined, { path: ['fraction'], message: 'give cosine or fraction, not both: fraction chooses the cosine threshold' });
 
 export const duplicatesQuery = z
   .object({
@@ -300,6 +308,8 @@ const passStatus = z.object({
   status: z.enum(PASS_STATUSES).describe('queued → planning → fingerprinting → pairing → completed (or failed, with error)'),
   createdAt: z.string(),
   updatedAt: z.string(),
+  cosine: z.number().optional().describe('the learned threshold the pass was started with (absent: the default)'),
+  fraction: z.number().optional().describe('the share of images the pass was started to flag in the learned tier (its cosine is in the report)'),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   images: z.number().int().optional().describe('images of the live collection when the pass was planned'),
@@ -347,6 +357,7 @@ export const duplicatesResponse = z.object({
       fingerprinted: z.number().int(),
       compareAll: z.boolean(),
       thresholds: z.record(z.string(), z.number()),
+      fraction: z.number().optional().describe('the pass was started with this fraction: thresholds.cosine was chosen so that this share of the images has a neighbour above it'),
       candidates: z.number().int().optional().describe('absent for a local index (imgsim serve --index): its report file does not record the settings'),
       workingSize: z.number().int().optional(),
       nfeatures: z.number().int().optional(),

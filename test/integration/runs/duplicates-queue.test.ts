@@ -5,7 +5,8 @@
 // a run, a pass is started over the API and its groups read back; a dismissed pair is gone
 // from them; after a `--mode missing` run that adds one more copy and removes images, the
 // next pass fingerprints that image alone, drops the gone ones (compacting a mostly stale
-// fingerprint file) and keeps the earlier groups; a duplicates schedule fires. Candidates come
+// fingerprint file) and keeps the earlier groups; a duplicates schedule fires; passes at a
+// --fraction and a --cosine carry their learned threshold to the workers. Candidates come
 // from Qdrant (sparse visual-word queries of the dataset's words collection, learned
 // neighbours of the live collection), their verification from verify jobs.
 import { after, before, describe, test } from 'node:test';
@@ -284,5 +285,56 @@ describe('queued duplicates pass of a dataset', () => {
       const rm = await runCli(['schedule', 'remove', 'dups-often'], env);
       assert.equal(rm.code, 0, rm.stderr);
     }
+  });
+
+  test('a pass started with a fraction compares every pair and reports the cosine that share of the images reaches; another threshold while it runs is a 409; --cosine from the CLI', async () => {
+    // Whatever the schedule started has finished first.
+    const current = (await api<Page>('GET', `/v1/datasets/${DATASET}/duplicates`)).json.pass;
+    if (current && current.status !== 'completed' && current.status !== 'failed') await waitPass(current.passId);
+    for (const [body, field] of [
+      [{ cosine: 0 }, 'body.cosine'],
+      [{ fraction: 1.5 }, 'body.fraction'],
+      [{ cosine: 0.9, fraction: 0.1 }, 'body.fraction'],
+    ] as const) {
+      const bad = await api<{ issues: Array<{ field: string }> }>('POST', `/v1/datasets/${DATASET}/duplicates`, body);
+      assert.deepEqual([bad.status, bad.json.issues.map((i) => i.field)], [400, [field]], JSON.stringify(body));
+    }
+    const started = await api<{ pass: Pass & { fraction?: number }; created: boolean }>('POST', `/v1/datasets/${DATASET}/duplicates`, { fraction: 0.5 });
+    assert.deepEqual([started.status, started.json.pass.fraction], [202, 0.5], JSON.stringify(started.json));
+    // Joined silently at another threshold than asked it would not be: refused, naming both.
+    const other = await api<{ message: string }>('POST', `/v1/datasets/${DATASET}/duplicates`, { cosine: 0.9 });
+    assert.equal(other.status, 409, JSON.stringify(other.json));
+    assert.match(other.json.message, /has a pass running already .* at the cosine that flags 50% of the images \(--fraction 0\.5\), not cosine ≥ 0\.9/);
+    // Asking for nothing joins it.
+    const join = await api<{ created: boolean }>('POST', `/v1/datasets/${DATASET}/duplicates`, {});
+    assert.deepEqual([join.status, join.json.created], [200, false]);
+    await waitPass(started.json.pass.passId);
+    const page = (await api<Page & { report: { thresholds: Record<string, number>; fraction?: number; collection: string } }>('GET', `/v1/datasets/${DATASET}/duplicates?minTier=learned&limit=100`)).json;
+    const report = page.report;
+    assert.equal(report.fraction, 0.5);
+    assert.equal(report.compareAll, true, 'a fraction is chosen from every image\'s nearest neighbour');
+    // The threshold is the one half of the images reach with their nearest neighbour: asked of Qdrant here.
+    const keys: string[] = [];
+    for await (const point of services.qdrant.scroll(report.collection, { dataset: DATASET, pageSize: 100 })) keys.push(point.key);
+    const top = [...(await services.qdrant.neighboursOfKeys(report.collection, DATASET, keys, 1))].map(([, list]) => list[0]?.score ?? -1);
+    const cosine = report.thresholds.cosine as number;
+    assert.equal(top.length, keys.length);
+    const reach = top.filter((c) => c >= cosine - 1e-4).length;
+    const above = top.filter((c) => c > cosine + 1e-4).length;
+    assert.ok(reach >= top.length / 2 && above < top.length / 2, `cosine ${cosine}: ${reach} of ${top.length} reach it, ${above} exceed it`);
+    // The learned-only pairs are those at or above it.
+    const learned = page.groups.flatMap((g) => g.pairs).filter((q) => q.tier === 'learned') as Array<{ cosine?: number }>;
+    assert.ok(report.pairsByTier.learned !== undefined && report.pairsByTier.learned > 0 && learned.length > 0, JSON.stringify(report.pairsByTier));
+    for (const q of learned) assert.ok((q.cosine ?? 0) >= cosine - 1e-3, JSON.stringify(q));
+
+    // --cosine from the command line: the pass carries it, the report holds it.
+    const cli = await runCli(['dataset', 'duplicates', DATASET, '--cosine', '0.995', '--wait', '--timeout', '120', '--min-tier', 'learned', '--json'], env);
+    assert.equal(cli.code, 0, cli.stderr);
+    const shown = jsonOf<Page & { pass: { cosine?: number }; report: { thresholds: Record<string, number>; fraction?: number } }>(cli);
+    assert.deepEqual([shown.pass.cosine, shown.report.thresholds.cosine, shown.report.fraction, shown.report.compareAll], [0.995, 0.995, undefined, true]);
+    for (const q of shown.groups.flatMap((g) => g.pairs) as Array<{ tier: string; cosine?: number }>) if (q.tier === 'learned') assert.ok((q.cosine ?? 0) >= 0.995, JSON.stringify(q));
+    const text = await runCli(['dataset', 'duplicates', DATASET, '--show'], env);
+    assert.match(text.stdout, /^learned tier: cosine ≥ 0\.995$/m);
+    assert.equal(stack.qdrantErrors(), 0);
   });
 });

@@ -1,5 +1,7 @@
 // Duplicates of a dataset (pipelines/distributed/duplicates-*.ts, docs/duplicates.md):
-//   POST /v1/datasets/{name}/duplicates          start a pass (or join the active one), as
+//   POST /v1/datasets/{name}/duplicates          {mode?, cosine? | fraction?}: start a pass (or
+//                                                join the active one; 409 when it runs at
+//                                                another learned threshold than asked), as
 //                                                `imgsim dataset duplicates <name>`
 //   GET  /v1/datasets/{name}/duplicates          the latest pass's groups, paged (limit,
 //                                                offset → nextOffset), filtered by tier;
@@ -26,7 +28,8 @@ export function duplicatesRoutes(app: FastifyInstance, ctx: RouteContext): void 
   app.post('/v1/datasets/:name/duplicates', async (request, reply) => {
     const record = await requireDataset(ctx, request.params);
     const body = parseRequest(createDuplicatesBody, request.body ?? {}, 'body');
-    const { pass, created } = await enqueueDuplicates(record.name, body.mode, { runs: deps.runs, passes, scheduler: deps.scheduler });
+    const learned = { ...(body.cosine !== undefined ? { cosine: body.cosine } : {}), ...(body.fraction !== undefined ? { fraction: body.fraction } : {}) };
+    const { pass, created } = await enqueueDuplicates(record.name, body.mode, { runs: deps.runs, passes, scheduler: deps.scheduler }, learned);
     return reply
       .code(created ? 202 : 200)
       .header('location', `/v1/datasets/${record.name}/duplicates`)
