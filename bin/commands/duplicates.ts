@@ -196,7 +196,7 @@ export function duplicatesCommand(): Command {
           'rotations, rescales, flips), learned (embedding cosine alone). Pairs marked "not a duplicate" are',
           'stored with the index folder (a folder: in --out) and never reported again.',
           "A queued dataset's pass (--dataset) runs on the fingerprint and duplicates workers at the default",
-          'settings: this starts (or joins) it, waits and shows its groups (--min-tier, --json, --dismiss apply);',
+          'settings but for --cosine / --fraction: this starts (or joins) it, waits and shows its groups (--min-tier, --json, --dismiss apply);',
           'imgsim dataset duplicates <name> has the rest (--mode all, --show, --timeout), GET /v1/datasets/{name}/duplicates serves it.',
         ],
       ),

@@ -11,9 +11,14 @@
 // fingerprint worker, the worst event-loop block of the pairs / verify steps, what a verify
 // job read of the fingerprint files (bytes and GETs: report.verifyReads); and the same
 // images through findDuplicates in this process before the stack starts (the single-process
-// path the queued pass replaced: every fingerprint held at once), with the ratios.
+// path the queued pass replaced: every fingerprint held at once), with the ratios. With
+// --fraction X, a second pass at that learned threshold follows (nothing new to fingerprint;
+// every pair compared again): its time against the first pass's, the cosine it chose, and
+// how many of its learned-only pairs are an original and its copy (the learned tier means
+// something only with a model trained longer than the default 1 epoch on 200 images:
+// --epochs, --train-sample).
 //
-//   npm run bench:duplicates-queued [-- --sizes 1000,3000 --photos ../shared/photos-dev --skip-baseline]
+//   npm run bench:duplicates-queued [-- --sizes 1000,3000 --photos ../shared/photos-dev --skip-baseline --fraction 0.05 --epochs 5 --train-sample 1000]
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +38,9 @@ const argv = process.argv.slice(2);
 const SIZES = (stringOption(argv, 'sizes', '1000,3000') ?? '1000,3000').split(',').map((s) => Number.parseInt(s, 10));
 const PHOTOS = path.resolve(stringOption(argv, 'photos', '../shared/photos-dev') ?? '../shared/photos-dev');
 const SKIP_BASELINE = argv.includes('--skip-baseline');
+const FRACTION = stringOption(argv, 'fraction', undefined);
+const EPOCHS = stringOption(argv, 'epochs', '1') ?? '1';
+const TRAIN_SAMPLE = stringOption(argv, 'train-sample', '200') ?? '200';
 const KINDS = ['rotate', 'crop', 'scale', 'jpeg', 'brightness', 'flip', 'exact'] as const;
 const DATASET = 'dupbench';
 
@@ -96,7 +104,7 @@ function score(pairs: ReadonlyArray<{ a: string; b: string; tier: string }>, key
   return { precision: predicted ? tp / predicted : 1, recall: truePairs ? tp / truePairs : 1, pairs: predicted };
 }
 
-console.log(`bench:duplicates-queued — sizes ${SIZES.join(', ')}; photos from ${PHOTOS}; ${machineLine()}`);
+console.log(`bench:duplicates-queued — sizes ${SIZES.join(', ')}; photos from ${PHOTOS}; model: ${EPOCHS} epoch(s) on ${TRAIN_SAMPLE} images; ${machineLine()}`);
 const rows: string[][] = [['path', 'N', 'precision', 'recall', 'wall s', 'steps (load / candidates / verify s)', 'pairs-step + verify peak RSS MiB', 'fingerprint worker peak MiB', 'worst loop block ms', 'verify reads a job (MB / GETs)']];
 for (const n of SIZES) {
   const set = await buildSet(n);
@@ -112,7 +120,7 @@ for (const n of SIZES) {
     rows.push(['single process (findDuplicates)', String(n), s.precision.toFixed(4), s.recall.toFixed(4), baseline.seconds.toFixed(1), `fingerprints ${report.seconds.fingerprint.toFixed(1)} / pairs ${report.seconds.pairs.toFixed(1)}`, `${baseline.rss.toFixed(0)} (this process, every fingerprint held)`, '—', '—', '—']);
     console.log(table([rows[0] as string[], rows.at(-1) as string[]]));
   }
-  const stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '64', IMGSIM_TRAIN_SAMPLE: '200', IMGSIM_EPOCHS: '1' });
+  const stack = await startPipelineStack({ IMGSIM_JOB_BATCH_SIZE: '64', IMGSIM_TRAIN_SAMPLE: TRAIN_SAMPLE, IMGSIM_EPOCHS: EPOCHS });
   const workers = startWorkers(stack.env, STAGES);
   try {
     const src = await openS3Storage('s3://imgsim-src/photos/', stack.s3cfg);
@@ -146,12 +154,37 @@ for (const n of SIZES) {
     printFalsePairs(stored.pairs, set.truth);
     if (baseline) rows.push(['ratio queued / single', String(n), '', `${(s.recall / baseline.recall).toFixed(3)}×`, `${(wall / baseline.seconds).toFixed(2)}×`, '', `${((summary?.memory.peakRssMiB ?? 0) / baseline.rss).toFixed(2)}×`, '', '', '']);
     console.log(table([rows[0] as string[], ...rows.slice(-2)]));
+    if (FRACTION !== undefined) await fractionPass(stack, set, wall, stored);
   } finally {
     await workers.stop();
     await stack.stop();
   }
 }
 console.log(table(rows));
+
+/** A second pass at --fraction: its time against the first's, the threshold it chose, what its learned-only pairs are. */
+async function fractionPass(stack: Awaited<ReturnType<typeof startPipelineStack>>, set: { keys: string[]; truth: Map<string, string> }, firstWall: number, first: StoredReport): Promise<void> {
+  const family = (k: string): string => set.truth.get(k) ?? k;
+  const learnedOf = (r: StoredReport): { all: number; copies: number } => {
+    const learned = r.pairs.filter((q) => q.tier === 'learned');
+    return { all: learned.length, copies: learned.filter((q) => family(q.a) === family(q.b)).length };
+  };
+  const t = performance.now();
+  const pass = await runCli(['dataset', 'duplicates', DATASET, '--fraction', String(FRACTION), '--wait', '--timeout', '3600', '--json'], stack.env);
+  const wall = (performance.now() - t) / 1000;
+  if (pass.code !== 0) throw new Error(`--fraction pass failed: ${pass.stderr}`);
+  const r = await readStoredReport(stack, DATASET);
+  const s = score(r.pairs, set.keys, set.truth);
+  const [before, after] = [learnedOf(first), learnedOf(r)];
+  console.log(
+    [
+      `--fraction ${FRACTION} pass (every pair compared again, nothing fingerprinted): ${wall.toFixed(1)} s, ${(wall / firstWall).toFixed(2)}× the --mode all pass's ${firstWall.toFixed(1)} s; steps ${r.seconds.load} / ${r.seconds.candidates} / ${r.seconds.pairs} s`,
+      `  learned threshold chosen: cosine ≥ ${r.thresholds.cosine} (fraction ${r.fraction ?? '?'}; the default is ${first.thresholds.cosine})`,
+      `  learned-only pairs: ${after.all}, ${after.copies} of them an original and its copy (at the default threshold: ${before.all}, ${before.copies})`,
+      `  verified tier and up unchanged by the threshold: precision ${s.precision.toFixed(4)}, recall ${s.recall.toFixed(4)}`,
+    ].join('\n'),
+  );
+}
 
 /** Pairs (verified tier and up) joining two different families: what costs precision, with its evidence. */
 function printFalsePairs(pairs: StoredReport['pairs'], truth: ReadonlyMap<string, string>): void {
@@ -165,6 +198,8 @@ function printFalsePairs(pairs: StoredReport['pairs'], truth: ReadonlyMap<string
 }
 
 interface StoredReport {
+  thresholds: { cosine: number };
+  fraction?: number;
   pairs: Array<{ a: string; b: string; tier: string; inliers?: number; correlation?: number; distance?: number; mirrored?: boolean; cosine?: number }>;
   seconds: Record<string, number>;
   memory: { peakRssMiB: number; worstBlockMs?: number; worstBlock?: { ms: number; cpuMs: number; during: string } };

@@ -118,5 +118,11 @@ describe('learned-tier threshold from a fraction', () => {
     assert.equal(cosineForFraction([0.99, 0.5, 0.9, 0.7], 0.25), 0.99);
     assert.equal(cosineForFraction([0.99, 0.5, 0.9, 0.7], 1), 0.5);
     assert.equal(cosineForFraction([], 0.1), 1);
+    // Rounded down, never above what the share reaches: cosines crowded near 1 (a barely trained model).
+    const crowded = [0.99996, 0.99993, 0.99991, 0.5];
+    const t = cosineForFraction(crowded, 0.5);
+    assert.equal(t, 0.9999);
+    assert.ok(crowded.filter((c) => c >= t).length >= 2);
+    assert.equal(cosineForFraction([0.29, 0.1], 0.5), 0.29);
   });
 });
