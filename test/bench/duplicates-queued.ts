@@ -176,11 +176,15 @@ async function fractionPass(stack: Awaited<ReturnType<typeof startPipelineStack>
   const r = await readStoredReport(stack, DATASET);
   const s = score(r.pairs, set.keys, set.truth);
   const [before, after] = [learnedOf(first), learnedOf(r)];
+  // Every pair whose embeddings reach the threshold, by the tier it was reported in (a stronger one when ORB or the hashes confirmed it).
+  const reaching = new Map<string, number>();
+  for (const q of r.pairs) if (q.cosine !== undefined && q.cosine >= r.thresholds.cosine - 5e-4) reaching.set(q.tier, (reaching.get(q.tier) ?? 0) + 1);
   console.log(
     [
       `--fraction ${FRACTION} pass (every pair compared again, nothing fingerprinted): ${wall.toFixed(1)} s, ${(wall / firstWall).toFixed(2)}× the --mode all pass's ${firstWall.toFixed(1)} s; steps ${r.seconds.load} / ${r.seconds.candidates} / ${r.seconds.pairs} s`,
       `  learned threshold chosen: cosine ≥ ${r.thresholds.cosine} (fraction ${r.fraction ?? '?'}; the default is ${first.thresholds.cosine})`,
       `  learned-only pairs: ${after.all}, ${after.copies} of them an original and its copy (at the default threshold: ${before.all}, ${before.copies})`,
+      `  pairs at or above it (cosine to 3 decimals), by tier: ${[...reaching].map(([tier, c]) => `${tier} ${c}`).join(', ') || 'none'}`,
       `  verified tier and up unchanged by the threshold: precision ${s.precision.toFixed(4)}, recall ${s.recall.toFixed(4)}`,
     ].join('\n'),
   );
