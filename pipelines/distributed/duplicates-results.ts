@@ -12,7 +12,7 @@ import { ConflictError, UserError } from '../../shared/errors.js';
 import { DismissalStore } from '../../shared/duplicates/dismissals.js';
 import { groupPairs, pairId, type DuplicateGroup, type GroupImage } from '../../shared/duplicates/groups.js';
 import type { PairEvidence } from '../../shared/duplicates/pairs.js';
-import { DEFAULT_MIN_TIER, describeLearned, TIERS, type LearnedThreshold, type Tier } from '../../shared/duplicates/tiers.js';
+import { DEFAULT_MIN_TIER, DEFAULT_THRESHOLDS, describeLearned, TIERS, type LearnedThreshold, type Tier } from '../../shared/duplicates/tiers.js';
 import type { DuplicatesScheduler } from '../../shared/jobs/scheduler.js';
 import type { DuplicatePass, DuplicatePasses, PassMode } from '../../shared/runs/duplicate-passes.js';
 import { withEnqueueLock } from '../../shared/runs/enqueue-lock.js';
@@ -51,7 +51,7 @@ export async function enqueueDuplicates(
   if (!record) throw new UserError(`Dataset "${dataset}" not found: no run has completed for it yet (imgsim dataset list shows the datasets)`);
   const { pass, created } = await deps.passes.createOrJoin(dataset, mode, learned);
   const asked = learned.cosine !== undefined || learned.fraction !== undefined;
-  if (!created && asked && (pass.cosine !== learned.cosine || pass.fraction !== learned.fraction)) {
+  if (!created && asked && !sameLearned(pass, learned)) {
     throw new PassSettingsConflict(
       `dataset ${dataset} has a pass running already (${pass.passId}, ${pass.status}) with the learned threshold at ${describeLearned(pass)}, not ${describeLearned(learned)}: wait for it (imgsim dataset duplicates ${dataset} --show) and start again`,
     );
@@ -62,6 +62,12 @@ export async function enqueueDuplicates(
     await deps.scheduler.duplicates({ step: 'plan', passId: pass.passId, dataset, mode: pass.mode, ...(pass.cosine !== undefined ? { cosine: pass.cosine } : {}), ...(pass.fraction !== undefined ? { fraction: pass.fraction } : {}) });
   }
   return { pass, created };
+}
+
+/** The same learned threshold: the same fraction, or no fraction and the same cosine (absent: the default). */
+function sameLearned(a: LearnedThreshold, b: LearnedThreshold): boolean {
+  if (a.fraction !== undefined || b.fraction !== undefined) return a.fraction === b.fraction;
+  return (a.cosine ?? DEFAULT_THRESHOLDS.cosine) === (b.cosine ?? DEFAULT_THRESHOLDS.cosine);
 }
 
 /** The dataset's dismissed pairs, in the artefact store beside its reports. */

@@ -327,6 +327,13 @@ describe('queued duplicates pass of a dataset', () => {
     assert.ok(report.pairsByTier.learned !== undefined && report.pairsByTier.learned > 0 && learned.length > 0, JSON.stringify(report.pairsByTier));
     for (const q of learned) assert.ok((q.cosine ?? 0) >= cosine - 1e-3, JSON.stringify(q));
 
+    // Asking for the default cosine by name joins a pass at the default.
+    const plain = await api<{ pass: Pass; created: boolean }>('POST', `/v1/datasets/${DATASET}/duplicates`, {});
+    assert.equal(plain.status, 202, JSON.stringify(plain.json));
+    const named = await api<{ pass: Pass; created: boolean }>('POST', `/v1/datasets/${DATASET}/duplicates`, { cosine: 0.97 });
+    assert.deepEqual([named.status, named.json.created, named.json.pass.passId], [200, false, plain.json.pass.passId], JSON.stringify(named.json));
+    await waitPass(plain.json.pass.passId);
+
     // --cosine from the command line: the pass carries it, the report holds it.
     const cli = await runCli(['dataset', 'duplicates', DATASET, '--cosine', '0.995', '--wait', '--timeout', '120', '--min-tier', 'learned', '--json'], env);
     assert.equal(cli.code, 0, cli.stderr);
