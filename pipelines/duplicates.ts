@@ -137,8 +137,10 @@ export function cosineForFraction(topCosines: readonly number[], fraction: numbe
   if (topCosines.length === 0) return 1;
   const sorted = [...topCosines].sort((a, b) => b - a);
   const at = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  // + 1e-9: 0.29 × 1e4 is 2899.9999999999995 in floating point.
-  return Math.floor((sorted[at] as number) * 1e4 + 1e-9) / 1e4;
+  // + 1e-9: 0.29 × 1e4 is 2899.9999999999995 in floating point; a step down if that overshot.
+  const reached = sorted[at] as number;
+  const t = Math.floor(reached * 1e4 + 1e-9) / 1e4;
+  return t > reached ? Math.round((t - 1e-4) * 1e4) / 1e4 : t;
 }
 
 /** Duplicate groups among `images`. */

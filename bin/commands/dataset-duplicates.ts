@@ -39,7 +39,7 @@ function passLine(p: DuplicatePass): string {
 /** The learned tier's threshold of a report, and how it was set. */
 export function learnedLine(r: { thresholds: { cosine: number }; fraction?: number; learnedSkipped?: string }): string {
   if (r.learnedSkipped !== undefined) return `learned tier: none this pass (${r.learnedSkipped})`;
-  if (r.fraction !== undefined) return `learned tier: cosine ≥ ${r.thresholds.cosine} (chosen so that ${+(r.fraction * 100).toFixed(2)}% of the images have a neighbour above it)`;
+  if (r.fraction !== undefined) return `learned tier: cosine ≥ ${r.thresholds.cosine} (chosen so that ${+(r.fraction * 100).toFixed(2)}% of the images have a neighbour at or above it)`;
   return `learned tier: cosine ≥ ${r.thresholds.cosine}`;
 }
 

@@ -153,9 +153,11 @@ async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHand
   loop.mark('learned candidates');
   const learned = await learnedNeighbours(p, plan, asked, s.candidates, deps);
   // --fraction: the cosine that this share of the images reach with their nearest neighbour
-  // (every image was asked: plan.compareAll), as `imgsim duplicates --fraction` chooses it.
-  const cosine = plan.fraction === undefined ? s.thresholds.cosine : cosineForFraction(learned.lists.map(([, list]) => list.reduce((best, [, c]) => Math.max(best, c), -1)), plan.fraction);
-  if (plan.fraction !== undefined) deps.logger.info({ dataset: p.dataset, passId: p.passId, fraction: plan.fraction, cosine, images: learned.lists.length }, 'duplicates: learned threshold chosen');
+  // among this pass's images (every one was asked: plan.compareAll), as `imgsim duplicates
+  // --fraction` chooses it over the images it fingerprinted.
+  const nearest = (list: ReadonlyArray<[string, number]>): number => list.reduce((best, [other, c]) => (posOf.has(other) ? Math.max(best, c) : best), -1);
+  const learnedCosine = plan.fraction === undefined ? s.thresholds.cosine : cosineForFraction(learned.lists.filter(([key]) => posOf.has(key)).map(([, list]) => nearest(list)), plan.fraction);
+  if (plan.fraction !== undefined) deps.logger.info({ dataset: p.dataset, passId: p.passId, fraction: plan.fraction, cosine: learnedCosine, images: learned.lists.length }, 'duplicates: learned threshold chosen');
   for (const [key, list] of learned.lists) {
     const i = posOf.get(key);
     if (i === undefined) continue;
@@ -212,7 +214,7 @@ async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHand
       files: positions.map((i) => loaded.files[fileOf[i] as number]?.file as string),
       records: positions.map((i) => loaded.records[i] ?? null),
       pairs,
-      cosine,
+      cosine: learnedCosine,
     };
     await writeJson(deps.artifacts, passKeys.chunk(p.dataset, p.passId, chunks++), chunk);
   }
@@ -222,7 +224,7 @@ async function findCandidates(p: PairsPayload, deps: DuplicateDeps, job: JobHand
     passId: p.passId,
     collection: learned.collection,
     ...(learned.skipped !== undefined ? { learnedSkipped: learned.skipped } : {}),
-    cosine,
+    cosine: learnedCosine,
     images: n,
     fresh: freshCount,
     freshKeys: loaded.freshKeys,

@@ -30,9 +30,12 @@ export interface EnqueuedPass {
   created: boolean;
 }
 
-/** A pass was asked for with a learned threshold other than the active pass's (409 over HTTP). */
+/** A pass was asked for with a learned threshold other than the active pass's (409 over HTTP; exit 1 on the CLI: the request was well formed, the moment was wrong). */
 export class PassSettingsConflict extends ConflictError {
   override readonly name = 'PassSettingsConflict';
+  constructor(message: string) {
+    super(message, 1);
+  }
 }
 
 /**

@@ -197,6 +197,8 @@ describe('imgsim duplicates on a folder of real images', () => {
       [['duplicates', '--dataset', 'photos', '--cosine', '1.5'], /^imgsim: --cosine must be a number above 0 and at most 1, got "1\.5"/],
       [['dataset', 'duplicates', 'photos', '--cosine', '0.9', '--fraction', '0.1'], /^imgsim: give --cosine or --fraction, not both/],
       [['dataset', 'duplicates', 'photos', '--show', '--fraction', '0.1'], /^imgsim: --fraction sets the threshold of a pass it starts; --show starts none/],
+      [['dataset', 'duplicates', 'photos', '--dismiss', 'a.jpg', 'b.jpg', '--cosine', '0.9'], /^imgsim: --cosine sets the threshold of a pass it starts; --dismiss starts none/],
+      [['dataset', 'duplicates', 'photos', '--fraction', '0'], /^imgsim: --fraction must be a number above 0 and at most 1, got "0"/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {

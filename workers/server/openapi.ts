@@ -147,12 +147,13 @@ export function openApiDocument(): Json {
       },
       '/v1/datasets/{name}/duplicates': {
         post: op(
-          'start a duplicates pass of the dataset (fingerprint batches over the fingerprint workers, then the pairs): mode missing looks only at images new or changed since the last pass; joins the active pass if there is one',
+          'start a duplicates pass of the dataset (fingerprint batches over the fingerprint workers, then the pairs): mode missing looks only at images new or changed since the last pass; cosine or fraction sets the learned tier\'s threshold; joins the active pass if there is one',
           {
             202: { description: 'pass started: follow it with GET (pass.status)', content: json(s.createDuplicatesResponse) },
             200: { description: 'a pass of this dataset is already active: that pass', content: json(s.createDuplicatesResponse) },
             400: ERRORS[400],
             ...NOT_FOUND,
+            409: error('a pass of this dataset is active at another learned threshold than the one asked: start again once it is done'),
             503: ERRORS[503],
           },
           { parameters: datasetPath, requestBody: { required: false, content: json(s.createDuplicatesBody, 'input') } },
