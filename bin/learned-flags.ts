@@ -14,7 +14,7 @@ export function cosineOption(): Option {
 }
 
 export function fractionOption(): Option {
-  return valueOption('--fraction <x>', 'learned tier: choose the cosine threshold so that this share of the images has a neighbour above it (reported back); instead of --cosine', {
+  return valueOption('--fraction <x>', 'learned tier: choose the cosine threshold so that this share of the images has a neighbour at or above it (reported back); instead of --cosine', {
     default: 'none (--cosine)',
     allowed: numberRangeText(0, 1, SHARE),
   });

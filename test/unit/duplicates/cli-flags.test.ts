@@ -107,7 +107,7 @@ test('summaryLines: counts, groups by tier, the first groups with their sheets, 
   assert.match(text, /^2,000 images fingerprinted, 2 skipped \(not-an-image 1, corrupt 1\), 1,990 with an embedding$/m);
   assert.match(text, /^12 groups of duplicates \(24 images\), by strongest tier: exact 1, verified 11 \(--min-tier verified\)$/m);
   assert.match(text, /^pairs found: exact 1, perceptual 2, verified 3, learned 4; 1 dismissed pair left out$/m);
-  assert.match(text, /learned tier: cosine ≥ 0\.9512 \(chosen so that 5% of the images have a neighbour above it\)/);
+  assert.match(text, /learned tier: cosine ≥ 0\.9512 \(chosen so that 5% of the images have a neighbour at or above it\)/);
   assert.match(text, /^ {4}1 {2}exact +2 images {2}keeper k0\.jpg {2}groups\/0001\.png$/m);
   assert.doesNotMatch(text, /k10\.jpg/, 'ten groups listed at most');
   assert.match(text, /… 2 more groups in duplicates\.json/);
