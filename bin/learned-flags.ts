@@ -20,6 +20,12 @@ export function fractionOption(): Option {
   });
 }
 
+/** "cosine ≥ 0.9481 (chosen so that 5% of the images have a neighbour at or above it)": the threshold a pass used, for its summary. */
+export function learnedThresholdText(r: { thresholds: { cosine: number }; fraction?: number }): string {
+  if (r.fraction === undefined) return `cosine ≥ ${r.thresholds.cosine}`;
+  return `cosine ≥ ${r.thresholds.cosine} (chosen so that ${+(r.fraction * 100).toFixed(2)}% of the images have a neighbour at or above it)`;
+}
+
 /** The threshold the flags ask for (commander's attribute names); {} when neither is given. */
 export function learnedThreshold(opts: Record<string, unknown>): LearnedThreshold {
   if (opts.fraction !== undefined && opts.cosine !== undefined) throw new UsageError('give --cosine or --fraction, not both: --fraction chooses the cosine threshold');

@@ -130,8 +130,8 @@ async function embeddingNeighbours(fps: readonly Fingerprint[], lookup: Embeddin
 
 /**
  * The cosine that `fraction` of the images reach with their nearest neighbour, to 4 decimals
- * rounded down: rounded to nearest, 0.99996 became 1 and the learned tier flagged nothing
- * (drilled on 1,000 photos embedded by a barely trained model, whose cosines crowd near 1).
+ * rounded down, never above what the share reaches: rounded to nearest, a share reached at
+ * 0.99996 got 1, above every cosine it has.
  */
 export function cosineForFraction(topCosines: readonly number[], fraction: number): number {
   if (topCosines.length === 0) return 1;

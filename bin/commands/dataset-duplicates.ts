@@ -9,7 +9,7 @@ import type { DuplicatePass } from '../../shared/runs/duplicate-passes.js';
 import { DEFAULT_MIN_TIER, tierFromFlag, TIERS, type Tier } from '../../shared/duplicates/tiers.js';
 import type { ConnectOptions } from '../../shared/services.js';
 import { helpAfter, valueOption, wholeNumber } from '../help.js';
-import { cosineOption, fractionOption, learnedThreshold } from '../learned-flags.js';
+import { cosineOption, fractionOption, learnedThreshold, learnedThresholdText } from '../learned-flags.js';
 import { addConfigFlags, contextFrom, positiveInt } from '../options.js';
 import { print } from '../print.js';
 import { subCommand } from './catalog.js';
@@ -39,8 +39,7 @@ function passLine(p: DuplicatePass): string {
 /** The learned tier's threshold of a report, and how it was set. */
 export function learnedLine(r: { thresholds: { cosine: number }; fraction?: number; learnedSkipped?: string }): string {
   if (r.learnedSkipped !== undefined) return `learned tier: none this pass (${r.learnedSkipped})`;
-  if (r.fraction !== undefined) return `learned tier: cosine ≥ ${r.thresholds.cosine} (chosen so that ${+(r.fraction * 100).toFixed(2)}% of the images have a neighbour at or above it)`;
-  return `learned tier: cosine ≥ ${r.thresholds.cosine}`;
+  return `learned tier: ${learnedThresholdText(r)}`;
 }
 
 /** What a pass in status pairing is doing: finding candidates, verifying them (n/m jobs), merging. */

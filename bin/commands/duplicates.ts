@@ -27,7 +27,7 @@ import type { Progress } from '../../shared/progress.js';
 import { formatDuration } from '../../shared/human-format.js';
 import { helpAfter, MODEL_FLAG_DOC, valueOption, wholeNumber } from '../help.js';
 import { settings, type SettingName } from '../../shared/config/index.js';
-import { cosineOption, fractionOption, learnedThreshold } from '../learned-flags.js';
+import { cosineOption, fractionOption, learnedThreshold, learnedThresholdText } from '../learned-flags.js';
 import { addConfigFlags, attributeOf, BACKEND_SETTINGS, contextFrom, EMBED_SETTINGS, numberIn, positiveInt, type CommandContext } from '../options.js';
 import { print } from '../print.js';
 import { baseCommand } from './catalog.js';
@@ -378,7 +378,7 @@ export function summaryLines(file: DuplicatesFile, o: { out: string; reportPath:
       : `${plural(file.groups.length, 'group')} of duplicates (${plural(inGroups, 'image')}), by strongest tier: ${byTier.map(([t, n]) => `${t} ${n}`).join(', ')} (--min-tier ${file.minTier})`,
     `pairs found: ${TIERS.map((t) => `${t} ${file.pairsByTier[t]}`).join(', ')}${file.dismissed > 0 ? `; ${plural(file.dismissed, 'dismissed pair')} left out` : ''}`,
   ];
-  if (file.fraction !== undefined) lines.push(`learned tier: cosine ≥ ${file.thresholds.cosine} (chosen so that ${+(file.fraction * 100).toFixed(2)}% of the images have a neighbour at or above it)`);
+  if (file.fraction !== undefined) lines.push(`learned tier: ${learnedThresholdText(file)}`);
   const shown = file.groups.slice(0, 10);
   for (const [i, g] of shown.entries()) {
     lines.push(`${String(i + 1).padStart(5)}  ${g.tier.padEnd(10)} ${String(g.members.length).padStart(3)} images  keeper ${g.keeper}${g.sheet !== undefined ? `  ${g.sheet}` : ''}`);

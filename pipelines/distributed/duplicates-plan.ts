@@ -18,7 +18,7 @@
 import type { Config } from '../../shared/config/index.js';
 import { ImageError, UserError } from '../../shared/errors.js';
 import { encodeFingerprints } from '../../shared/duplicates/fingerprint-file.js';
-import { DEFAULT_CANDIDATES, DEFAULT_THRESHOLDS, DUPLICATE_NFEATURES, DUPLICATE_WORKING_SIZE, type DuplicateThresholds } from '../../shared/duplicates/tiers.js';
+import { DEFAULT_CANDIDATES, DEFAULT_THRESHOLDS, DUPLICATE_NFEATURES, DUPLICATE_WORKING_SIZE, learnedFields, type DuplicateThresholds } from '../../shared/duplicates/tiers.js';
 import { failureOf } from '../../shared/images/failures.js';
 import type { JobPayload } from '../../shared/jobs/contracts.js';
 import type { ObjectRef } from '../../shared/jobs/scheduler.js';
@@ -112,8 +112,7 @@ async function makePlan(p: PlanPayload, record: { collection: string; modelId: s
     passId: p.passId,
     fingerprintAll,
     compareAll,
-    ...(p.cosine !== undefined ? { cosine: p.cosine } : {}),
-    ...(p.fraction !== undefined ? { fraction: p.fraction } : {}),
+    ...learnedFields(p),
     collection: record.collection,
     modelId: record.modelId,
     images,

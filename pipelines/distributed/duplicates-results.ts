@@ -12,7 +12,7 @@ import { ConflictError, UserError } from '../../shared/errors.js';
 import { DismissalStore } from '../../shared/duplicates/dismissals.js';
 import { groupPairs, pairId, type DuplicateGroup, type GroupImage } from '../../shared/duplicates/groups.js';
 import type { PairEvidence } from '../../shared/duplicates/pairs.js';
-import { DEFAULT_MIN_TIER, DEFAULT_THRESHOLDS, describeLearned, TIERS, type LearnedThreshold, type Tier } from '../../shared/duplicates/tiers.js';
+import { DEFAULT_MIN_TIER, DEFAULT_THRESHOLDS, describeLearned, learnedFields, TIERS, type LearnedThreshold, type Tier } from '../../shared/duplicates/tiers.js';
 import type { DuplicatesScheduler } from '../../shared/jobs/scheduler.js';
 import type { DuplicatePass, DuplicatePasses, PassMode } from '../../shared/runs/duplicate-passes.js';
 import { withEnqueueLock } from '../../shared/runs/enqueue-lock.js';
@@ -62,7 +62,7 @@ export async function enqueueDuplicates(
   // A joined pass still 'queued' may have lost its job (the enqueue failed after the pass
   // was recorded): adding it again is a no-op when it exists (job id dup-<passId>-plan).
   if (created || pass.status === 'queued') {
-    await deps.scheduler.duplicates({ step: 'plan', passId: pass.passId, dataset, mode: pass.mode, ...(pass.cosine !== undefined ? { cosine: pass.cosine } : {}), ...(pass.fraction !== undefined ? { fraction: pass.fraction } : {}) });
+    await deps.scheduler.duplicates({ step: 'plan', passId: pass.passId, dataset, mode: pass.mode, ...learnedFields(pass) });
   }
   return { pass, created };
 }

@@ -123,7 +123,7 @@ export const reportSchema = z.object({
   fingerprinted: z.number().int(),
   compareAll: z.boolean(),
   thresholds: thresholdsSchema,
-  /** The pass's --fraction: thresholds.cosine was chosen so that this share of the images has a neighbour above it. */
+  /** The pass's --fraction: thresholds.cosine was chosen so that this share of the images has a neighbour at or above it. */
   fraction: z.number().optional(),
   candidates: z.number().int(),
   workingSize: z.number().int(),

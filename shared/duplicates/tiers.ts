@@ -57,6 +57,11 @@ export interface LearnedThreshold {
   fraction?: number;
 }
 
+/** Only the threshold fields that are set (of a pass record, a payload, a request body): Redis hashes and JSON hold no undefined. */
+export function learnedFields(l: LearnedThreshold): LearnedThreshold {
+  return { ...(l.cosine !== undefined ? { cosine: l.cosine } : {}), ...(l.fraction !== undefined ? { fraction: l.fraction } : {}) };
+}
+
 /** "the default", "cosine ≥ 0.95" or "the cosine that flags 5% of the images": for messages. */
 export function describeLearned(l: LearnedThreshold): string {
   if (l.fraction !== undefined) return `the cosine that flags ${+(l.fraction * 100).toFixed(2)}% of the images (--fraction ${l.fraction})`;

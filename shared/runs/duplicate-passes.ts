@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { LearnedThreshold } from '../duplicates/tiers.js';
+import { learnedFields, type LearnedThreshold } from '../duplicates/tiers.js';
 import { withEnqueueLock } from './enqueue-lock.js';
 import { StoreKeys } from './keys.js';
 import { keyError } from './redis-util.js';
@@ -132,7 +132,7 @@ export class DuplicatePasses {
       const current = await this.get(name);
       if (current && !TERMINAL_PASS_STATUSES.has(current.status)) return { pass: current, created: false };
       const now = new Date().toISOString();
-      const pass: DuplicatePass = { passId: newPassId(), dataset: name, mode, status: 'queued', createdAt: now, updatedAt: now, ...definedOf(learned) };
+      const pass: DuplicatePass = { passId: newPassId(), dataset: name, mode, status: 'queued', createdAt: now, updatedAt: now, ...learnedFields(learned) };
       const key = this.keys.datasetDuplicates(name);
       await this.redis.multi().del(key).hset(key, { ...pass }).exec();
       return { pass, created: true };
@@ -158,9 +158,4 @@ export class DuplicatePasses {
     const key = this.keys.datasetDuplicates(dataset);
     return (await this.redis.eval(INCREMENT, 2, key, `${key}:counted:${passId}`, passId, `verify-${chunk}`, new Date().toISOString(), 'verified', 1)) === 1;
   }
-}
-
-/** The threshold fields that are set (a Redis hash holds no undefined). */
-function definedOf(l: LearnedThreshold): LearnedThreshold {
-  return { ...(l.cosine !== undefined ? { cosine: l.cosine } : {}), ...(l.fraction !== undefined ? { fraction: l.fraction } : {}) };
 }

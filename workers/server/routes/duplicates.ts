@@ -14,6 +14,7 @@
 import type { FastifyInstance } from 'fastify';
 import { dismissPair, enqueueDuplicates, NotInDatasetError } from '../../../pipelines/distributed/duplicates-results.js';
 import { DamagedReportError } from '../../../pipelines/distributed/duplicates-view.js';
+import { learnedFields } from '../../../shared/duplicates/tiers.js';
 import { DuplicatePasses } from '../../../shared/runs/duplicate-passes.js';
 import type { RouteContext } from '../context.js';
 import { DuplicateGroupsCache } from '../duplicate-groups-cache.js';
@@ -28,8 +29,7 @@ export function duplicatesRoutes(app: FastifyInstance, ctx: RouteContext): void 
   app.post('/v1/datasets/:name/duplicates', async (request, reply) => {
     const record = await requireDataset(ctx, request.params);
     const body = parseRequest(createDuplicatesBody, request.body ?? {}, 'body');
-    const learned = { ...(body.cosine !== undefined ? { cosine: body.cosine } : {}), ...(body.fraction !== undefined ? { fraction: body.fraction } : {}) };
-    const { pass, created } = await enqueueDuplicates(record.name, body.mode, { runs: deps.runs, passes, scheduler: deps.scheduler }, learned);
+    const { pass, created } = await enqueueDuplicates(record.name, body.mode, { runs: deps.runs, passes, scheduler: deps.scheduler }, learnedFields(body));
     return reply
       .code(created ? 202 : 200)
       .header('location', `/v1/datasets/${record.name}/duplicates`)
